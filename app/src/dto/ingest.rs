@@ -1,0 +1,170 @@
+//! `POST /api/v1/calls/events`: what the call platform sends and what it gets back.
+//!
+//! Unknown fields are refused rather than ignored, so a producer's typo is an error it sees, not
+//! data that silently never arrives.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Most events one request may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    CallStarted,
+    CallUpdated,
+    CallEnded,
+    Heartbeat,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+}
+
+/// How a call ended. `Stale` is set by reconciliation when heartbeats stopped.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    NoAnswer,
+    Busy,
+    Failed,
+    Voicemail,
+    Transferred,
+    Stale,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Self::Completed,
+        Self::NoAnswer,
+        Self::Busy,
+        Self::Failed,
+        Self::Voicemail,
+        Self::Transferred,
+        Self::Stale,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::NoAnswer => "no_answer",
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+            Self::Voicemail => "voicemail",
+            Self::Transferred => "transferred",
+            Self::Stale => "stale",
+        }
+    }
+}
+
+/// Descriptive columns of a call, named as in `call_logs`. All optional: any event may fill them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CallFields {
+    #[serde(
+        rename = "phoneNumber",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    #[serde(
+        rename = "agentConfigId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub agent_config_id: Option<String>,
+    #[serde(
+        rename = "livekitRoomName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub livekit_room_name: Option<String>,
+    #[serde(
+        rename = "livekitRoomSid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub livekit_room_sid: Option<String>,
+    #[serde(rename = "sipCallId", default, skip_serializing_if = "Option::is_none")]
+    pub sip_call_id: Option<String>,
+    #[serde(
+        rename = "recordingUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recording_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// One call event. `outcome` is required for `call_ended`; `duration` (seconds) is optional
+/// there and computed from the timestamps when absent.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CallEvent {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub user_id: String,
+    pub call_id: String,
+    /// When it happened, RFC 3339 with an offset.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallFields>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+}
+
+/// What became of one event.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Durably written to the call store.
+    Stored,
+    /// The write failed; the event is durably in the dead-letter queue and will be retried.
+    Queued,
+    /// Refused; see `error`. Sending it again unchanged will be refused again.
+    Rejected,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct EventResult {
+    /// Position in the request (0 for a single event).
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    pub status: EventStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The reply to an ingest request: counts, then one result per event in request order.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IngestResponse {
+    /// True when no event was rejected.
+    pub success: bool,
+    pub stored: usize,
+    pub queued: usize,
+    pub rejected: usize,
+    pub results: Vec<EventResult>,
+}

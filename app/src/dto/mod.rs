@@ -1,0 +1,8 @@
+//! The wire types: everything the server sends and the browser (or any other client) reads.
+//! One definition each, shared by both sides.
+
+pub mod calls;
+pub mod health;
+pub mod ingest;
+pub mod live;
+pub mod period;

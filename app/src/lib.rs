@@ -1,0 +1,63 @@
+//! Switchboard's user interface and the types it shares with the server.
+//!
+//! # Layout
+//! - [`dto`]: the serde types of the REST API and the live push protocol, compiled into both the
+//!   server and the browser bundle so the two can never disagree.
+//! - [`pages`]: one module per route; [`App`] wires them into the router.
+//! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
+//! - [`live_client`]: the browser's WebSocket to `/ws`; a no-op when rendered on the server.
+//! - [`http_status`]: lets a page set its HTTP status during SSR (the 404 page).
+
+pub mod components;
+pub mod dto;
+pub mod http_status;
+pub mod live_client;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::pages::{dashboard::RealtimeDashboard, not_found::NotFound};
+
+/// The name Trunk gives the bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`): the crate name of
+/// `frontend`. The server hands it to Leptos so `<HydrationScripts/>` asks for the right files.
+pub const BUNDLE_NAME: &str = "frontend";
+
+/// The HTML document around the app; only the server renders it.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.ico" sizes="any" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The routes. (`/` is a plain HTTP redirect made by the server, so it needs no JavaScript.)
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="switchboard" href="/pkg/switchboard.css" />
+        <Title text="Switchboard" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/dashboard/realtime") view=RealtimeDashboard />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,65 @@
+//! `/dashboard/realtime`: the page frame — header with the connection badge, period selector,
+//! metric cards and panels. Server-rendered so it is useful before the bundle arrives; live once
+//! hydrated.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    components::{
+        connection_badge::ConnectionBadge, metric_card::MetricCard, panel::Panel,
+        period_selector::PeriodSelector,
+    },
+    dto::{live::ConnectionState, period::Period},
+    live_client,
+};
+
+#[component]
+pub fn RealtimeDashboard() -> impl IntoView {
+    let (connection, set_connection) = signal(ConnectionState::Connecting);
+    let period = RwSignal::new(Period::default());
+    // Effects run only in the browser: this marks hydration and opens the live link.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| {
+        set_hydrated.set(true);
+        live_client::connect(set_connection);
+    });
+    let no_data = Signal::derive(|| None::<String>);
+
+    view! {
+        <Title text="Realtime calls · Switchboard" />
+        <header class="topbar">
+            <div class="topbar__brand">
+                <span class="topbar__logo" aria-hidden="true">
+                    "☎"
+                </span>
+                <h1 class="topbar__title">"Switchboard"</h1>
+                <span class="topbar__subtitle">"Realtime calls"</span>
+            </div>
+            <ConnectionBadge state=connection />
+        </header>
+        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <div class="toolbar">
+                <PeriodSelector period />
+                <p class="toolbar__note" data-testid="period-note">
+                    "Showing the last "
+                    {move || period.get().long_label()}
+                </p>
+            </div>
+            <section class="metrics" aria-label="Call metrics">
+                <MetricCard label="Total calls" id="total" value=no_data />
+                <MetricCard label="Active now" id="active" value=no_data />
+                <MetricCard label="Completed" id="completed" value=no_data />
+                <MetricCard label="Avg duration" id="average-duration" value=no_data />
+                <MetricCard label="Success rate" id="success-rate" value=no_data />
+            </section>
+            <div class="panels">
+                <Panel title="Active calls" id="active-calls" empty_message="No active calls right now." wide=true />
+                <Panel title="Calls per hour" id="calls-per-hour" empty_message="No calls in this period." />
+                <Panel title="Outcomes" id="outcomes" empty_message="No finished calls in this period." />
+                <Panel title="Agent performance" id="agents" empty_message="No agent activity in this period." wide=true />
+                <Panel title="Recent calls" id="recent-calls" empty_message="No calls yet." wide=true />
+            </div>
+        </main>
+    }
+}

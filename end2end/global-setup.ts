@@ -1,0 +1,36 @@
+// Starts the real `switchboard` binary on a free port (port 0: the kernel picks, no race) with a
+// fresh data folder, and hands its URL to the tests through the environment.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "..");
+
+export default async function globalSetup() {
+  const bin = process.env.SWITCHBOARD_BIN ?? path.join(root, "target/debug/switchboard");
+  const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? path.join(root, "target/site");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-e2e-"));
+
+  const server = spawn(
+    bin,
+    ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--site-root", siteRoot],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
+  );
+  server.stderr.on("data", (chunk) => process.stderr.write(`[switchboard] ${chunk}`));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = "";
+    server.stdout.on("data", (chunk) => {
+      seen += chunk;
+      const match = seen.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (match) resolve(match[0]);
+    });
+    server.on("exit", (code) => reject(new Error(`switchboard exited (${code}) before listening: ${seen}`)));
+    server.on("error", reject);
+  });
+
+  process.env.SWITCHBOARD_URL = url;
+  process.env.SWITCHBOARD_PID = String(server.pid);
+  writeFileSync(path.join(dataDir, "e2e-url"), url);
+}

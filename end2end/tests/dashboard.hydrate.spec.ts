@@ -1,0 +1,57 @@
+// What only works once the WASM bundle has hydrated the page: controls and the live link.
+import type { WebSocketRoute } from "@playwright/test";
+import { test, expect } from "../fixtures";
+
+test("hydrates without console errors and goes live", async ({ page, consoleErrors }) => {
+  await page.goto("/dashboard/realtime");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  const badge = page.getByTestId("connection-badge");
+  await expect(badge).toHaveAttribute("data-state", "live");
+  await expect(badge).toHaveText(/Live/);
+  expect(consoleErrors).toEqual([]);
+});
+
+test("the period selector works once hydrated", async ({ page }) => {
+  await page.goto("/dashboard/realtime");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  const sixHours = page.getByRole("button", { name: "6 h" });
+  await sixHours.click();
+  await expect(sixHours).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "false");
+  await expect(page.getByTestId("period-note")).toHaveText("Showing the last 6 hours");
+  // Keyboard works too.
+  await page.getByRole("button", { name: "7 d" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("period-note")).toHaveText("Showing the last 7 days");
+});
+
+test("a dropped link shows reconnecting, then offline since …, then live again", async ({ page }) => {
+  const sockets: WebSocketRoute[] = [];
+  let refuse = false;
+  await page.routeWebSocket(/\/ws$/, async (socket) => {
+    sockets.push(socket);
+    if (refuse) {
+      await socket.close({ code: 1011, reason: "test: server unavailable" });
+      return;
+    }
+    socket.connectToServer();
+  });
+  await page.goto("/dashboard/realtime");
+  const badge = page.getByTestId("connection-badge");
+  await expect(badge).toHaveAttribute("data-state", "live");
+
+  // The server goes away and refuses new connections for a while.
+  refuse = true;
+  await sockets[0].close({ code: 1001, reason: "test: server going away" });
+  await expect(badge).toHaveAttribute("data-state", "reconnecting");
+  await expect(badge).toHaveText(/Reconnecting/);
+  await expect(badge).toHaveAttribute("data-state", "offline", { timeout: 15_000 });
+  await expect(badge).toHaveText(/Offline since \d{2}:\d{2}:\d{2}/);
+  const triesWhileDown = sockets.length;
+  expect(triesWhileDown).toBeGreaterThan(3);
+
+  // It comes back: the next retry (backoff is capped at 15 s) finds it.
+  refuse = false;
+  await expect(badge).toHaveAttribute("data-state", "live", { timeout: 20_000 });
+  expect(sockets.length).toBeGreaterThan(triesWhileDown);
+});

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the browser bundle (Trunk → target/site) and the server.
+#   scripts/build.sh            release server (target/release/switchboard)
+#   scripts/build.sh --debug    debug server (target/debug/switchboard), as the tests use
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+
+setup_build_tools
+
+log "building the browser bundle"
+trunk build --release --config Trunk.toml
+# gzip twins, served to browsers that accept gzip instead of compressing on every request.
+gzip -9 --keep --force target/site/pkg/*.js target/site/pkg/*.wasm target/site/pkg/*.css
+
+if [[ "${1:-}" == "--debug" ]]; then
+  log "building the server (debug)"
+  cargo build -p server
+else
+  log "building the server (release)"
+  cargo build -p server --release
+fi

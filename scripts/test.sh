@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's second command: every check and every test, browser tests included.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+
+setup_build_tools
+setup_browser_tests
+
+log "formatting"
+cargo fmt --all --check
+
+# The server side (app with `ssr`) and the browser side (app with `hydrate`, for wasm) are
+# separate builds: one cargo invocation over both would switch on both features at once.
+log "clippy: server"
+cargo clippy -p server -p app --all-targets -- -D warnings
+log "clippy: browser bundle"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+"$ROOT/scripts/build.sh" --debug
+
+log "Rust tests"
+cargo test -p server -p app
+
+log "browser tests (Playwright, Chromium)"
+cd end2end
+SWITCHBOARD_BIN="$ROOT/target/debug/switchboard" SWITCHBOARD_SITE_ROOT="$ROOT/target/site" \
+  npx playwright test
+# A plain closing line; a skipped browser test counts as a failure (every project must run all).
+node -e '
+  const { stats } = require("./.artifacts/results.json");
+  const failed = stats.unexpected + stats.flaky;
+  console.log(`browser tests: ${stats.expected} passed, ${failed} failed, ${stats.skipped} skipped`);
+  process.exit(failed + stats.skipped > 0 ? 1 : 0);
+'

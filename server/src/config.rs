@@ -1,0 +1,383 @@
+//! Configuration: the `switchboard` CLI. Every setting of `serve` has a flag and an environment
+//! variable (flags win); `main` reads a `.env` file into the environment first when present.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use clap::{Args, Parser, Subcommand};
+use time::Duration;
+
+use crate::live::registry::HealthThresholds;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Real-time call monitoring dashboard"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the dashboard server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (`serve` also applies them at start).
+    Migrate(StorageArgs),
+    /// Manage dashboard users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a dashboard user. The password is read from stdin with --password-stdin, or
+    /// generated and printed: never a flag, which other users could read in `ps`.
+    Add(UserAddArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    #[arg(long)]
+    pub email: String,
+
+    #[arg(long, value_enum)]
+    pub role: crate::users::Role,
+
+    /// The tenant (`userId`) a tenant user may read; not for admins.
+    #[arg(long)]
+    pub tenant: Option<String>,
+
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Where the data lives; shared by `serve` and `migrate`.
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Folder for the embedded database, the dead-letter queue and generated secrets.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` to scale out; unset means a SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StorageArgs {
+    /// The database URL, defaulting to the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on. 5001 is the old backend's port: its clients only change the host.
+    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "0.0.0.0:5001")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// `redis://…` for live state, fan-out between instances and the DLQ; unset means in process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix for every Redis key and channel (e.g. `staging:`); empty keeps the seed-002 names.
+    #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "")]
+    pub redis_prefix: String,
+
+    /// Folder holding the browser bundle (`pkg/`) that Trunk builds.
+    #[arg(long, env = "SWITCHBOARD_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Run the built-in simulator: demo tenants, history and live traffic.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Percentage (0-100) of call-log writes to fail on purpose, to exercise the DLQ
+    /// (default 0; 2 with --demo).
+    #[arg(long, env = "SWITCHBOARD_INJECT_WRITE_FAILURES",
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub inject_write_failures: Option<u32>,
+
+    /// Heartbeat age (seconds) from which a live call shows "warning".
+    #[arg(long, env = "SWITCHBOARD_HEARTBEAT_WARNING_SECS", default_value_t = 60)]
+    pub heartbeat_warning_secs: u32,
+
+    /// Heartbeat age (seconds) from which a live call is "stale".
+    #[arg(long, env = "SWITCHBOARD_HEARTBEAT_STALE_SECS", default_value_t = 120)]
+    pub heartbeat_stale_secs: u32,
+
+    /// Automatic retries of a failed write before it becomes a final failure in the DLQ.
+    #[arg(long, env = "SWITCHBOARD_DLQ_MAX_RETRIES", default_value_t = 3)]
+    pub dlq_max_retries: u32,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> Config {
+        Config {
+            addr: self.addr,
+            database_url: self.storage.database_url(),
+            data_dir: self.storage.data_dir,
+            redis_url: self.redis_url.filter(|url| !url.trim().is_empty()),
+            redis_prefix: self.redis_prefix,
+            site_root: self.site_root,
+            demo: self.demo,
+            // The demo shows the DLQ at work unless the operator picked a rate.
+            inject_write_failures: self.inject_write_failures.unwrap_or(if self.demo {
+                crate::demo::DEMO_FAILURE_PERCENT
+            } else {
+                0
+            }),
+            heartbeat: HealthThresholds {
+                warning: Duration::seconds(i64::from(self.heartbeat_warning_secs)),
+                stale: Duration::seconds(i64::from(
+                    self.heartbeat_stale_secs.max(self.heartbeat_warning_secs),
+                )),
+            },
+            dlq_max_retries: self.dlq_max_retries,
+            // Secrets come from the environment only: never from flags, which `ps` shows.
+            ingest_api_key: std::env::var("INGEST_API_KEY")
+                .ok()
+                .filter(|key| !key.trim().is_empty()),
+        }
+    }
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub site_root: PathBuf,
+    pub demo: bool,
+    pub inject_write_failures: u32,
+    pub heartbeat: HealthThresholds,
+    pub dlq_max_retries: u32,
+    /// `INGEST_API_KEY`; when unset one is generated into the data folder.
+    pub ingest_api_key: Option<String>,
+}
+
+/// The ingest key tests use.
+pub const TEST_INGEST_KEY: &str = "test-ingest-key";
+
+impl Config {
+    /// Defaults for tests: an ephemeral port on loopback, everything else as `serve` would have it.
+    pub fn for_tests(data_dir: &Path, site_root: &Path) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            database_url: default_database_url(data_dir),
+            redis_url: None,
+            redis_prefix: String::new(),
+            site_root: site_root.to_owned(),
+            demo: false,
+            inject_write_failures: 0,
+            heartbeat: HealthThresholds::default(),
+            dlq_max_retries: 3,
+            ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
+        }
+    }
+}
+
+fn default_database_url(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("switchboard.db").display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, error::ErrorKind};
+
+    use super::*;
+
+    /// The SPEC's configuration table: flag, environment variable, default.
+    const TABLE: [(&str, &str, Option<&str>); 10] = [
+        ("addr", "SWITCHBOARD_ADDR", Some("0.0.0.0:5001")),
+        ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
+        ("database-url", "DATABASE_URL", None),
+        ("redis-url", "REDIS_URL", None),
+        ("redis-prefix", "SWITCHBOARD_REDIS_PREFIX", Some("")),
+        ("site-root", "SWITCHBOARD_SITE_ROOT", Some("target/site")),
+        (
+            "inject-write-failures",
+            "SWITCHBOARD_INJECT_WRITE_FAILURES",
+            None,
+        ),
+        (
+            "heartbeat-warning-secs",
+            "SWITCHBOARD_HEARTBEAT_WARNING_SECS",
+            Some("60"),
+        ),
+        (
+            "heartbeat-stale-secs",
+            "SWITCHBOARD_HEARTBEAT_STALE_SECS",
+            Some("120"),
+        ),
+        ("dlq-max-retries", "SWITCHBOARD_DLQ_MAX_RETRIES", Some("3")),
+    ];
+
+    /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
+    /// keeps these tests independent of the shell they run in.
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let argv = ["switchboard", "serve"]
+            .into_iter()
+            .chain(args.iter().copied());
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(serve) => Ok(serve.into_config()),
+            Command::Migrate(_) | Command::User { .. } => {
+                unreachable!("the argv above always names serve")
+            }
+        }
+    }
+
+    fn args(database_url: Option<&str>, redis_url: Option<&str>) -> ServeArgs {
+        ServeArgs {
+            addr: SocketAddr::from(([0, 0, 0, 0], 5001)),
+            storage: StorageArgs {
+                data_dir: PathBuf::from("/var/lib/switchboard"),
+                database_url: database_url.map(str::to_owned),
+            },
+            redis_url: redis_url.map(str::to_owned),
+            redis_prefix: String::new(),
+            site_root: PathBuf::from("site"),
+            demo: false,
+            inject_write_failures: None,
+            heartbeat_warning_secs: 60,
+            heartbeat_stale_secs: 120,
+            dlq_max_retries: 3,
+        }
+    }
+
+    #[test]
+    fn every_flag_has_the_spec_variable_and_default() {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (flag, variable, default) in TABLE {
+            let argument = serve
+                .get_arguments()
+                .find(|argument| argument.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag} is missing"));
+            assert_eq!(
+                argument.get_env().and_then(|name| name.to_str()),
+                Some(variable),
+                "--{flag}"
+            );
+            let defaults: Vec<_> = argument
+                .get_default_values()
+                .iter()
+                .filter_map(|value| value.to_str())
+                .collect();
+            assert_eq!(defaults.first().copied(), default, "default of --{flag}");
+        }
+    }
+
+    #[test]
+    fn without_a_database_url_sqlite_lives_in_the_data_folder() {
+        let config = args(None, None).into_config();
+        assert_eq!(
+            config.database_url,
+            "sqlite:///var/lib/switchboard/switchboard.db?mode=rwc"
+        );
+        assert_eq!(config.redis_url, None);
+    }
+
+    #[test]
+    fn empty_urls_mean_unset() {
+        let config = args(Some("  "), Some("")).into_config();
+        assert!(
+            config
+                .database_url
+                .starts_with("sqlite:///var/lib/switchboard/")
+        );
+        assert_eq!(config.redis_url, None);
+    }
+
+    #[test]
+    fn flags_are_parsed() {
+        let config = parse(&[
+            "--addr=127.0.0.1:8080",
+            "--data-dir=/tmp/sb",
+            "--database-url=postgres://root@127.0.0.1/test",
+            "--redis-url=redis://127.0.0.1:6379",
+            "--site-root=/srv/site",
+        ])
+        .unwrap();
+        assert_eq!(config.addr, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/sb"));
+        assert_eq!(config.database_url, "postgres://root@127.0.0.1/test");
+        assert_eq!(config.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(config.site_root, PathBuf::from("/srv/site"));
+    }
+
+    #[test]
+    fn a_bad_address_is_a_clear_error() {
+        let error = parse(&["--addr", "localhost"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+        assert!(error.to_string().contains("--addr"), "{error}");
+    }
+
+    #[test]
+    fn failure_injection_is_a_percentage() {
+        assert_eq!(
+            parse(&["--inject-write-failures=100"])
+                .unwrap()
+                .inject_write_failures,
+            100
+        );
+        assert_eq!(
+            parse(&["--inject-write-failures=101"]).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn the_demo_injects_failures_unless_told_otherwise() {
+        let demo = |rate: Option<u32>| ServeArgs {
+            demo: true,
+            inject_write_failures: rate,
+            ..args(None, None)
+        };
+        assert_eq!(
+            demo(None).into_config().inject_write_failures,
+            crate::demo::DEMO_FAILURE_PERCENT
+        );
+        assert_eq!(demo(Some(0)).into_config().inject_write_failures, 0);
+        assert_eq!(args(None, None).into_config().inject_write_failures, 0);
+    }
+
+    #[test]
+    fn the_stale_threshold_is_never_below_the_warning_one() {
+        let config = parse(&["--heartbeat-warning-secs=90", "--heartbeat-stale-secs=30"]).unwrap();
+        assert_eq!(config.heartbeat.warning, Duration::seconds(90));
+        assert_eq!(config.heartbeat.stale, Duration::seconds(90));
+    }
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        assert_eq!(
+            parse(&["--port", "1"]).unwrap_err().kind(),
+            ErrorKind::UnknownArgument
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! The dead-letter queue: events whose write failed, kept durably with their error, a retry
+//! count and the time of the next retry. [`crate::workers`] retries due entries; after
+//! `max_attempts` failed retries an entry stays as a final failure until an admin retries or
+//! discards it. Nothing leaves the queue except by a successful write or a discard.
+//!
+//! Two homes, one interface: embedded mode keeps it in its own SQLite file ([`sqlite`]), so it
+//! survives restarts and does not share the fate of the call store it is a fallback for; Redis
+//! mode keeps it in Redis ([`redis`]), shared by every instance.
+
+mod redis;
+mod sqlite;
+
+use std::path::Path;
+
+use app::dto::ingest::CallEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use time::{Duration, OffsetDateTime};
+
+/// Retry policy: `attempts` retries at most, the n-th after `base_delay * 2^(n-1)`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: i64,
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::seconds(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    pub(crate) fn delay_after(&self, attempts: i64) -> Duration {
+        let exponent = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+        self.base_delay * 2_i32.pow(exponent)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DlqError {
+    #[error("dead-letter queue storage failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("dead-letter queue in Redis failed: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("a dead-letter entry in Redis is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("dead-letter queue migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// One queued event, as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub call_id: String,
+    pub user_id: String,
+    pub event: Json<CallEvent>,
+    pub error: String,
+    /// Retries done so far.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// `None` once it is a final failure.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_retry_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl DeadLetter {
+    pub fn is_final(&self) -> bool {
+        self.next_retry_at.is_none()
+    }
+}
+
+/// The queue, wherever it lives. Every operation is the same on both.
+#[derive(Clone, Debug)]
+pub enum DeadLetterQueue {
+    Sqlite(sqlite::SqliteDlq),
+    Redis(redis::RedisDlq),
+}
+
+/// Calls the same method on whichever queue this is.
+macro_rules! both {
+    ($self:ident, $queue:ident => $call:expr) => {
+        match $self {
+            DeadLetterQueue::Sqlite($queue) => $call,
+            DeadLetterQueue::Redis($queue) => $call,
+        }
+    };
+}
+
+impl DeadLetterQueue {
+    /// The embedded queue in `path` (created when needed).
+    pub async fn open_file(path: &Path, policy: RetryPolicy) -> Result<Self, DlqError> {
+        Ok(Self::Sqlite(sqlite::SqliteDlq::open(path, policy).await?))
+    }
+
+    /// The shared queue in Redis, under `prefix`.
+    pub fn redis(conn: ::redis::aio::ConnectionManager, prefix: &str, policy: RetryPolicy) -> Self {
+        Self::Redis(redis::RedisDlq::new(conn, prefix, policy))
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        both!(self, queue => queue.policy)
+    }
+
+    /// Queues `events` after a failed write, all or none.
+    pub async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
+        both!(self, queue => queue.push(events, error).await)
+    }
+
+    pub async fn depth(&self) -> Result<i64, DlqError> {
+        both!(self, queue => queue.depth().await)
+    }
+
+    /// Oldest first.
+    pub async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        both!(self, queue => queue.list(limit).await)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
+        both!(self, queue => queue.get(id).await)
+    }
+
+    /// Entries whose retry time has come, oldest first. In Redis this also claims them, so
+    /// two instances never retry the same entry at once.
+    pub async fn due(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        both!(self, queue => queue.due(now, limit).await)
+    }
+
+    /// The event was written: it leaves the queue.
+    pub async fn resolve(&self, id: i64) -> Result<(), DlqError> {
+        both!(self, queue => queue.remove(id).await.map(drop))
+    }
+
+    /// A retry failed: count it and schedule the next, or make it final.
+    pub async fn record_failure(&self, id: i64, error: &str) -> Result<(), DlqError> {
+        let now = OffsetDateTime::now_utc();
+        let Some(mut entry) = self.get(id).await? else {
+            return Ok(());
+        };
+        // An admin's retry of a final failure is one more try, not a new round.
+        entry.attempts = (entry.attempts + 1).min(entry.max_attempts);
+        entry.next_retry_at = (entry.attempts < entry.max_attempts)
+            .then(|| now + self.policy().delay_after(entry.attempts));
+        entry.error = error.to_owned();
+        entry.updated_at = now;
+        both!(self, queue => queue.save(&entry).await)
+    }
+
+    /// The event can never be written as it is (e.g. it names another tenant's call): no more
+    /// automatic retries; it stays for an admin to see.
+    pub async fn mark_final(&self, id: i64, error: &str) -> Result<(), DlqError> {
+        let Some(mut entry) = self.get(id).await? else {
+            return Ok(());
+        };
+        entry.attempts = entry.max_attempts;
+        entry.next_retry_at = None;
+        entry.error = error.to_owned();
+        entry.updated_at = OffsetDateTime::now_utc();
+        both!(self, queue => queue.save(&entry).await)
+    }
+
+    /// An admin asks for a retry now, final failures included. Returns whether the entry exists.
+    pub async fn retry_now(&self, id: i64) -> Result<bool, DlqError> {
+        let Some(mut entry) = self.get(id).await? else {
+            return Ok(false);
+        };
+        let now = OffsetDateTime::now_utc();
+        entry.next_retry_at = Some(now);
+        entry.updated_at = now;
+        both!(self, queue => queue.save(&entry).await)?;
+        Ok(true)
+    }
+
+    /// Every entry retried now; returns how many.
+    pub async fn retry_all_now(&self) -> Result<u64, DlqError> {
+        let mut count = 0;
+        for entry in self.list(i64::MAX).await? {
+            count += u64::from(self.retry_now(entry.id).await?);
+        }
+        Ok(count)
+    }
+
+    /// An admin gives up on an entry. Returns whether it existed.
+    pub async fn discard(&self, id: i64) -> Result<bool, DlqError> {
+        both!(self, queue => queue.remove(id).await)
+    }
+}
+
+/// A new entry for `event`, first retry after the policy's base delay.
+fn new_entry(
+    id: i64,
+    event: &CallEvent,
+    error: &str,
+    policy: RetryPolicy,
+    now: OffsetDateTime,
+) -> DeadLetter {
+    DeadLetter {
+        id,
+        call_id: event.call_id.clone(),
+        user_id: event.user_id.clone(),
+        event: Json(event.clone()),
+        error: error.to_owned(),
+        attempts: 0,
+        max_attempts: policy.max_attempts,
+        next_retry_at: Some(now + policy.delay_after(0)),
+        created_at: now,
+        updated_at: now,
+    }
+}

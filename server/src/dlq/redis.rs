@@ -1,0 +1,171 @@
+//! The dead-letter queue in Redis, shared by every instance:
+//! - `switchboard:dlq:seq` — the id counter;
+//! - `switchboard:dlq:entries` — hash of id → entry (JSON);
+//! - `switchboard:dlq:due` — sorted set of ids by next retry time (final failures are absent).
+//!
+//! A retrier claims a due entry by removing it from `due` (`ZREM` answers 1 to one claimer
+//! only) and puts it back with its next time if the retry fails. An instance that dies between
+//! the two leaves the entry in `entries`, visible and retryable by an admin — never lost.
+
+use redis::aio::ConnectionManager;
+use time::OffsetDateTime;
+
+use app::dto::ingest::CallEvent;
+
+use super::{DeadLetter, DlqError, RetryPolicy, new_entry};
+
+#[derive(Clone)]
+pub struct RedisDlq {
+    conn: ConnectionManager,
+    sequence: String,
+    entries: String,
+    due: String,
+    pub(super) policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for RedisDlq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisDlq")
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+fn score(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+impl RedisDlq {
+    pub(super) fn new(conn: ConnectionManager, prefix: &str, policy: RetryPolicy) -> Self {
+        Self {
+            conn,
+            sequence: format!("{prefix}switchboard:dlq:seq"),
+            entries: format!("{prefix}switchboard:dlq:entries"),
+            due: format!("{prefix}switchboard:dlq:due"),
+            policy,
+        }
+    }
+
+    pub(super) async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        let last: i64 = redis::cmd("INCRBY")
+            .arg(&self.sequence)
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        let now = OffsetDateTime::now_utc();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for (offset, event) in (0..).zip(events) {
+            let entry = new_entry(last - count + 1 + offset, event, error, self.policy, now);
+            self.stage_save(&mut pipe, &entry)?;
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    fn stage_save(&self, pipe: &mut redis::Pipeline, entry: &DeadLetter) -> Result<(), DlqError> {
+        pipe.cmd("HSET")
+            .arg(&self.entries)
+            .arg(entry.id)
+            .arg(serde_json::to_string(entry)?)
+            .ignore();
+        match entry.next_retry_at {
+            Some(next) => pipe
+                .cmd("ZADD")
+                .arg(&self.due)
+                .arg(score(next))
+                .arg(entry.id)
+                .ignore(),
+            None => pipe.cmd("ZREM").arg(&self.due).arg(entry.id).ignore(),
+        };
+        Ok(())
+    }
+
+    pub(super) async fn depth(&self) -> Result<i64, DlqError> {
+        Ok(redis::cmd("HLEN")
+            .arg(&self.entries)
+            .query_async(&mut self.conn.clone())
+            .await?)
+    }
+
+    pub(super) async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        let all: Vec<(i64, String)> = redis::cmd("HGETALL")
+            .arg(&self.entries)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut entries = all
+            .into_iter()
+            .map(|(_, json)| serde_json::from_str(&json))
+            .collect::<Result<Vec<DeadLetter>, _>>()?;
+        entries.sort_by_key(|entry| entry.id);
+        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(entries)
+    }
+
+    pub(super) async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
+        let json: Option<String> = redis::cmd("HGET")
+            .arg(&self.entries)
+            .arg(id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(json.map(|json| serde_json::from_str(&json)).transpose()?)
+    }
+
+    pub(super) async fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<DeadLetter>, DlqError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&self.due)
+            .arg("-inf")
+            .arg(score(now))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await?;
+        let mut claimed = Vec::new();
+        for id in ids {
+            let won: i64 = redis::cmd("ZREM")
+                .arg(&self.due)
+                .arg(id)
+                .query_async(&mut conn)
+                .await?;
+            if won == 1
+                && let Some(entry) = self.get(id).await?
+            {
+                claimed.push(entry);
+            }
+        }
+        Ok(claimed)
+    }
+
+    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<(), DlqError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.stage_save(&mut pipe, entry)?;
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    pub(super) async fn remove(&self, id: i64) -> Result<bool, DlqError> {
+        let (removed, _): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("HDEL")
+            .arg(&self.entries)
+            .arg(id)
+            .cmd("ZREM")
+            .arg(&self.due)
+            .arg(id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed == 1)
+    }
+}

@@ -1,0 +1,123 @@
+//! The embedded dead-letter queue: a SQLite file of its own (`data/dlq.db`), WAL journal and
+//! `synchronous = FULL`, so a queued event survives a crash or a power cut.
+
+use std::{path::Path, str::FromStr, time::Duration as StdDuration};
+
+use app::dto::ingest::CallEvent;
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use time::OffsetDateTime;
+
+use super::{DeadLetter, DlqError, RetryPolicy, new_entry};
+
+#[derive(Clone, Debug)]
+pub struct SqliteDlq {
+    pool: SqlitePool,
+    pub(super) policy: RetryPolicy,
+}
+
+impl SqliteDlq {
+    pub(super) async fn open(path: &Path, policy: RetryPolicy) -> Result<Self, DlqError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(StdDuration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/dlq").run(&pool).await?;
+        Ok(Self { pool, policy })
+    }
+
+    pub(super) async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.pool.begin().await?;
+        for event in events {
+            let entry = new_entry(0, event, error, self.policy, now);
+            sqlx::query(
+                "INSERT INTO dead_letters (call_id, user_id, event, error, attempts, max_attempts, next_retry_at, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&entry.call_id)
+            .bind(&entry.user_id)
+            .bind(&entry.event)
+            .bind(&entry.error)
+            .bind(entry.attempts)
+            .bind(entry.max_attempts)
+            .bind(entry.next_retry_at)
+            .bind(entry.created_at)
+            .bind(entry.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn depth(&self) -> Result<i64, DlqError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub(super) async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM dead_letters ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(super) async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
+        Ok(sqlx::query_as("SELECT * FROM dead_letters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub(super) async fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<DeadLetter>, DlqError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM dead_letters WHERE next_retry_at IS NOT NULL AND next_retry_at <= ? \
+             ORDER BY next_retry_at, id LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Writes back an entry's retry state.
+    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<(), DlqError> {
+        sqlx::query("UPDATE dead_letters SET attempts = ?, error = ?, next_retry_at = ?, updated_at = ? WHERE id = ?")
+            .bind(entry.attempts)
+            .bind(&entry.error)
+            .bind(entry.next_retry_at)
+            .bind(entry.updated_at)
+            .bind(entry.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an entry; returns whether it existed.
+    pub(super) async fn remove(&self, id: i64) -> Result<bool, DlqError> {
+        let done = sqlx::query("DELETE FROM dead_letters WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,164 @@
+//! `POST /api/v1/calls/events`: call events from the platform, one or a batch of up to 1,000.
+//!
+//! Status: 200 when every event is stored, 202 when some are queued for retry (durably, in the
+//! DLQ) and none refused, 207 when some were refused and others accepted, 422 when all were
+//! refused, 503 when some could be neither written nor queued (send those again). The body always
+//! holds one result per event, in request order.
+
+use app::dto::ingest::{EventResult, EventStatus, IngestResponse};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{FromRequestParts, State, rejection::BytesRejection},
+    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use super::error::ApiError;
+use crate::{
+    ingest::{WriteOutcome, validate::parse_body},
+    state::AppState,
+};
+
+/// Largest accepted body: room for a full batch of large events.
+pub(super) const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Proof that the request carries the ingest key (checked before the body is read).
+pub(super) struct IngestAuth;
+
+impl FromRequestParts<AppState> for IngestAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        match presented {
+            Some(key) if bool::from(key.as_bytes().ct_eq(state.ingest_key.value.as_bytes())) => {
+                Ok(Self)
+            }
+            _ => Err(ApiError::Unauthorized(
+                "a valid ingest key is required (Authorization: Bearer <INGEST_API_KEY>)",
+            )),
+        }
+    }
+}
+
+pub(super) async fn post_events(
+    _auth: IngestAuth,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
+    let body = body.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(_)
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::PayloadTooLarge(BODY_LIMIT)
+        }
+        other => ApiError::BadRequest(other.body_text()),
+    })?;
+    let parsed = parse_body(&body, OffsetDateTime::now_utc())
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+
+    // Valid events go to the writer together; each slot keeps its call id (or its rejection)
+    // so the answers come back in request order.
+    let mut valid = Vec::new();
+    let slots: Vec<_> = parsed
+        .into_iter()
+        .map(|item| {
+            item.map(|event| {
+                let call_id = event.call_id.clone();
+                valid.push(event);
+                call_id
+            })
+        })
+        .collect();
+    let mut outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        state.ingestor.submit(valid).await
+    }
+    .into_iter();
+    let results: Vec<EventResult> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(index, slot)| {
+            let (call_id, status, code, error) = match slot {
+                Err(rejection) => (
+                    rejection.call_id,
+                    EventStatus::Rejected,
+                    Some(rejection.code),
+                    Some(rejection.message),
+                ),
+                Ok(call_id) => {
+                    let outcome = outcomes
+                        .next()
+                        .unwrap_or_else(|| WriteOutcome::Unavailable("not processed".to_owned()));
+                    let (status, code, error) = match outcome {
+                        WriteOutcome::Stored => (EventStatus::Stored, None, None),
+                        WriteOutcome::Queued => (EventStatus::Queued, None, None),
+                        WriteOutcome::Rejected(error) => (
+                            EventStatus::Rejected,
+                            Some("tenant_mismatch"),
+                            Some(error.to_string()),
+                        ),
+                        WriteOutcome::Unavailable(error) => {
+                            (EventStatus::Rejected, Some("unavailable"), Some(error))
+                        }
+                    };
+                    (Some(call_id), status, code, error)
+                }
+            };
+            EventResult {
+                index,
+                call_id,
+                status,
+                code: code.map(str::to_owned),
+                error,
+            }
+        })
+        .collect();
+
+    let count = |status| {
+        results
+            .iter()
+            .filter(|result| result.status == status)
+            .count()
+    };
+    let (stored, queued, rejected) = (
+        count(EventStatus::Stored),
+        count(EventStatus::Queued),
+        count(EventStatus::Rejected),
+    );
+    let unavailable = results
+        .iter()
+        .any(|result| result.code.as_deref() == Some("unavailable"));
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if rejected == results.len() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if rejected > 0 {
+        StatusCode::MULTI_STATUS
+    } else if queued > 0 {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(IngestResponse {
+            success: rejected == 0,
+            stored,
+            queued,
+            rejected,
+            results,
+        }),
+    ))
+}

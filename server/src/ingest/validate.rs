@@ -1,0 +1,354 @@
+//! Validation of incoming events. Each event is checked on its own, so one bad event gets its
+//! own error and never sinks the others in its batch.
+
+use app::dto::ingest::{CallEvent, EventType, MAX_BATCH, Outcome};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+/// Why an event was refused: a stable `code`, a message naming the field, and the call id when
+/// one could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+    pub call_id: Option<String>,
+}
+
+impl Rejection {
+    fn invalid(call_id: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            code: "invalid_event",
+            message: message.into(),
+            call_id: call_id.map(str::to_owned),
+        }
+    }
+}
+
+/// Why a whole request body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("request body is not valid JSON: {0}")]
+    Json(String),
+    #[error("expected one event (a JSON object) or a batch (a JSON array of events)")]
+    NotAnEvent,
+    #[error("the batch is empty")]
+    EmptyBatch,
+    #[error("a batch holds at most {MAX_BATCH} events, this one has {0}")]
+    BatchTooLarge(usize),
+}
+
+/// Longest accepted values, from the `call_logs` column sizes.
+const MAX_ID: usize = 36;
+const MAX_PHONE: usize = 32;
+const MAX_ROOM_NAME: usize = 255;
+const MAX_ROOM_SID: usize = 100;
+const MAX_SIP_CALL_ID: usize = 255;
+const MAX_RECORDING_URL: usize = 512;
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// A week: no call lasts longer.
+const MAX_DURATION_SECS: i64 = 7 * 24 * 3600;
+/// Producers' clocks may run a little ahead of ours.
+const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+const EARLIEST: OffsetDateTime = datetime!(2000-01-01 00:00 UTC);
+
+/// Splits a request body into events, each parsed and validated on its own.
+pub fn parse_body(
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<Result<CallEvent, Rejection>>, BodyError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| BodyError::Json(error.to_string()))?;
+    let items = match value {
+        Value::Array(items) if items.is_empty() => return Err(BodyError::EmptyBatch),
+        Value::Array(items) if items.len() > MAX_BATCH => {
+            return Err(BodyError::BatchTooLarge(items.len()));
+        }
+        Value::Array(items) => items,
+        Value::Object(_) => vec![value],
+        _ => return Err(BodyError::NotAnEvent),
+    };
+    Ok(items.into_iter().map(|item| validate(item, now)).collect())
+}
+
+/// Parses and checks one event.
+pub fn validate(value: Value, now: OffsetDateTime) -> Result<CallEvent, Rejection> {
+    let call_id = value
+        .get("call_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let call_id = call_id.as_deref();
+    if !value.is_object() {
+        return Err(Rejection::invalid(None, "an event must be a JSON object"));
+    }
+    // The error names the field it is about, e.g. "at: the 'year' component could not be parsed".
+    let event: CallEvent = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let message = if path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        };
+        Rejection::invalid(call_id, message)
+    })?;
+    check(&event, now).map_err(|message| Rejection::invalid(call_id, message))?;
+    Ok(event)
+}
+
+fn check(event: &CallEvent, now: OffsetDateTime) -> Result<(), String> {
+    identifier("user_id", &event.user_id)?;
+    identifier("call_id", &event.call_id)?;
+    if event.at < EARLIEST {
+        return Err(format!("at: {} is before 2000", event.at));
+    }
+    if event.at > now + MAX_CLOCK_SKEW {
+        return Err(format!("at: {} is in the future", event.at));
+    }
+    match (event.event_type, event.outcome) {
+        (EventType::CallEnded, None) => return Err("outcome: required for call_ended".to_owned()),
+        (EventType::CallEnded, Some(Outcome::Stale)) => {
+            return Err(
+                "outcome: stale is set by reconciliation, not sent by producers".to_owned(),
+            );
+        }
+        (EventType::CallEnded, Some(_)) => {}
+        (_, Some(_)) => return Err("outcome: only call_ended carries an outcome".to_owned()),
+        (_, None) => {}
+    }
+    match (event.event_type, event.duration) {
+        (EventType::CallEnded, Some(duration)) if !(0..=MAX_DURATION_SECS).contains(&duration) => {
+            return Err(format!(
+                "duration: must be between 0 and {MAX_DURATION_SECS} seconds"
+            ));
+        }
+        (EventType::CallEnded, _) | (_, None) => {}
+        (_, Some(_)) => return Err("duration: only call_ended carries a duration".to_owned()),
+    }
+    if let Some(call) = &event.call {
+        if event.event_type == EventType::Heartbeat {
+            return Err("call: heartbeats carry no call fields".to_owned());
+        }
+        text("call.phoneNumber", call.phone_number.as_deref(), MAX_PHONE)?;
+        if let Some(agent) = call.agent_config_id.as_deref() {
+            identifier("call.agentConfigId", agent)?;
+        }
+        text(
+            "call.livekitRoomName",
+            call.livekit_room_name.as_deref(),
+            MAX_ROOM_NAME,
+        )?;
+        text(
+            "call.livekitRoomSid",
+            call.livekit_room_sid.as_deref(),
+            MAX_ROOM_SID,
+        )?;
+        text(
+            "call.sipCallId",
+            call.sip_call_id.as_deref(),
+            MAX_SIP_CALL_ID,
+        )?;
+        text(
+            "call.recordingUrl",
+            call.recording_url.as_deref(),
+            MAX_RECORDING_URL,
+        )?;
+        if let Some(metadata) = &call.call_metadata {
+            let size = serde_json::to_string(metadata).map_or(usize::MAX, |json| json.len());
+            if size > MAX_METADATA_BYTES {
+                return Err(format!(
+                    "call.call_metadata: {size} bytes, at most {MAX_METADATA_BYTES}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn identifier(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{field}: must not be empty"));
+    }
+    if value.chars().count() > MAX_ID {
+        return Err(format!("{field}: at most {MAX_ID} characters"));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{field}: must not contain spaces or control characters"
+        ));
+    }
+    Ok(())
+}
+
+fn text(field: &str, value: Option<&str>, max: usize) -> Result<(), String> {
+    match value {
+        Some("") => Err(format!("{field}: must not be empty (omit it instead)")),
+        Some(value) if value.chars().count() > max => {
+            Err(format!("{field}: at most {max} characters"))
+        }
+        Some(value) if value.chars().any(char::is_control) => {
+            Err(format!("{field}: must not contain control characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-21 12:00 UTC);
+
+    fn started() -> Value {
+        json!({"type": "call_started", "user_id": "tenant-1", "call_id": "call-123",
+               "at": "2026-11-21T11:59:00Z",
+               "call": {"phoneNumber": "+12345678900", "direction": "inbound", "agentConfigId": "agent-xyz",
+                        "livekitRoomName": "room-abc", "call_metadata": {}}})
+    }
+
+    fn with(mut event: Value, path: &[&str], value: Value) -> Value {
+        let (last, parents) = path.split_last().unwrap();
+        let mut target = &mut event;
+        for key in parents {
+            target = target.get_mut(*key).unwrap();
+        }
+        target[*last] = value;
+        event
+    }
+
+    fn error_of(event: Value) -> String {
+        validate(event, NOW).unwrap_err().message
+    }
+
+    #[test]
+    fn the_spec_example_is_valid() {
+        let event = validate(started(), NOW).unwrap();
+        assert_eq!(event.call_id, "call-123");
+        assert_eq!(event.at, datetime!(2026-11-21 11:59 UTC));
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (
+                with(started(), &["type"], json!("call_paused")),
+                "type: unknown variant `call_paused`",
+            ),
+            (
+                with(started(), &["user_id"], json!("")),
+                "user_id: must not be empty",
+            ),
+            (
+                with(started(), &["user_id"], json!("x".repeat(37))),
+                "user_id: at most 36",
+            ),
+            (
+                with(started(), &["call_id"], json!("a b")),
+                "call_id: must not contain spaces",
+            ),
+            (
+                with(started(), &["call_id"], json!(42)),
+                "invalid type: integer",
+            ),
+            (with(started(), &["at"], json!("yesterday")), "at: "),
+            (
+                with(started(), &["at"], json!("2026-11-21T11:59:00")),
+                "at: ",
+            ),
+            (
+                with(started(), &["at"], json!("2026-11-21T13:00:00Z")),
+                "at: 2026-11-21 13:00:00.0 +00:00:00 is in the future",
+            ),
+            (
+                with(started(), &["at"], json!("1999-12-31T23:59:59Z")),
+                "is before 2000",
+            ),
+            (
+                with(started(), &["call", "direction"], json!("sideways")),
+                "call.direction: unknown variant `sideways`",
+            ),
+            (
+                with(started(), &["call", "phoneNumber"], json!("+1".repeat(20))),
+                "call.phoneNumber: at most 32",
+            ),
+            (
+                with(started(), &["call", "colour"], json!("red")),
+                "unknown field `colour`",
+            ),
+            (
+                with(started(), &["surprise"], json!(1)),
+                "unknown field `surprise`",
+            ),
+            (
+                with(started(), &["outcome"], json!("completed")),
+                "outcome: only call_ended",
+            ),
+            (
+                with(started(), &["duration"], json!(10)),
+                "duration: only call_ended",
+            ),
+            (
+                with(
+                    started(),
+                    &["call", "call_metadata"],
+                    json!({"blob": "x".repeat(17_000)}),
+                ),
+                "call.call_metadata",
+            ),
+        ];
+        for (event, expected) in cases {
+            let message = error_of(event.clone());
+            assert!(
+                message.contains(expected),
+                "{event}: {message:?} should mention {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ended_needs_a_producer_outcome_and_a_sane_duration() {
+        let ended = json!({"type": "call_ended", "user_id": "t", "call_id": "c", "at": "2026-11-21T11:59:00Z"});
+        assert!(error_of(ended.clone()).contains("outcome: required"));
+        assert!(
+            error_of(with(ended.clone(), &["outcome"], json!("stale"))).contains("reconciliation")
+        );
+        let completed = with(ended, &["outcome"], json!("completed"));
+        assert!(error_of(with(completed.clone(), &["duration"], json!(-1))).contains("duration"));
+        assert!(
+            error_of(with(completed.clone(), &["duration"], json!(1.5))).contains("invalid type")
+        );
+        assert!(validate(with(completed, &["duration"], json!(90)), NOW).is_ok());
+    }
+
+    #[test]
+    fn the_call_id_is_reported_when_readable() {
+        let rejection = validate(with(started(), &["type"], json!("nope")), NOW).unwrap_err();
+        assert_eq!(rejection.call_id.as_deref(), Some("call-123"));
+        assert_eq!(rejection.code, "invalid_event");
+    }
+
+    #[test]
+    fn bodies_are_one_event_or_a_bounded_batch() {
+        assert_eq!(
+            parse_body(b"{", NOW)
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("request body is not valid JSON")
+        );
+        assert_eq!(parse_body(b"42", NOW).unwrap_err(), BodyError::NotAnEvent);
+        assert_eq!(parse_body(b"[]", NOW).unwrap_err(), BodyError::EmptyBatch);
+        let too_many = Value::Array(vec![started(); MAX_BATCH + 1]).to_string();
+        assert_eq!(
+            parse_body(too_many.as_bytes(), NOW).unwrap_err(),
+            BodyError::BatchTooLarge(MAX_BATCH + 1)
+        );
+        let mixed = json!([started(), 7, with(started(), &["type"], json!("x"))]).to_string();
+        let results = parse_body(mixed.as_bytes(), NOW).unwrap();
+        assert!(results[0].is_ok());
+        assert!(results[1].is_err() && results[2].is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! The [`Ingestor`]: submissions go through a queue to writer tasks, which take everything that
+//! has queued up (up to [`MAX_EVENTS_PER_TRANSACTION`]) into one transaction. Under load that
+//! turns thousands of single-event requests into a few dozen commits per second; at rest a lone
+//! event is written at once, with no added wait.
+//!
+//! An event is answered only after its transaction committed (`Stored`), or after a failed write
+//! put it durably in the dead-letter queue (`Queued`). If even the queue cannot take it, the
+//! answer is `Unavailable` and the producer must send it again: nothing is acknowledged that is
+//! not on disk.
+//!
+//! After each commit the live registry is updated and each change published on the bus.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU32, Ordering},
+};
+
+use app::dto::ingest::{CallEvent, EventType};
+use rand::Rng;
+use time::OffsetDateTime;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::{
+    dlq::DeadLetterQueue,
+    live::{
+        bus::{BusEvent, CallChange, EventBus},
+        redis::RedisLink,
+        registry::LiveRegistry,
+    },
+    storage::{BatchPlan, Planned, Storage, record::MergeError},
+};
+
+/// Most events in one transaction.
+pub const MAX_EVENTS_PER_TRANSACTION: usize = 1_000;
+/// Submissions that may wait for a writer before `submit` itself waits (backpressure).
+const QUEUE_CAPACITY: usize = 4_096;
+
+/// What became of one submitted event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Stored,
+    /// The write failed; the event is in the dead-letter queue. The reason is kept there.
+    Queued,
+    Rejected(MergeError),
+    /// Neither written nor queued: the producer must retry.
+    Unavailable(String),
+}
+
+/// Makes a share of writes fail on purpose, so the DLQ path runs for real in the demo and tests.
+#[derive(Debug, Default)]
+pub struct FailureInjector {
+    percent: AtomicU32,
+}
+
+impl FailureInjector {
+    pub fn new(percent: u32) -> Self {
+        Self {
+            percent: AtomicU32::new(percent.min(100)),
+        }
+    }
+
+    pub fn set_percent(&self, percent: u32) {
+        self.percent.store(percent.min(100), Ordering::Relaxed);
+    }
+
+    pub fn percent(&self) -> u32 {
+        self.percent.load(Ordering::Relaxed)
+    }
+
+    fn should_fail(&self) -> bool {
+        let percent = self.percent();
+        percent > 0 && rand::rng().random_range(0..100) < percent
+    }
+}
+
+pub const INJECTED_FAILURE: &str = "injected write failure (SWITCHBOARD_INJECT_WRITE_FAILURES)";
+
+struct Job {
+    events: Vec<CallEvent>,
+    reply: oneshot::Sender<Vec<WriteOutcome>>,
+}
+
+/// What the writer tasks share: where rows go, where failures go, and who hears of changes.
+pub struct Writer {
+    pub storage: Storage,
+    pub dlq: DeadLetterQueue,
+    pub bus: EventBus,
+    pub registry: Arc<LiveRegistry>,
+    pub injector: Arc<FailureInjector>,
+    /// Redis mode: live keys and fan-out to other instances.
+    pub redis: Option<RedisLink>,
+}
+
+#[derive(Clone)]
+pub struct Ingestor {
+    queue: mpsc::Sender<Job>,
+    writer: Arc<Writer>,
+}
+
+impl Ingestor {
+    /// Starts `workers` writer tasks. SQLite takes one writer at a time, so more only help
+    /// PostgreSQL.
+    pub fn start(writer: Writer, workers: usize) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let writer = Arc::new(writer);
+        for _ in 0..workers.max(1) {
+            tokio::spawn(run_worker(Arc::clone(&receiver), Arc::clone(&writer)));
+        }
+        Self { queue, writer }
+    }
+
+    pub fn injector(&self) -> &FailureInjector {
+        &self.writer.injector
+    }
+
+    /// Writes `events`, answering once each is stored, queued or refused (same order).
+    pub async fn submit(&self, events: Vec<CallEvent>) -> Vec<WriteOutcome> {
+        let count = events.len();
+        let (reply, answer) = oneshot::channel();
+        if self.queue.send(Job { events, reply }).await.is_err() {
+            return vec![
+                WriteOutcome::Unavailable("the server is shutting down".to_owned());
+                count
+            ];
+        }
+        answer.await.unwrap_or_else(|_| {
+            vec![WriteOutcome::Unavailable("the writer stopped".to_owned()); count]
+        })
+    }
+
+    /// Writes `events` now, in one transaction, without falling back to the DLQ: for the DLQ's own
+    /// retries. `Err` carries the failure.
+    pub async fn write_now(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {
+        self.writer.write_direct(events).await
+    }
+}
+
+async fn run_worker(receiver: Arc<Mutex<mpsc::Receiver<Job>>>, writer: Arc<Writer>) {
+    loop {
+        let jobs = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut total = first.events.len();
+            let mut jobs = vec![first];
+            while total < MAX_EVENTS_PER_TRANSACTION {
+                match receiver.try_recv() {
+                    Ok(job) => {
+                        total += job.events.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        writer.write_jobs(jobs).await;
+    }
+}
+
+impl Writer {
+    async fn write_jobs(&self, jobs: Vec<Job>) {
+        // Each event goes either into the transaction or, when injection picks it, to the DLQ;
+        // `injected` remembers which, so answers can be handed back in request order.
+        let mut batch = Vec::new();
+        let mut failing = Vec::new();
+        let injected: Vec<Vec<bool>> = jobs
+            .iter()
+            .map(|job| {
+                job.events
+                    .iter()
+                    .map(|event| {
+                        let fail = self.injector.should_fail();
+                        if fail { &mut failing } else { &mut batch }.push(event.clone());
+                        fail
+                    })
+                    .collect()
+            })
+            .collect();
+        let failed = if failing.is_empty() {
+            None
+        } else {
+            Some(self.queue(&failing, INJECTED_FAILURE).await)
+        };
+        let mut written = if batch.is_empty() {
+            Vec::new()
+        } else {
+            let started = std::time::Instant::now();
+            let result = self.storage.write_batch(&batch).await;
+            debug!(
+                events = batch.len(),
+                requests = jobs.len(),
+                elapsed_us = started.elapsed().as_micros(),
+                "transaction"
+            );
+            match result {
+                Ok(plan) => self.after_commit(&batch, &plan).await,
+                Err(error) => {
+                    warn!(%error, events = batch.len(), "write failed; queueing the batch for retry");
+                    vec![self.queue(&batch, &error.to_string()).await; batch.len()]
+                }
+            }
+        }
+        .into_iter();
+        for (job, injected) in jobs.into_iter().zip(injected) {
+            let outcomes = injected
+                .into_iter()
+                .map(|fail| {
+                    let outcome = if fail { failed.clone() } else { written.next() };
+                    outcome.unwrap_or_else(|| WriteOutcome::Unavailable("not processed".to_owned()))
+                })
+                .collect();
+            // The producer may have hung up; its events are written all the same.
+            let _ = job.reply.send(outcomes);
+        }
+    }
+
+    async fn write_direct(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {
+        if events.iter().any(|_| self.injector.should_fail()) {
+            return Err(INJECTED_FAILURE.to_owned());
+        }
+        let plan = self
+            .storage
+            .write_batch(events)
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(self.after_commit(events, &plan).await)
+    }
+
+    /// Puts events in the DLQ after a failed write.
+    async fn queue(&self, events: &[CallEvent], error: &str) -> WriteOutcome {
+        match self.dlq.push(events, error).await {
+            Ok(()) => {
+                if let Ok(depth) = self.dlq.depth().await {
+                    self.bus.publish(BusEvent::DlqChanged { depth });
+                }
+                WriteOutcome::Queued
+            }
+            Err(dlq_error) => {
+                warn!(%dlq_error, write_error = error, "the dead-letter queue refused events too");
+                WriteOutcome::Unavailable(format!("storage unavailable: {error}"))
+            }
+        }
+    }
+
+    /// Updates the registry, publishes the changes and maps the plan to outcomes.
+    async fn after_commit(&self, events: &[CallEvent], plan: &BatchPlan) -> Vec<WriteOutcome> {
+        let now = OffsetDateTime::now_utc();
+        for row in plan.changed.values() {
+            self.registry.track(row, now);
+        }
+        let mut published = Vec::new();
+        let outcomes = events
+            .iter()
+            .zip(&plan.events)
+            .map(|(event, planned)| match planned {
+                Planned::Applied { changed } => {
+                    if let (true, Some(row)) = (changed, plan.changed.get(&event.call_id)) {
+                        let call = Box::new(row.clone());
+                        published.push(match event.event_type {
+                            EventType::CallStarted => BusEvent::Call {
+                                change: CallChange::Started,
+                                call,
+                            },
+                            EventType::CallUpdated => BusEvent::Call {
+                                change: CallChange::Updated,
+                                call,
+                            },
+                            EventType::CallEnded => BusEvent::Call {
+                                change: CallChange::Ended,
+                                call,
+                            },
+                            EventType::Heartbeat => BusEvent::Heartbeat { call },
+                        });
+                    }
+                    WriteOutcome::Stored
+                }
+                Planned::Rejected(error) => WriteOutcome::Rejected(error.clone()),
+            })
+            .collect();
+        if let Some(redis) = &self.redis {
+            redis.after_commit(&published).await;
+        }
+        for event in published {
+            self.bus.publish(event);
+        }
+        outcomes
+    }
+}

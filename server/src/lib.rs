@@ -1,0 +1,30 @@
+//! The `switchboard` server: one binary serving the SSR + hydrated UI, the REST API and live push.
+//!
+//! # Layout
+//! - [`config`]: the CLI (`switchboard serve …`) and its environment variables.
+//! - [`state`]: [`state::AppState`], built once per server and handed to every handler.
+//! - [`startup`]: [`startup::Application`] binds the listener (port 0 in tests), serves until
+//!   told to stop and shuts down gracefully.
+//! - [`http`]: the router: API routes, the live socket, static assets, pages, errors.
+//! - [`storage`]: `call_logs` and friends in SQLite or PostgreSQL, behind one interface.
+//! - [`ingest`]: validation and the batching writer that never acknowledges what is not on disk.
+//! - [`dlq`]: the dead-letter queue of failed writes; [`workers`] retries them.
+//! - [`live`]: the live-call registry (heartbeat health) and the event bus.
+//! - [`demo`]: the built-in simulator behind `serve --demo`.
+//! - [`secrets`]: keys generated once into the data folder when not configured.
+//! - [`users`]: dashboard users and their argon2 password hashes.
+//! - [`telemetry`]: structured logs through `tracing`.
+
+pub mod config;
+pub mod demo;
+pub mod dlq;
+pub mod http;
+pub mod ingest;
+pub mod live;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod users;
+pub mod workers;

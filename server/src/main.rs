@@ -1,0 +1,84 @@
+//! The `switchboard` command line: parse, then hand over to the library.
+
+use std::io::Write;
+
+use clap::Parser;
+use server::{
+    config::{Cli, Command, UserCommand},
+    secrets::{self, SecretSource},
+    startup::{Application, shutdown_signal},
+    storage::Storage,
+    telemetry,
+    users::{self, NewUser},
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // A missing .env is normal; a malformed one is worth failing loudly over.
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(error) if error.not_found() => {}
+        Err(error) => return Err(anyhow::anyhow!("could not read .env: {error}")),
+    }
+    let cli = Cli::parse();
+    telemetry::init();
+    match cli.command {
+        Command::Serve(args) => {
+            let app = Application::build(args.into_config()).await?;
+            banner(&format!(
+                "Switchboard is running at http://{}/dashboard/realtime",
+                app.display_addr()
+            ));
+            let key = &app.state().ingest_key;
+            if key.source != SecretSource::Environment {
+                banner(&format!(
+                    "Ingest key (Authorization: Bearer …, kept in the data folder): {}",
+                    key.value
+                ));
+            }
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::User {
+            command: UserCommand::Add(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            let (password, generated) = if args.password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (secrets::random_password(), true)
+            };
+            let user = NewUser {
+                email: args.email,
+                role: args.role,
+                tenant: args.tenant,
+            };
+            let id = users::add_user(&storage, &user, &password).await?;
+            banner(&format!(
+                "added user #{id}: {} ({})",
+                user.email.trim().to_lowercase(),
+                user.role.as_str()
+            ));
+            if generated {
+                banner(&format!("password: {password}"));
+            }
+        }
+        Command::Migrate(storage) => {
+            let url = storage.database_url();
+            Storage::open(&url).await?;
+            println!(
+                "migrations applied ({})",
+                url.split(':').next().unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A line for the person who started the server. Unlike `println!`, a closed stdout (a pipe
+/// whose reader went away) must not take the server down with it.
+fn banner(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}

@@ -1,0 +1,95 @@
+//! Secrets that default to "generated once into the data folder": the first run needs no
+//! configuration, and restarts keep the same values.
+
+use std::{
+    fs,
+    io::{self, Write},
+    path::Path,
+};
+
+use rand::RngCore;
+
+/// Where a secret came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    DataFolder,
+    Generated,
+}
+
+/// The configured value, else the one kept in `data_dir/file`, else a new random one written
+/// there (readable by the owner only).
+pub fn load_or_generate(
+    configured: Option<&str>,
+    data_dir: &Path,
+    file: &str,
+) -> io::Result<(String, SecretSource)> {
+    if let Some(value) = configured {
+        return Ok((value.to_owned(), SecretSource::Environment));
+    }
+    let path = data_dir.join(file);
+    match fs::read_to_string(&path) {
+        Ok(value) if !value.trim().is_empty() => {
+            return Ok((value.trim().to_owned(), SecretSource::DataFolder));
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    fs::create_dir_all(data_dir)?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let value: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&path)?;
+    out.write_all(value.as_bytes())?;
+    out.sync_all()?;
+    Ok((value, SecretSource::Generated))
+}
+
+/// A random password of 20 letters and digits (about 119 bits).
+pub fn random_password() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_then_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, source) = load_or_generate(None, dir.path(), "key").unwrap();
+        assert_eq!(source, SecretSource::Generated);
+        assert_eq!(first.len(), 64);
+        let (again, source) = load_or_generate(None, dir.path(), "key").unwrap();
+        assert_eq!(
+            (again.as_str(), source),
+            (first.as_str(), SecretSource::DataFolder)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let (value, source) = load_or_generate(Some("from-env"), dir.path(), "key").unwrap();
+        assert_eq!(
+            (value.as_str(), source),
+            ("from-env", SecretSource::Environment)
+        );
+        assert!(!dir.path().join("key").exists());
+    }
+}

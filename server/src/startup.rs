@@ -1,0 +1,119 @@
+//! Binding, serving and stopping. [`Application::build`] binds first and reports the real
+//! address, so tests can ask for port 0 and run many servers side by side.
+
+use std::{future::Future, io, net::SocketAddr};
+
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::{
+    config::Config,
+    demo, http,
+    state::{AppState, StartupError},
+    workers,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.addr).await.map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot listen on {}: {error}", config.addr),
+            )
+        })?;
+        let bundle = config
+            .site_root
+            .join("pkg")
+            .join(format!("{}.js", app::BUNDLE_NAME));
+        if !bundle.is_file() {
+            warn!(
+                path = %bundle.display(),
+                "no browser bundle found: pages render but will not come alive; build it with scripts/build.sh"
+            );
+        }
+        Ok(Self {
+            listener,
+            state: AppState::build(config).await?,
+        })
+    }
+
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has a local address.
+        self.listener.local_addr().unwrap_or(self.state.config.addr)
+    }
+
+    /// An address a person can click: `0.0.0.0` becomes `127.0.0.1`.
+    pub fn display_addr(&self) -> SocketAddr {
+        let mut addr = self.local_addr();
+        if addr.ip().is_unspecified() {
+            addr.set_ip([127, 0, 0, 1].into());
+        }
+        addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then stops accepting, closes live sockets and waits for
+    /// requests in flight to finish.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let Self { listener, state } = self;
+        info!(addr = %listener.local_addr()?, "listening");
+        let shutdown = state.shutdown.clone();
+        workers::spawn_all(&state);
+        if let Some(redis) = &state.redis {
+            redis.spawn_subscriber(state.clone(), state.shutdown.clone());
+        }
+        if state.config.demo {
+            demo::spawn(state.clone());
+        }
+        let router = http::router(state);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                info!("shutting down");
+                shutdown.cancel();
+            })
+            .await?;
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,125 @@
+//! [`AppState`]: everything a handler may need, built once per server. No globals: each test
+//! builds its own.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::Config,
+    dlq::{DeadLetterQueue, DlqError, RetryPolicy},
+    ingest::{FailureInjector, Ingestor, writer::Writer},
+    live::{bus::EventBus, redis::RedisLink, registry::LiveRegistry},
+    secrets::{self, SecretSource},
+    storage::{Backend, Storage, StorageError},
+};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Dlq(#[from] DlqError),
+    #[error("cannot connect to Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("cannot read or write the data folder: {0}")]
+    DataFolder(#[from] std::io::Error),
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+    /// Cancelled when the server begins to shut down; long-lived tasks such as WebSocket loops
+    /// and workers watch it so that graceful shutdown does not wait on them forever.
+    pub shutdown: CancellationToken,
+    pub storage: Storage,
+    pub dlq: DeadLetterQueue,
+    pub bus: EventBus,
+    pub registry: Arc<LiveRegistry>,
+    pub ingestor: Ingestor,
+    pub ingest_key: IngestKey,
+    /// Set in Redis mode.
+    pub redis: Option<RedisLink>,
+}
+
+/// The key `POST /api/v1/calls/events` requires, and where it came from.
+#[derive(Clone, Debug)]
+pub struct IngestKey {
+    pub value: Arc<str>,
+    pub source: SecretSource,
+}
+
+impl AppState {
+    /// Opens storage (migrating it), the DLQ and the ingest key, and rebuilds the live registry.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let storage = Storage::open(&config.database_url).await?;
+        let policy = RetryPolicy {
+            max_attempts: i64::from(config.dlq_max_retries),
+            ..RetryPolicy::default()
+        };
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisLink::connect(url, &config.redis_prefix).await?),
+            None => None,
+        };
+        // With Redis the queue is shared by every instance; without, it is a file of its own.
+        let dlq = match &redis {
+            Some(link) => DeadLetterQueue::redis(link.connection(), &config.redis_prefix, policy),
+            None => DeadLetterQueue::open_file(&config.data_dir.join("dlq.db"), policy).await?,
+        };
+        let (key, source) = secrets::load_or_generate(
+            config.ingest_api_key.as_deref(),
+            &config.data_dir,
+            "ingest_api_key",
+        )?;
+
+        let registry = Arc::new(LiveRegistry::new(config.heartbeat));
+        let now = OffsetDateTime::now_utc();
+        for call in storage.active_calls().await? {
+            registry.track(&call, now);
+        }
+        let bus = EventBus::default();
+        let injector = Arc::new(FailureInjector::new(config.inject_write_failures));
+        let writers = match storage.backend() {
+            Backend::Sqlite => 1,
+            // Two: one collects the next batch while the other commits. More split the queue
+            // into small transactions, and round trips then dominate (measured).
+            Backend::Postgres => 2,
+        };
+        let writer = Writer {
+            storage: storage.clone(),
+            dlq: dlq.clone(),
+            bus: bus.clone(),
+            registry: Arc::clone(&registry),
+            injector,
+            redis: redis.clone(),
+        };
+        let ingestor = Ingestor::start(writer, writers);
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name(app::BUNDLE_NAME)
+            .site_root(config.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(config.addr)
+            .build();
+        Ok(Self {
+            config: Arc::new(config),
+            leptos_options,
+            shutdown: CancellationToken::new(),
+            storage,
+            dlq,
+            bus,
+            registry,
+            ingestor,
+            redis,
+            ingest_key: IngestKey {
+                value: key.into(),
+                source,
+            },
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! Call storage: one interface, [`Storage`], over SQLite (the embedded default) and PostgreSQL
+//! (to scale out), chosen by the database URL.
+//!
+//! The semantics live in [`record`] (how an event changes a row) and [`plan`] (a batch as one
+//! transaction's writes); `sqlite` and `postgres` hold only their SQL. Each batch is one
+//! transaction: rows, hourly rollups and new tenants commit together or not at all.
+
+pub mod plan;
+mod postgres;
+pub mod record;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use app::dto::ingest::CallEvent;
+
+pub use plan::{BatchPlan, Planned, RollupKey, RollupValues};
+pub use record::CallRecord;
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported DATABASE_URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+}
+
+/// Which backend a [`Storage`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Runs one sqlx expression on whichever pool this is, for SQL that both backends share
+/// (sqlx's types differ per database, so each arm is compiled separately).
+macro_rules! with_pool {
+    ($self:ident, $pool:ident => $body:expr) => {
+        match $self {
+            Storage::Sqlite($pool) => $body,
+            Storage::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Storage {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Storage {
+    /// Connects (creating the SQLite file and its folder when needed) without migrating.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(postgres::connect(url).await?))
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(sqlite::connect(url).await?))
+        } else {
+            // Never echo credentials back.
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StorageError::UnsupportedUrl(format!("{scheme}:…")))
+        }
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StorageError> {
+        let storage = Self::connect(url).await?;
+        storage.migrate().await?;
+        Ok(storage)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self {
+            Self::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Self::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Applies `events` in one transaction and returns what was written.
+    pub async fn write_batch(&self, events: &[CallEvent]) -> Result<BatchPlan, StorageError> {
+        let mut ids: Vec<&str> = events.iter().map(|event| event.call_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match self {
+            Self::Sqlite(pool) => sqlite::write_batch(pool, &ids, events).await,
+            Self::Postgres(pool) => postgres::write_batch(pool, &ids, events).await,
+        }
+    }
+
+    pub async fn call(&self, id: &str) -> Result<Option<CallRecord>, StorageError> {
+        let mut rows = match self {
+            Self::Sqlite(pool) => sqlite::load(pool, &[id]).await?,
+            Self::Postgres(pool) => postgres::load(pool, &[id]).await?,
+        };
+        Ok(rows.remove(id))
+    }
+
+    /// Every call with status `active`, oldest first.
+    pub async fn active_calls(&self) -> Result<Vec<CallRecord>, StorageError> {
+        Ok(match self {
+            Self::Sqlite(pool) => sqlite::active(pool).await?,
+            Self::Postgres(pool) => postgres::active(pool).await?,
+        })
+    }
+
+    /// A tenant's rollup rows, in key order.
+    pub async fn rollup(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(RollupKey, RollupValues)>, StorageError> {
+        Ok(match self {
+            Self::Sqlite(pool) => sqlite::rollup(pool, user_id).await?,
+            Self::Postgres(pool) => postgres::rollup(pool, user_id).await?,
+        })
+    }
+
+    /// A tenant's display name, if the tenant is known.
+    pub async fn tenant_name(&self, id: &str) -> Result<Option<String>, StorageError> {
+        let query = "SELECT display_name FROM tenants WHERE id = $1";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(query).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// Registers a tenant or renames it (its "business name").
+    pub async fn set_tenant_name(&self, id: &str, name: &str) -> Result<(), StorageError> {
+        let query = "INSERT INTO tenants (id, display_name) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name";
+        with_pool!(self, pool => sqlx::query(query).bind(id).bind(name).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Registers an agent (an `agentConfigId`) of a tenant under a display name.
+    pub async fn set_agent(&self, id: &str, tenant: &str, name: &str) -> Result<(), StorageError> {
+        let query = "INSERT INTO agents (id, tenant_id, display_name) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, display_name = excluded.display_name";
+        with_pool!(self, pool => sqlx::query(query).bind(id).bind(tenant).bind(name).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Stores a dashboard user (the password already hashed); returns its id.
+    pub async fn insert_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> Result<i64, StorageError> {
+        let query = "INSERT INTO dashboard_users (email, password_hash, role, tenant_id) \
+                     VALUES ($1, $2, $3, $4) RETURNING id";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(query)
+            .bind(email)
+            .bind(password_hash)
+            .bind(role)
+            .bind(tenant)
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    /// A user's password hash, looked up by (lower-case) email.
+    pub async fn user_password_hash(&self, email: &str) -> Result<Option<String>, StorageError> {
+        let query = "SELECT password_hash FROM dashboard_users WHERE email = $1";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(query).bind(email).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// Number of rows in `call_logs`.
+    pub async fn count_calls(&self) -> Result<i64, StorageError> {
+        let query = "SELECT COUNT(*) FROM call_logs";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(query).fetch_one(pool).await)?)
+    }
+}
+
+type RollupRow = (
+    String,
+    time::PrimitiveDateTime,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+fn rollup_row(
+    (user_id, hour, agent_config_id, outcome, calls, ended, duration_sum, duration_count): RollupRow,
+) -> (RollupKey, RollupValues) {
+    (
+        RollupKey {
+            user_id,
+            hour,
+            agent_config_id,
+            outcome,
+        },
+        RollupValues {
+            calls,
+            ended,
+            duration_sum,
+            duration_count,
+        },
+    )
+}
+
+fn by_id(rows: Vec<CallRecord>) -> HashMap<String, CallRecord> {
+    rows.into_iter().map(|row| (row.id.clone(), row)).collect()
+}
+
+/// Binds one call row's columns, in `CALL_COLUMNS` order, into a `push_values` row.
+macro_rules! bind_call_row {
+    ($builder:expr, $row:expr, $now:expr) => {{
+        let row: &$crate::storage::CallRecord = $row;
+        $builder
+            .push_bind(row.id.clone())
+            .push_bind(row.user_id.clone())
+            .push_bind(row.agent_config_id.clone())
+            .push_bind(row.phone_number.clone())
+            .push_bind(row.started_at)
+            .push_bind(row.ended_at)
+            .push_bind(row.livekit_room_name.clone())
+            .push_bind(row.livekit_room_sid.clone())
+            .push_bind(row.direction.clone())
+            .push_bind(row.status.clone())
+            .push_bind(row.outcome.clone())
+            .push_bind(row.duration)
+            .push_bind(row.sip_call_id.clone())
+            .push_bind(row.recording_url.clone())
+            .push_bind(row.call_metadata.clone())
+            .push_bind(row.last_heartbeat_at)
+            .push_bind(row.last_event_at)
+            .push_bind(row.start_confirmed)
+            .push_bind($now);
+    }};
+}
+use bind_call_row;
+
+/// The wall clock as `call_logs` stores it.
+fn now_utc() -> time::PrimitiveDateTime {
+    record::utc(time::OffsetDateTime::now_utc())
+}

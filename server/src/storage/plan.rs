@@ -1,0 +1,259 @@
+//! Turning a batch of events into one transaction's worth of writes, independent of backend:
+//! the rows to upsert, the rollup deltas, the tenants to register, and what happened to each
+//! event. Backends only load rows and execute the plan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use app::dto::ingest::CallEvent;
+use time::PrimitiveDateTime;
+
+use super::record::{CallRecord, MergeError, apply};
+
+/// One `call_hourly_rollup` row's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RollupKey {
+    pub user_id: String,
+    pub hour: PrimitiveDateTime,
+    pub agent_config_id: String,
+    pub outcome: String,
+}
+
+/// Additive counters of a rollup row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollupValues {
+    pub calls: i64,
+    pub ended: i64,
+    pub duration_sum: i64,
+    pub duration_count: i64,
+}
+
+impl RollupValues {
+    fn add(&mut self, other: Self, sign: i64) {
+        self.calls += sign * other.calls;
+        self.ended += sign * other.ended;
+        self.duration_sum += sign * other.duration_sum;
+        self.duration_count += sign * other.duration_count;
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What one row adds to the rollup: one call in the hour it started, under its agent and
+/// outcome ('' while active).
+pub fn contribution(row: &CallRecord) -> (RollupKey, RollupValues) {
+    let active = row.is_active();
+    let hour = row
+        .started_at
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0));
+    let key = RollupKey {
+        user_id: row.user_id.clone(),
+        // replace_* only fail on out-of-range values; 0 is always in range.
+        hour: hour.unwrap_or(row.started_at),
+        agent_config_id: row.agent_config_id.clone().unwrap_or_default(),
+        outcome: if active {
+            String::new()
+        } else {
+            row.outcome.clone().unwrap_or_default()
+        },
+    };
+    let duration = if active { None } else { row.duration };
+    let values = RollupValues {
+        calls: 1,
+        ended: i64::from(!active),
+        duration_sum: duration.map_or(0, i64::from),
+        duration_count: i64::from(duration.is_some()),
+    };
+    (key, values)
+}
+
+/// The outcome of planning one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// Applied; `changed` is false for a replay that left the row as it was.
+    Applied {
+        changed: bool,
+    },
+    Rejected(MergeError),
+}
+
+#[derive(Debug, Default)]
+pub struct BatchPlan {
+    /// Rows to write, in id order (a fixed lock order across concurrent writers).
+    pub upserts: Vec<CallRecord>,
+    /// Non-zero rollup changes, in key order.
+    pub rollup: Vec<(RollupKey, RollupValues)>,
+    /// Tenants of rows not seen before, sorted.
+    pub new_tenants: Vec<String>,
+    /// One entry per input event, in input order.
+    pub events: Vec<Planned>,
+    /// The final state of every row an event changed, by id.
+    pub changed: HashMap<String, CallRecord>,
+}
+
+/// Plans `events` against `stored`, the current rows of the calls they name.
+pub fn plan(stored: &HashMap<String, CallRecord>, events: &[CallEvent]) -> BatchPlan {
+    let mut current: HashMap<&str, CallRecord> = HashMap::new();
+    let mut planned = Vec::with_capacity(events.len());
+    for event in events {
+        let before = current
+            .get(event.call_id.as_str())
+            .or_else(|| stored.get(&event.call_id));
+        match apply(before, event) {
+            Ok(after) => {
+                let changed = before != Some(&after);
+                planned.push(Planned::Applied { changed });
+                current.insert(event.call_id.as_str(), after);
+            }
+            Err(error) => planned.push(Planned::Rejected(error)),
+        }
+    }
+
+    let mut rollup: BTreeMap<RollupKey, RollupValues> = BTreeMap::new();
+    let mut new_tenants = BTreeSet::new();
+    let mut upserts = Vec::new();
+    let mut changed = HashMap::new();
+    for (id, after) in current {
+        let before = stored.get(id);
+        if before == Some(&after) {
+            continue;
+        }
+        match before {
+            Some(before) => {
+                let (key, values) = contribution(before);
+                rollup.entry(key).or_default().add(values, -1);
+            }
+            None => {
+                new_tenants.insert(after.user_id.clone());
+            }
+        }
+        let (key, values) = contribution(&after);
+        rollup.entry(key).or_default().add(values, 1);
+        changed.insert(after.id.clone(), after.clone());
+        upserts.push(after);
+    }
+    upserts.sort_by(|a, b| a.id.cmp(&b.id));
+    BatchPlan {
+        upserts,
+        rollup: rollup
+            .into_iter()
+            .filter(|(_, values)| !values.is_zero())
+            .collect(),
+        new_tenants: new_tenants.into_iter().collect(),
+        events: planned,
+        changed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::dto::ingest::{EventType, Outcome};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn event(event_type: EventType, call_id: &str, minute: u8) -> CallEvent {
+        let at = datetime!(2026-11-21 12:00:00 UTC)
+            .replace_minute(minute)
+            .unwrap();
+        CallEvent {
+            event_type,
+            user_id: "tenant-1".into(),
+            call_id: call_id.into(),
+            at,
+            call: None,
+            outcome: (event_type == EventType::CallEnded).then_some(Outcome::Completed),
+            duration: None,
+        }
+    }
+
+    #[test]
+    fn a_started_then_ended_call_moves_between_rollup_rows() {
+        let first = plan(&HashMap::new(), &[event(EventType::CallStarted, "a", 5)]);
+        assert_eq!(first.new_tenants, vec!["tenant-1".to_owned()]);
+        assert_eq!(first.rollup.len(), 1);
+        assert_eq!(first.rollup[0].0.outcome, "");
+        assert_eq!(
+            first.rollup[0].1,
+            RollupValues {
+                calls: 1,
+                ended: 0,
+                duration_sum: 0,
+                duration_count: 0
+            }
+        );
+
+        let stored: HashMap<_, _> = first
+            .upserts
+            .into_iter()
+            .map(|row| (row.id.clone(), row))
+            .collect();
+        let second = plan(&stored, &[event(EventType::CallEnded, "a", 7)]);
+        assert!(second.new_tenants.is_empty());
+        let deltas: Vec<(&str, RollupValues)> = second
+            .rollup
+            .iter()
+            .map(|(key, values)| (key.outcome.as_str(), *values))
+            .collect();
+        assert_eq!(
+            deltas,
+            vec![
+                (
+                    "",
+                    RollupValues {
+                        calls: -1,
+                        ended: 0,
+                        duration_sum: 0,
+                        duration_count: 0
+                    }
+                ),
+                (
+                    "completed",
+                    RollupValues {
+                        calls: 1,
+                        ended: 1,
+                        duration_sum: 120,
+                        duration_count: 1
+                    }
+                ),
+            ]
+        );
+        assert_eq!(second.rollup[0].0.hour, datetime!(2026-11-21 12:00:00));
+    }
+
+    #[test]
+    fn replays_plan_no_writes() {
+        let events = [
+            event(EventType::CallStarted, "a", 1),
+            event(EventType::CallEnded, "a", 2),
+        ];
+        let first = plan(&HashMap::new(), &events);
+        let stored: HashMap<_, _> = first
+            .upserts
+            .into_iter()
+            .map(|row| (row.id.clone(), row))
+            .collect();
+        let again = plan(&stored, &events);
+        assert!(again.upserts.is_empty());
+        assert!(again.rollup.is_empty());
+        assert_eq!(again.events, vec![Planned::Applied { changed: false }; 2]);
+    }
+
+    #[test]
+    fn rows_are_written_in_id_order() {
+        let events = [
+            event(EventType::CallStarted, "c", 1),
+            event(EventType::CallStarted, "a", 1),
+            event(EventType::CallStarted, "b", 1),
+        ];
+        let ids: Vec<String> = plan(&HashMap::new(), &events)
+            .upserts
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,233 @@
+//! The PostgreSQL side of [`super::Storage`].
+//!
+//! Concurrent writers serialise per call with transaction-scoped advisory locks on the call ids:
+//! a row lock cannot guard a call that has no row yet, and two first events for one call must
+//! not both plan it as new. Locks are taken in a fixed order — call-id hashes ascending, then
+//! tenants, then rollup rows by key — so batches never deadlock each other.
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use app::dto::ingest::CallEvent;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use super::{
+    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc, plan::plan,
+};
+
+/// `SELECT <every CallRecord column> FROM call_logs`, for `concat!`.
+macro_rules! select_calls {
+    () => {
+        r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
+           "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
+           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed" FROM call_logs"#
+    };
+}
+
+pub(super) async fn connect(url: &str) -> Result<PgPool, StorageError> {
+    // Our statements are key lookups and array inserts, so:
+    // - one generic plan each is right; re-planning per execution (PostgreSQL's default for
+    //   array parameters) cost more CPU than the writes themselves (measured);
+    // - a sequential scan is never right. call_logs grows from empty, and plans made while its
+    //   statistics still said "tiny" scanned the whole table for every `id = ANY($1)` lookup;
+    //   a profile of the ingest benchmark showed those scans as most of PostgreSQL's CPU.
+    let options = PgConnectOptions::from_str(url)?.options([
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+    ]);
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}
+
+pub(super) async fn load(
+    pool: &PgPool,
+    ids: &[&str],
+) -> Result<HashMap<String, CallRecord>, StorageError> {
+    let mut conn = pool.acquire().await?;
+    load_in(&mut conn, ids, false).await
+}
+
+async fn load_in(
+    conn: &mut sqlx::PgConnection,
+    ids: &[&str],
+    lock: bool,
+) -> Result<HashMap<String, CallRecord>, StorageError> {
+    if lock {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id, 0) AS h \
+             FROM unnest($1::text[]) AS id ORDER BY h) AS ordered",
+        )
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let rows = sqlx::query_as::<_, CallRecord>(concat!(select_calls!(), " WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?;
+    Ok(by_id(rows))
+}
+
+pub(super) async fn write_batch(
+    pool: &PgPool,
+    ids: &[&str],
+    events: &[CallEvent],
+) -> Result<BatchPlan, StorageError> {
+    let mut tx = pool.begin().await?;
+    let stored = load_in(&mut tx, ids, true).await?;
+    let plan = plan(&stored, events);
+    let now = now_utc();
+
+    if !plan.upserts.is_empty() || !plan.rollup.is_empty() {
+        write_plan(&mut tx, &plan, now).await?;
+    }
+    tx.commit().await?;
+    Ok(plan)
+}
+
+pub(super) async fn active(pool: &PgPool) -> Result<Vec<CallRecord>, StorageError> {
+    Ok(sqlx::query_as(concat!(
+        select_calls!(),
+        r#" WHERE status = 'active' ORDER BY "startedAt""#
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn rollup(
+    pool: &PgPool,
+    user_id: &str,
+) -> Result<Vec<(RollupKey, RollupValues)>, StorageError> {
+    let rows: Vec<super::RollupRow> = sqlx::query_as(
+        r#"SELECT "userId", hour, "agentConfigId", outcome, calls, ended, duration_sum, duration_count
+         FROM call_hourly_rollup WHERE "userId" = $1 ORDER BY hour, "agentConfigId", outcome"#,
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(super::rollup_row).collect())
+}
+
+/// Every write of a batch in one fixed statement: rows travel as one array per column, so the
+/// statement text never changes with the batch size. It is prepared once per connection, and
+/// the three writes cost one round trip. Arrays are in `plan` order (ids, keys sorted), which
+/// keeps the lock order fixed.
+const WRITE_PLAN: &str = r#"
+WITH new_tenants AS (
+    INSERT INTO tenants (id, display_name)
+    SELECT id, id FROM unnest($1::text[]) AS t(id)
+    ON CONFLICT (id) DO NOTHING RETURNING 1
+), calls AS (
+    INSERT INTO call_logs (id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
+        "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
+        "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed", "updatedAt")
+    SELECT *, $20::timestamp FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+        $6::timestamp[], $7::timestamp[], $8::text[], $9::text[], $10::text[], $11::text[],
+        $12::text[], $13::int4[], $14::text[], $15::text[], $16::jsonb[], $17::timestamp[],
+        $18::timestamp[], $19::bool[])
+    ON CONFLICT (id) DO UPDATE SET "agentConfigId" = excluded."agentConfigId",
+        "phoneNumber" = excluded."phoneNumber", "startedAt" = excluded."startedAt",
+        "endedAt" = excluded."endedAt", "livekitRoomName" = excluded."livekitRoomName",
+        "livekitRoomSid" = excluded."livekitRoomSid", direction = excluded.direction,
+        status = excluded.status, outcome = excluded.outcome, duration = excluded.duration,
+        "sipCallId" = excluded."sipCallId", "recordingUrl" = excluded."recordingUrl",
+        call_metadata = excluded.call_metadata, "lastHeartbeatAt" = excluded."lastHeartbeatAt",
+        "lastEventAt" = excluded."lastEventAt", "startConfirmed" = excluded."startConfirmed",
+        "updatedAt" = excluded."updatedAt"
+    RETURNING 1
+), rollup AS (
+    INSERT INTO call_hourly_rollup ("userId", hour, "agentConfigId", outcome, calls, ended, duration_sum, duration_count)
+    SELECT * FROM unnest($21::text[], $22::timestamp[], $23::text[], $24::text[], $25::int8[],
+        $26::int8[], $27::int8[], $28::int8[])
+    ON CONFLICT ("userId", hour, "agentConfigId", outcome) DO UPDATE SET
+        calls = call_hourly_rollup.calls + excluded.calls,
+        ended = call_hourly_rollup.ended + excluded.ended,
+        duration_sum = call_hourly_rollup.duration_sum + excluded.duration_sum,
+        duration_count = call_hourly_rollup.duration_count + excluded.duration_count
+    RETURNING 1
+)
+SELECT 1"#;
+
+async fn write_plan(
+    conn: &mut sqlx::PgConnection,
+    plan: &BatchPlan,
+    now: time::PrimitiveDateTime,
+) -> Result<(), StorageError> {
+    fn column<T>(rows: &[CallRecord], get: impl Fn(&CallRecord) -> T) -> Vec<T> {
+        rows.iter().map(get).collect()
+    }
+    let rows = &plan.upserts;
+    let rollup = &plan.rollup;
+    sqlx::query(WRITE_PLAN)
+        .bind(&plan.new_tenants)
+        .bind(column(rows, |r| r.id.clone()))
+        .bind(column(rows, |r| r.user_id.clone()))
+        .bind(column(rows, |r| r.agent_config_id.clone()))
+        .bind(column(rows, |r| r.phone_number.clone()))
+        .bind(column(rows, |r| r.started_at))
+        .bind(column(rows, |r| r.ended_at))
+        .bind(column(rows, |r| r.livekit_room_name.clone()))
+        .bind(column(rows, |r| r.livekit_room_sid.clone()))
+        .bind(column(rows, |r| r.direction.clone()))
+        .bind(column(rows, |r| r.status.clone()))
+        .bind(column(rows, |r| r.outcome.clone()))
+        .bind(column(rows, |r| r.duration))
+        .bind(column(rows, |r| r.sip_call_id.clone()))
+        .bind(column(rows, |r| r.recording_url.clone()))
+        .bind(column(rows, |r| r.call_metadata.clone()))
+        .bind(column(rows, |r| r.last_heartbeat_at))
+        .bind(column(rows, |r| r.last_event_at))
+        .bind(column(rows, |r| r.start_confirmed))
+        .bind(now)
+        .bind(
+            rollup
+                .iter()
+                .map(|(key, _)| key.user_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rollup.iter().map(|(key, _)| key.hour).collect::<Vec<_>>())
+        .bind(
+            rollup
+                .iter()
+                .map(|(key, _)| key.agent_config_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rollup
+                .iter()
+                .map(|(key, _)| key.outcome.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rollup
+                .iter()
+                .map(|(_, values)| values.calls)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rollup
+                .iter()
+                .map(|(_, values)| values.ended)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rollup
+                .iter()
+                .map(|(_, values)| values.duration_sum)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rollup
+                .iter()
+                .map(|(_, values)| values.duration_count)
+                .collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
+}

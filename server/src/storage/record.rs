@@ -1,0 +1,358 @@
+//! A `call_logs` row and how one event changes it.
+//!
+//! [`apply`] is the single definition of ingest semantics, shared by every backend. It is built
+//! so that the final row does not depend on the order events arrive in, and replaying an event
+//! changes nothing:
+//! - `startedAt` comes from `call_started`; until one arrives it is the earliest time seen
+//!   (`startConfirmed = false`), so "ended before started" still yields a sensible row.
+//! - `call_ended` is terminal: later `call_started` / `call_updated` never reopen a call. Of two
+//!   `call_ended`, the later `at` wins.
+//! - Descriptive fields: an event at or after `lastEventAt` overwrites them; an older event only
+//!   fills gaps.
+//! - `lastHeartbeatAt` only moves forward.
+//! - `duration`: as sent with `call_ended`, else `endedAt - startedAt` once the start is known
+//!   (NULL until then).
+
+use app::dto::ingest::{CallEvent, CallFields, EventType};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_ENDED: &str = "ended";
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct CallRecord {
+    pub id: String,
+    #[sqlx(rename = "userId")]
+    pub user_id: String,
+    #[sqlx(rename = "agentConfigId")]
+    pub agent_config_id: Option<String>,
+    #[sqlx(rename = "phoneNumber")]
+    pub phone_number: Option<String>,
+    #[sqlx(rename = "startedAt")]
+    pub started_at: PrimitiveDateTime,
+    #[sqlx(rename = "endedAt")]
+    pub ended_at: Option<PrimitiveDateTime>,
+    #[sqlx(rename = "livekitRoomName")]
+    pub livekit_room_name: Option<String>,
+    #[sqlx(rename = "livekitRoomSid")]
+    pub livekit_room_sid: Option<String>,
+    pub direction: Option<String>,
+    pub status: Option<String>,
+    pub outcome: Option<String>,
+    pub duration: Option<i32>,
+    #[sqlx(rename = "sipCallId")]
+    pub sip_call_id: Option<String>,
+    #[sqlx(rename = "recordingUrl")]
+    pub recording_url: Option<String>,
+    pub call_metadata: Option<Json<Value>>,
+    #[sqlx(rename = "lastHeartbeatAt")]
+    pub last_heartbeat_at: Option<PrimitiveDateTime>,
+    #[sqlx(rename = "lastEventAt")]
+    pub last_event_at: Option<PrimitiveDateTime>,
+    #[sqlx(rename = "startConfirmed")]
+    pub start_confirmed: bool,
+}
+
+/// Why an event cannot be applied to the row it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    #[error("call {call_id} belongs to another tenant")]
+    TenantMismatch { call_id: String },
+}
+
+/// UTC wall-clock time without offset, as `call_logs` stores it.
+pub fn utc(at: OffsetDateTime) -> PrimitiveDateTime {
+    let at = at.to_offset(UtcOffset::UTC);
+    PrimitiveDateTime::new(at.date(), at.time())
+}
+
+impl CallRecord {
+    pub fn is_active(&self) -> bool {
+        self.status.as_deref() == Some(STATUS_ACTIVE)
+    }
+
+    fn new(event: &CallEvent, at: PrimitiveDateTime) -> Self {
+        Self {
+            id: event.call_id.clone(),
+            user_id: event.user_id.clone(),
+            agent_config_id: None,
+            phone_number: None,
+            started_at: at,
+            ended_at: None,
+            livekit_room_name: None,
+            livekit_room_sid: None,
+            direction: None,
+            status: Some(STATUS_ACTIVE.to_owned()),
+            outcome: None,
+            duration: None,
+            sip_call_id: None,
+            recording_url: None,
+            call_metadata: None,
+            last_heartbeat_at: None,
+            last_event_at: None,
+            start_confirmed: false,
+        }
+    }
+
+    fn computed_duration(&self) -> Option<i32> {
+        let ended = self.ended_at?;
+        let seconds = (ended - self.started_at).whole_seconds().max(0);
+        Some(i32::try_from(seconds).unwrap_or(i32::MAX))
+    }
+
+    fn merge_fields(&mut self, fields: &CallFields, overwrite: bool) {
+        fn set<T: Clone>(slot: &mut Option<T>, value: &Option<T>, overwrite: bool) {
+            if value.is_some() && (overwrite || slot.is_none()) {
+                slot.clone_from(value);
+            }
+        }
+        set(&mut self.phone_number, &fields.phone_number, overwrite);
+        set(
+            &mut self.direction,
+            &fields.direction.map(|d| d.as_str().to_owned()),
+            overwrite,
+        );
+        set(
+            &mut self.agent_config_id,
+            &fields.agent_config_id,
+            overwrite,
+        );
+        set(
+            &mut self.livekit_room_name,
+            &fields.livekit_room_name,
+            overwrite,
+        );
+        set(
+            &mut self.livekit_room_sid,
+            &fields.livekit_room_sid,
+            overwrite,
+        );
+        set(&mut self.sip_call_id, &fields.sip_call_id, overwrite);
+        set(&mut self.recording_url, &fields.recording_url, overwrite);
+        if let Some(incoming) = &fields.call_metadata {
+            // Metadata merges key by key, with the same newer-wins rule.
+            let mut merged = match self.call_metadata.take() {
+                Some(Json(Value::Object(existing))) => existing,
+                _ => Map::new(),
+            };
+            for (key, value) in incoming {
+                if overwrite || !merged.contains_key(key) {
+                    merged.insert(key.clone(), value.clone());
+                }
+            }
+            self.call_metadata = Some(Json(Value::Object(merged)));
+        }
+    }
+}
+
+/// The row after `event`; `existing` is the row as stored (or as left by earlier events of the
+/// same batch).
+pub fn apply(existing: Option<&CallRecord>, event: &CallEvent) -> Result<CallRecord, MergeError> {
+    let at = utc(event.at);
+    let mut row = match existing {
+        Some(row) if row.user_id != event.user_id => {
+            return Err(MergeError::TenantMismatch {
+                call_id: event.call_id.clone(),
+            });
+        }
+        Some(row) => row.clone(),
+        None => CallRecord::new(event, at),
+    };
+    let newest = row.last_event_at.is_none_or(|last| at >= last);
+
+    match event.event_type {
+        EventType::CallStarted => {
+            // A duration is recomputed only if it was computed: with a confirmed start that is
+            // when it equals `endedAt - startedAt`; before one, durations are explicit or unknown.
+            let recompute = if row.start_confirmed {
+                row.duration.is_some() && row.duration == row.computed_duration()
+            } else {
+                row.duration.is_none()
+            };
+            row.started_at = at;
+            row.start_confirmed = true;
+            if recompute {
+                row.duration = row.computed_duration();
+            }
+        }
+        EventType::CallUpdated | EventType::Heartbeat => {
+            if !row.start_confirmed && at < row.started_at {
+                row.started_at = at;
+            }
+        }
+        EventType::CallEnded => {
+            if !row.start_confirmed {
+                let began = event
+                    .duration
+                    .map_or(at, |seconds| at - time::Duration::seconds(seconds));
+                row.started_at = row.started_at.min(began);
+            }
+            let later_end = row.ended_at.is_none_or(|ended| at >= ended);
+            if row.is_active() || later_end {
+                row.status = Some(STATUS_ENDED.to_owned());
+                row.ended_at = Some(at);
+                row.outcome = event.outcome.map(|outcome| outcome.as_str().to_owned());
+                row.duration = match event.duration {
+                    Some(seconds) => Some(i32::try_from(seconds).unwrap_or(i32::MAX)),
+                    // Without a known start the duration is unknown, not zero.
+                    None if row.start_confirmed => row.computed_duration(),
+                    None => None,
+                };
+            }
+        }
+    }
+    if event.event_type == EventType::Heartbeat {
+        row.last_heartbeat_at = Some(row.last_heartbeat_at.map_or(at, |last| last.max(at)));
+    } else {
+        if let Some(fields) = &event.call {
+            row.merge_fields(fields, newest);
+        }
+        row.last_event_at = Some(row.last_event_at.map_or(at, |last| last.max(at)));
+    }
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use app::dto::ingest::{Direction, Outcome};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn event(event_type: EventType, at: OffsetDateTime) -> CallEvent {
+        CallEvent {
+            event_type,
+            user_id: "tenant-1".into(),
+            call_id: "call-1".into(),
+            at,
+            call: None,
+            outcome: None,
+            duration: None,
+        }
+    }
+
+    fn started() -> CallEvent {
+        CallEvent {
+            call: Some(CallFields {
+                phone_number: Some("+12345678900".into()),
+                direction: Some(Direction::Inbound),
+                agent_config_id: Some("agent-1".into()),
+                ..CallFields::default()
+            }),
+            ..event(EventType::CallStarted, datetime!(2026-11-21 12:00:00 UTC))
+        }
+    }
+
+    fn ended(duration: Option<i64>) -> CallEvent {
+        CallEvent {
+            outcome: Some(Outcome::Completed),
+            duration,
+            ..event(EventType::CallEnded, datetime!(2026-11-21 12:01:30 UTC))
+        }
+    }
+
+    fn fold(events: &[CallEvent]) -> CallRecord {
+        events
+            .iter()
+            .fold(None, |row: Option<CallRecord>, e| {
+                Some(apply(row.as_ref(), e).unwrap())
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn started_then_ended_gives_a_complete_row() {
+        let row = fold(&[started(), ended(None)]);
+        assert_eq!(row.status.as_deref(), Some("ended"));
+        assert_eq!(row.outcome.as_deref(), Some("completed"));
+        assert_eq!(row.started_at, datetime!(2026-11-21 12:00:00));
+        assert_eq!(row.ended_at, Some(datetime!(2026-11-21 12:01:30)));
+        assert_eq!(row.duration, Some(90));
+        assert_eq!(row.phone_number.as_deref(), Some("+12345678900"));
+        assert_eq!(row.direction.as_deref(), Some("inbound"));
+        assert!(row.start_confirmed);
+    }
+
+    #[test]
+    fn order_does_not_matter() {
+        for duration in [None, Some(90), Some(75)] {
+            let in_order = fold(&[started(), ended(duration)]);
+            let reversed = fold(&[ended(duration), started()]);
+            assert_eq!(in_order, reversed, "duration {duration:?}");
+        }
+    }
+
+    #[test]
+    fn replays_change_nothing() {
+        let once = fold(&[started(), ended(None)]);
+        let twice = fold(&[started(), ended(None), started(), ended(None), started()]);
+        assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn ended_alone_estimates_the_start_from_the_duration() {
+        let row = fold(&[ended(Some(60))]);
+        assert_eq!(row.started_at, datetime!(2026-11-21 12:00:30));
+        assert!(!row.start_confirmed);
+        assert_eq!(row.duration, Some(60));
+    }
+
+    #[test]
+    fn a_late_start_never_reopens_an_ended_call() {
+        let row = fold(&[ended(None), started()]);
+        assert_eq!(row.status.as_deref(), Some("ended"));
+    }
+
+    #[test]
+    fn older_updates_only_fill_gaps() {
+        let newer = CallEvent {
+            call: Some(CallFields {
+                phone_number: Some("+1999".into()),
+                ..CallFields::default()
+            }),
+            ..event(EventType::CallUpdated, datetime!(2026-11-21 12:00:50 UTC))
+        };
+        let older = CallEvent {
+            call: Some(CallFields {
+                phone_number: Some("+1000".into()),
+                recording_url: Some("https://rec/1".into()),
+                ..CallFields::default()
+            }),
+            ..event(EventType::CallUpdated, datetime!(2026-11-21 12:00:10 UTC))
+        };
+        for order in [
+            [newer.clone(), older.clone()],
+            [older.clone(), newer.clone()],
+        ] {
+            let row = fold(&[started(), order[0].clone(), order[1].clone()]);
+            assert_eq!(row.phone_number.as_deref(), Some("+1999"));
+            assert_eq!(row.recording_url.as_deref(), Some("https://rec/1"));
+        }
+    }
+
+    #[test]
+    fn heartbeats_only_move_forward() {
+        let late = event(EventType::Heartbeat, datetime!(2026-11-21 12:00:40 UTC));
+        let early = event(EventType::Heartbeat, datetime!(2026-11-21 12:00:20 UTC));
+        let row = fold(&[started(), late, early]);
+        assert_eq!(row.last_heartbeat_at, Some(datetime!(2026-11-21 12:00:40)));
+        assert!(row.is_active());
+    }
+
+    #[test]
+    fn another_tenant_cannot_touch_a_call() {
+        let row = fold(&[started()]);
+        let intruder = CallEvent {
+            user_id: "tenant-2".into(),
+            ..ended(None)
+        };
+        assert_eq!(
+            apply(Some(&row), &intruder),
+            Err(MergeError::TenantMismatch {
+                call_id: "call-1".into()
+            })
+        );
+    }
+}

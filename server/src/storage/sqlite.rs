@@ -1,0 +1,159 @@
+//! The SQLite side of [`super::Storage`]: WAL journal, `synchronous = FULL` so an acknowledged
+//! write survives a power cut, and one writer at a time (SQLite's own rule).
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use app::dto::ingest::CallEvent;
+use sqlx::{
+    QueryBuilder, Sqlite, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use super::{
+    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id, now_utc,
+    plan::plan,
+};
+
+/// `SELECT <every CallRecord column> FROM call_logs`, for `concat!`.
+macro_rules! select_calls {
+    () => {
+        "SELECT id, userId, agentConfigId, phoneNumber, startedAt, endedAt, livekitRoomName, \
+         livekitRoomSid, direction, status, outcome, duration, sipCallId, recordingUrl, \
+         call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed FROM call_logs"
+    };
+}
+
+pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // 64 MiB of page cache per connection (the default is 2 MiB): indexes of a busy
+        // call_logs outgrow the default quickly, and every miss is a read.
+        .pragma("cache_size", "-65536");
+    if let Some(folder) = options
+        .get_filename()
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?)
+}
+
+pub(super) async fn load(
+    pool: &SqlitePool,
+    ids: &[&str],
+) -> Result<HashMap<String, CallRecord>, StorageError> {
+    let mut conn = pool.acquire().await?;
+    load_in(&mut conn, ids).await
+}
+
+async fn load_in(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, CallRecord>, StorageError> {
+    let ids = serde_json::to_string(ids).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    let rows = sqlx::query_as::<_, CallRecord>(concat!(
+        select_calls!(),
+        " WHERE id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(by_id(rows))
+}
+
+pub(super) async fn write_batch(
+    pool: &SqlitePool,
+    ids: &[&str],
+    events: &[CallEvent],
+) -> Result<BatchPlan, StorageError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let stored = load_in(&mut tx, ids).await?;
+    let plan = plan(&stored, events);
+    let now = now_utc();
+
+    if !plan.new_tenants.is_empty() {
+        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO tenants (id, display_name) ");
+        query.push_values(&plan.new_tenants, |mut row, tenant| {
+            row.push_bind(tenant.clone()).push_bind(tenant.clone());
+        });
+        query.push(" ON CONFLICT (id) DO NOTHING");
+        query.build().execute(&mut *tx).await?;
+    }
+    if !plan.upserts.is_empty() {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO call_logs (id, userId, agentConfigId, phoneNumber, startedAt, endedAt, \
+             livekitRoomName, livekitRoomSid, direction, status, outcome, duration, sipCallId, \
+             recordingUrl, call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed, updatedAt) ",
+        );
+        query.push_values(&plan.upserts, |mut builder, row| {
+            bind_call_row!(builder, row, now)
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET agentConfigId = excluded.agentConfigId, \
+             phoneNumber = excluded.phoneNumber, startedAt = excluded.startedAt, \
+             endedAt = excluded.endedAt, livekitRoomName = excluded.livekitRoomName, \
+             livekitRoomSid = excluded.livekitRoomSid, direction = excluded.direction, \
+             status = excluded.status, outcome = excluded.outcome, duration = excluded.duration, \
+             sipCallId = excluded.sipCallId, recordingUrl = excluded.recordingUrl, \
+             call_metadata = excluded.call_metadata, lastHeartbeatAt = excluded.lastHeartbeatAt, \
+             lastEventAt = excluded.lastEventAt, startConfirmed = excluded.startConfirmed, \
+             updatedAt = excluded.updatedAt",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
+    if !plan.rollup.is_empty() {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO call_hourly_rollup (userId, hour, agentConfigId, outcome, calls, ended, duration_sum, duration_count) ",
+        );
+        query.push_values(&plan.rollup, |mut row, (key, values)| {
+            row.push_bind(key.user_id.clone())
+                .push_bind(key.hour)
+                .push_bind(key.agent_config_id.clone())
+                .push_bind(key.outcome.clone())
+                .push_bind(values.calls)
+                .push_bind(values.ended)
+                .push_bind(values.duration_sum)
+                .push_bind(values.duration_count);
+        });
+        query.push(
+            " ON CONFLICT (userId, hour, agentConfigId, outcome) DO UPDATE SET \
+             calls = calls + excluded.calls, ended = ended + excluded.ended, \
+             duration_sum = duration_sum + excluded.duration_sum, \
+             duration_count = duration_count + excluded.duration_count",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(plan)
+}
+
+pub(super) async fn active(pool: &SqlitePool) -> Result<Vec<CallRecord>, StorageError> {
+    Ok(sqlx::query_as(concat!(
+        select_calls!(),
+        " WHERE status = 'active' ORDER BY startedAt"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn rollup(
+    pool: &SqlitePool,
+    user_id: &str,
+) -> Result<Vec<(RollupKey, RollupValues)>, StorageError> {
+    let rows: Vec<super::RollupRow> = sqlx::query_as(
+        "SELECT userId, hour, agentConfigId, outcome, calls, ended, duration_sum, duration_count \
+         FROM call_hourly_rollup WHERE userId = ? ORDER BY hour, agentConfigId, outcome",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(super::rollup_row).collect())
+}

@@ -1,0 +1,116 @@
+//! Dashboard users: an email, an argon2id password hash, and a role — `admin` (every tenant) or
+//! `tenant` (exactly one). Sign-in and sessions build on this.
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{Storage, StorageError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Tenant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Tenant => "tenant",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a user with email {0} already exists")]
+    EmailTaken(String),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("unknown tenant {0}")]
+    UnknownTenant(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A new user, validated before anything is stored.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub role: Role,
+    /// Required for tenants, refused for admins.
+    pub tenant: Option<String>,
+}
+
+/// Shortest accepted password.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+/// An argon2id hash (PHC string, random salt) of `password`.
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| UserError::Hash(error.to_string()))
+}
+
+/// Whether `password` matches `hash`; a malformed hash matches nothing.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Validates and stores a user; returns its id.
+pub async fn add_user(storage: &Storage, user: &NewUser, password: &str) -> Result<i64, UserError> {
+    let email = user.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(UserError::Invalid("email: not an email address"));
+    }
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(UserError::Invalid("password: at least 10 characters"));
+    }
+    match (user.role, &user.tenant) {
+        (Role::Tenant, None) => return Err(UserError::Invalid("a tenant user needs --tenant")),
+        (Role::Admin, Some(_)) => {
+            return Err(UserError::Invalid(
+                "an admin sees every tenant: no --tenant",
+            ));
+        }
+        (Role::Tenant, Some(tenant)) if storage.tenant_name(tenant).await?.is_none() => {
+            return Err(UserError::UnknownTenant(tenant.clone()));
+        }
+        _ => {}
+    }
+    if storage.user_password_hash(&email).await?.is_some() {
+        return Err(UserError::EmailTaken(email));
+    }
+    let hash = hash_password(password)?;
+    Ok(storage
+        .insert_user(&email, &hash, user.role.as_str(), user.tenant.as_deref())
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ_per_salt() {
+        let first = hash_password("correct horse battery").unwrap();
+        let second = hash_password("correct horse battery").unwrap();
+        assert_ne!(first, second);
+        assert!(first.starts_with("$argon2id$"));
+        assert!(verify_password(&first, "correct horse battery"));
+        assert!(!verify_password(&first, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "anything"));
+    }
+}

@@ -1,0 +1,175 @@
+//! The real `switchboard` binary: reads `.env`, prints where it listens, stops cleanly on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+#[tokio::test]
+async fn serve_reads_dotenv_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# written by the test\nSWITCHBOARD_ADDR=127.0.0.1:0\nSWITCHBOARD_SITE_ROOT=./no-bundle-here\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("SWITCHBOARD_ADDR")
+        .env_remove("SWITCHBOARD_SITE_ROOT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // The first line names the address; port 0 from .env means the kernel picked one.
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    assert!(
+        !url.starts_with("http://127.0.0.1:5001/"),
+        "the .env address was ignored: {url}"
+    );
+    let health_url = url.replace("/dashboard/realtime", "/api/dashboard/health");
+    let health = reqwest::get(&health_url).await.unwrap();
+    assert!(health.status().is_success());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "switchboard exited with {status} after SIGTERM"
+    );
+}
+
+#[test]
+fn a_bad_flag_fails_with_a_usage_message() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--addr", "not-an-address"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--addr"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_embedded_database_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "migrations applied (sqlite)"
+        );
+    }
+    assert!(dir.path().join("switchboard.db").is_file());
+}
+
+#[test]
+fn migrate_refuses_an_unknown_database_scheme_without_echoing_credentials() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "migrate",
+            "--database-url",
+            "mysql://admin:hunter2@db/calls",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unsupported DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn user_add_generates_or_reads_the_password_never_a_flag() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "admin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("added user #1: ops@example.com (admin)"),
+        "{stdout}"
+    );
+    let password = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .unwrap();
+    assert_eq!(password.len(), 20);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "user",
+            "add",
+            "--email",
+            "owner@acme.test",
+            "--role",
+            "tenant",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from standard input\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success(), "tenant acme does not exist yet");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown tenant acme"));
+}

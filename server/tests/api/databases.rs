@@ -1,0 +1,103 @@
+//! Test databases: a SQLite file in a temp folder, or a fresh PostgreSQL database on the local
+//! server (dropped when the test ends). PostgreSQL tests run whenever the server is reachable;
+//! under CI (`CI` set) or with `SWITCHBOARD_REQUIRE_SERVICES=1` an unreachable server fails them
+//! instead of skipping, so CI can never silently skip the PostgreSQL suite.
+
+use server::storage::Storage;
+use sqlx::{Connection, PgConnection};
+use tempfile::TempDir;
+
+/// Admin connection used to create and drop per-test databases.
+fn postgres_admin_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub(crate) fn services_required() -> bool {
+    std::env::var_os("CI").is_some()
+        || std::env::var("SWITCHBOARD_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A database that lives as long as this value.
+pub(crate) enum TestDatabase {
+    Sqlite { url: String, _dir: TempDir },
+    Postgres { url: String, name: String },
+}
+
+impl TestDatabase {
+    pub(crate) fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("calls.db").display()
+        );
+        Self::Sqlite { url, _dir: dir }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a note) when the server is unreachable and
+    /// not required.
+    pub(crate) async fn postgres() -> Option<Self> {
+        let admin = postgres_admin_url();
+        let mut conn = match PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(error) if !services_required() => {
+                eprintln!("PostgreSQL unreachable at {admin} ({error}): PostgreSQL case not run");
+                return None;
+            }
+            Err(error) => panic!("PostgreSQL is required here but unreachable at {admin}: {error}"),
+        };
+        let name = format!("switchboard_test_{:016x}", rand::random::<u64>());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
+        Some(Self::Postgres {
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    pub(crate) async fn open(&self) -> Storage {
+        Storage::open(self.url()).await.unwrap()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Self::Postgres { name, .. } = self else {
+            return;
+        };
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        // Drop cannot await; a short-lived runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&postgres_admin_url()).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Every backend this machine can run: SQLite always, PostgreSQL when reachable.
+pub(crate) async fn each_backend() -> Vec<TestDatabase> {
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    databases
+}

@@ -1,0 +1,121 @@
+//! `spawn_app()`: a fresh server per test, plus a fake Trunk output to serve.
+
+use std::{io, net::SocketAddr, path::Path};
+
+use server::{
+    config::{Config, TEST_INGEST_KEY},
+    startup::Application,
+    state::AppState,
+};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub(crate) struct TestApp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) client: reqwest::Client,
+    pub(crate) state: AppState,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<io::Result<()>>,
+    dir: TempDir,
+}
+
+/// Stand-ins for what Trunk writes; the tests check how they are served, not what they hold.
+pub(crate) const BUNDLE_JS: &str = "export default function init() {}\n";
+pub(crate) const BUNDLE_WASM: &[u8] =
+    b"\0asm\x01\0\0\0 a wasm module, padded past the compression threshold";
+pub(crate) const BUNDLE_WASM_GZ: &[u8] = b"the precompressed twin";
+pub(crate) const STYLESHEET: &str = "body { margin: 0; }\n";
+
+fn write_site(root: &Path) {
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("frontend.js"), BUNDLE_JS.repeat(20)).unwrap();
+    std::fs::write(pkg.join("frontend_bg.wasm"), BUNDLE_WASM).unwrap();
+    std::fs::write(pkg.join("frontend_bg.wasm.gz"), BUNDLE_WASM_GZ).unwrap();
+    std::fs::write(pkg.join("switchboard.css"), STYLESHEET).unwrap();
+    std::fs::write(root.join("favicon.ico"), b"\0\0\x01\0icon").unwrap();
+    // Trunk's manifest page lands in the site root too; it must never be served.
+    std::fs::write(root.join("index.html"), "<html>trunk manifest</html>").unwrap();
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration `adjust` may change (database, failure injection, …).
+pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_app_in(dir, adjust).await
+}
+
+/// A server on the data folder of `dir`, e.g. one a stopped server left behind.
+pub(crate) async fn spawn_app_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    server::telemetry::init();
+    let site_root = dir.path().join("site");
+    write_site(&site_root);
+    let mut config = Config::for_tests(&dir.path().join("data"), &site_root);
+    adjust(&mut config);
+    let app = Application::build(config).await.unwrap();
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        addr,
+        client,
+        state,
+        stop,
+        server,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Asks the server to stop and waits until it has.
+    pub(crate) async fn stop(self) -> io::Result<()> {
+        self.stop_keeping_data().await.0
+    }
+
+    /// Stops the server and hands back its folder, for a restart on the same data.
+    pub(crate) async fn stop_keeping_data(self) -> (io::Result<()>, TempDir) {
+        let _ = self.stop.send(());
+        let result = self.server.await.unwrap();
+        drop(self.state);
+        (result, self.dir)
+    }
+
+    /// Posts `body` to the ingest endpoint with the test ingest key.
+    pub(crate) async fn ingest(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/calls/events"))
+            .bearer_auth(TEST_INGEST_KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[track_caller]
+pub(crate) fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+}

@@ -1,0 +1,96 @@
+//! The native WebSocket at `/ws`, driven by a real client (tokio-tungstenite).
+
+use app::dto::live::{ClientMessage, ServerMessage};
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{Message, protocol::frame::coding::CloseCode},
+};
+
+use crate::helpers::{TestApp, spawn_app};
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp) -> Socket {
+    let (socket, _) = connect_async(format!("ws://{}/ws", app.addr))
+        .await
+        .unwrap();
+    socket
+}
+
+async fn next_server_message(socket: &mut Socket) -> ServerMessage {
+    loop {
+        match socket.next().await.expect("socket closed").unwrap() {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server's close frame and returns its code.
+async fn close_code(socket: &mut Socket) -> CloseCode {
+    while let Some(frame) = socket.next().await {
+        if let Message::Close(Some(close)) = frame.unwrap() {
+            return close.code;
+        }
+    }
+    panic!("the socket ended without a close frame");
+}
+
+#[tokio::test]
+async fn a_client_is_greeted_and_answered() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    let ServerMessage::Hello {
+        version,
+        server_time,
+    } = next_server_message(&mut socket).await
+    else {
+        panic!("the first message must be hello");
+    };
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    assert!(server_time.ends_with('Z'), "{server_time}");
+
+    let ping = serde_json::to_string(&ClientMessage::Ping).unwrap();
+    socket.send(Message::text(ping)).await.unwrap();
+    assert!(matches!(
+        next_server_message(&mut socket).await,
+        ServerMessage::Pong { .. }
+    ));
+}
+
+#[tokio::test]
+async fn unknown_messages_close_the_socket_with_a_policy_error() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    next_server_message(&mut socket).await;
+    socket
+        .send(Message::text(r#"{"type":"drop_tables"}"#))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Policy);
+}
+
+#[tokio::test]
+async fn binary_frames_are_refused() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    next_server_message(&mut socket).await;
+    socket.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Unsupported);
+}
+
+#[tokio::test]
+async fn shutdown_closes_live_sockets_and_completes() {
+    let app = spawn_app().await;
+    let mut first = connect(&app).await;
+    let mut second = connect(&app).await;
+    next_server_message(&mut first).await;
+    next_server_message(&mut second).await;
+
+    let stopped = tokio::spawn(app.stop());
+    assert_eq!(close_code(&mut first).await, CloseCode::Away);
+    assert_eq!(close_code(&mut second).await, CloseCode::Away);
+    stopped.await.unwrap().unwrap();
+}

@@ -1,0 +1,12 @@
+//! HTTP-level tests: each builds a real server on port 0 with its own data folder and site root.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod assets;
+mod binary;
+mod databases;
+mod helpers;
+mod ingest;
+mod live;
+mod pages;
+mod redis;
+mod storage;

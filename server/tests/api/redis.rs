@@ -1,0 +1,306 @@
+//! Redis mode against the real Redis on this machine: producer channels, the seed-002 key
+//! layout, and two instances sharing every change. Each test uses its own key prefix. Redis
+//! unreachable: skipped with a note, except under CI (see `databases::services_required`).
+
+use redis::AsyncCommands;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::live::bus::{BusEvent, CallChange};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use tokio::sync::broadcast;
+
+use crate::{
+    databases::{TestDatabase, services_required},
+    helpers::{TestApp, spawn_app_with},
+};
+
+fn redis_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A connection and a fresh prefix, or `None` when Redis is unreachable and not required.
+async fn redis() -> Option<(redis::aio::MultiplexedConnection, String)> {
+    let connected = async {
+        redis::Client::open(redis_url())?
+            .get_multiplexed_async_connection()
+            .await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), connected).await {
+        Ok(Ok(conn)) => Some((
+            conn,
+            format!("switchboard-test:{:016x}:", rand::random::<u64>()),
+        )),
+        _ if !services_required() => {
+            eprintln!("Redis unreachable at {}: Redis case not run", redis_url());
+            None
+        }
+        result => panic!(
+            "Redis is required here but unreachable at {}: {result:?}",
+            redis_url()
+        ),
+    }
+}
+
+async fn spawn_redis_app(prefix: &str, database_url: Option<String>) -> TestApp {
+    let prefix = prefix.to_owned();
+    let app = spawn_app_with(|config| {
+        config.redis_url = Some(redis_url());
+        config.redis_prefix = prefix;
+        if let Some(url) = database_url {
+            config.database_url = url;
+        }
+    })
+    .await;
+    let mut subscribed = app.state.redis.as_ref().expect("redis mode").subscribed();
+    subscribed.wait_for(|ready| *ready).await.unwrap();
+    app
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap()
+}
+
+fn started(call_id: &str, at: &str) -> Value {
+    json!({"type": "call_started", "user_id": "tenant-1", "call_id": call_id, "at": at,
+           "call": {"phoneNumber": "+12345678900", "direction": "outbound", "agentConfigId": "agent-1"}})
+}
+
+/// The next call or heartbeat event on a bus, skipping DLQ and health news.
+async fn next_change(bus: &mut broadcast::Receiver<BusEvent>) -> (String, Option<CallChange>) {
+    loop {
+        match bus.recv().await.unwrap() {
+            BusEvent::Call { change, call } => return (call.id, Some(change)),
+            BusEvent::Heartbeat { call } => return (call.id, None),
+            BusEvent::HealthChanged { .. } | BusEvent::DlqChanged { .. } => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_published_on_the_seed_channels_are_stored_once() {
+    let Some((mut conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    let mut bus = app.state.bus.subscribe();
+    let at = now();
+
+    let _: i64 = conn
+        .publish(
+            format!("{prefix}call_logs"),
+            started("call-1", &at).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut bus).await,
+        ("call-1".to_owned(), Some(CallChange::Started))
+    );
+    // The seed's heartbeat messages carry no type or time: both default.
+    let beat = json!({"user_id": "tenant-1", "call_id": "call-1"}).to_string();
+    let _: i64 = conn
+        .publish(format!("{prefix}call_heartbeat"), beat)
+        .await
+        .unwrap();
+    assert_eq!(next_change(&mut bus).await, ("call-1".to_owned(), None));
+
+    // A replay, garbage and an invalid event change nothing; the marker after them proves they
+    // were all processed (one subscriber, in order).
+    for junk in [
+        started("call-1", &at).to_string(),
+        "not json".to_owned(),
+        json!({"type": "call_started"}).to_string(),
+    ] {
+        let _: i64 = conn
+            .publish(format!("{prefix}call_logs"), junk)
+            .await
+            .unwrap();
+    }
+    let _: i64 = conn
+        .publish(
+            format!("{prefix}call_logs"),
+            started("marker", &at).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut bus).await,
+        ("marker".to_owned(), Some(CallChange::Started))
+    );
+    assert_eq!(app.state.storage.count_calls().await.unwrap(), 2);
+    let row = app.state.storage.call("call-1").await.unwrap().unwrap();
+    assert!(row.last_heartbeat_at.is_some());
+    assert_eq!(row.direction.as_deref(), Some("outbound"));
+}
+
+#[tokio::test]
+async fn the_seed_002_keys_follow_each_call() {
+    let Some((mut conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    let context = format!("{prefix}call_ctx:call-1");
+    let heartbeat = format!("{prefix}call_heartbeat:call-1");
+
+    let start = OffsetDateTime::now_utc() - time::Duration::seconds(30);
+    assert_eq!(
+        app.ingest(&started("call-1", &start.format(&Rfc3339).unwrap()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Written before the reply: no waiting needed.
+    let fields: std::collections::HashMap<String, String> = conn.hgetall(&context).await.unwrap();
+    assert_eq!(fields.get("user_id").map(String::as_str), Some("tenant-1"));
+    assert_eq!(
+        fields.get("phone_number").map(String::as_str),
+        Some("+12345678900")
+    );
+    assert_eq!(
+        fields.get("started_at"),
+        Some(&start.unix_timestamp().to_string())
+    );
+    let ttl: i64 = conn.ttl(&context).await.unwrap();
+    assert!((1..=6 * 3600).contains(&ttl), "ttl {ttl}");
+
+    let beat_at = OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    let beat = json!({"type": "heartbeat", "user_id": "tenant-1", "call_id": "call-1", "at": beat_at.format(&Rfc3339).unwrap()});
+    app.ingest(&beat).await;
+    let last: i64 = conn.get(&heartbeat).await.unwrap();
+    assert_eq!(last, beat_at.unix_timestamp());
+    let ttl: i64 = conn.ttl(&heartbeat).await.unwrap();
+    assert!((1..=3600).contains(&ttl), "ttl {ttl}");
+
+    let end = json!({"type": "call_ended", "user_id": "tenant-1", "call_id": "call-1", "at": now(), "outcome": "busy"});
+    app.ingest(&end).await;
+    let left: i64 = conn.exists(&[&context, &heartbeat]).await.unwrap();
+    assert_eq!(left, 0, "an ended call leaves no live keys");
+}
+
+#[tokio::test]
+async fn two_instances_share_every_change() {
+    let Some((_, prefix)) = redis().await else {
+        return;
+    };
+    let Some(db) = TestDatabase::postgres().await else {
+        assert!(!services_required());
+        return;
+    };
+    let first = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let second = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let mut on_first = first.state.bus.subscribe();
+    let mut on_second = second.state.bus.subscribe();
+    let at = now();
+
+    // Ingested on the first instance, seen live on the second: bus and registry.
+    first.ingest(&started("call-1", &at)).await;
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-1".to_owned(), Some(CallChange::Started))
+    );
+    let live = second
+        .state
+        .registry
+        .snapshot(Some("tenant-1"), OffsetDateTime::now_utc());
+    assert_eq!(
+        live.iter()
+            .map(|(call, _)| call.call.id.as_str())
+            .collect::<Vec<_>>(),
+        ["call-1"]
+    );
+
+    // And the other way round, with the end of the call.
+    let end = json!({"type": "call_ended", "user_id": "tenant-1", "call_id": "call-1", "at": now(), "outcome": "completed"});
+    second.ingest(&end).await;
+    assert_eq!(
+        next_change(&mut on_first).await,
+        ("call-1".to_owned(), Some(CallChange::Started))
+    );
+    assert_eq!(
+        next_change(&mut on_first).await,
+        ("call-1".to_owned(), Some(CallChange::Ended))
+    );
+    assert!(first.state.registry.is_empty());
+
+    // No instance hears its own changes twice.
+    first.ingest(&started("call-2", &at)).await;
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-1".to_owned(), Some(CallChange::Ended))
+    );
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-2".to_owned(), Some(CallChange::Started))
+    );
+    let mut seen_on_first = Vec::new();
+    while let Ok(event) = on_first.try_recv() {
+        if let BusEvent::Call { call, change } = event {
+            seen_on_first.push((call.id, change));
+        }
+    }
+    assert_eq!(seen_on_first, [("call-2".to_owned(), CallChange::Started)]);
+    assert_eq!(first.state.storage.count_calls().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
+    let Some((mut conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    app.state.ingestor.injector().set_percent(100);
+    let at = now();
+    let batch: Vec<Value> = (0..10)
+        .map(|n| started(&format!("call-{n}"), &at))
+        .collect();
+    let response = app.ingest(&json!(batch)).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 10);
+    let stored: i64 = conn
+        .hlen(format!("{prefix}switchboard:dlq:entries"))
+        .await
+        .unwrap();
+    assert_eq!(stored, 10);
+
+    // A failed retry is counted and rescheduled 10 s on.
+    let first = app.state.dlq.list(1).await.unwrap().remove(0);
+    app.state.dlq.retry_now(first.id).await.unwrap();
+    assert_eq!(
+        server::workers::retry_due_dead_letters(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    let entry = app.state.dlq.get(first.id).await.unwrap().unwrap();
+    assert_eq!(entry.attempts, 1);
+    assert_eq!(
+        entry
+            .next_retry_at
+            .map(|next| (next - entry.updated_at).whole_seconds()),
+        Some(10)
+    );
+
+    // The instance goes away; another one finds the queue and drains it.
+    app.stop().await.unwrap();
+    let app = spawn_redis_app(&prefix, None).await;
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 10);
+    assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 10);
+    assert_eq!(
+        server::workers::retry_due_dead_letters(&app.state)
+            .await
+            .unwrap(),
+        10
+    );
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
+    assert_eq!(
+        app.state.storage.count_calls().await.unwrap(),
+        10,
+        "every queued call is written"
+    );
+    let due: i64 = conn
+        .zcard(format!("{prefix}switchboard:dlq:due"))
+        .await
+        .unwrap();
+    assert_eq!(due, 0);
+}
