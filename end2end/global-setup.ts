@@ -1,9 +1,11 @@
 // Starts the real `switchboard` binary on a free port (port 0: the kernel picks, no race) with a
 // fresh data folder, and hands its URL to the tests through the environment.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+
+import { E2E_EMAIL, E2E_PASSWORD } from "./credentials";
 
 const root = path.resolve(__dirname, "..");
 
@@ -11,6 +13,15 @@ export default async function globalSetup() {
   const bin = process.env.SWITCHBOARD_BIN ?? path.join(root, "target/debug/switchboard");
   const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? path.join(root, "target/site");
   const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-e2e-"));
+
+  // A signed-in browser needs a user: an admin with a known password, added the way an operator
+  // would (the password on stdin, never in argv).
+  const added = spawnSync(
+    bin,
+    ["user", "add", "--data-dir", dataDir, "--email", E2E_EMAIL, "--role", "admin", "--password-stdin"],
+    { input: `${E2E_PASSWORD}\n`, encoding: "utf8" },
+  );
+  if (added.status !== 0) throw new Error(`switchboard user add failed: ${added.stderr}`);
 
   const server = spawn(
     bin,

@@ -6,6 +6,7 @@
 //! - [`pages`]: one module per route; [`App`] wires them into the router.
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
 //! - [`live_client`]: the browser's WebSocket to `/ws`; a no-op when rendered on the server.
+//! - [`session`]: who is signed in, shared from the server's render with the browser.
 //! - [`http_status`]: lets a page set its HTTP status during SSR (the 404 page).
 
 pub mod components;
@@ -13,6 +14,7 @@ pub mod dto;
 pub mod http_status;
 pub mod live_client;
 pub mod pages;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -21,7 +23,7 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{dashboard::RealtimeDashboard, not_found::NotFound};
+use crate::pages::{dashboard::RealtimeDashboard, login::Login, not_found::NotFound};
 
 /// The name Trunk gives the bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`): the crate name of
 /// `frontend`. The server hands it to Leptos so `<HydrationScripts/>` asks for the right files.
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/dashboard/realtime") view=RealtimeDashboard />
+                <Route path=path!("/login") view=Login />
             </Routes>
         </Router>
     }

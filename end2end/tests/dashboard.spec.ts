@@ -1,5 +1,7 @@
 // The page frame as the server renders it. Runs in every project, including with JavaScript off.
-import { test, expect } from "../fixtures";
+import { test, expect, signIn } from "../fixtures";
+
+test.beforeEach(async ({ page }) => signIn(page));
 
 test("the dashboard frame is rendered by the server", async ({ page }) => {
   const response = await page.goto("/dashboard/realtime");
@@ -46,4 +48,19 @@ test("no sideways scroll, and touch targets are at least 44 px", async ({ page }
     expect(box?.height).toBeGreaterThanOrEqual(44);
     expect(box?.width).toBeGreaterThanOrEqual(44);
   }
+});
+
+test("the header stays one line on a phone whatever the badge says", async ({ page }) => {
+  // A header that wraps while the badge says "Connecting…" and unwraps when it turns "Live"
+  // moves the whole page under the user's finger.
+  await page.setViewportSize({ width: 375, height: 667 });
+  await page.goto("/dashboard/realtime");
+  const header = page.locator("header.topbar");
+  const button = page.getByRole("button", { name: "Log out" });
+  const headerBox = await header.boundingBox();
+  const buttonBox = await button.boundingBox();
+  // One row: the header is no taller than its tallest item plus its padding.
+  expect(headerBox!.height).toBeLessThanOrEqual(buttonBox!.height + 2 * 10 + 2);
+  expect(buttonBox!.width).toBeGreaterThanOrEqual(44);
+  expect(buttonBox!.height).toBeGreaterThanOrEqual(44);
 });

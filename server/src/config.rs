@@ -33,6 +33,32 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Print a bearer token (a JWT signed with JWT_SECRET, or the secret kept in the data
+    /// folder) for scripts and the platform's backend: no password needed.
+    Token(TokenArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TokenArgs {
+    /// Folder holding the generated JWT secret when JWT_SECRET is unset.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// A token that reads this tenant (`userId`) only.
+    #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
+    pub tenant: Option<String>,
+
+    /// A token that reads every tenant and the admin API.
+    #[arg(long)]
+    pub admin: bool,
+
+    /// The token's subject (who it was minted for).
+    #[arg(long, default_value = "switchboard-cli")]
+    pub subject: String,
+
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub ttl_hours: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -50,7 +76,8 @@ pub struct UserAddArgs {
     #[arg(long)]
     pub email: String,
 
-    #[arg(long, value_enum)]
+    /// `admin` (every tenant) or `tenant` (one).
+    #[arg(long, value_parser = crate::users::parse_role)]
     pub role: crate::users::Role,
 
     /// The tenant (`userId`) a tenant user may read; not for admins.
@@ -152,9 +179,8 @@ impl ServeArgs {
             },
             dlq_max_retries: self.dlq_max_retries,
             // Secrets come from the environment only: never from flags, which `ps` shows.
-            ingest_api_key: std::env::var("INGEST_API_KEY")
-                .ok()
-                .filter(|key| !key.trim().is_empty()),
+            ingest_api_key: secret_from_env("INGEST_API_KEY"),
+            jwt_secret: secret_from_env("JWT_SECRET"),
         }
     }
 }
@@ -174,7 +200,21 @@ pub struct Config {
     pub dlq_max_retries: u32,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
+    /// `JWT_SECRET`; when unset one is generated into the data folder.
+    pub jwt_secret: Option<String>,
 }
+
+/// A secret from the environment; blank counts as unset.
+pub fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// The file in the data folder holding the generated JWT secret.
+pub const JWT_SECRET_FILE: &str = "jwt_secret";
+/// The JWT secret tests sign with.
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret";
 
 /// The ingest key tests use.
 pub const TEST_INGEST_KEY: &str = "test-ingest-key";
@@ -194,6 +234,7 @@ impl Config {
             heartbeat: HealthThresholds::default(),
             dlq_max_retries: 3,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
+            jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
         }
     }
 }
@@ -245,7 +286,7 @@ mod tests {
             .chain(args.iter().copied());
         match Cli::try_parse_from(argv)?.command {
             Command::Serve(serve) => Ok(serve.into_config()),
-            Command::Migrate(_) | Command::User { .. } => {
+            Command::Migrate(_) | Command::User { .. } | Command::Token(_) => {
                 unreachable!("the argv above always names serve")
             }
         }

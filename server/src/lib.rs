@@ -13,9 +13,13 @@
 //! - [`demo`]: the built-in simulator behind `serve --demo`.
 //! - [`secrets`]: keys generated once into the data folder when not configured.
 //! - [`users`]: dashboard users and their argon2 password hashes.
+//! - [`auth`]: tokens, the session cookie and tenant scoping; [`dashboard`]: the dashboard's
+//!   figures from rollup sums.
 //! - [`telemetry`]: structured logs through `tracing`.
 
+pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod dlq;
 pub mod http;

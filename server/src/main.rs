@@ -4,12 +4,13 @@ use std::io::Write;
 
 use clap::Parser;
 use server::{
-    config::{Cli, Command, UserCommand},
+    auth::JwtKeys,
+    config::{Cli, Command, JWT_SECRET_FILE, UserCommand, secret_from_env},
     secrets::{self, SecretSource},
     startup::{Application, shutdown_signal},
     storage::Storage,
     telemetry,
-    users::{self, NewUser},
+    users::{self, NewUser, Role},
 };
 
 #[tokio::main]
@@ -63,6 +64,20 @@ async fn main() -> anyhow::Result<()> {
             if generated {
                 banner(&format!("password: {password}"));
             }
+        }
+        Command::Token(args) => {
+            let (secret, _) = secrets::load_or_generate(
+                secret_from_env("JWT_SECRET").as_deref(),
+                &args.data_dir,
+                JWT_SECRET_FILE,
+            )?;
+            let (role, tenant) = match &args.tenant {
+                Some(tenant) => (Role::Tenant, Some(tenant.as_str())),
+                None => (Role::Admin, None),
+            };
+            let ttl = time::Duration::hours(i64::from(args.ttl_hours));
+            let (token, _) = JwtKeys::new(&secret).mint(&args.subject, role, tenant, ttl)?;
+            banner(&token);
         }
         Command::Migrate(storage) => {
             let url = storage.database_url();

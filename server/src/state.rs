@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    auth::JwtKeys,
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
     ingest::{FailureInjector, Ingestor, writer::Writer},
@@ -43,6 +44,8 @@ pub struct AppState {
     pub registry: Arc<LiveRegistry>,
     pub ingestor: Ingestor,
     pub ingest_key: IngestKey,
+    /// Signs and checks bearer tokens and session cookies.
+    pub jwt: JwtKeys,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
 }
@@ -75,6 +78,12 @@ impl AppState {
             config.ingest_api_key.as_deref(),
             &config.data_dir,
             "ingest_api_key",
+        )?;
+
+        let (jwt_secret, _) = secrets::load_or_generate(
+            config.jwt_secret.as_deref(),
+            &config.data_dir,
+            crate::config::JWT_SECRET_FILE,
         )?;
 
         let registry = Arc::new(LiveRegistry::new(config.heartbeat));
@@ -116,6 +125,7 @@ impl AppState {
             registry,
             ingestor,
             redis,
+            jwt: JwtKeys::new(&jwt_secret),
             ingest_key: IngestKey {
                 value: key.into(),
                 source,

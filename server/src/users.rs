@@ -1,28 +1,17 @@
 //! Dashboard users: an email, an argon2id password hash, and a role — `admin` (every tenant) or
 //! `tenant` (exactly one). Sign-in and sessions build on this.
 
+pub use app::dto::auth::Role;
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use serde::{Deserialize, Serialize};
 
 use crate::storage::{Storage, StorageError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Tenant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Tenant => "tenant",
-        }
-    }
+/// `--role admin|tenant` on the command line.
+pub fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("expected admin or tenant, got {value:?}"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +79,7 @@ pub async fn add_user(storage: &Storage, user: &NewUser, password: &str) -> Resu
         }
         _ => {}
     }
-    if storage.user_password_hash(&email).await?.is_some() {
+    if storage.user_by_email(&email).await?.is_some() {
         return Err(UserError::EmailTaken(email));
     }
     let hash = hash_password(password)?;

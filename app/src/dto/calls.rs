@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// How recently a call's heartbeat was heard: healthy under 60 s, warning up to 120 s, stale
 /// beyond (thresholds configurable on the server).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HeartbeatHealth {
     Healthy,

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 pub const MAX_BATCH: usize = 1_000;
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     CallStarted,
@@ -19,6 +20,7 @@ pub enum EventType {
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -36,6 +38,7 @@ impl Direction {
 
 /// How a call ended. `Stale` is set by reconciliation when heartbeats stopped.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Completed,
@@ -73,6 +76,7 @@ impl Outcome {
 
 /// Descriptive columns of a call, named as in `call_logs`. All optional: any event may fill them.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallFields {
     #[serde(
@@ -110,12 +114,14 @@ pub struct CallFields {
     )]
     pub recording_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub call_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// One call event. `outcome` is required for `call_ended`; `duration` (seconds) is optional
 /// there and computed from the timestamps when absent.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallEvent {
     #[serde(rename = "type")]
@@ -135,6 +141,7 @@ pub struct CallEvent {
 
 /// What became of one event.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     /// Durably written to the call store.
@@ -146,6 +153,7 @@ pub enum EventStatus {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventResult {
     /// Position in the request (0 for a single event).
     pub index: usize,
@@ -160,6 +168,7 @@ pub struct EventResult {
 
 /// The reply to an ingest request: counts, then one result per event in request order.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IngestResponse {
     /// True when no event was rejected.
     pub success: bool,

@@ -1,7 +1,10 @@
 //! The wire types: everything the server sends and the browser (or any other client) reads.
 //! One definition each, shared by both sides.
 
+pub mod admin;
+pub mod auth;
 pub mod calls;
+pub mod dashboard;
 pub mod health;
 pub mod ingest;
 pub mod live;

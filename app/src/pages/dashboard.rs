@@ -11,7 +11,7 @@ use crate::{
         period_selector::PeriodSelector,
     },
     dto::{live::ConnectionState, period::Period},
-    live_client,
+    live_client, session,
 };
 
 #[component]
@@ -36,7 +36,42 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 <h1 class="topbar__title">"Switchboard"</h1>
                 <span class="topbar__subtitle">"Realtime calls"</span>
             </div>
-            <ConnectionBadge state=connection />
+            <div class="topbar__end">
+                <ConnectionBadge state=connection />
+                {session::current_identity()
+                    .map(|identity| {
+                        let scope = identity
+                            .tenant
+                            .clone()
+                            .unwrap_or_else(|| "all tenants".to_owned());
+                        view! {
+                            <form class="topbar__session" method="post" action="/logout">
+                                <span class="topbar__user" title=identity.subject.clone()>
+                                    {scope}
+                                </span>
+                                <button type="submit" class="topbar__logout">
+                                    <svg
+                                        class="topbar__logout-icon"
+                                        aria-hidden="true"
+                                        viewBox="0 0 24 24"
+                                        width="20"
+                                        height="20"
+                                        fill="none"
+                                        stroke="currentColor"
+                                        stroke-width="2"
+                                        stroke-linecap="round"
+                                        stroke-linejoin="round"
+                                    >
+                                        <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" />
+                                        <polyline points="16 17 21 12 16 7" />
+                                        <line x1="21" y1="12" x2="9" y2="12" />
+                                    </svg>
+                                    <span class="topbar__logout-text">"Log out"</span>
+                                </button>
+                            </form>
+                        }
+                    })}
+            </div>
         </header>
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
             <div class="toolbar">

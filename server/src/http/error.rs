@@ -19,6 +19,15 @@ pub enum ApiError {
     /// 401: missing or wrong credentials. Which of the two is not said.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 403: signed in, but not allowed to read or do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 400: one input is wrong; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// 404: the thing named does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// 400: the request as a whole cannot be read.
     #[error("{0}")]
     BadRequest(String),
@@ -38,6 +47,9 @@ impl ApiError {
         match self {
             Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -49,6 +61,9 @@ impl ApiError {
         match self {
             Self::RouteNotFound(_) => "not_found",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::Invalid { .. } => "invalid_parameter",
+            Self::NotFound(_) => "not_found",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Unavailable(_) => "unavailable",
@@ -59,11 +74,14 @@ impl ApiError {
 
 /// The body of every API error: `success: false` as the old backend's clients expect, a
 /// human-readable `error`, and a stable machine-readable `code`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub success: bool,
     pub error: String,
     pub code: &'static str,
+    /// The input at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -77,6 +95,10 @@ impl IntoResponse for ApiError {
                 success: false,
                 error: self.to_string(),
                 code: self.code(),
+                field: match &self {
+                    Self::Invalid { field, .. } => Some(field.clone()),
+                    _ => None,
+                },
             }),
         )
             .into_response();
@@ -87,6 +109,38 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// A known API path asked with a method it does not answer.
+pub(super) async fn method_not_allowed(
+    method: axum::http::Method,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let body = ErrorBody {
+        success: false,
+        error: format!("{method} is not allowed on {}", uri.path()),
+        code: "method_not_allowed",
+        field: None,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        use crate::storage::StorageError;
+        match &error {
+            StorageError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => Self::Unavailable("the database is unavailable; try again shortly".into()),
+            _ => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::dlq::DlqError> for ApiError {
+    fn from(error: crate::dlq::DlqError) -> Self {
+        Self::Internal(format!("dead-letter queue: {error}"))
     }
 }
 

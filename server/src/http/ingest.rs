@@ -51,6 +51,18 @@ impl FromRequestParts<AppState> for IngestAuth {
     }
 }
 
+/// Call events from the platform: one event or an array of up to 1,000.
+#[utoipa::path(post, path = "/v1/calls/events", tag = "ingest",
+    request_body(content = Vec<app::dto::ingest::CallEvent>,
+                 description = "One event, or an array of up to 1,000"),
+    security(("ingest_key" = [])),
+    responses((status = 200, body = IngestResponse, description = "Every event stored"),
+              (status = 202, body = IngestResponse, description = "Some queued for retry"),
+              (status = 207, body = IngestResponse, description = "Some refused"),
+              (status = 422, body = IngestResponse, description = "All refused"),
+              (status = 503, body = IngestResponse, description = "Some neither stored nor queued"),
+              (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+              (status = 413, body = super::ErrorBody)))]
 pub(super) async fn post_events(
     _auth: IngestAuth,
     State(state): State<AppState>,

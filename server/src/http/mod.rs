@@ -1,26 +1,40 @@
 //! The HTTP surface: one router for API, live socket, static assets and pages.
 //!
-//! Responses that do not set their own `Cache-Control` get `no-cache` (always revalidate): the
-//! pages and the API carry live data.
+//! Every `/api/` route is registered through [`utoipa_axum`], which records it in the OpenAPI
+//! document served at `/api/openapi.json` as it adds it to the router: a route cannot exist
+//! without being documented. Responses that do not set their own `Cache-Control` get `no-cache`
+//! (always revalidate): the pages and the API carry live data.
 
+mod admin;
 mod assets;
+mod auth;
+mod dashboard;
 mod error;
+mod extract;
 mod health;
 mod ingest;
 mod live;
+mod pages;
+
+use std::sync::Arc;
 
 use axum::{
-    Router,
+    Extension, Json, Router,
     extract::DefaultBodyLimit,
     http::{HeaderValue, header},
+    middleware,
     response::Redirect,
     routing::{any, get, post},
 };
-use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
 use tower_http::{
     compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::{ApiError, ErrorBody};
 
@@ -28,29 +42,113 @@ use crate::state::AppState;
 
 /// The dashboard page; `/` redirects here.
 pub const DASHBOARD_PATH: &str = "/dashboard/realtime";
+/// Where the API describes itself.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "Real-time call monitoring: the seed-000 dashboard endpoints, ingest, \
+                       sign-in and the admin API. Errors are always `ErrorBody` JSON."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "dashboard", description = "The seed-000 endpoints, scoped to the caller's tenant"),
+        (name = "admin", description = "Cross-tenant operations (admins only)"),
+        (name = "auth", description = "Tokens and identity"),
+        (name = "ingest", description = "Call events from the platform (ingest key)"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        components.add_security_scheme(
+            "ingest_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "dashboard",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+async fn openapi_json(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<Arc<utoipa::openapi::OpenApi>> {
+    Json(document)
+}
+
+/// The `/api` routes and the OpenAPI document describing exactly them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let routes = OpenApiRouter::new()
+        .routes(routes!(openapi_json))
+        .routes(routes!(health::health))
+        .routes(routes!(ingest::post_events))
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::me))
+        .routes(routes!(dashboard::metrics))
+        .routes(routes!(dashboard::active_calls))
+        .routes(routes!(dashboard::recent_calls))
+        .routes(routes!(dashboard::agent_performance))
+        .routes(routes!(dashboard::calls_per_hour))
+        .routes(routes!(dashboard::export_calls))
+        .routes(routes!(admin::active_calls))
+        .routes(routes!(admin::dlq))
+        .routes(routes!(admin::retry_all))
+        .routes(routes!(admin::retry_one))
+        .routes(routes!(admin::discard))
+        .routes(routes!(admin::health))
+        .routes(routes!(admin::tenants));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api", routes)
+        .split_for_parts()
+}
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/dashboard/health", get(health::health))
-        .route(
-            "/v1/calls/events",
-            post(ingest::post_events).layer(DefaultBodyLimit::max(ingest::BODY_LIMIT)),
-        )
-        .fallback(error::api_not_found);
+    let (api, document) = api();
+    let api = api
+        .layer(Extension(Arc::new(document)))
+        // Ingest batches are the largest bodies; nothing else comes near.
+        .layer(DefaultBodyLimit::max(ingest::BODY_LIMIT))
+        // A known path with the wrong method: our JSON error, not axum's empty 405.
+        .method_not_allowed_fallback(error::method_not_allowed);
 
     let leptos_options = state.leptos_options.clone();
     let shell = move || app::shell(leptos_options.clone());
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || pages::provide_page_context(&state)
     };
     let site_root = &state.config.site_root;
 
     Router::new()
-        .nest("/api", api)
-        // `nest` leaves the bare "/api/" to the page fallback; it is an API path all the same.
+        .merge(api)
+        .route("/api", any(error::api_not_found))
         .route("/api/", any(error::api_not_found))
+        .route("/api/{*rest}", any(error::api_not_found))
         .route("/", get(|| async { Redirect::temporary(DASHBOARD_PATH) }))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/ws", get(live::upgrade))
         .nest_service("/pkg", assets::bundle(site_root))
         .route_service("/favicon.ico", assets::favicon(site_root))
@@ -62,6 +160,10 @@ pub fn router(state: AppState) -> Router {
         )
         // Unknown paths render the app, whose router shows the 404 page with status 404.
         .fallback(render_app_to_stream_with_context(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            pages::require_session,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),

@@ -75,6 +75,14 @@ impl RedisLink {
         self.conn.clone()
     }
 
+    /// One round trip, for health checks.
+    pub async fn ping(&self) -> redis::RedisResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.connection())
+            .await
+            .map(drop)
+    }
+
     /// Becomes true once the subscriber listens (and again after each reconnect).
     pub fn subscribed(&self) -> watch::Receiver<bool> {
         self.subscribed.subscribe()

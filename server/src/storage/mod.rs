@@ -55,6 +55,8 @@ macro_rules! with_pool {
     };
 }
 
+pub mod reads;
+
 #[derive(Clone, Debug)]
 pub enum Storage {
     Sqlite(sqlx::SqlitePool),
@@ -180,14 +182,6 @@ impl Storage {
             .bind(tenant)
             .fetch_one(pool)
             .await)?)
-    }
-
-    /// A user's password hash, looked up by (lower-case) email.
-    pub async fn user_password_hash(&self, email: &str) -> Result<Option<String>, StorageError> {
-        let query = "SELECT password_hash FROM dashboard_users WHERE email = $1";
-        Ok(
-            with_pool!(self, pool => sqlx::query_scalar(query).bind(email).fetch_optional(pool).await)?,
-        )
     }
 
     /// Number of rows in `call_logs`.

@@ -69,13 +69,17 @@ async fn pages_and_scripts_are_compressed_on_the_fly() {
             .client
             .get(app.url(path))
             .header("accept-encoding", "br")
+            .header(
+                "cookie",
+                format!("{}={}", server::auth::SESSION_COOKIE, app.token(None)),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(header(&response, "content-encoding"), "br", "{path}");
     }
-    let plain = app.get("/dashboard/realtime").await;
+    let plain = app.get_signed_in("/dashboard/realtime").await;
     assert!(plain.headers().get("content-encoding").is_none());
 }
 

@@ -6,6 +6,7 @@ use server::{
     config::{Config, TEST_INGEST_KEY},
     startup::Application,
     state::AppState,
+    users::Role,
 };
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -96,6 +97,47 @@ impl TestApp {
         let result = self.server.await.unwrap();
         drop(self.state);
         (result, self.dir)
+    }
+
+    /// A bearer token for `tenant`, or for an admin when `None`.
+    pub(crate) fn token(&self, tenant: Option<&str>) -> String {
+        let role = if tenant.is_some() {
+            Role::Tenant
+        } else {
+            Role::Admin
+        };
+        let ttl = time::Duration::hours(1);
+        self.state.jwt.mint("tests", role, tenant, ttl).unwrap().0
+    }
+
+    /// `GET path` with `token` as the bearer.
+    pub(crate) async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` as an admin, expecting 200, as JSON.
+    pub(crate) async fn admin_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get_as(path, &self.token(None)).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{path}");
+        response.json().await.unwrap()
+    }
+
+    /// `GET path` with an admin's session cookie, as a browser that signed in sends it.
+    pub(crate) async fn get_signed_in(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(
+                "cookie",
+                format!("{}={}", server::auth::SESSION_COOKIE, self.token(None)),
+            )
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts `body` to the ingest endpoint with the test ingest key.

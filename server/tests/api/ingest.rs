@@ -382,10 +382,11 @@ async fn the_demo_seed_is_complete_and_runs_once() {
         let hash = app
             .state
             .storage
-            .user_password_hash(&email)
+            .user_by_email(&email)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .password_hash;
         assert!(verify_password(&hash, demo::DEMO_PASSWORD), "{email}");
     }
     // Starting again adds no history and no duplicate users.

@@ -1,8 +1,11 @@
 //! HTTP-level tests: each builds a real server on port 0 with its own data folder and site root.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod assets;
+mod auth;
 mod binary;
+mod dashboard;
 mod databases;
 mod helpers;
 mod ingest;

@@ -321,10 +321,11 @@ async fn dashboard_users_are_validated_and_their_passwords_hashed() {
             .await
             .unwrap();
         let hash = storage
-            .user_password_hash("ops@example.com")
+            .user_by_email("ops@example.com")
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .password_hash;
         assert!(verify_password(&hash, "long enough secret"), "{}", db.url());
         assert!(!hash.contains("long enough secret"));
 

@@ -1,0 +1,34 @@
+//! Who is signed in, as the server saw the request. Rendered on the server and handed to the
+//! browser inside the page (a `SharedValue`), so hydration shows the same name without a request.
+
+use leptos::prelude::*;
+
+use crate::dto::auth::Identity;
+
+/// The signed-in identity of this page view, if any.
+pub fn current_identity() -> Option<Identity> {
+    SharedValue::new(server_side::identity).into_inner()
+}
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use leptos::prelude::use_context;
+
+    use crate::dto::auth::Identity;
+
+    /// The server's sign-in middleware puts the identity in the request's extensions.
+    pub(super) fn identity() -> Option<Identity> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Identity>().cloned())
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+mod server_side {
+    use crate::dto::auth::Identity;
+
+    /// Only reached outside hydration; the value then comes from the page.
+    pub(super) fn identity() -> Option<Identity> {
+        None
+    }
+}

@@ -1,0 +1,350 @@
+//! The admin API (`/api/admin/…`, admins only): live calls across tenants with heartbeat health,
+//! the dead-letter queue and its actions, system health and the tenant list. Live calls come from
+//! the in-memory registry and business names from one query, never a query per call.
+
+use std::{collections::HashMap, time::Instant};
+
+use app::dto::{
+    admin::{
+        AdminActiveCallsResponse, ComponentHealth, DlqActionResponse, DlqMessage, DlqResponse,
+        LiveCallHealth, ReconciliationSummary, SystemHealth, TenantsResponse,
+    },
+    calls::HeartbeatHealth,
+    dashboard::Tenant,
+    health::HealthStatus,
+    ingest::EventType,
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use serde::Deserialize;
+use time::{OffsetDateTime, PrimitiveDateTime};
+use utoipa::IntoParams;
+
+use super::{
+    error::{ApiError, ErrorBody},
+    extract::ApiQuery,
+};
+use crate::{
+    auth::Admin, dashboard, dlq::DeadLetter, live::bus::BusEvent, state::AppState, storage::Backend,
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AdminCallsQuery {
+    /// Only this tenant's calls; all tenants when omitted.
+    user_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DlqQuery {
+    /// Messages to list (oldest first), 1–1000, default 100. The depth counts them all.
+    limit: Option<u32>,
+}
+
+/// Active calls across tenants with business name, last heartbeat and health.
+#[utoipa::path(get, path = "/admin/active-calls", tag = "admin", params(AdminCallsQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = AdminActiveCallsResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn active_calls(
+    _admin: Admin,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AdminCallsQuery>,
+) -> Result<Json<AdminActiveCallsResponse>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let live = state
+        .registry
+        .snapshot(query.user_id.as_deref().filter(|id| !id.is_empty()), now);
+    let names: HashMap<String, String> = state.storage.tenants().await?.into_iter().collect();
+    let active_calls: Vec<LiveCallHealth> = live
+        .into_iter()
+        .map(|(live, health)| LiveCallHealth {
+            business_name: names
+                .get(&live.call.user_id)
+                .cloned()
+                .unwrap_or_else(|| live.call.user_id.clone()),
+            last_heartbeat_at: live
+                .call
+                .last_heartbeat_at
+                .map(PrimitiveDateTime::assume_utc),
+            heartbeat_age_seconds: live.age(now).whole_seconds().max(0),
+            health,
+            call: dashboard::active_call(&live.call, now),
+        })
+        .collect();
+    let count_of = |wanted| active_calls.iter().filter(|c| c.health == wanted).count();
+    Ok(Json(AdminActiveCallsResponse {
+        success: true,
+        count: active_calls.len(),
+        warning_count: count_of(HeartbeatHealth::Warning),
+        stale_count: count_of(HeartbeatHealth::Stale),
+        active_calls,
+    }))
+}
+
+fn dlq_message(letter: DeadLetter) -> DlqMessage {
+    let event_type = match letter.event.0.event_type {
+        EventType::CallStarted => "call_started",
+        EventType::CallUpdated => "call_updated",
+        EventType::CallEnded => "call_ended",
+        EventType::Heartbeat => "heartbeat",
+    };
+    DlqMessage {
+        final_failure: letter.is_final(),
+        id: letter.id,
+        call_id: letter.call_id,
+        user_id: letter.user_id,
+        event_type: event_type.to_owned(),
+        error: letter.error,
+        attempts: letter.attempts,
+        max_attempts: letter.max_attempts,
+        next_retry_at: letter.next_retry_at,
+        created_at: letter.created_at,
+    }
+}
+
+/// The dead-letter queue: depth and the oldest messages.
+#[utoipa::path(get, path = "/admin/dlq", tag = "admin", params(DlqQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = DlqResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn dlq(
+    _admin: Admin,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<DlqQuery>,
+) -> Result<Json<DlqResponse>, ApiError> {
+    let limit = match query.limit.unwrap_or(100) {
+        limit @ 1..=1000 => i64::from(limit),
+        _ => {
+            return Err(ApiError::Invalid {
+                field: "limit".into(),
+                message: "must be between 1 and 1000".into(),
+            });
+        }
+    };
+    let (depth, letters) = tokio::try_join!(state.dlq.depth(), state.dlq.list(limit))?;
+    let messages: Vec<_> = letters.into_iter().map(dlq_message).collect();
+    Ok(Json(DlqResponse {
+        success: true,
+        depth,
+        final_failures: messages.iter().filter(|m| m.final_failure).count(),
+        messages,
+    }))
+}
+
+fn message_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::Invalid {
+        field: "id".into(),
+        message: "expected a message id (an integer)".into(),
+    })
+}
+
+/// Tells every watcher the queue changed, and answers with what an action touched.
+async fn after_action(
+    state: &AppState,
+    affected: u64,
+) -> Result<Json<DlqActionResponse>, ApiError> {
+    let depth = state.dlq.depth().await?;
+    state.bus.publish(BusEvent::DlqChanged { depth });
+    Ok(Json(DlqActionResponse {
+        success: true,
+        affected,
+        depth,
+    }))
+}
+
+/// Retry one message now (final failures included); the retrier picks it up within a second.
+#[utoipa::path(post, path = "/admin/dlq/{id}/retry", tag = "admin",
+    params(("id" = i64, Path, description = "Message id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = DlqActionResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub(super) async fn retry_one(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DlqActionResponse>, ApiError> {
+    let id = message_id(&id)?;
+    if !state.dlq.retry_now(id).await? {
+        return Err(ApiError::NotFound(format!("no DLQ message {id}")));
+    }
+    after_action(&state, 1).await
+}
+
+/// Retry every message now.
+#[utoipa::path(post, path = "/admin/dlq/retry", tag = "admin",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = DlqActionResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn retry_all(
+    _admin: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<DlqActionResponse>, ApiError> {
+    let affected = state.dlq.retry_all_now().await?;
+    after_action(&state, affected).await
+}
+
+/// Give up on a message: it leaves the queue unwritten.
+#[utoipa::path(delete, path = "/admin/dlq/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "Message id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = DlqActionResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub(super) async fn discard(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DlqActionResponse>, ApiError> {
+    let id = message_id(&id)?;
+    if !state.dlq.discard(id).await? {
+        return Err(ApiError::NotFound(format!("no DLQ message {id}")));
+    }
+    after_action(&state, 1).await
+}
+
+fn component(kind: &str, started: Instant, result: Result<(), String>) -> ComponentHealth {
+    let latency_ms = Some((started.elapsed().as_secs_f64() * 1e5).round() / 100.0);
+    match result {
+        Ok(()) => ComponentHealth {
+            status: HealthStatus::Healthy,
+            kind: kind.to_owned(),
+            latency_ms,
+            error: None,
+        },
+        Err(error) => ComponentHealth {
+            status: HealthStatus::Down,
+            kind: kind.to_owned(),
+            latency_ms: None,
+            error: Some(error),
+        },
+    }
+}
+
+/// Database, live state (Redis or embedded), DLQ, stale calls and the last reconciliation,
+/// with an overall verdict. Always 200: the body says how healthy.
+#[utoipa::path(get, path = "/admin/health", tag = "admin",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = SystemHealth), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn health(
+    _admin: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<SystemHealth>, ApiError> {
+    let started = Instant::now();
+    let database = component(
+        match state.storage.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        },
+        started,
+        state
+            .storage
+            .ping()
+            .await
+            .map_err(|error| error.to_string()),
+    );
+    let started = Instant::now();
+    let live_state = match &state.redis {
+        Some(redis) => component(
+            "redis",
+            started,
+            redis.ping().await.map_err(|e| e.to_string()),
+        ),
+        None => component("embedded", started, Ok(())),
+    };
+    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.list(1000)).ok();
+    let now = OffsetDateTime::now_utc();
+    let live = state.registry.snapshot(None, now);
+    let stale_calls = live
+        .iter()
+        .filter(|(_, health)| *health == HeartbeatHealth::Stale)
+        .count();
+    let last_reconciliation = match state.storage.last_reconciliation().await {
+        Ok(run) => run.map(|run| ReconciliationSummary {
+            id: run.id,
+            status: run.status,
+            started_at: run.started_at.assume_utc(),
+            finished_at: run.finished_at.map(PrimitiveDateTime::assume_utc),
+            stale_closed: run.stale_closed,
+            backfilled: run.backfilled,
+            live_cleared: run.live_cleared,
+            dlq_retried: run.dlq_retried,
+            error: run.error,
+        }),
+        Err(_) => None,
+    };
+
+    let dlq_final_failures = dlq
+        .as_ref()
+        .map(|(_, letters)| letters.iter().filter(|letter| letter.is_final()).count());
+    let mut down = Vec::new();
+    let mut degraded = Vec::new();
+    if let Some(error) = &database.error {
+        down.push(format!("database unreachable: {error}"));
+    }
+    if let Some(error) = &live_state.error {
+        degraded.push(format!("Redis unreachable: {error}"));
+    }
+    match dlq_final_failures {
+        None => degraded.push("dead-letter queue unreadable".to_owned()),
+        Some(0) => {}
+        Some(n) => degraded.push(format!("{n} DLQ message(s) failed for good")),
+    }
+    if stale_calls > 0 {
+        degraded.push(format!("{stale_calls} live call(s) stale"));
+    }
+    if last_reconciliation
+        .as_ref()
+        .is_some_and(|run| run.status == "failed")
+    {
+        degraded.push("the last reconciliation failed".to_owned());
+    }
+    let status = if !down.is_empty() {
+        HealthStatus::Down
+    } else if !degraded.is_empty() {
+        HealthStatus::Degraded
+    } else {
+        HealthStatus::Healthy
+    };
+    down.extend(degraded);
+    Ok(Json(SystemHealth {
+        success: true,
+        status,
+        database,
+        live_state,
+        dlq_depth: dlq.as_ref().map(|(depth, _)| *depth),
+        dlq_final_failures,
+        active_calls: live.len(),
+        stale_calls,
+        last_reconciliation,
+        reasons: down,
+        checked_at: now,
+    }))
+}
+
+/// Every tenant with its business name.
+#[utoipa::path(get, path = "/admin/tenants", tag = "admin",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = TenantsResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn tenants(
+    _admin: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<TenantsResponse>, ApiError> {
+    let tenants = state
+        .storage
+        .tenants()
+        .await?
+        .into_iter()
+        .map(|(id, name)| Tenant { id, name })
+        .collect();
+    Ok(Json(TenantsResponse {
+        success: true,
+        tenants,
+    }))
+}

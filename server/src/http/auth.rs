@@ -1,0 +1,179 @@
+//! Signing in and out: `POST /api/auth/token` for scripts (JSON in, bearer token out), and the
+//! browser's `POST /login` / `POST /logout` (a form and a session cookie, so both work without
+//! JavaScript).
+
+use app::dto::auth::{Credentials, Identity, MeResponse, Role, TokenResponse};
+use axum::{
+    Form, Json,
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::{
+    CookieJar,
+    cookie::{Cookie, SameSite},
+};
+use serde::Deserialize;
+
+use super::{
+    DASHBOARD_PATH,
+    error::{ApiError, ErrorBody},
+    extract::ApiJson,
+};
+use crate::{
+    auth::{Caller, SESSION_COOKIE, SESSION_TTL},
+    state::AppState,
+    users::verify_password,
+};
+
+/// A real argon2id hash of a random password: checked when the email is unknown, so a wrong
+/// email costs the same time as a wrong password and timing does not reveal who has an account.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8b7fDwM8m8xQmGx5hY0rmcsH4p0OfO3pCg9iKc1E8I";
+
+/// The identity `credentials` sign in as, or `None`.
+async fn sign_in(
+    state: &AppState,
+    credentials: &Credentials,
+) -> Result<Option<Identity>, ApiError> {
+    let email = credentials.email.trim().to_lowercase();
+    let user = state.storage.user_by_email(&email).await?;
+    let password = credentials.password.clone();
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
+    // Hashing takes tens of milliseconds of CPU: off the async workers.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Ok(None);
+    };
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::Internal(format!("user {} has role {:?}", user.id, user.role)))?;
+    let (_, identity) = state
+        .jwt
+        .mint(&user.email, role, user.tenant_id.as_deref(), SESSION_TTL)
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(Some(identity))
+}
+
+fn token_for(state: &AppState, identity: &Identity) -> Result<String, ApiError> {
+    state
+        .jwt
+        .mint(
+            &identity.subject,
+            identity.role,
+            identity.tenant.as_deref(),
+            SESSION_TTL,
+        )
+        .map(|(token, _)| token)
+        .map_err(|error| ApiError::Internal(error.to_string()))
+}
+
+/// Exchange email and password for a bearer token.
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = Credentials,
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub(super) async fn token(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let identity = sign_in(&state, &credentials)
+        .await?
+        .ok_or(ApiError::Unauthorized("wrong email or password"))?;
+    Ok(Json(TokenResponse {
+        success: true,
+        token: token_for(&state, &identity)?,
+        token_type: "Bearer".to_owned(),
+        expires_in: SESSION_TTL.whole_seconds(),
+        identity,
+    }))
+}
+
+/// Who the credentials of this request belong to.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+pub(super) async fn me(Caller(identity): Caller) -> Json<MeResponse> {
+    Json(MeResponse {
+        success: true,
+        identity,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginTarget {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: a path on this site, never another site.
+fn local_target(next: Option<&str>) -> &str {
+    next.filter(|next| next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+        .unwrap_or(DASHBOARD_PATH)
+}
+
+fn session_cookie(value: String, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(max_age)
+        .build()
+}
+
+/// The login form's target: a session cookie and on to `next` (or the dashboard); back to the
+/// form with an error otherwise.
+pub(super) async fn login(
+    State(state): State<AppState>,
+    Query(target): Query<LoginTarget>,
+    jar: CookieJar,
+    form: Result<Form<Credentials>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, ApiError> {
+    let next = local_target(target.next.as_deref()).to_owned();
+    let identity = match form {
+        Ok(Form(credentials)) => sign_in(&state, &credentials).await?,
+        Err(_) => None,
+    };
+    let Some(identity) = identity else {
+        let back = format!("/login?error=1&next={}", urlencoding(&next));
+        return Ok(Redirect::to(&back).into_response());
+    };
+    let token = token_for(&state, &identity)?;
+    Ok((
+        jar.add(session_cookie(token, SESSION_TTL)),
+        Redirect::to(&next),
+    )
+        .into_response())
+}
+
+/// Ends the browser session.
+pub(super) async fn logout(jar: CookieJar) -> Response {
+    let jar = jar.remove(session_cookie(String::new(), time::Duration::ZERO));
+    (jar, Redirect::to("/login")).into_response()
+}
+
+fn urlencoding(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_targets() {
+        assert_eq!(
+            local_target(Some("/dashboard/realtime?x=1")),
+            "/dashboard/realtime?x=1"
+        );
+        assert_eq!(local_target(Some("https://evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(Some("//evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(Some("/\\evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(None), DASHBOARD_PATH);
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_hash() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_password(DUMMY_HASH, "anything"));
+    }
+}

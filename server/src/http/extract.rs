@@ -1,0 +1,57 @@
+//! Extractors whose rejections are [`ApiError`]s naming the field at fault, where axum's own
+//! answer in plain text.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// The query string as `T`; a malformed value is a 400 naming its parameter.
+pub(super) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|error| ApiError::Invalid {
+                field: error.path().to_string(),
+                message: error.inner().to_string(),
+            })
+    }
+}
+
+/// A JSON body as `T`; malformed JSON or a wrong field is a 400 naming where.
+pub(super) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&body);
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiJson)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                if path == "." || error.inner().is_syntax() || error.inner().is_eof() {
+                    ApiError::BadRequest(format!("malformed JSON body: {}", error.inner()))
+                } else {
+                    ApiError::Invalid {
+                        field: path,
+                        message: error.inner().to_string(),
+                    }
+                }
+            })
+    }
+}

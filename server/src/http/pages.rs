@@ -1,0 +1,64 @@
+//! What the pages need from the server: the context Leptos renders them with, and sign-in in
+//! front of the dashboard (an anonymous visitor is sent to `/login` and back afterwards).
+
+use app::dto::auth::{Identity, LoginHints};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use leptos::prelude::provide_context;
+
+use crate::{demo, state::AppState};
+
+/// Context for rendering a page: the state, and the login page's demo hints (demo mode only).
+pub(super) fn provide_page_context(state: &AppState) {
+    provide_context(state.clone());
+    let hints = if state.config.demo {
+        LoginHints {
+            demo_users: demo::demo_users()
+                .into_iter()
+                .map(|(email, _, tenant)| {
+                    let sees = tenant.map_or_else(
+                        || "every tenant (admin)".to_owned(),
+                        |tenant| format!("tenant {tenant}"),
+                    );
+                    (email, sees)
+                })
+                .collect(),
+            demo_password: Some(demo::DEMO_PASSWORD.to_owned()),
+        }
+    } else {
+        LoginHints::default()
+    };
+    provide_context(hints);
+}
+
+/// The dashboard needs a session; the signed-in identity rides along in the request's
+/// extensions for the page to show.
+pub(super) async fn require_session(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/ws" {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    match state.jwt.identify(&parts) {
+        Ok(identity) => {
+            parts.extensions.insert::<Identity>(identity);
+        }
+        Err(_) if parts.uri.path() == super::DASHBOARD_PATH => {
+            let wanted = parts
+                .uri
+                .path_and_query()
+                .map_or("/dashboard/realtime", |target| target.as_str());
+            let encoded: String = form_urlencoded::byte_serialize(wanted.as_bytes()).collect();
+            return Redirect::to(&format!("/login?next={encoded}")).into_response();
+        }
+        Err(_) => {}
+    }
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -1,0 +1,305 @@
+//! What the dashboard and admin API read. Period figures come from `call_hourly_rollup` (hours,
+//! never a scan of a period's `call_logs` rows); call lists are keyset pages over the
+//! `(userId, startedAt)` index. The SQL is shared by both backends (quoted camelCase names mean
+//! the same column in SQLite and PostgreSQL), so each statement is written once.
+
+use std::collections::HashMap;
+
+use sqlx::AssertSqlSafe;
+use time::PrimitiveDateTime;
+
+use super::{CallRecord, Storage, StorageError};
+
+/// `SELECT <every CallRecord column> FROM call_logs`, quoted for both backends.
+macro_rules! select_calls {
+    () => {
+        r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
+           "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
+           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed"
+           FROM call_logs"#
+    };
+}
+
+/// Rollup sums of one (agent, outcome) pair over a period. `''` stands for "none" in both keys
+/// (no agent; not ended yet).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PeriodTotals {
+    #[sqlx(rename = "agentConfigId")]
+    pub agent_config_id: String,
+    pub outcome: String,
+    pub calls: i64,
+    pub ended: i64,
+    pub duration_sum: i64,
+    pub duration_count: i64,
+}
+
+/// Rollup hours `first..=last` (each truncated to the hour, UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourRange {
+    pub first: PrimitiveDateTime,
+    pub last: PrimitiveDateTime,
+}
+
+/// Filters of a call list; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    pub status: Option<String>,
+    pub outcome: Option<String>,
+    pub direction: Option<String>,
+    /// Digits (and `+`) the phone number contains.
+    pub phone: Option<String>,
+    /// Started at or after.
+    pub from: Option<PrimitiveDateTime>,
+    /// Started before.
+    pub to: Option<PrimitiveDateTime>,
+}
+
+/// Where a page of calls (newest first) continues: after this call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallKey {
+    pub started_at: PrimitiveDateTime,
+    pub id: String,
+}
+
+/// A recorded reconciliation run.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReconciliationRow {
+    pub id: String,
+    pub trigger: String,
+    pub status: String,
+    pub started_at: PrimitiveDateTime,
+    pub finished_at: Option<PrimitiveDateTime>,
+    pub stale_closed: i64,
+    pub backfilled: i64,
+    pub live_cleared: i64,
+    pub dlq_retried: i64,
+    pub error: Option<String>,
+}
+
+/// A dashboard user as sign-in needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub tenant_id: Option<String>,
+}
+
+/// One value bound into a statement built at run time.
+enum Bind {
+    Text(String),
+    Time(PrimitiveDateTime),
+    Int(i64),
+}
+
+impl Storage {
+    /// Rollup sums per (agent, outcome) over `hours`, for one tenant or all.
+    pub async fn period_totals(
+        &self,
+        tenant: Option<&str>,
+        hours: HourRange,
+    ) -> Result<Vec<PeriodTotals>, StorageError> {
+        const COLUMNS: &str = r#"SELECT "agentConfigId", outcome,
+            CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(ended) AS BIGINT) AS ended,
+            CAST(SUM(duration_sum) AS BIGINT) AS duration_sum,
+            CAST(SUM(duration_count) AS BIGINT) AS duration_count
+            FROM call_hourly_rollup"#;
+        let rows = match tenant {
+            Some(tenant) => {
+                let sql = format!(
+                    r#"{COLUMNS} WHERE "userId" = $1 AND hour >= $2 AND hour <= $3 GROUP BY "agentConfigId", outcome"#
+                );
+                with_pool!(self, pool => sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?
+            }
+            None => {
+                let sql = format!(
+                    r#"{COLUMNS} WHERE hour >= $1 AND hour <= $2 GROUP BY "agentConfigId", outcome"#
+                );
+                with_pool!(self, pool => sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(hours.first).bind(hours.last).fetch_all(pool).await)?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Calls started per rollup hour over `hours` (hours without calls are absent).
+    pub async fn calls_per_hour(
+        &self,
+        tenant: Option<&str>,
+        hours: HourRange,
+    ) -> Result<Vec<(PrimitiveDateTime, i64)>, StorageError> {
+        let rows = match tenant {
+            Some(tenant) => {
+                let sql = r#"SELECT hour, CAST(SUM(calls) AS BIGINT) FROM call_hourly_rollup
+                    WHERE "userId" = $1 AND hour >= $2 AND hour <= $3 GROUP BY hour"#;
+                with_pool!(self, pool => sqlx::query_as(sql)
+                    .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?
+            }
+            None => {
+                let sql = r#"SELECT hour, CAST(SUM(calls) AS BIGINT) FROM call_hourly_rollup
+                    WHERE hour >= $1 AND hour <= $2 GROUP BY hour"#;
+                with_pool!(self, pool => sqlx::query_as(sql)
+                    .bind(hours.first).bind(hours.last).fetch_all(pool).await)?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// How many calls are active now (a partial index holds exactly those).
+    pub async fn count_active(&self, tenant: Option<&str>) -> Result<i64, StorageError> {
+        let count = match tenant {
+            Some(tenant) => {
+                let sql =
+                    r#"SELECT COUNT(*) FROM call_logs WHERE status = 'active' AND "userId" = $1"#;
+                with_pool!(self, pool => sqlx::query_scalar(sql).bind(tenant).fetch_one(pool).await)?
+            }
+            None => {
+                let sql = "SELECT COUNT(*) FROM call_logs WHERE status = 'active'";
+                with_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?
+            }
+        };
+        Ok(count)
+    }
+
+    /// The active calls of one tenant or all, oldest first.
+    pub async fn active_calls_of(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<CallRecord>, StorageError> {
+        let rows = match tenant {
+            Some(tenant) => {
+                let sql = concat!(
+                    select_calls!(),
+                    r#" WHERE status = 'active' AND "userId" = $1 ORDER BY "startedAt", id"#
+                );
+                with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?
+            }
+            None => {
+                let sql = concat!(
+                    select_calls!(),
+                    r#" WHERE status = 'active' ORDER BY "startedAt", id"#
+                );
+                with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Up to `limit` calls matching `filter`, newest first, continuing after `after`.
+    pub async fn list_calls(
+        &self,
+        tenant: Option<&str>,
+        filter: &CallFilter,
+        after: Option<&CallKey>,
+        limit: i64,
+    ) -> Result<Vec<CallRecord>, StorageError> {
+        let mut sql = String::from(concat!(select_calls!(), " WHERE 1 = 1"));
+        let mut binds = Vec::new();
+        let mut condition = |sql: &mut String, template: &str, value: Bind| {
+            binds.push(value);
+            sql.push_str(&template.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(tenant) = tenant {
+            condition(
+                &mut sql,
+                r#" AND "userId" = ?"#,
+                Bind::Text(tenant.to_owned()),
+            );
+        }
+        for (column, value) in [
+            ("status", &filter.status),
+            ("outcome", &filter.outcome),
+            ("direction", &filter.direction),
+        ] {
+            if let Some(value) = value {
+                condition(
+                    &mut sql,
+                    &format!(" AND {column} = ?"),
+                    Bind::Text(value.clone()),
+                );
+            }
+        }
+        if let Some(phone) = &filter.phone {
+            condition(
+                &mut sql,
+                r#" AND "phoneNumber" LIKE ?"#,
+                Bind::Text(format!("%{phone}%")),
+            );
+        }
+        if let Some(from) = filter.from {
+            condition(&mut sql, r#" AND "startedAt" >= ?"#, Bind::Time(from));
+        }
+        if let Some(to) = filter.to {
+            condition(&mut sql, r#" AND "startedAt" < ?"#, Bind::Time(to));
+        }
+        if let Some(after) = after {
+            condition(
+                &mut sql,
+                r#" AND ("startedAt" < ?"#,
+                Bind::Time(after.started_at),
+            );
+            condition(
+                &mut sql,
+                r#" OR ("startedAt" = ?"#,
+                Bind::Time(after.started_at),
+            );
+            condition(&mut sql, " AND id < ?))", Bind::Text(after.id.clone()));
+        }
+        sql.push_str(r#" ORDER BY "startedAt" DESC, id DESC"#);
+        condition(&mut sql, " LIMIT ?", Bind::Int(limit));
+
+        let rows = with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, CallRecord>(AssertSqlSafe(sql));
+            for bind in binds {
+                query = match bind {
+                    Bind::Text(value) => query.bind(value),
+                    Bind::Time(value) => query.bind(value),
+                    Bind::Int(value) => query.bind(value),
+                };
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(rows)
+    }
+
+    /// Every tenant: id → display name.
+    pub async fn tenants(&self) -> Result<Vec<(String, String)>, StorageError> {
+        let sql = "SELECT id, display_name FROM tenants ORDER BY id";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+    }
+
+    /// Agent display names (of one tenant, or all): id → name.
+    pub async fn agent_names(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<HashMap<String, String>, StorageError> {
+        let rows: Vec<(String, String)> = match tenant {
+            Some(tenant) => {
+                let sql = "SELECT id, display_name FROM agents WHERE tenant_id = $1";
+                with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?
+            }
+            None => {
+                let sql = "SELECT id, display_name FROM agents";
+                with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?
+            }
+        };
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The most recent reconciliation run, if any ran.
+    pub async fn last_reconciliation(&self) -> Result<Option<ReconciliationRow>, StorageError> {
+        let sql = "SELECT id, trigger, status, started_at, finished_at, stale_closed, backfilled, \
+                   live_cleared, dlq_retried, error FROM reconciliation_runs \
+                   ORDER BY started_at DESC LIMIT 1";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).fetch_optional(pool).await)?)
+    }
+
+    /// A dashboard user by (lower-case) email.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StorageError> {
+        let sql = "SELECT id, email, password_hash, role, tenant_id FROM dashboard_users \
+                   WHERE email = $1";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?)
+    }
+}

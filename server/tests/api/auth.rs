@@ -1,0 +1,442 @@
+//! Sign-in and tenancy: who may read what, through every door (bearer token, session cookie,
+//! login form, the CLI), and every way in refused with the right status and a JSON body.
+
+use std::process::Command;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::{
+    config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
+    users::{self, NewUser, Role},
+};
+
+use crate::helpers::{TestApp, header, spawn_app};
+
+/// Every endpoint that reads tenant data, with a query that is valid apart from `user_id`.
+const TENANT_ENDPOINTS: [&str; 6] = [
+    "/api/dashboard/metrics?hours=24",
+    "/api/dashboard/active-calls?",
+    "/api/dashboard/recent-calls?limit=5",
+    "/api/dashboard/agent-performance?hours=24",
+    "/api/dashboard/calls-per-hour?hours=24",
+    "/api/dashboard/calls.csv?",
+];
+
+const ADMIN_ENDPOINTS: [&str; 4] = [
+    "/api/admin/active-calls",
+    "/api/admin/dlq",
+    "/api/admin/health",
+    "/api/admin/tenants",
+];
+
+fn signed(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn in_an_hour() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() + 3600
+}
+
+async fn status_and_body(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn assert_refused(app: &TestApp, path: &str, token: Option<&str>, expected: StatusCode) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let (status, body) = status_and_body(request.send().await.unwrap()).await;
+    assert_eq!(status, expected, "{path} with {token:?}");
+    assert_eq!(body["success"], false, "{path}: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{path}: {body}"
+    );
+}
+
+#[tokio::test]
+async fn the_tenancy_matrix() {
+    let app = spawn_app().await;
+    let acme = app.token(Some("acme"));
+    let admin = app.token(None);
+    let forged = signed(
+        json!({"sub": "x", "role": "admin", "exp": in_an_hour()}),
+        "not-the-server-secret",
+    );
+    let expired = signed(
+        json!({"sub": "x", "role": "tenant", "tenant": "acme",
+               "exp": time::OffsetDateTime::now_utc().unix_timestamp() - 600}),
+        TEST_JWT_SECRET,
+    );
+    let tenantless = signed(
+        json!({"sub": "x", "role": "tenant", "exp": in_an_hour()}),
+        TEST_JWT_SECRET,
+    );
+    let unsigned = format!(
+        "{}.{}.",
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0",
+        "eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIiwiZXhwIjo0MTAyNDQ0ODAwfQ"
+    );
+
+    for path in TENANT_ENDPOINTS.iter().chain(&ADMIN_ENDPOINTS) {
+        assert_refused(&app, path, None, StatusCode::UNAUTHORIZED).await;
+        for bad in [
+            &forged,
+            &expired,
+            &tenantless,
+            &unsigned,
+            &TEST_INGEST_KEY.to_owned(),
+        ] {
+            assert_refused(&app, path, Some(bad), StatusCode::UNAUTHORIZED).await;
+        }
+    }
+    for path in TENANT_ENDPOINTS {
+        // Own tenant, named or not.
+        for query in ["", "&user_id=acme"] {
+            let response = app.get_as(&format!("{path}{query}"), &acme).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}{query}");
+        }
+        // Another tenant: 403 with our JSON body, never the data.
+        assert_refused(
+            &app,
+            &format!("{path}&user_id=globex"),
+            Some(&acme),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        // Admins: any tenant, or all.
+        for query in ["", "&user_id=globex"] {
+            let response = app.get_as(&format!("{path}{query}"), &admin).await;
+            assert_eq!(response.status(), StatusCode::OK, "admin {path}{query}");
+        }
+    }
+    for path in ADMIN_ENDPOINTS {
+        assert_refused(&app, path, Some(&acme), StatusCode::FORBIDDEN).await;
+        assert_eq!(
+            app.get_as(path, &admin).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    // A malformed Authorization header is a 401 too.
+    let response = app
+        .client
+        .get(app.url("/api/dashboard/metrics"))
+        .header("authorization", "Basic YWRtaW46YWRtaW4=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&response, "www-authenticate"), "Bearer");
+}
+
+#[tokio::test]
+async fn a_tenant_never_sees_another_tenants_rows() {
+    let app = spawn_app().await;
+    let events: Vec<Value> = ["acme", "globex"]
+        .into_iter()
+        .map(|tenant| {
+            json!({"type": "call_started", "user_id": tenant, "call_id": format!("{tenant}-call"),
+                   "at": time::OffsetDateTime::now_utc()
+                       .format(&time::format_description::well_known::Rfc3339).unwrap()})
+        })
+        .collect();
+    assert_eq!(
+        app.ingest(&Value::Array(events)).await.status(),
+        StatusCode::OK
+    );
+    let acme = app.token(Some("acme"));
+    for path in [
+        "/api/dashboard/active-calls",
+        "/api/dashboard/recent-calls",
+        "/api/dashboard/calls.csv",
+    ] {
+        let text = app.get_as(path, &acme).await.text().await.unwrap();
+        assert!(text.contains("acme-call"), "{path}: {text}");
+        assert!(
+            !text.contains("globex"),
+            "{path} leaked another tenant: {text}"
+        );
+    }
+    let metrics: Value = app
+        .get_as("/api/dashboard/metrics", &acme)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metrics["metrics"]["total_calls"], 1);
+    let all = app.admin_json("/api/dashboard/metrics").await;
+    assert_eq!(all["metrics"]["total_calls"], 2);
+}
+
+#[tokio::test]
+async fn tokens_from_the_old_platform_keep_working() {
+    let app = spawn_app().await;
+    // Same secret, no role claim, the tenant as `user_id`.
+    let token = signed(
+        json!({"sub": "platform", "user_id": "acme", "exp": in_an_hour()}),
+        TEST_JWT_SECRET,
+    );
+    let body: Value = app
+        .get_as("/api/auth/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["identity"]["role"], "tenant");
+    assert_eq!(body["identity"]["tenant"], "acme");
+    let response = app
+        .get_as("/api/dashboard/metrics?user_id=globex", &token)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn add_user(app: &TestApp, email: &str, role: Role, tenant: Option<&str>) {
+    if let Some(tenant) = tenant {
+        app.state
+            .storage
+            .set_tenant_name(tenant, tenant)
+            .await
+            .unwrap();
+    }
+    let user = NewUser {
+        email: email.into(),
+        role,
+        tenant: tenant.map(str::to_owned),
+    };
+    users::add_user(&app.state.storage, &user, "correct horse battery")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn email_and_password_buy_a_token() {
+    let app = spawn_app().await;
+    add_user(&app, "ops@acme.test", Role::Tenant, Some("acme")).await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/token"))
+        .json(&json!({"email": " OPS@acme.test ", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 12 * 3600);
+    assert_eq!(body["identity"]["subject"], "ops@acme.test");
+    let token = body["token"].as_str().unwrap();
+    let me: Value = app
+        .get_as("/api/auth/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&me["identity"]["role"], &me["identity"]["tenant"]),
+        (&json!("tenant"), &json!("acme"))
+    );
+
+    for (credentials, expected) in [
+        (
+            json!({"email": "ops@acme.test", "password": "wrong password!"}),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            json!({"email": "nobody@acme.test", "password": "correct horse battery"}),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (json!({"email": "ops@acme.test"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"email": "ops@acme.test", "password": "x", "admin": true}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/auth/token"))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_and_body(response).await;
+        assert_eq!(status, expected, "{credentials}");
+        assert_eq!(body["success"], false);
+    }
+    let response = app
+        .client
+        .post(app.url("/api/auth/token"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("malformed JSON"),
+        "{body}"
+    );
+}
+
+/// Posts the login form as a browser would.
+async fn post_login(app: &TestApp, path: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .form(&[("email", "admin@ops.test"), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_browser_signs_in_with_a_form_and_out_again() {
+    let app = spawn_app().await;
+    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+
+    // Anonymous: the dashboard sends you to sign in, and back afterwards.
+    let response = app.get("/dashboard/realtime?x=1").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(&response, "location"),
+        "/login?next=%2Fdashboard%2Frealtime%3Fx%3D1"
+    );
+    let page = app.get("/login?next=%2Fdashboard%2Frealtime").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"name="password""#), "{html}");
+    assert!(
+        !html.contains("Demo accounts"),
+        "no demo hints outside demo mode"
+    );
+
+    let wrong = post_login(
+        &app,
+        "/login?next=%2Fdashboard%2Frealtime",
+        "not the password",
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::SEE_OTHER);
+    assert!(header(&wrong, "location").starts_with("/login?error=1"));
+    assert!(wrong.headers().get("set-cookie").is_none());
+
+    let signed_in = post_login(
+        &app,
+        "/login?next=%2Fdashboard%2Frealtime",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&signed_in, "location"), "/dashboard/realtime");
+    let cookie = header(&signed_in, "set-cookie").to_owned();
+    assert!(cookie.starts_with("switchboard_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+
+    // The cookie opens the page and the API.
+    let page = app
+        .client
+        .get(app.url("/dashboard/realtime"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Log out"));
+    let me = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(me).await;
+    assert_eq!(
+        (status, &body["identity"]["role"]),
+        (StatusCode::OK, &json!("admin"))
+    );
+
+    // Logging out clears it.
+    let out = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&out, "location"), "/login");
+    let cleared = header(&out, "set-cookie");
+    assert!(
+        cleared.starts_with("switchboard_session=;") || cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    // A redirect target off this site is ignored.
+    let elsewhere = post_login(
+        &app,
+        "/login?next=https%3A%2F%2Fevil.example",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(header(&elsewhere, "location"), "/dashboard/realtime");
+}
+
+#[tokio::test]
+async fn the_demo_login_page_lists_the_demo_accounts() {
+    let app = crate::helpers::spawn_app_with(|config| config.demo = true).await;
+    let html = app.get("/login").await.text().await.unwrap();
+    assert!(html.contains("Demo accounts"), "{html}");
+    assert!(html.contains("admin@demo.switchboard.test"));
+    assert!(html.contains(server::demo::DEMO_PASSWORD));
+}
+
+#[tokio::test]
+async fn the_cli_mints_tokens_the_server_accepts() {
+    let app = spawn_app().await;
+    let mint = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("token")
+            .args(args)
+            .env("JWT_SECRET", TEST_JWT_SECRET)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let tenant = mint(&["--tenant", "acme"]);
+    let me: Value = app
+        .get_as("/api/auth/me", &tenant)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["identity"]["tenant"], "acme");
+    let admin = mint(&["--admin", "--ttl-hours", "1"]);
+    assert_eq!(
+        app.get_as("/api/admin/tenants", &admin).await.status(),
+        StatusCode::OK
+    );
+    // Exactly one of --tenant and --admin.
+    let neither = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("token")
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!neither.status.success());
+}
