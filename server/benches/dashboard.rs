@@ -1,0 +1,387 @@
+//! Dashboard reads at scale (`scripts/bench-dashboard.sh`): `metrics`, `agent-performance` and
+//! `calls-per-hour` over 168 h in PostgreSQL holding 10 million `call_logs` rows over 100
+//! tenants, the largest with 1 million calls in the last 168 h. Measured as HTTP requests, one
+//! at a time, against (a) our server and (b) the same figures computed the seed's way —
+//! aggregating `call_logs` on every request — served in the same process, on the same database,
+//! in the same run. The two must answer the same numbers; then their latencies are compared.
+//!
+//! The data is generated in SQL into a seed-shaped `call_logs` (no indexes), then our migrations
+//! adopt the table exactly as they would an old backend's: they add the indexes and build the
+//! hourly rollup from the rows. `BENCH_KEEP=1` keeps the database for another run (about 5 GB);
+//! by default it is dropped at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+use server::{
+    config::Config, dashboard, startup::Application, storage::reads::PeriodTotals, users::Role,
+};
+use sqlx::{Connection, PgConnection, PgPool};
+use time::OffsetDateTime;
+
+const DATABASE: &str = "switchboard_bench_dashboard";
+const TENANTS: i64 = 100;
+const TOTAL_ROWS: i64 = 10_000_000;
+const LARGEST_RECENT: i64 = 1_000_000;
+const LARGEST: &str = "tenant-000";
+const HOURS: u32 = 168;
+
+fn admin_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn database_url() -> String {
+    let admin = admin_url();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{DATABASE}")
+}
+
+async fn admin_execute(sql: String) {
+    let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// The seed's table, as the old backend created it.
+const SEED_TABLE: &str = r#"CREATE TABLE call_logs (
+    id VARCHAR(36) PRIMARY KEY, "userId" VARCHAR(36) NOT NULL, "agentConfigId" VARCHAR(36),
+    "phoneNumber" TEXT, "startedAt" TIMESTAMP NOT NULL, "endedAt" TIMESTAMP,
+    "livekitRoomName" VARCHAR(255), "livekitRoomSid" VARCHAR(100) UNIQUE,
+    direction VARCHAR(20) DEFAULT 'inbound', status VARCHAR(50) DEFAULT 'ended',
+    outcome VARCHAR(50), duration INTEGER, "sipCallId" VARCHAR(255), "recordingUrl" VARCHAR(512),
+    call_metadata JSONB, "createdAt" TIMESTAMP DEFAULT NOW(), "updatedAt" TIMESTAMP DEFAULT NOW())"#;
+
+/// Calls `first..=last` of tenant number `tenant`, started one every `spacing_ms` back from now;
+/// deterministic (no randomness), so every run holds the same data relative to its start.
+fn generate(tenant: i64, first: i64, last: i64, spacing_ms: i64, active: i64) -> String {
+    format!(
+        r#"INSERT INTO call_logs (id, "userId", "agentConfigId", "phoneNumber", "startedAt",
+               "endedAt", "livekitRoomName", direction, status, outcome, duration)
+           SELECT 'c{tenant}-' || g, 'tenant-{tenant:03}', 'agent-{tenant}-' || (g % 6),
+               '+1202555' || lpad((g % 10000)::text, 4, '0'),
+               started, CASE WHEN g <= {active} THEN NULL ELSE started + make_interval(secs => d) END,
+               'room-{tenant}-' || g, CASE WHEN g % 3 = 0 THEN 'outbound' ELSE 'inbound' END,
+               CASE WHEN g <= {active} THEN 'active' ELSE 'ended' END,
+               CASE WHEN g <= {active} THEN NULL
+                    ELSE (ARRAY['completed','completed','completed','completed','completed',
+                                'completed','completed','completed','completed','completed',
+                                'completed','completed','no_answer','no_answer','no_answer',
+                                'busy','failed','voicemail','voicemail','transferred'])[g % 20 + 1]
+               END,
+               CASE WHEN g <= {active} THEN NULL ELSE d END
+           FROM (SELECT g, date_trunc('second', now() AT TIME ZONE 'UTC')
+                           - make_interval(secs => (g * {spacing_ms}) / 1000.0) AS started,
+                        5 + (g * 7919) % 600 AS d
+                 FROM generate_series({first}::bigint, {last}::bigint) AS g) AS calls"#
+    )
+}
+
+async fn prepare() -> PgPool {
+    let url = database_url();
+    if std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1")
+        && let Ok(pool) = PgPool::connect(&url).await
+        && sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM call_logs")
+            .fetch_one(&pool)
+            .await
+            .is_ok_and(|rows| rows >= TOTAL_ROWS)
+    {
+        println!("reusing {DATABASE} (BENCH_KEEP=1)");
+        return pool;
+    }
+    admin_execute(format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")).await;
+    admin_execute(format!("CREATE DATABASE {DATABASE}")).await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    sqlx::query(SEED_TABLE).execute(&pool).await.unwrap();
+
+    let started = Instant::now();
+    // The largest tenant: 1,000,000 calls over the last 168 h (one every 604.8 ms), 40 live.
+    let week_ms = 168 * 3600 * 1000;
+    sqlx::query(sqlx::AssertSqlSafe(generate(
+        0,
+        1,
+        LARGEST_RECENT,
+        week_ms / LARGEST_RECENT,
+        40,
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    // 99 more tenants share the other 9,000,000 over the last 90 days, 2 live calls each.
+    let per_tenant = (TOTAL_ROWS - LARGEST_RECENT) / (TENANTS - 1);
+    let ninety_days_ms = 90 * 24 * 3600 * 1000;
+    let remainder = TOTAL_ROWS - LARGEST_RECENT - per_tenant * (TENANTS - 1);
+    for tenant in 1..TENANTS {
+        let calls = per_tenant + if tenant == 1 { remainder } else { 0 };
+        let sql = generate(tenant, 1, calls, ninety_days_ms / calls, 2);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_logs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    println!(
+        "generated {rows} seed-shaped rows in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    pool
+}
+
+async fn adopt(url: &str, pool: &PgPool) {
+    let started = Instant::now();
+    server::storage::Storage::open(url).await.unwrap();
+    println!(
+        "migrations adopted the table (indexes, rollup backfill) in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap();
+}
+
+/// The seed's way: every request aggregates `call_logs` rows (using the seed's indexes), with
+/// the same window and the same arithmetic as ours, so the answers must be identical.
+#[derive(Clone)]
+struct SeedWay {
+    pool: PgPool,
+}
+
+#[derive(serde::Deserialize)]
+struct SeedQuery {
+    user_id: String,
+    hours: u32,
+}
+
+impl SeedWay {
+    async fn totals(&self, query: &SeedQuery) -> Vec<PeriodTotals> {
+        let range = dashboard::period(OffsetDateTime::now_utc(), query.hours);
+        sqlx::query_as(
+            r#"SELECT COALESCE("agentConfigId", '') AS "agentConfigId",
+                      CASE WHEN status = 'active' THEN '' ELSE COALESCE(outcome, '') END AS outcome,
+                      COUNT(*) AS calls,
+                      COUNT(*) FILTER (WHERE status <> 'active') AS ended,
+                      COALESCE(SUM(duration) FILTER (WHERE status <> 'active'), 0)::BIGINT AS duration_sum,
+                      COUNT(duration) FILTER (WHERE status <> 'active') AS duration_count
+               FROM call_logs
+               WHERE "userId" = $1 AND "startedAt" >= $2 AND "startedAt" < $3
+               GROUP BY 1, 2"#,
+        )
+        .bind(&query.user_id)
+        .bind(range.first)
+        .bind(range.last + time::Duration::HOUR)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
+    }
+}
+
+async fn seed_metrics(State(seed): State<SeedWay>, Query(query): Query<SeedQuery>) -> Json<Value> {
+    let totals = seed.totals(&query).await;
+    let active: i64 = sqlx::query_scalar(
+        r#"SELECT COUNT(*) FROM call_logs WHERE "userId" = $1 AND status = 'active'"#,
+    )
+    .bind(&query.user_id)
+    .fetch_one(&seed.pool)
+    .await
+    .unwrap();
+    Json(
+        json!({"success": true, "metrics": dashboard::metrics(&totals, active, query.hours),
+                "user_id": query.user_id}),
+    )
+}
+
+async fn seed_agents(State(seed): State<SeedWay>, Query(query): Query<SeedQuery>) -> Json<Value> {
+    let totals = seed.totals(&query).await;
+    let agents = dashboard::agent_performance(&totals, &HashMap::new());
+    Json(
+        json!({"success": true, "count": agents.len(), "agents": agents,
+                "period_hours": query.hours, "user_id": query.user_id}),
+    )
+}
+
+async fn seed_calls_per_hour(
+    State(seed): State<SeedWay>,
+    Query(query): Query<SeedQuery>,
+) -> Json<Value> {
+    let range = dashboard::period(OffsetDateTime::now_utc(), query.hours);
+    let counts: Vec<(time::PrimitiveDateTime, i64)> = sqlx::query_as(
+        r#"SELECT date_trunc('hour', "startedAt"), COUNT(*) FROM call_logs
+           WHERE "userId" = $1 AND "startedAt" >= $2 AND "startedAt" < $3 GROUP BY 1"#,
+    )
+    .bind(&query.user_id)
+    .bind(range.first)
+    .bind(range.last + time::Duration::HOUR)
+    .fetch_all(&seed.pool)
+    .await
+    .unwrap();
+    Json(
+        json!({"success": true, "data": dashboard::calls_per_hour(range, &counts),
+                "period_hours": query.hours, "user_id": query.user_id}),
+    )
+}
+
+async fn serve_seed_way(pool: PgPool) -> String {
+    let router = Router::new()
+        .route("/api/dashboard/metrics", get(seed_metrics))
+        .route("/api/dashboard/agent-performance", get(seed_agents))
+        .route("/api/dashboard/calls-per-hour", get(seed_calls_per_hour))
+        .with_state(SeedWay { pool });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[index].as_secs_f64() * 1e3
+    }
+
+    fn mean(&self) -> f64 {
+        self.0.iter().map(Duration::as_secs_f64).sum::<f64>() / self.0.len() as f64 * 1e3
+    }
+}
+
+/// `requests` sequential GETs (after `warmup`); the last answer and every latency.
+async fn measure(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    warmup: usize,
+    requests: usize,
+) -> (Value, Latencies) {
+    let get = || {
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    };
+    for _ in 0..warmup {
+        let response = get().send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.bytes().await.unwrap();
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    let mut last = Value::Null;
+    for _ in 0..requests {
+        let started = Instant::now();
+        let response = get().send().await.unwrap();
+        let body = response.bytes().await.unwrap();
+        latencies.push(started.elapsed());
+        last = serde_json::from_slice(&body).unwrap();
+    }
+    (last, Latencies(latencies))
+}
+
+fn main() {
+    server::telemetry::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ours_requests: usize = std::env::var("BENCH_REQUESTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000);
+        let seed_requests: usize = std::env::var("BENCH_SEED_REQUESTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        let url = database_url();
+        let pool = prepare().await;
+        adopt(&url, &pool).await;
+        let recent: i64 = sqlx::query_scalar(
+            r#"SELECT COUNT(*) FROM call_logs WHERE "userId" = $1 AND "startedAt" >= (now() AT TIME ZONE 'UTC') - interval '168 hours'"#,
+        )
+        .bind(LARGEST)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_logs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        println!("{total} rows; {LARGEST} has {recent} calls in the last 168 h");
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(&dir.path().join("data"), &dir.path().join("site"));
+        config.database_url = url.clone();
+        let app = Application::build(config).await.unwrap();
+        let ours = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        let token = state
+            .jwt
+            .mint("bench", Role::Tenant, Some(LARGEST), time::Duration::hours(2))
+            .unwrap()
+            .0;
+        let seed = serve_seed_way(pool.clone()).await;
+        let client = reqwest::Client::new();
+
+        println!();
+        println!("| endpoint ({LARGEST}, hours={HOURS}) | way | requests | p50 ms | p99 ms | max ms | mean ms |");
+        println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        let mut ratios = Vec::new();
+        for endpoint in ["metrics", "agent-performance", "calls-per-hour"] {
+            let path = format!("/api/dashboard/{endpoint}?user_id={LARGEST}&hours={HOURS}");
+            let (ours_body, ours_lat) =
+                measure(&client, &format!("{ours}{path}"), Some(&token), 50, ours_requests).await;
+            let (seed_body, seed_lat) =
+                measure(&client, &format!("{seed}{path}"), None, 2, seed_requests).await;
+            // Same figures both ways (agent names aside: the seed had none).
+            let mut ours_cmp = ours_body.clone();
+            if let Some(agents) = ours_cmp.get_mut("agents").and_then(Value::as_array_mut) {
+                for agent in agents {
+                    agent["agent_name"] = Value::Null;
+                }
+            }
+            assert_eq!(ours_cmp, seed_body, "{endpoint}: the two ways disagree");
+            for (way, lat) in [("ours (hourly rollup)", &ours_lat), ("seed's way (aggregate call_logs)", &seed_lat)] {
+                println!(
+                    "| {endpoint} | {way} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                    lat.0.len(),
+                    lat.percentile(0.50),
+                    lat.percentile(0.99),
+                    lat.percentile(1.0),
+                    lat.mean()
+                );
+            }
+            ratios.push((endpoint, seed_lat.percentile(0.5) / ours_lat.percentile(0.5), ours_lat.percentile(0.99)));
+        }
+        println!();
+        for (endpoint, ratio, p99) in ratios {
+            println!("{endpoint}: ours is {ratio:.0}x faster at p50; our p99 {p99:.2} ms");
+        }
+        state.shutdown.cancel();
+        pool.close().await;
+        if !std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1") {
+            admin_execute(format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")).await;
+            println!("dropped {DATABASE} (BENCH_KEEP=1 keeps it for the next run)");
+        }
+    });
+}
