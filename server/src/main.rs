@@ -30,6 +30,16 @@ async fn main() -> anyhow::Result<()> {
                 "Switchboard is running at http://{}/dashboard/realtime",
                 app.display_addr()
             ));
+            if app.state().config.demo {
+                banner(&format!(
+                    "Sign in as {} (every tenant) or as one of the tenants listed on the login page; password {}",
+                    server::demo::demo_users()
+                        .first()
+                        .map_or("admin@demo.switchboard.test", |(email, _, _)| email
+                            .as_str()),
+                    server::demo::DEMO_PASSWORD
+                ));
+            }
             let key = &app.state().ingest_key;
             if key.source != SecretSource::Environment {
                 banner(&format!(

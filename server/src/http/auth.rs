@@ -6,6 +6,7 @@ use app::dto::auth::{Credentials, Identity, MeResponse, Role, TokenResponse};
 use axum::{
     Form, Json,
     extract::{Query, State},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::{
@@ -111,10 +112,17 @@ fn local_target(next: Option<&str>) -> &str {
         .unwrap_or(DASHBOARD_PATH)
 }
 
-fn session_cookie(value: String, max_age: time::Duration) -> Cookie<'static> {
+/// The session cookie: never readable by scripts, not sent on cross-site requests (except
+/// top-level navigation), and `Secure` when the request came over HTTPS through a proxy that says
+/// so, so it never travels in clear text after that.
+fn session_cookie(value: String, max_age: time::Duration, headers: &HeaderMap) -> Cookie<'static> {
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     Cookie::build((SESSION_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)
+        .secure(https)
         .path("/")
         .max_age(max_age)
         .build()
@@ -125,6 +133,7 @@ fn session_cookie(value: String, max_age: time::Duration) -> Cookie<'static> {
 pub(super) async fn login(
     State(state): State<AppState>,
     Query(target): Query<LoginTarget>,
+    headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<Credentials>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -139,15 +148,19 @@ pub(super) async fn login(
     };
     let token = token_for(&state, &identity)?;
     Ok((
-        jar.add(session_cookie(token, SESSION_TTL)),
+        jar.add(session_cookie(token, SESSION_TTL, &headers)),
         Redirect::to(&next),
     )
         .into_response())
 }
 
 /// Ends the browser session.
-pub(super) async fn logout(jar: CookieJar) -> Response {
-    let jar = jar.remove(session_cookie(String::new(), time::Duration::ZERO));
+pub(super) async fn logout(headers: HeaderMap, jar: CookieJar) -> Response {
+    let jar = jar.remove(session_cookie(
+        String::new(),
+        time::Duration::ZERO,
+        &headers,
+    ));
     (jar, Redirect::to("/login")).into_response()
 }
 

@@ -383,6 +383,24 @@ async fn the_browser_signs_in_with_a_form_and_out_again() {
         "{cleared}"
     );
 
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let proxied = app
+        .client
+        .post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("email", "admin@ops.test"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&proxied, "set-cookie").contains("Secure"));
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP keeps working locally"
+    );
+
     // A redirect target off this site is ignored.
     let elsewhere = post_login(
         &app,
