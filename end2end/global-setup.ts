@@ -1,11 +1,11 @@
 // Starts the real `switchboard` binary on a free port (port 0: the kernel picks, no race) with a
 // fresh data folder, and hands its URL to the tests through the environment.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { E2E_EMAIL, E2E_PASSWORD } from "./credentials";
+import { E2E_EMAIL, E2E_PASSWORD, STORAGE_STATE } from "./credentials";
 
 const root = path.resolve(__dirname, "..");
 
@@ -40,6 +40,25 @@ export default async function globalSetup() {
     server.on("exit", (code) => reject(new Error(`switchboard exited (${code}) before listening: ${seen}`)));
     server.on("error", reject);
   });
+
+  // Sign in once, through the real login form, and hand the session to every test (sign-in is
+  // rate-limited per email, as it should be, so tests do not each sign in again).
+  const login = await fetch(`${url}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ email: E2E_EMAIL, password: E2E_PASSWORD }),
+    redirect: "manual",
+  });
+  const session = login.headers.get("set-cookie")?.split(";")[0];
+  if (login.status !== 303 || !session) throw new Error(`sign-in failed: ${login.status}`);
+  const [name, value] = session.split("=");
+  mkdirSync(path.dirname(STORAGE_STATE), { recursive: true });
+  writeFileSync(
+    STORAGE_STATE,
+    JSON.stringify({
+      cookies: [{ name, value, domain: "127.0.0.1", path: "/", expires: -1, httpOnly: true, secure: false, sameSite: "Lax" }],
+      origins: [],
+    }),
+  );
 
   process.env.SWITCHBOARD_URL = url;
   process.env.SWITCHBOARD_PID = String(server.pid);

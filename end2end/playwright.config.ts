@@ -1,4 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
+import { STORAGE_STATE } from "./credentials";
 
 // Specs: `*.spec.ts` run in every project, `*.hydrate.spec.ts` need JavaScript, `*.ssr.spec.ts`
 // run with JavaScript off only.
@@ -27,6 +28,8 @@ export default defineConfig({
   reporter: [["list"], ["json", { outputFile: "./.artifacts/results.json" }]],
   outputDir: "./.artifacts/test-results",
   use: {
+    // Signed in as the e2e admin (global-setup.ts); login.spec.ts starts anonymous instead.
+    storageState: STORAGE_STATE,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },

@@ -1,8 +1,6 @@
 // What only works once the WASM bundle has hydrated the page: controls and the live link.
 import type { WebSocketRoute } from "@playwright/test";
-import { test, expect, signIn } from "../fixtures";
-
-test.beforeEach(async ({ page }) => signIn(page));
+import { test, expect } from "../fixtures";
 
 test("hydrates without console errors and goes live", async ({ page, consoleErrors }) => {
   await page.goto("/dashboard/realtime");

@@ -1,7 +1,5 @@
 // The page frame as the server renders it. Runs in every project, including with JavaScript off.
-import { test, expect, signIn } from "../fixtures";
-
-test.beforeEach(async ({ page }) => signIn(page));
+import { test, expect } from "../fixtures";
 
 test("the dashboard frame is rendered by the server", async ({ page }) => {
   const response = await page.goto("/dashboard/realtime");

@@ -1,7 +1,5 @@
 // Without JavaScript (the ssr-only project): the page still reads, and nothing pretends to be live.
-import { test, expect, signIn } from "../fixtures";
-
-test.beforeEach(async ({ page }) => signIn(page));
+import { test, expect } from "../fixtures";
 
 test("without JavaScript the badge never claims to be live", async ({ page }) => {
   await page.goto("/dashboard/realtime");

@@ -1,6 +1,9 @@
 // Signing in and out through the real forms. Runs in every project: the forms need no JavaScript.
 import { test, expect, E2E_EMAIL, E2E_PASSWORD } from "../fixtures";
 
+// These start signed out.
+test.use({ storageState: { cookies: [], origins: [] } });
+
 test("the dashboard asks an anonymous visitor to sign in, then opens", async ({ page }) => {
   await page.goto("/dashboard/realtime");
   await expect(page).toHaveURL(/\/login\?next=%2Fdashboard%2Frealtime$/);

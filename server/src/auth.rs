@@ -50,6 +50,8 @@ pub enum TokenError {
     Sign(jsonwebtoken::errors::Error),
     #[error("a tenant token needs a tenant")]
     MissingTenant,
+    #[error("JWT_SECRET must be at least {MIN_SECRET_LEN} bytes (the generated one is 64)")]
+    WeakSecret,
 }
 
 /// The signing secret as keys, built once.
@@ -66,8 +68,20 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+/// Shortest accepted `JWT_SECRET`: anything shorter can be brute-forced offline from a single
+/// token, and with it every admin token minted.
+pub const MIN_SECRET_LEN: usize = 32;
+
 impl JwtKeys {
-    pub fn new(secret: &str) -> Self {
+    /// Keys for `secret`, refused when it is too short to be safe.
+    pub fn from_secret(secret: &str) -> Result<Self, TokenError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(TokenError::WeakSecret);
+        }
+        Ok(Self::new(secret))
+    }
+
+    fn new(secret: &str) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -159,6 +173,53 @@ impl JwtKeys {
     }
 }
 
+/// Sign-in attempts per email: a burst of this many, then one more every 6 seconds.
+const ATTEMPTS_PER_MINUTE: u32 = 10;
+/// Password hashes checked at once; more wait their turn rather than starve the server's cores.
+const CONCURRENT_HASHES: usize = 4;
+
+/// What keeps password guessing slow: attempts per email are rate-limited (whatever the
+/// outcome), and only a few hashes are computed at a time.
+#[derive(Debug)]
+pub struct SignInLimits {
+    per_email: governor::DefaultKeyedRateLimiter<String>,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        let quota = governor::Quota::per_minute(
+            std::num::NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
+        );
+        Self {
+            per_email: governor::RateLimiter::keyed(quota),
+            hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
+        }
+    }
+}
+
+impl SignInLimits {
+    /// Counts an attempt for `email`; `Err(seconds)` when it must wait that long first.
+    pub fn attempt(&self, email: &str) -> Result<(), u64> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.per_email.len() > 100_000 {
+            // Forget emails whose allowance has refilled, so guessing many emails cannot grow
+            // memory without bound.
+            self.per_email.retain_recent();
+        }
+        self.per_email.check_key(&email.to_owned()).map_err(|wait| {
+            wait.wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+
+    /// A turn at hashing.
+    pub async fn hashing_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.hashing.acquire().await.ok()
+    }
+}
+
 /// Whose rows a request reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -227,8 +288,18 @@ impl FromRequestParts<AppState> for Admin {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "unit-test-secret-unit-test-secret";
+
     fn keys() -> JwtKeys {
-        JwtKeys::new("unit-test-secret")
+        JwtKeys::from_secret(SECRET).unwrap()
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(matches!(
+            JwtKeys::from_secret("short"),
+            Err(TokenError::WeakSecret)
+        ));
     }
 
     #[test]
@@ -256,7 +327,12 @@ mod tests {
         let (token, _) = keys()
             .mint("x", Role::Tenant, Some("acme"), Duration::hours(1))
             .unwrap();
-        assert_eq!(JwtKeys::new("another-secret").verify(&token), None);
+        assert_eq!(
+            JwtKeys::from_secret("another-secret-another-secret-another")
+                .unwrap()
+                .verify(&token),
+            None
+        );
         let (expired, _) = keys()
             .mint("x", Role::Tenant, Some("acme"), Duration::minutes(-5))
             .unwrap();
@@ -275,7 +351,7 @@ mod tests {
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(b"unit-test-secret"),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
         let identity = keys().verify(&token).unwrap();

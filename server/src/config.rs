@@ -214,7 +214,7 @@ pub fn secret_from_env(name: &str) -> Option<String> {
 /// The file in the data folder holding the generated JWT secret.
 pub const JWT_SECRET_FILE: &str = "jwt_secret";
 /// The JWT secret tests sign with.
-pub const TEST_JWT_SECRET: &str = "test-jwt-secret";
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
 
 /// The ingest key tests use.
 pub const TEST_INGEST_KEY: &str = "test-ingest-key";

@@ -86,7 +86,8 @@ async fn main() -> anyhow::Result<()> {
                 None => (Role::Admin, None),
             };
             let ttl = time::Duration::hours(i64::from(args.ttl_hours));
-            let (token, _) = JwtKeys::new(&secret).mint(&args.subject, role, tenant, ttl)?;
+            let (token, _) =
+                JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, ttl)?;
             banner(&token);
         }
         Command::Migrate(storage) => {

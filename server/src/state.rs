@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::JwtKeys,
+    auth::{JwtKeys, SignInLimits},
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
     ingest::{FailureInjector, Ingestor, writer::Writer},
@@ -27,6 +27,8 @@ pub enum StartupError {
     Dlq(#[from] DlqError),
     #[error("cannot connect to Redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Secret(#[from] crate::auth::TokenError),
     #[error("cannot read or write the data folder: {0}")]
     DataFolder(#[from] std::io::Error),
 }
@@ -46,6 +48,7 @@ pub struct AppState {
     pub ingest_key: IngestKey,
     /// Signs and checks bearer tokens and session cookies.
     pub jwt: JwtKeys,
+    pub sign_in_limits: Arc<SignInLimits>,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
 }
@@ -86,6 +89,8 @@ impl AppState {
             crate::config::JWT_SECRET_FILE,
         )?;
 
+        let jwt = JwtKeys::from_secret(&jwt_secret)?;
+
         let registry = Arc::new(LiveRegistry::new(config.heartbeat));
         let now = OffsetDateTime::now_utc();
         for call in storage.active_calls().await? {
@@ -125,7 +130,8 @@ impl AppState {
             registry,
             ingestor,
             redis,
-            jwt: JwtKeys::new(&jwt_secret),
+            jwt,
+            sign_in_limits: Arc::default(),
             ingest_key: IngestKey {
                 value: key.into(),
                 source,

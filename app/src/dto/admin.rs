@@ -62,7 +62,7 @@ pub struct DlqMessage {
 pub struct DlqResponse {
     pub success: bool,
     pub depth: i64,
-    pub final_failures: usize,
+    pub final_failures: i64,
     pub messages: Vec<DlqMessage>,
 }
 
@@ -116,7 +116,7 @@ pub struct SystemHealth {
     pub database: ComponentHealth,
     pub live_state: ComponentHealth,
     pub dlq_depth: Option<i64>,
-    pub dlq_final_failures: Option<usize>,
+    pub dlq_final_failures: Option<i64>,
     pub active_calls: usize,
     pub stale_calls: usize,
     pub last_reconciliation: Option<ReconciliationSummary>,

@@ -19,6 +19,18 @@ pub enum EventType {
     Heartbeat,
 }
 
+impl EventType {
+    /// The wire name (`call_started`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CallStarted => "call_started",
+            Self::CallUpdated => "call_updated",
+            Self::CallEnded => "call_ended",
+            Self::Heartbeat => "heartbeat",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use crate::dto::auth::LoginHints;
 pub fn Login() -> impl IntoView {
     let hints = SharedValue::new(|| use_context::<LoginHints>().unwrap_or_default()).into_inner();
     let query = use_query_map();
-    let failed = move || query.read().get("error").is_some();
+    let error = move || query.read().get("error");
     let action = move || match query.read().get("next") {
         Some(next) => format!(
             "/login?next={}",
@@ -51,9 +51,12 @@ pub fn Login() -> impl IntoView {
                 "Switchboard"
             </h1>
             <form class="login__form" method="post" action=action>
-                <Show when=failed>
+                <Show when=move || error().is_some()>
                     <p class="login__error" role="alert">
-                        "Wrong email or password."
+                        {move || match error().as_deref() {
+                            Some("throttled") => "Too many attempts: wait a minute, then try again.",
+                            _ => "Wrong email or password.",
+                        }}
                     </p>
                 </Show>
                 <label for="email">"Email"</label>

@@ -119,6 +119,11 @@ impl DeadLetterQueue {
         both!(self, queue => queue.depth().await)
     }
 
+    /// How many entries are final failures (out of automatic retries).
+    pub async fn final_failures(&self) -> Result<i64, DlqError> {
+        both!(self, queue => queue.final_failures().await)
+    }
+
     /// Oldest first.
     pub async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
         both!(self, queue => queue.list(limit).await)

@@ -107,6 +107,13 @@ impl RedisDlq {
         Ok(entries)
     }
 
+    pub(super) async fn final_failures(&self) -> Result<i64, DlqError> {
+        // Entries carry their own state; the due set cannot tell a final failure from an entry
+        // claimed by a retrier right now.
+        let all = self.list(i64::MAX).await?;
+        Ok(all.iter().filter(|entry| entry.is_final()).count() as i64)
+    }
+
     pub(super) async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
         let json: Option<String> = redis::cmd("HGET")
             .arg(&self.entries)

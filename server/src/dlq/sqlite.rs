@@ -68,6 +68,14 @@ impl SqliteDlq {
             .await?)
     }
 
+    pub(super) async fn final_failures(&self) -> Result<i64, DlqError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters WHERE next_retry_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub(super) async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
         Ok(
             sqlx::query_as("SELECT * FROM dead_letters ORDER BY id LIMIT ?")

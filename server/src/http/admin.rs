@@ -12,7 +12,6 @@ use app::dto::{
     calls::HeartbeatHealth,
     dashboard::Tenant,
     health::HealthStatus,
-    ingest::EventType,
 };
 use axum::{
     Json,
@@ -86,18 +85,12 @@ pub(super) async fn active_calls(
 }
 
 fn dlq_message(letter: DeadLetter) -> DlqMessage {
-    let event_type = match letter.event.0.event_type {
-        EventType::CallStarted => "call_started",
-        EventType::CallUpdated => "call_updated",
-        EventType::CallEnded => "call_ended",
-        EventType::Heartbeat => "heartbeat",
-    };
     DlqMessage {
         final_failure: letter.is_final(),
         id: letter.id,
         call_id: letter.call_id,
         user_id: letter.user_id,
-        event_type: event_type.to_owned(),
+        event_type: letter.event.0.event_type.as_str().to_owned(),
         error: letter.error,
         attempts: letter.attempts,
         max_attempts: letter.max_attempts,
@@ -125,13 +118,16 @@ pub(super) async fn dlq(
             });
         }
     };
-    let (depth, letters) = tokio::try_join!(state.dlq.depth(), state.dlq.list(limit))?;
-    let messages: Vec<_> = letters.into_iter().map(dlq_message).collect();
+    let (depth, final_failures, letters) = tokio::try_join!(
+        state.dlq.depth(),
+        state.dlq.final_failures(),
+        state.dlq.list(limit)
+    )?;
     Ok(Json(DlqResponse {
         success: true,
         depth,
-        final_failures: messages.iter().filter(|m| m.final_failure).count(),
-        messages,
+        final_failures,
+        messages: letters.into_iter().map(dlq_message).collect(),
     }))
 }
 
@@ -257,7 +253,7 @@ pub(super) async fn health(
         ),
         None => component("embedded", started, Ok(())),
     };
-    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.list(1000)).ok();
+    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.final_failures()).ok();
     let now = OffsetDateTime::now_utc();
     let live = state.registry.snapshot(None, now);
     let stale_calls = live
@@ -279,9 +275,7 @@ pub(super) async fn health(
         Err(_) => None,
     };
 
-    let dlq_final_failures = dlq
-        .as_ref()
-        .map(|(_, letters)| letters.iter().filter(|letter| letter.is_final()).count());
+    let dlq_final_failures = dlq.map(|(_, finals)| finals);
     let mut down = Vec::new();
     let mut degraded = Vec::new();
     if let Some(error) = &database.error {
@@ -317,7 +311,7 @@ pub(super) async fn health(
         status,
         database,
         live_state,
-        dlq_depth: dlq.as_ref().map(|(depth, _)| *depth),
+        dlq_depth: dlq.map(|(depth, _)| depth),
         dlq_final_failures,
         active_calls: live.len(),
         stale_calls,

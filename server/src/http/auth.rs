@@ -30,18 +30,23 @@ use crate::{
 /// email costs the same time as a wrong password and timing does not reveal who has an account.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8b7fDwM8m8xQmGx5hY0rmcsH4p0OfO3pCg9iKc1E8I";
 
-/// The identity `credentials` sign in as, or `None`.
+/// A token and the identity `credentials` sign in as, or `None` when they are wrong.
 async fn sign_in(
     state: &AppState,
     credentials: &Credentials,
-) -> Result<Option<Identity>, ApiError> {
+) -> Result<Option<(String, Identity)>, ApiError> {
     let email = credentials.email.trim().to_lowercase();
+    state
+        .sign_in_limits
+        .attempt(&email)
+        .map_err(ApiError::TooManyRequests)?;
     let user = state.storage.user_by_email(&email).await?;
     let password = credentials.password.clone();
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
-    // Hashing takes tens of milliseconds of CPU: off the async workers.
+    // Hashing takes tens of milliseconds of CPU: off the async workers, a few at a time.
+    let _turn = state.sign_in_limits.hashing_turn().await;
     let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -50,23 +55,10 @@ async fn sign_in(
     };
     let role = Role::parse(&user.role)
         .ok_or_else(|| ApiError::Internal(format!("user {} has role {:?}", user.id, user.role)))?;
-    let (_, identity) = state
-        .jwt
-        .mint(&user.email, role, user.tenant_id.as_deref(), SESSION_TTL)
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(Some(identity))
-}
-
-fn token_for(state: &AppState, identity: &Identity) -> Result<String, ApiError> {
     state
         .jwt
-        .mint(
-            &identity.subject,
-            identity.role,
-            identity.tenant.as_deref(),
-            SESSION_TTL,
-        )
-        .map(|(token, _)| token)
+        .mint(&user.email, role, user.tenant_id.as_deref(), SESSION_TTL)
+        .map(Some)
         .map_err(|error| ApiError::Internal(error.to_string()))
 }
 
@@ -78,12 +70,12 @@ pub(super) async fn token(
     State(state): State<AppState>,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let identity = sign_in(&state, &credentials)
+    let (token, identity) = sign_in(&state, &credentials)
         .await?
         .ok_or(ApiError::Unauthorized("wrong email or password"))?;
     Ok(Json(TokenResponse {
         success: true,
-        token: token_for(&state, &identity)?,
+        token,
         token_type: "Bearer".to_owned(),
         expires_in: SESSION_TTL.whole_seconds(),
         identity,
@@ -106,10 +98,18 @@ pub(super) struct LoginTarget {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a path on this site, never another site.
+/// Where to go after signing in: a path on this site, never another site. Browsers drop tabs
+/// and newlines from URLs and read `\` as `/`, so `/<tab>/evil.example` would be
+/// `//evil.example`: any of those, or a second leading slash, falls back to the dashboard.
 fn local_target(next: Option<&str>) -> &str {
-    next.filter(|next| next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
-        .unwrap_or(DASHBOARD_PATH)
+    next.filter(|next| {
+        next.starts_with('/')
+            && !next[1..].starts_with('/')
+            && !next
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    })
+    .unwrap_or(DASHBOARD_PATH)
 }
 
 /// The session cookie: never readable by scripts, not sent on cross-site requests (except
@@ -138,15 +138,20 @@ pub(super) async fn login(
     form: Result<Form<Credentials>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, ApiError> {
     let next = local_target(target.next.as_deref()).to_owned();
-    let identity = match form {
-        Ok(Form(credentials)) => sign_in(&state, &credentials).await?,
-        Err(_) => None,
+    let signed_in = match form {
+        Ok(Form(credentials)) => match sign_in(&state, &credentials).await {
+            Err(ApiError::TooManyRequests(_)) => Err("throttled"),
+            other => other?.ok_or("1"),
+        },
+        Err(_) => Err("1"),
     };
-    let Some(identity) = identity else {
-        let back = format!("/login?error=1&next={}", urlencoding(&next));
-        return Ok(Redirect::to(&back).into_response());
+    let token = match signed_in {
+        Ok((token, _)) => token,
+        Err(error) => {
+            let back = format!("/login?error={error}&next={}", url_encoded(&next));
+            return Ok(Redirect::to(&back).into_response());
+        }
     };
-    let token = token_for(&state, &identity)?;
     Ok((
         jar.add(session_cookie(token, SESSION_TTL, &headers)),
         Redirect::to(&next),
@@ -164,7 +169,8 @@ pub(super) async fn logout(headers: HeaderMap, jar: CookieJar) -> Response {
     (jar, Redirect::to("/login")).into_response()
 }
 
-fn urlencoding(value: &str) -> String {
+/// `value` as one query-string value.
+pub(super) fn url_encoded(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
@@ -181,6 +187,9 @@ mod tests {
         assert_eq!(local_target(Some("https://evil.example")), DASHBOARD_PATH);
         assert_eq!(local_target(Some("//evil.example")), DASHBOARD_PATH);
         assert_eq!(local_target(Some("/\\evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(Some("/\t/evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(Some("/\n/evil.example")), DASHBOARD_PATH);
+        assert_eq!(local_target(Some("/ /evil.example")), DASHBOARD_PATH);
         assert_eq!(local_target(None), DASHBOARD_PATH);
     }
 

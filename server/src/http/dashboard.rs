@@ -34,7 +34,7 @@ use crate::{
     storage::{
         CallRecord,
         reads::{CallFilter, CallKey},
-        record::utc,
+        record::{STATUS_ACTIVE, STATUS_ENDED, utc},
     },
 };
 
@@ -92,8 +92,8 @@ pub(super) enum CallStatus {
 impl CallStatus {
     fn as_str(self) -> &'static str {
         match self {
-            Self::Active => "active",
-            Self::Ended => "ended",
+            Self::Active => STATUS_ACTIVE,
+            Self::Ended => STATUS_ENDED,
         }
     }
 }

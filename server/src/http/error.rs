@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 413: the body is over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 429: too many attempts; retry after this many seconds.
+    #[error("too many attempts: try again in {0} s")]
+    TooManyRequests(u64),
     /// 503: a dependency is down; retrying later may work.
     #[error("{0}")]
     Unavailable(String),
@@ -52,6 +55,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,6 +70,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::TooManyRequests(_) => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -102,11 +107,19 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if matches!(self, Self::Unauthorized(_)) {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+        match self {
+            Self::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::TooManyRequests(seconds) => {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            _ => {}
         }
         response
     }

@@ -3,8 +3,8 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::request::Parts,
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    http::{StatusCode, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -29,6 +29,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Largest JSON body outside ingest (which sets its own): credentials and the like are tiny.
+pub(super) const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// A body that could not be read: 413 when it is over `limit`, 400 otherwise.
+pub(super) fn body_rejection(rejection: &BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(limit)
+    } else {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
 /// A JSON body as `T`; malformed JSON or a wrong field is a 400 naming where.
 pub(super) struct ApiJson<T>(pub T);
 
@@ -38,7 +50,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let body = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+            .map_err(|rejection| body_rejection(&rejection, JSON_BODY_LIMIT))?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&body);
         serde_path_to_error::deserialize(deserializer)
             .map(ApiJson)

@@ -15,7 +15,7 @@ use axum::{
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::error::ApiError;
+use super::{error::ApiError, extract::body_rejection};
 use crate::{
     ingest::{WriteOutcome, validate::parse_body},
     state::AppState,
@@ -68,14 +68,7 @@ pub(super) async fn post_events(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
-    let body = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_)
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            ApiError::PayloadTooLarge(BODY_LIMIT)
-        }
-        other => ApiError::BadRequest(other.body_text()),
-    })?;
+    let body = body.map_err(|rejection| body_rejection(&rejection, BODY_LIMIT))?;
     let parsed = parse_body(&body, OffsetDateTime::now_utc())
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
 

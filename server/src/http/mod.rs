@@ -103,7 +103,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let routes = OpenApiRouter::new()
         .routes(routes!(openapi_json))
         .routes(routes!(health::health))
-        .routes(routes!(ingest::post_events))
+        // Ingest batches are the largest bodies; nothing else comes near.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(ingest::post_events))
+                .layer(DefaultBodyLimit::max(ingest::BODY_LIMIT)),
+        )
         .routes(routes!(auth::token))
         .routes(routes!(auth::me))
         .routes(routes!(dashboard::metrics))
@@ -128,8 +133,7 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = api();
     let api = api
         .layer(Extension(Arc::new(document)))
-        // Ingest batches are the largest bodies; nothing else comes near.
-        .layer(DefaultBodyLimit::max(ingest::BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(extract::JSON_BODY_LIMIT))
         // A known path with the wrong method: our JSON error, not axum's empty 405.
         .method_not_allowed_fallback(error::method_not_allowed);
 

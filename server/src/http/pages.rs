@@ -55,8 +55,8 @@ pub(super) async fn require_session(
                 .uri
                 .path_and_query()
                 .map_or("/dashboard/realtime", |target| target.as_str());
-            let encoded: String = form_urlencoded::byte_serialize(wanted.as_bytes()).collect();
-            return Redirect::to(&format!("/login?next={encoded}")).into_response();
+            let next = super::auth::url_encoded(wanted);
+            return Redirect::to(&format!("/login?next={next}")).into_response();
         }
         Err(_) => {}
     }

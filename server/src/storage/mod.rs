@@ -5,6 +5,17 @@
 //! transaction's writes); `sqlite` and `postgres` hold only their SQL. Each batch is one
 //! transaction: rows, hourly rollups and new tenants commit together or not at all.
 
+/// `SELECT <every CallRecord column> FROM call_logs`, for `concat!`. Quoted camelCase names mean
+/// the same column in SQLite and PostgreSQL, so both backends share it.
+macro_rules! select_calls {
+    () => {
+        r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
+           "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
+           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed"
+           FROM call_logs"#
+    };
+}
+
 pub mod plan;
 mod postgres;
 pub mod record;
@@ -126,10 +137,7 @@ impl Storage {
 
     /// Every call with status `active`, oldest first.
     pub async fn active_calls(&self) -> Result<Vec<CallRecord>, StorageError> {
-        Ok(match self {
-            Self::Sqlite(pool) => sqlite::active(pool).await?,
-            Self::Postgres(pool) => postgres::active(pool).await?,
-        })
+        self.active_calls_of(None).await
     }
 
     /// A tenant's rollup rows, in key order.

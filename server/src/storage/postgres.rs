@@ -17,15 +17,6 @@ use super::{
     BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc, plan::plan,
 };
 
-/// `SELECT <every CallRecord column> FROM call_logs`, for `concat!`.
-macro_rules! select_calls {
-    () => {
-        r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
-           "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
-           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed" FROM call_logs"#
-    };
-}
-
 pub(super) async fn connect(url: &str) -> Result<PgPool, StorageError> {
     // Our statements are key lookups and array inserts, so:
     // - one generic plan each is right; re-planning per execution (PostgreSQL's default for
@@ -88,15 +79,6 @@ pub(super) async fn write_batch(
     }
     tx.commit().await?;
     Ok(plan)
-}
-
-pub(super) async fn active(pool: &PgPool) -> Result<Vec<CallRecord>, StorageError> {
-    Ok(sqlx::query_as(concat!(
-        select_calls!(),
-        r#" WHERE status = 'active' ORDER BY "startedAt""#
-    ))
-    .fetch_all(pool)
-    .await?)
 }
 
 pub(super) async fn rollup(

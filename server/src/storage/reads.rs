@@ -10,16 +10,6 @@ use time::PrimitiveDateTime;
 
 use super::{CallRecord, Storage, StorageError};
 
-/// `SELECT <every CallRecord column> FROM call_logs`, quoted for both backends.
-macro_rules! select_calls {
-    () => {
-        r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
-           "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
-           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed"
-           FROM call_logs"#
-    };
-}
-
 /// Rollup sums of one (agent, outcome) pair over a period. `''` stands for "none" in both keys
 /// (no agent; not ended yet).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -235,17 +225,13 @@ impl Storage {
             condition(&mut sql, r#" AND "startedAt" < ?"#, Bind::Time(to));
         }
         if let Some(after) = after {
+            // A row-value comparison (both backends have them) walks the index from the key on.
             condition(
                 &mut sql,
-                r#" AND ("startedAt" < ?"#,
+                r#" AND ("startedAt", id) < (?"#,
                 Bind::Time(after.started_at),
             );
-            condition(
-                &mut sql,
-                r#" OR ("startedAt" = ?"#,
-                Bind::Time(after.started_at),
-            );
-            condition(&mut sql, " AND id < ?))", Bind::Text(after.id.clone()));
+            condition(&mut sql, ", ?)", Bind::Text(after.id.clone()));
         }
         sql.push_str(r#" ORDER BY "startedAt" DESC, id DESC"#);
         condition(&mut sql, " LIMIT ?", Bind::Int(limit));

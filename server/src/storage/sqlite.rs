@@ -14,15 +14,6 @@ use super::{
     plan::plan,
 };
 
-/// `SELECT <every CallRecord column> FROM call_logs`, for `concat!`.
-macro_rules! select_calls {
-    () => {
-        "SELECT id, userId, agentConfigId, phoneNumber, startedAt, endedAt, livekitRoomName, \
-         livekitRoomSid, direction, status, outcome, duration, sipCallId, recordingUrl, \
-         call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed FROM call_logs"
-    };
-}
-
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
@@ -133,15 +124,6 @@ pub(super) async fn write_batch(
     }
     tx.commit().await?;
     Ok(plan)
-}
-
-pub(super) async fn active(pool: &SqlitePool) -> Result<Vec<CallRecord>, StorageError> {
-    Ok(sqlx::query_as(concat!(
-        select_calls!(),
-        " WHERE status = 'active' ORDER BY startedAt"
-    ))
-    .fetch_all(pool)
-    .await?)
 }
 
 pub(super) async fn rollup(

@@ -194,6 +194,33 @@ async fn the_dlq_can_be_listed_retried_and_discarded() {
             app.state.storage.call("lost-1").await.unwrap().is_none(),
             "discarded, never written"
         );
+        // A final failure (out of retries) is counted and degrades the system.
+        let (status, _) = post_as_admin(&app, "/api/admin/dlq/retry").await;
+        assert_eq!(status, StatusCode::OK);
+        app.state.ingestor.injector().set_percent(100);
+        let event = json!({"type": "call_started", "user_id": "acme", "call_id": "doomed", "at": at(Duration::ZERO)});
+        assert_eq!(app.ingest(&event).await.status(), StatusCode::ACCEPTED);
+        app.state.ingestor.injector().set_percent(0);
+        let doomed = app.admin_json("/api/admin/dlq").await["messages"][0]["id"]
+            .as_i64()
+            .unwrap();
+        app.state
+            .dlq
+            .mark_final(doomed, "cannot be written")
+            .await
+            .unwrap();
+        let body = app.admin_json("/api/admin/dlq").await;
+        assert_eq!(
+            (&body["depth"], &body["final_failures"]),
+            (&json!(1), &json!(1))
+        );
+        assert_eq!(body["messages"][0]["final_failure"], true);
+        let health = app.admin_json("/api/admin/health").await;
+        assert_eq!(
+            (&health["status"], &health["dlq_final_failures"]),
+            (&json!("degraded"), &json!(1))
+        );
+
         let (status, body) = post_as_admin(&app, "/api/admin/dlq/retry").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["success"], true);

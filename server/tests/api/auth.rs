@@ -290,9 +290,18 @@ async fn email_and_password_buy_a_token() {
 
 /// Posts the login form as a browser would.
 async fn post_login(app: &TestApp, path: &str, password: &str) -> reqwest::Response {
+    post_login_as(app, path, "admin@ops.test", password).await
+}
+
+async fn post_login_as(
+    app: &TestApp,
+    path: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     app.client
         .post(app.url(path))
-        .form(&[("email", "admin@ops.test"), ("password", password)])
+        .form(&[("email", email), ("password", password)])
         .send()
         .await
         .unwrap()
@@ -457,4 +466,62 @@ async fn the_cli_mints_tokens_the_server_accepts() {
         .output()
         .unwrap();
     assert!(!neither.status.success());
+}
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_email() {
+    let app = spawn_app().await;
+    add_user(&app, "ops@acme.test", Role::Tenant, Some("acme")).await;
+    let attempt = |password: &'static str| {
+        app.client
+            .post(app.url("/api/auth/token"))
+            .json(&json!({"email": "ops@acme.test", "password": password}))
+            .send()
+    };
+    // Ten tries in a burst, then the email has to wait, even with the right password.
+    for _ in 0..10 {
+        assert_eq!(
+            attempt("wrong password!").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = attempt("correct horse battery").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = header(&throttled, "retry-after").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let (_, body) = status_and_body(throttled).await;
+    assert_eq!(body["code"], "too_many_requests");
+    // The form says so in words.
+    let form = post_login_as(&app, "/login", "ops@acme.test", "correct horse battery").await;
+    assert!(header(&form, "location").starts_with("/login?error=throttled"));
+    // Another email is not affected.
+    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    let other = post_login(&app, "/login", "correct horse battery").await;
+    assert_eq!(header(&other, "location"), "/dashboard/realtime");
+}
+
+#[tokio::test]
+async fn oversized_json_is_a_413_and_weak_secrets_are_refused() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(100 * 1024);
+    let response = app
+        .client
+        .post(app.url("/api/auth/token"))
+        .json(&json!({"email": "a@b.test", "password": huge}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(response).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large"))
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["token", "--admin"])
+        .env("JWT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
 }
