@@ -20,9 +20,15 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::state::AppState;
+use crate::{auth::Caller, state::AppState};
 
-pub(super) async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Only signed-in callers (session cookie, or a bearer token) get a socket: it will carry their
+/// tenant's calls.
+pub(super) async fn upgrade(
+    _caller: Caller,
+    socket: WebSocketUpgrade,
+    State(state): State<AppState>,
+) -> Response {
     socket.on_upgrade(move |socket| {
         let (sender, receiver) = socket.split();
         serve(sender, receiver, state.shutdown)

@@ -4,18 +4,42 @@ use app::dto::live::{ClientMessage, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async,
-    tungstenite::{Message, protocol::frame::coding::CloseCode},
+    tungstenite::{Message, client::IntoClientRequest, protocol::frame::coding::CloseCode},
 };
 
 use crate::helpers::{TestApp, spawn_app};
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A signed-in browser's socket: the session cookie rides on the upgrade request.
 async fn connect(app: &TestApp) -> Socket {
-    let (socket, _) = connect_async(format!("ws://{}/ws", app.addr))
-        .await
+    let mut request = format!("ws://{}/ws", app.addr)
+        .into_client_request()
         .unwrap();
+    let cookie = format!(
+        "{}={}",
+        server::auth::SESSION_COOKIE,
+        app.token(Some("acme"))
+    );
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    let (socket, _) = connect_async(request).await.unwrap();
     socket
+}
+
+#[tokio::test]
+async fn anonymous_sockets_are_refused() {
+    let app = spawn_app().await;
+    let error = connect_async(format!("ws://{}/ws", app.addr))
+        .await
+        .expect_err("an anonymous upgrade must fail");
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 401);
+        }
+        other => panic!("expected an HTTP 401, got {other:?}"),
+    }
 }
 
 async fn next_server_message(socket: &mut Socket) -> ServerMessage {
