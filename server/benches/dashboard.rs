@@ -11,6 +11,8 @@
 //! by default it is dropped at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::{
     collections::HashMap,
     time::{Duration, Instant},
@@ -35,21 +37,10 @@ const LARGEST_RECENT: i64 = 1_000_000;
 const LARGEST: &str = "tenant-000";
 const HOURS: u32 = 168;
 
-fn admin_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn database_url() -> String {
-    let admin = admin_url();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(base, _)| base);
-    format!("{base}/{DATABASE}")
-}
-
 async fn admin_execute(sql: String) {
-    let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
+    let mut conn = PgConnection::connect(&common::postgres_admin_url())
+        .await
+        .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .execute(&mut conn)
         .await
@@ -91,7 +82,7 @@ fn generate(tenant: i64, first: i64, last: i64, spacing_ms: i64, active: i64) ->
 }
 
 async fn prepare() -> PgPool {
-    let url = database_url();
+    let url = common::postgres_url(DATABASE);
     if std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1")
         && let Ok(pool) = PgPool::connect(&url).await
         && sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM call_logs")
@@ -298,21 +289,10 @@ async fn measure(
 }
 
 fn main() {
-    server::telemetry::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let ours_requests: usize = std::env::var("BENCH_REQUESTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2_000);
-        let seed_requests: usize = std::env::var("BENCH_SEED_REQUESTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20);
-        let url = database_url();
+    common::run(async {
+        let ours_requests = common::env_count("BENCH_REQUESTS", 2_000);
+        let seed_requests = common::env_count("BENCH_SEED_REQUESTS", 20);
+        let url = common::postgres_url(DATABASE);
         let pool = prepare().await;
         adopt(&url, &pool).await;
         let recent: i64 = sqlx::query_scalar(
@@ -337,20 +317,33 @@ fn main() {
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         let token = state
             .jwt
-            .mint("bench", Role::Tenant, Some(LARGEST), time::Duration::hours(2))
+            .mint(
+                "bench",
+                Role::Tenant,
+                Some(LARGEST),
+                time::Duration::hours(2),
+            )
             .unwrap()
             .0;
         let seed = serve_seed_way(pool.clone()).await;
         let client = reqwest::Client::new();
 
         println!();
-        println!("| endpoint ({LARGEST}, hours={HOURS}) | way | requests | p50 ms | p99 ms | max ms | mean ms |");
+        println!(
+            "| endpoint ({LARGEST}, hours={HOURS}) | way | requests | p50 ms | p99 ms | max ms | mean ms |"
+        );
         println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
         let mut ratios = Vec::new();
         for endpoint in ["metrics", "agent-performance", "calls-per-hour"] {
             let path = format!("/api/dashboard/{endpoint}?user_id={LARGEST}&hours={HOURS}");
-            let (ours_body, ours_lat) =
-                measure(&client, &format!("{ours}{path}"), Some(&token), 50, ours_requests).await;
+            let (ours_body, ours_lat) = measure(
+                &client,
+                &format!("{ours}{path}"),
+                Some(&token),
+                50,
+                ours_requests,
+            )
+            .await;
             let (seed_body, seed_lat) =
                 measure(&client, &format!("{seed}{path}"), None, 2, seed_requests).await;
             // Same figures both ways (agent names aside: the seed had none).
@@ -361,7 +354,10 @@ fn main() {
                 }
             }
             assert_eq!(ours_cmp, seed_body, "{endpoint}: the two ways disagree");
-            for (way, lat) in [("ours (hourly rollup)", &ours_lat), ("seed's way (aggregate call_logs)", &seed_lat)] {
+            for (way, lat) in [
+                ("ours (hourly rollup)", &ours_lat),
+                ("seed's way (aggregate call_logs)", &seed_lat),
+            ] {
                 println!(
                     "| {endpoint} | {way} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
                     lat.0.len(),
@@ -371,7 +367,11 @@ fn main() {
                     lat.mean()
                 );
             }
-            ratios.push((endpoint, seed_lat.percentile(0.5) / ours_lat.percentile(0.5), ours_lat.percentile(0.99)));
+            ratios.push((
+                endpoint,
+                seed_lat.percentile(0.5) / ours_lat.percentile(0.5),
+                ours_lat.percentile(0.99),
+            ));
         }
         // Every tenant together, as an admin's board opens: no target, reported for the record.
         let admin = state

@@ -8,6 +8,8 @@
 //! Scenarios: single-event requests from 64 concurrent senders; batches of 100 from 16 senders.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use app::dto::ingest::IngestResponse;
@@ -142,25 +144,19 @@ async fn verify(server: &Server, expected_calls: i64) {
 }
 
 async fn postgres_database() -> Option<(String, String)> {
-    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut conn = PgConnection::connect(&admin).await.ok()?;
+    let mut conn = PgConnection::connect(&common::postgres_admin_url())
+        .await
+        .ok()?;
     let name = format!("switchboard_bench_{:08x}", rand::random::<u32>());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .ok()?;
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(base, _)| base)
-        .to_owned();
-    Some((format!("{base}/{name}"), name))
+    Some((common::postgres_url(&name), name))
 }
 
 async fn drop_database(name: &str) {
-    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    if let Ok(mut conn) = PgConnection::connect(&admin).await {
+    if let Ok(mut conn) = PgConnection::connect(&common::postgres_admin_url()).await {
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
         )))
@@ -170,20 +166,9 @@ async fn drop_database(name: &str) {
 }
 
 fn main() {
-    server::telemetry::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let single_calls: usize = std::env::var("BENCH_SINGLE_CALLS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(15_000);
-        let batch_calls: usize = std::env::var("BENCH_BATCH_CALLS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60_000);
+    common::run(async {
+        let single_calls = common::env_count("BENCH_SINGLE_CALLS", 15_000);
+        let batch_calls = common::env_count("BENCH_BATCH_CALLS", 60_000);
         println!("| backend | scenario | events | events/s |");
         println!("| --- | --- | ---: | ---: |");
         let mut backends: Vec<(&str, Option<String>, Option<String>)> =
