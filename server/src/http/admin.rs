@@ -109,15 +109,7 @@ pub(super) async fn dlq(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DlqQuery>,
 ) -> Result<Json<DlqResponse>, ApiError> {
-    let limit = match query.limit.unwrap_or(100) {
-        limit @ 1..=1000 => i64::from(limit),
-        _ => {
-            return Err(ApiError::Invalid {
-                field: "limit".into(),
-                message: "must be between 1 and 1000".into(),
-            });
-        }
-    };
+    let limit = i64::from(ApiError::bounded("limit", query.limit, 100, 1000)?);
     let (depth, final_failures, letters) = tokio::try_join!(
         state.dlq.depth(),
         state.dlq.final_failures(),
@@ -132,10 +124,8 @@ pub(super) async fn dlq(
 }
 
 fn message_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError::Invalid {
-        field: "id".into(),
-        message: "expected a message id (an integer)".into(),
-    })
+    raw.parse()
+        .map_err(|_| ApiError::invalid("id", "expected a message id (an integer)"))
 }
 
 /// Tells every watcher the queue changed, and answers with what an action touched.

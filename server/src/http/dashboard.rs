@@ -33,7 +33,7 @@ use crate::{
     state::AppState,
     storage::{
         CallRecord,
-        reads::{CallFilter, CallKey},
+        reads::{CallFilter, CallKey, HourRange},
         record::{STATUS_ACTIVE, STATUS_ENDED, utc},
     },
 };
@@ -47,6 +47,19 @@ pub(super) struct PeriodQuery {
     user_id: Option<String>,
     /// Period in whole UTC hours ending with the current one, 1–168 (default 24).
     hours: Option<u32>,
+}
+
+impl PeriodQuery {
+    /// Whose rows, how many hours, and which rollup hours those are, now.
+    fn resolve(&self, caller: &Caller) -> Result<(Scope, u32, HourRange), ApiError> {
+        let scope = caller.scope(self.user_id.as_deref())?;
+        let hours = ApiError::bounded("hours", self.hours, DEFAULT_HOURS, MAX_HOURS)?;
+        Ok((
+            scope,
+            hours,
+            dashboard::period(OffsetDateTime::now_utc(), hours),
+        ))
+    }
 }
 
 /// `user_id` alone.
@@ -98,33 +111,6 @@ impl CallStatus {
     }
 }
 
-fn hours(requested: Option<u32>) -> Result<u32, ApiError> {
-    match requested.unwrap_or(DEFAULT_HOURS) {
-        hours @ 1..=MAX_HOURS => Ok(hours),
-        _ => Err(ApiError::Invalid {
-            field: "hours".into(),
-            message: format!("must be between 1 and {MAX_HOURS}"),
-        }),
-    }
-}
-
-fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
-    match requested.unwrap_or(DEFAULT_LIMIT) {
-        limit @ 1..=MAX_LIMIT => Ok(limit),
-        _ => Err(ApiError::Invalid {
-            field: "limit".into(),
-            message: format!("must be between 1 and {MAX_LIMIT}"),
-        }),
-    }
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Invalid {
-        field: field.into(),
-        message: message.into(),
-    }
-}
-
 fn instant(field: &str, value: Option<&str>) -> Result<Option<PrimitiveDateTime>, ApiError> {
     let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(None);
@@ -134,7 +120,7 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<PrimitiveDateTime>
     }
     Date::parse(value, format_description!("[year]-[month]-[day]"))
         .map(|date| Some(date.midnight()))
-        .map_err(|_| invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))
+        .map_err(|_| ApiError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))
 }
 
 impl CallsQuery {
@@ -151,7 +137,10 @@ impl CallsQuery {
                     || kept.len() > 32
                     || !digits.chars().all(|c| c.is_ascii_digit())
                 {
-                    return Err(invalid("phone", "expected digits, optionally after a +"));
+                    return Err(ApiError::invalid(
+                        "phone",
+                        "expected digits, optionally after a +",
+                    ));
                 }
                 Some(kept)
             }
@@ -169,7 +158,7 @@ impl CallsQuery {
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from >= to
         {
-            return Err(invalid("to", "must be after from"));
+            return Err(ApiError::invalid("to", "must be after from"));
         }
         Ok(filter)
     }
@@ -179,7 +168,7 @@ impl CallsQuery {
             .as_deref()
             .map(|cursor| {
                 decode_cursor(cursor)
-                    .ok_or_else(|| invalid("cursor", "not a cursor this API gave out"))
+                    .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this API gave out"))
             })
             .transpose()
     }
@@ -216,9 +205,7 @@ pub(super) async fn metrics(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<axum::Json<MetricsResponse>, ApiError> {
-    let scope = caller.scope(query.user_id.as_deref())?;
-    let hours = hours(query.hours)?;
-    let range = dashboard::period(OffsetDateTime::now_utc(), hours);
+    let (scope, hours, range) = query.resolve(&caller)?;
     let (totals, active) = tokio::try_join!(
         state.storage.period_totals(scope.tenant(), range),
         state.storage.count_active(scope.tenant()),
@@ -268,7 +255,12 @@ pub(super) async fn recent_calls(
     ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> Result<axum::Json<RecentCallsResponse>, ApiError> {
     let scope = caller.scope(query.user_id.as_deref())?;
-    let limit = i64::from(limit(query.limit)?);
+    let limit = i64::from(ApiError::bounded(
+        "limit",
+        query.limit,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+    )?);
     let filter = query.filter()?;
     let after = query.cursor()?;
     // One more than asked tells whether a next page exists.
@@ -305,9 +297,7 @@ pub(super) async fn agent_performance(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<axum::Json<AgentPerformanceResponse>, ApiError> {
-    let scope = caller.scope(query.user_id.as_deref())?;
-    let hours = hours(query.hours)?;
-    let range = dashboard::period(OffsetDateTime::now_utc(), hours);
+    let (scope, hours, range) = query.resolve(&caller)?;
     let (totals, names) = tokio::try_join!(
         state.storage.period_totals(scope.tenant(), range),
         state.storage.agent_names(scope.tenant()),
@@ -332,9 +322,7 @@ pub(super) async fn calls_per_hour(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<axum::Json<CallsPerHourResponse>, ApiError> {
-    let scope = caller.scope(query.user_id.as_deref())?;
-    let hours = hours(query.hours)?;
-    let range = dashboard::period(OffsetDateTime::now_utc(), hours);
+    let (scope, hours, range) = query.resolve(&caller)?;
     let counts = state.storage.calls_per_hour(scope.tenant(), range).await?;
     Ok(axum::Json(CallsPerHourResponse {
         success: true,

@@ -46,6 +46,27 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 400 for the input `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `requested` (or `default` when absent) if it is within `1..=max`, else a 400 for `field`.
+    pub fn bounded(
+        field: &str,
+        requested: Option<u32>,
+        default: u32,
+        max: u32,
+    ) -> Result<u32, Self> {
+        match requested.unwrap_or(default) {
+            value if (1..=max).contains(&value) => Ok(value),
+            _ => Err(Self::invalid(field, format!("must be between 1 and {max}"))),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::RouteNotFound(_) => StatusCode::NOT_FOUND,

@@ -22,10 +22,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
-            .map_err(|error| ApiError::Invalid {
-                field: error.path().to_string(),
-                message: error.inner().to_string(),
-            })
+            .map_err(|error| ApiError::invalid(error.path().to_string(), error.inner().to_string()))
     }
 }
 
@@ -59,10 +56,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 if path == "." || error.inner().is_syntax() || error.inner().is_eof() {
                     ApiError::BadRequest(format!("malformed JSON body: {}", error.inner()))
                 } else {
-                    ApiError::Invalid {
-                        field: path,
-                        message: error.inner().to_string(),
-                    }
+                    ApiError::invalid(path, error.inner().to_string())
                 }
             })
     }
