@@ -1,6 +1,7 @@
 // Starts the real `switchboard` binary on a free port (port 0: the kernel picks, no race) with a
 // fresh data folder, and hands its URL to the tests through the environment.
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -23,10 +24,15 @@ export default async function globalSetup() {
   );
   if (added.status !== 0) throw new Error(`switchboard user add failed: ${added.stderr}`);
 
+  // Tests that need calls post them to the ingest endpoint with this key.
+  const ingestKey = randomBytes(24).toString("hex");
   const server = spawn(
     bin,
     ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--site-root", siteRoot],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn", INGEST_API_KEY: ingestKey },
+    },
   );
   server.stderr.on("data", (chunk) => process.stderr.write(`[switchboard] ${chunk}`));
 
@@ -61,6 +67,7 @@ export default async function globalSetup() {
   );
 
   process.env.SWITCHBOARD_URL = url;
+  process.env.SWITCHBOARD_INGEST_KEY = ingestKey;
   process.env.SWITCHBOARD_PID = String(server.pid);
   writeFileSync(path.join(dataDir, "e2e-url"), url);
 }

@@ -1,36 +1,41 @@
 //! The browser's live link to `/ws`.
 //!
-//! One task per page: connect, wait for the server's `hello`, ping every 25 s, and treat 60 s of
-//! silence as a dead link (a half-open TCP connection never reports an error by itself). When the
-//! link drops it retries with capped exponential backoff and jitter, so a restarted server is not
-//! hit by every browser at the same instant. The badge shows "reconnecting" for the first few
-//! tries, then "offline since …" while retries go on.
+//! One task per page: connect with the cursors of what the page already holds, apply every
+//! message to the page's [`LiveFeed`] (snapshots replace a room's state, pushes are applied in
+//! order, replays and duplicates are skipped), ping every 25 s, and treat 60 s of silence as a
+//! dead link (a half-open TCP connection never reports an error by itself). When the link drops
+//! it retries with capped exponential backoff and jitter, so a restarted server is not hit by
+//! every browser at the same instant; the server then replays what the page missed, or sends
+//! fresh snapshots. A push that skips a number means the page is out of step: it reconnects at
+//! once with its cursors. The badge shows "reconnecting" for the first few tries, then "offline
+//! since …" while retries go on.
 //!
 //! On the server, [`connect`] does nothing: there is no socket to open during SSR.
 
-use leptos::prelude::WriteSignal;
+use leptos::prelude::{RwSignal, WriteSignal};
 
-use crate::dto::live::ConnectionState;
+use crate::dto::live::{ConnectionState, LiveFeed};
 
-/// Opens the live link and keeps `state` up to date for as long as the page lives.
+/// Opens the live link and keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(feature = "hydrate")]
-pub fn connect(state: WriteSignal<ConnectionState>) {
-    leptos::task::spawn_local(browser::run(state));
+pub fn connect(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) {
+    leptos::task::spawn_local(browser::run(state, feed));
 }
 
-/// Opens the live link and keeps `state` up to date for as long as the page lives.
+/// Opens the live link and keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_state: WriteSignal<ConnectionState>) {}
+pub fn connect(_state: WriteSignal<ConnectionState>, _feed: RwSignal<LiveFeed>) {}
 
 #[cfg(feature = "hydrate")]
 mod browser {
     use futures::{SinkExt, StreamExt, select};
     use gloo_net::websocket::{Message, futures::WebSocket};
     use gloo_timers::future::{IntervalStream, TimeoutFuture};
-    use leptos::prelude::{Set, WriteSignal};
+    use leptos::prelude::{RwSignal, Set, Update, WithUntracked, WriteSignal};
 
     use crate::dto::live::{
-        ClientMessage, ConnectionState, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, ServerMessage,
+        ClientMessage, ConnectionState, LiveFeed, PING_INTERVAL_SECS, PING_TIMEOUT_SECS,
+        ServerMessage, encode_resume,
     };
 
     const FIRST_RETRY_MS: f64 = 500.0;
@@ -38,13 +43,23 @@ mod browser {
     /// Failed tries shown as "reconnecting" before the badge says "offline".
     const OFFLINE_AFTER_ATTEMPTS: u32 = 3;
 
-    pub(super) async fn run(state: WriteSignal<ConnectionState>) {
-        let url = socket_url();
+    /// How a connection ended.
+    struct Ended {
+        /// It went live before it ended.
+        was_live: bool,
+        /// The page fell out of step: reconnect at once rather than after a backoff.
+        out_of_step: bool,
+    }
+
+    pub(super) async fn run(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) {
         let mut attempt = 0;
         let mut lost_at: Option<String> = None;
         loop {
-            let was_live = session(&url, state).await;
-            if was_live || lost_at.is_none() {
+            let ended = session(state, feed).await;
+            if ended.out_of_step {
+                continue;
+            }
+            if ended.was_live || lost_at.is_none() {
                 attempt = 0;
                 lost_at = Some(wall_clock());
             }
@@ -60,15 +75,19 @@ mod browser {
         }
     }
 
-    /// One connection, from open to close. Returns whether it ever went live.
-    async fn session(url: &str, state: WriteSignal<ConnectionState>) -> bool {
-        let Ok(socket) = WebSocket::open(url) else {
-            return false;
+    /// One connection, from open to close.
+    async fn session(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) -> Ended {
+        let mut ended = Ended {
+            was_live: false,
+            out_of_step: false,
+        };
+        let cursors = feed.with_untracked(LiveFeed::cursors);
+        let Ok(socket) = WebSocket::open(&socket_url(&encode_resume(&cursors))) else {
+            return ended;
         };
         let (mut outgoing, incoming) = socket.split();
         let mut incoming = incoming.fuse();
         let mut ping_timer = IntervalStream::new(secs_to_ms(PING_INTERVAL_SECS)).fuse();
-        let mut live = false;
         let mut last_heard = js_sys::Date::now();
         loop {
             select! {
@@ -76,31 +95,46 @@ mod browser {
                     Some(Ok(Message::Text(text))) => {
                         last_heard = js_sys::Date::now();
                         // Messages this build does not know (a newer server) are skipped, not fatal.
-                        if let Ok(ServerMessage::Hello { .. }) = serde_json::from_str(&text) {
-                            live = true;
+                        let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else {
+                            continue;
+                        };
+                        if matches!(message, ServerMessage::Hello { .. }) {
+                            ended.was_live = true;
                             state.set(ConnectionState::Live);
+                        }
+                        let mut in_step = true;
+                        feed.maybe_update(|feed| match feed.receive(&message) {
+                            Ok(changed) => changed,
+                            Err(_gap) => {
+                                in_step = false;
+                                false
+                            }
+                        });
+                        if !in_step {
+                            ended.out_of_step = true;
+                            return ended;
                         }
                     }
                     Some(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
-                    Some(Err(_)) | None => return live,
+                    Some(Err(_)) | None => return ended,
                 },
                 _ = ping_timer.next() => {
                     let silent_ms = js_sys::Date::now() - last_heard;
                     if silent_ms > f64::from(secs_to_ms(PING_TIMEOUT_SECS)) {
-                        return live;
+                        return ended;
                     }
                     let Ok(ping) = serde_json::to_string(&ClientMessage::Ping) else {
-                        return live;
+                        return ended;
                     };
                     if outgoing.send(Message::Text(ping)).await.is_err() {
-                        return live;
+                        return ended;
                     }
                 }
             }
         }
     }
 
-    fn socket_url() -> String {
+    fn socket_url(resume: &str) -> String {
         let location = web_sys::window().map(|window| window.location());
         let secure = location
             .as_ref()
@@ -109,7 +143,10 @@ mod browser {
         let host = location
             .and_then(|l| l.host().ok())
             .unwrap_or_else(|| "localhost".to_owned());
-        format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("resume", resume)
+            .finish();
+        format!("{}://{host}/ws?{query}", if secure { "wss" } else { "ws" })
     }
 
     fn browser_online() -> bool {

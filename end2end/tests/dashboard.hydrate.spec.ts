@@ -28,7 +28,7 @@ test("the period selector works once hydrated", async ({ page }) => {
 test("a dropped link shows reconnecting, then offline since …, then live again", async ({ page }) => {
   const sockets: WebSocketRoute[] = [];
   let refuse = false;
-  await page.routeWebSocket(/\/ws$/, async (socket) => {
+  await page.routeWebSocket(/\/ws(\?|$)/, async (socket) => {
     sockets.push(socket);
     if (refuse) {
       await socket.close({ code: 1011, reason: "test: server unavailable" });
@@ -54,4 +54,30 @@ test("a dropped link shows reconnecting, then offline since …, then live again
   refuse = false;
   await expect(badge).toHaveAttribute("data-state", "live", { timeout: 20_000 });
   expect(sockets.length).toBeGreaterThan(triesWhileDown);
+});
+
+test("the metric cards follow calls pushed over the live link", async ({ page, request }) => {
+  await page.goto("/dashboard/realtime");
+  await expect(page.getByTestId("connection-badge")).toHaveAttribute("data-state", "live");
+  const total = page.locator('[data-metric="total"] .metric-card__value');
+  const active = page.locator('[data-metric="active"] .metric-card__value');
+  // The snapshot fills the cards once the link is up.
+  await expect(total).toHaveText(/^\d+$/);
+  const before = { total: Number(await total.textContent()), active: Number(await active.textContent()) };
+
+  const tenant = `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const posted = await request.post("/api/v1/calls/events", {
+    headers: { Authorization: `Bearer ${process.env.SWITCHBOARD_INGEST_KEY}` },
+    data: {
+      type: "call_started",
+      user_id: tenant,
+      call_id: `${tenant}-call`,
+      at: new Date().toISOString(),
+      call: { phoneNumber: "+12345678900", direction: "inbound" },
+    },
+  });
+  expect(posted.status()).toBe(200);
+  // Other projects may post their own calls at the same time: at least ours arrives.
+  await expect.poll(async () => Number(await total.textContent())).toBeGreaterThanOrEqual(before.total + 1);
+  await expect.poll(async () => Number(await active.textContent())).toBeGreaterThanOrEqual(before.active + 1);
 });

@@ -9,16 +9,55 @@
 use std::sync::Arc;
 
 use app::dto::auth::{Identity, Role};
-use axum::{
-    extract::FromRequestParts,
-    http::{header, request::Parts},
-};
+use axum::http::{HeaderMap, header};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::{http::ApiError, state::AppState};
+/// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,
+/// server functions — asks [`JwtKeys`] and [`Caller::scope`] and gets this; each door turns it
+/// into its own answer (HTTP: `ApiError`, 401 or 403; Socket.IO: `connect_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthError {
+    MissingCredentials,
+    /// A Socket.IO handshake without `auth.token`.
+    MissingToken,
+    MalformedHeader,
+    InvalidToken,
+    SessionExpired,
+    /// Signed in, but naming a tenant that is not the caller's.
+    ForeignTenant,
+    AdminOnly,
+}
+
+impl AuthError {
+    /// What the caller is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::MissingCredentials => "sign in: send a bearer token or the session cookie",
+            Self::MissingToken => "send a token: auth: {token}",
+            Self::MalformedHeader => "the Authorization header must be `Bearer <token>`",
+            Self::InvalidToken => "invalid or expired token",
+            Self::SessionExpired => "session expired: sign in again",
+            Self::ForeignTenant => "user_id: this token may only read its own tenant",
+            Self::AdminOnly => "admins only",
+        }
+    }
+
+    /// Who the caller is is known, but the answer is still no (HTTP 403 rather than 401).
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, Self::ForeignTenant | Self::AdminOnly)
+    }
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for AuthError {}
 
 /// The browser session cookie; it holds a token like any other.
 pub const SESSION_COOKIE: &str = "switchboard_session";
@@ -130,6 +169,12 @@ impl JwtKeys {
         ))
     }
 
+    /// The identity a token proves; [`AuthError::InvalidToken`] when it is forged, expired or
+    /// malformed.
+    pub fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
+        self.verify(token).ok_or(AuthError::InvalidToken)
+    }
+
     /// The identity a token proves, or `None` when it is forged, expired or malformed.
     pub fn verify(&self, token: &str) -> Option<Identity> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
@@ -151,25 +196,20 @@ impl JwtKeys {
     }
 
     /// The identity of a request: its bearer token, else its session cookie.
-    pub fn identify(&self, parts: &Parts) -> Result<Identity, ApiError> {
-        if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Identity, AuthError> {
+        if let Some(header) = headers.get(header::AUTHORIZATION) {
             let token = header
                 .to_str()
                 .ok()
                 .and_then(|value| value.strip_prefix("Bearer "))
-                .ok_or(ApiError::Unauthorized(
-                    "the Authorization header must be `Bearer <token>`",
-                ))?;
-            return self
-                .verify(token.trim())
-                .ok_or(ApiError::Unauthorized("invalid or expired token"));
+                .ok_or(AuthError::MalformedHeader)?;
+            return self.authenticate(token.trim());
         }
-        let jar = CookieJar::from_headers(&parts.headers);
-        let cookie = jar.get(SESSION_COOKIE).ok_or(ApiError::Unauthorized(
-            "sign in: send a bearer token or the session cookie",
-        ))?;
-        self.verify(cookie.value())
-            .ok_or(ApiError::Unauthorized("session expired: sign in again"))
+        let jar = CookieJar::from_headers(headers);
+        let cookie = jar
+            .get(SESSION_COOKIE)
+            .ok_or(AuthError::MissingCredentials)?;
+        self.verify(cookie.value()).ok_or(AuthError::SessionExpired)
     }
 }
 
@@ -237,14 +277,14 @@ impl Scope {
     }
 }
 
-/// An authenticated caller (bearer token or session cookie); rejects with 401 otherwise.
+/// An authenticated caller (bearer token or session cookie).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Identity);
 
 impl Caller {
     /// The scope of a request naming `requested` (its `user_id`): a tenant reads only its own
     /// tenant, named or not (another is a 403); an admin reads the one named, or every tenant.
-    pub fn scope(&self, requested: Option<&str>) -> Result<Scope, ApiError> {
+    pub fn scope(&self, requested: Option<&str>) -> Result<Scope, AuthError> {
         let requested = requested.filter(|tenant| !tenant.is_empty());
         match (self.0.role, &self.0.tenant, requested) {
             (Role::Admin, _, Some(tenant)) => Ok(Scope::Tenant(tenant.to_owned())),
@@ -253,36 +293,14 @@ impl Caller {
             (Role::Tenant, Some(own), Some(tenant)) if tenant == own => {
                 Ok(Scope::Tenant(own.clone()))
             }
-            (Role::Tenant, _, _) => Err(ApiError::Forbidden(
-                "user_id: this token may only read its own tenant",
-            )),
+            (Role::Tenant, _, _) => Err(AuthError::ForeignTenant),
         }
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state.jwt.identify(parts).map(Caller)
-    }
-}
-
-/// An authenticated admin; a tenant gets 403.
+/// An authenticated admin.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Identity);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let identity = state.jwt.identify(parts)?;
-        if identity.role != Role::Admin {
-            return Err(ApiError::Forbidden("admins only"));
-        }
-        Ok(Admin(identity))
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -376,7 +394,7 @@ mod tests {
         );
         assert!(matches!(
             tenant.scope(Some("globex")),
-            Err(ApiError::Forbidden(_))
+            Err(AuthError::ForeignTenant)
         ));
         let admin = Caller(Identity {
             subject: "a".into(),

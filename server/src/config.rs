@@ -153,6 +153,12 @@ pub struct ServeArgs {
     /// Automatic retries of a failed write before it becomes a final failure in the DLQ.
     #[arg(long, env = "SWITCHBOARD_DLQ_MAX_RETRIES", default_value_t = 3)]
     pub dlq_max_retries: u32,
+
+    /// Live push: at most one metrics / active-calls / live-calls update per room per this many
+    /// milliseconds, however many events arrive (call events themselves are pushed at once).
+    #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub push_interval_ms: u64,
 }
 
 impl ServeArgs {
@@ -178,6 +184,10 @@ impl ServeArgs {
                 )),
             },
             dlq_max_retries: self.dlq_max_retries,
+            push: PushSettings {
+                interval: std::time::Duration::from_millis(self.push_interval_ms),
+                ..PushSettings::default()
+            },
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             jwt_secret: secret_from_env("JWT_SECRET"),
@@ -198,10 +208,37 @@ pub struct Config {
     pub inject_write_failures: u32,
     pub heartbeat: HealthThresholds,
     pub dlq_max_retries: u32,
+    pub push: PushSettings,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
     /// `JWT_SECRET`; when unset one is generated into the data folder.
     pub jwt_secret: Option<String>,
+}
+
+/// How live push batches, buffers and remembers (see [`crate::live::hub`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Coalescing interval of figure updates (metrics, active calls, live calls, DLQ).
+    pub interval: std::time::Duration,
+    /// Pushes queued for one connection; a connection further behind is resynced (`/ws`) or
+    /// dropped (Socket.IO) rather than buffered without bound. More than the largest burst a
+    /// commit can publish (two writers × 1,000 events), so a healthy client never trips it.
+    pub queue: usize,
+    /// Pushes a room remembers for reconnecting clients…
+    pub history: usize,
+    /// …and for how long; also how long a room outlives its last subscriber.
+    pub resume_window: std::time::Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(1),
+            queue: 4096,
+            history: 2048,
+            resume_window: std::time::Duration::from_secs(120),
+        }
+    }
 }
 
 /// A secret from the environment; blank counts as unset.
@@ -233,6 +270,11 @@ impl Config {
             inject_write_failures: 0,
             heartbeat: HealthThresholds::default(),
             dlq_max_retries: 3,
+            push: PushSettings {
+                // Short, so tests wait for coalesced updates in milliseconds, not a second.
+                interval: std::time::Duration::from_millis(50),
+                ..PushSettings::default()
+            },
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
         }
@@ -253,7 +295,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 10] = [
+    const TABLE: [(&str, &str, Option<&str>); 11] = [
         ("addr", "SWITCHBOARD_ADDR", Some("0.0.0.0:5001")),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
         ("database-url", "DATABASE_URL", None),
@@ -276,6 +318,11 @@ mod tests {
             Some("120"),
         ),
         ("dlq-max-retries", "SWITCHBOARD_DLQ_MAX_RETRIES", Some("3")),
+        (
+            "push-interval-ms",
+            "SWITCHBOARD_PUSH_INTERVAL_MS",
+            Some("1000"),
+        ),
     ];
 
     /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
@@ -307,6 +354,7 @@ mod tests {
             heartbeat_warning_secs: 60,
             heartbeat_stale_secs: 120,
             dlq_max_retries: 3,
+            push_interval_ms: 1000,
         }
     }
 

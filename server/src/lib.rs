@@ -9,12 +9,14 @@
 //! - [`storage`]: `call_logs` and friends in SQLite or PostgreSQL, behind one interface.
 //! - [`ingest`]: validation and the batching writer that never acknowledges what is not on disk.
 //! - [`dlq`]: the dead-letter queue of failed writes; [`workers`] retries them.
-//! - [`live`]: the live-call registry (heartbeat health) and the event bus.
+//! - [`live`]: the live-call registry (heartbeat health), the event bus, and live push — the hub
+//!   and its two transports, `/ws` and Socket.IO.
 //! - [`demo`]: the built-in simulator behind `serve --demo`.
 //! - [`secrets`]: keys generated once into the data folder when not configured.
 //! - [`users`]: dashboard users and their argon2 password hashes.
-//! - [`auth`]: tokens, the session cookie and tenant scoping; [`dashboard`]: the dashboard's
-//!   figures from rollup sums.
+//! - [`auth`]: tokens, the session cookie and tenant scoping — the one identity check of every
+//!   door; [`dashboard`]: the rules of the dashboard's figures; [`figures`]: those figures read
+//!   from storage, the registry and the DLQ, for REST and live push alike.
 //! - [`telemetry`]: structured logs through `tracing`.
 
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod dlq;
+pub mod figures;
 pub mod http;
 pub mod ingest;
 pub mod live;

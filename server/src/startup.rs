@@ -71,6 +71,11 @@ impl Application {
         info!(addr = %listener.local_addr()?, "listening");
         let shutdown = state.shutdown.clone();
         workers::spawn_all(&state);
+        tokio::spawn(crate::live::hub::run_fanout(state.clone()));
+        tokio::spawn(crate::live::hub::run_coalescer(
+            state.clone(),
+            state.shutdown.clone(),
+        ));
         if let Some(redis) = &state.redis {
             redis.spawn_subscriber(state.clone(), state.shutdown.clone());
         }

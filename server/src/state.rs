@@ -13,7 +13,7 @@ use crate::{
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
     ingest::{FailureInjector, Ingestor, writer::Writer},
-    live::{bus::EventBus, redis::RedisLink, registry::LiveRegistry},
+    live::{bus::EventBus, hub::Hub, redis::RedisLink, registry::LiveRegistry},
     secrets::{self, SecretSource},
     storage::{Backend, Storage, StorageError},
 };
@@ -43,6 +43,8 @@ pub struct AppState {
     pub storage: Storage,
     pub dlq: DeadLetterQueue,
     pub bus: EventBus,
+    /// Live push: bus events as pushes to `/ws` and Socket.IO clients.
+    pub hub: Hub,
     pub registry: Arc<LiveRegistry>,
     pub ingestor: Ingestor,
     pub ingest_key: IngestKey,
@@ -120,6 +122,7 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.addr)
             .build();
+        let hub = Hub::new(config.push);
         Ok(Self {
             config: Arc::new(config),
             leptos_options,
@@ -127,6 +130,7 @@ impl AppState {
             storage,
             dlq,
             bus,
+            hub,
             registry,
             ingestor,
             redis,

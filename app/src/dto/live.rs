@@ -1,35 +1,641 @@
-//! The native WebSocket protocol at `/ws`: JSON text frames, one message each, tagged by `type`.
+//! The live push protocol. One set of payloads, two doors:
+//! - `/socket.io/` speaks the seed-000 contract to existing clients: each [`Push`] is emitted as
+//!   its seed event (`call_event`, `metrics_update`, …) with its `data` as the payload.
+//! - `/ws` carries the same pushes as typed JSON text frames ([`ServerMessage`]) for our WASM
+//!   client, each stamped with its room, epoch and sequence number.
 //!
-//! Keep-alive follows the Socket.IO contract of the old backend: the client pings every
+//! # Rooms and streams
+//! Every push belongs to one [`Room`]: a tenant's (its calls and figures), every tenant's
+//! together (admins only) or the ops room (admins only: heartbeat health, the dead-letter queue,
+//! reconciliation runs). Which rooms a connection joins follows from who it is and which tenant it
+//! asked for, at the handshake; a client never names a room. Inside its rooms a client may
+//! `unsubscribe` / `subscribe` [`Stream`]s, as the seed's clients do.
+//!
+//! # Gap-free (`/ws`)
+//! Each room numbers its pushes 1, 2, 3… (`seq`) within an `epoch`; the epoch changes whenever
+//! the numbering restarts or history was lost (a restart, another instance, a room that went idle,
+//! an overflow). A client remembers the last `(room, epoch, seq)` it applied ([`Cursor`]) and
+//! reconnects with them: the server replays what it missed ([`ServerMessage::Resumed`], then the
+//! pushes) while it still has them, or sends a fresh [`ServerMessage::Snapshot`]. A snapshot
+//! reflects at least every push up to its `seq`; pushes after it carry whole rows and whole lists,
+//! so applying them again is harmless. [`LiveFeed`] is that client logic, shared by the browser
+//! and the tests.
+//!
+//! Keep-alive follows the old backend's Socket.IO settings: the client pings every
 //! [`PING_INTERVAL_SECS`]; either side treats [`PING_TIMEOUT_SECS`] of silence as a dead link.
 
+use std::{collections::BTreeMap, fmt, str::FromStr};
+
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{
+    admin::{LiveCallHealth, ReconciliationSummary},
+    calls::HeartbeatHealth,
+    dashboard::{ActiveCall, CallSummary, DEFAULT_LIMIT, Metrics},
+    period::Period,
+};
 
 /// How often the client sends [`ClientMessage::Ping`].
 pub const PING_INTERVAL_SECS: u64 = 25;
 /// Silence after which either side drops the connection.
 pub const PING_TIMEOUT_SECS: u64 = 60;
+/// Recent calls a room's state keeps: the seed's default page.
+pub const RECENT_CALLS: usize = DEFAULT_LIMIT as usize;
+/// The periods (hours) every metrics push carries, one entry each: the page's selector.
+pub const METRIC_PERIODS: [u32; 4] = [
+    Period::Hour.hours(),
+    Period::SixHours.hours(),
+    Period::Day.hours(),
+    Period::Week.hours(),
+];
 
-/// Server → client.
+/// Whose events a push carries. On the wire: `tenant:<id>`, `all` or `ops`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Room {
+    /// One tenant's calls and figures.
+    Tenant(String),
+    /// Every tenant's calls and figures together (admins only).
+    AllTenants,
+    /// Heartbeat health, the dead-letter queue and reconciliation runs (admins only).
+    Ops,
+}
+
+impl Room {
+    /// The streams pushed in this room.
+    pub fn streams(&self) -> &'static [Stream] {
+        match self {
+            Self::Tenant(_) | Self::AllTenants => {
+                &[Stream::Calls, Stream::ActiveCalls, Stream::Metrics]
+            }
+            Self::Ops => &[Stream::Health, Stream::Dlq, Stream::Reconciliation],
+        }
+    }
+}
+
+impl fmt::Display for Room {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tenant(tenant) => write!(f, "tenant:{tenant}"),
+            Self::AllTenants => f.write_str("all"),
+            Self::Ops => f.write_str("ops"),
+        }
+    }
+}
+
+impl FromStr for Room {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "all" => Ok(Self::AllTenants),
+            "ops" => Ok(Self::Ops),
+            _ => value
+                .strip_prefix("tenant:")
+                .filter(|tenant| !tenant.is_empty())
+                .map(|tenant| Self::Tenant(tenant.to_owned()))
+                .ok_or_else(|| format!("not a room: {value}")),
+        }
+    }
+}
+
+impl From<Room> for String {
+    fn from(room: Room) -> Self {
+        room.to_string()
+    }
+}
+
+impl TryFrom<String> for Room {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        value.parse()
+    }
+}
+
+/// What a client can switch on and off inside its rooms (the seed's `subscribe {stream}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// `call_event`: a call started, changed or ended.
+    Calls,
+    /// `active_calls_update`: the calls in progress.
+    ActiveCalls,
+    /// `metrics_update`: the metric cards' figures.
+    Metrics,
+    /// Admins: `heartbeat_health` (a call turned warning or stale) and `live_calls_update`.
+    Health,
+    /// Admins: `dlq_update`.
+    Dlq,
+    /// Admins: `reconciliation_update`.
+    Reconciliation,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 6] = [
+        Self::Calls,
+        Self::ActiveCalls,
+        Self::Metrics,
+        Self::Health,
+        Self::Dlq,
+        Self::Reconciliation,
+    ];
+
+    /// Streams only admins may receive.
+    pub fn admin_only(self) -> bool {
+        matches!(self, Self::Health | Self::Dlq | Self::Reconciliation)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Calls => "calls",
+            Self::ActiveCalls => "active_calls",
+            Self::Metrics => "metrics",
+            Self::Health => "health",
+            Self::Dlq => "dlq",
+            Self::Reconciliation => "reconciliation",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|stream| stream.as_str() == value)
+    }
+}
+
+/// The kind of a `call_event`, as the seed names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEventType {
+    CallStarted,
+    CallUpdated,
+    CallEnded,
+}
+
+/// `call_event`: the call's whole row after the change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CallEventPayload {
+    #[serde(rename = "type")]
+    pub kind: CallEventType,
+    pub call: CallSummary,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// `metrics_update`: `metrics` is the seed's (the last 24 hours); `periods` adds every period of
+/// the page's selector, so a client can switch without asking.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MetricsUpdate {
+    pub metrics: Metrics,
+    pub periods: Vec<Metrics>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// `active_calls_update`: every call in progress, oldest first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ActiveCallsUpdate {
+    pub active_calls: Vec<ActiveCall>,
+    pub count: usize,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// `heartbeat_health`: a live call's heartbeat health crossed a threshold.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HealthChange {
+    pub call_id: String,
+    pub user_id: String,
+    pub from: HeartbeatHealth,
+    pub to: HeartbeatHealth,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// Every live call with its tenant's business name, last heartbeat and health (the admin API's
+/// `active-calls`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LiveCalls {
+    pub active_calls: Vec<LiveCallHealth>,
+    pub count: usize,
+    pub warning_count: usize,
+    pub stale_count: usize,
+}
+
+/// `live_calls_update`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LiveCallsUpdate {
+    #[serde(flatten)]
+    pub live: LiveCalls,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// The dead-letter queue's size.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DlqSummary {
+    pub depth: i64,
+    /// Out of automatic retries, waiting for an admin.
+    pub final_failures: i64,
+}
+
+/// `dlq_update`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DlqUpdate {
+    #[serde(flatten)]
+    pub dlq: DlqSummary,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// `reconciliation_update`: a run started or finished.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReconciliationUpdate {
+    pub run: ReconciliationSummary,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// One push, named as both transports name it: `event` is the Socket.IO event, `data` its
+/// payload.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum Push {
+    /// Boxed: a whole call row is many times larger than the other payloads.
+    CallEvent(Box<CallEventPayload>),
+    MetricsUpdate(MetricsUpdate),
+    ActiveCallsUpdate(ActiveCallsUpdate),
+    HeartbeatHealth(HealthChange),
+    LiveCallsUpdate(LiveCallsUpdate),
+    DlqUpdate(DlqUpdate),
+    ReconciliationUpdate(ReconciliationUpdate),
+}
+
+impl Push {
+    /// The Socket.IO event name.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Self::CallEvent(_) => "call_event",
+            Self::MetricsUpdate(_) => "metrics_update",
+            Self::ActiveCallsUpdate(_) => "active_calls_update",
+            Self::HeartbeatHealth(_) => "heartbeat_health",
+            Self::LiveCallsUpdate(_) => "live_calls_update",
+            Self::DlqUpdate(_) => "dlq_update",
+            Self::ReconciliationUpdate(_) => "reconciliation_update",
+        }
+    }
+
+    /// The payload alone (`data`), as Socket.IO sends it.
+    pub fn data_json(&self) -> serde_json::Result<String> {
+        match self {
+            Self::CallEvent(data) => serde_json::to_string(data),
+            Self::MetricsUpdate(data) => serde_json::to_string(data),
+            Self::ActiveCallsUpdate(data) => serde_json::to_string(data),
+            Self::HeartbeatHealth(data) => serde_json::to_string(data),
+            Self::LiveCallsUpdate(data) => serde_json::to_string(data),
+            Self::DlqUpdate(data) => serde_json::to_string(data),
+            Self::ReconciliationUpdate(data) => serde_json::to_string(data),
+        }
+    }
+
+    pub fn stream(&self) -> Stream {
+        match self {
+            Self::CallEvent(_) => Stream::Calls,
+            Self::MetricsUpdate(_) => Stream::Metrics,
+            Self::ActiveCallsUpdate(_) => Stream::ActiveCalls,
+            Self::HeartbeatHealth(_) | Self::LiveCallsUpdate(_) => Stream::Health,
+            Self::DlqUpdate(_) => Stream::Dlq,
+            Self::ReconciliationUpdate(_) => Stream::Reconciliation,
+        }
+    }
+}
+
+/// Socket.IO `connected`: the tenant the socket is scoped to (`null`: an admin watching every
+/// tenant) and its session id.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Connected {
+    pub user_id: Option<String>,
+    pub sid: String,
+}
+
+/// Socket.IO `pong`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Pong {
+    pub timestamp: String,
+}
+
+/// `initial_state`: a calls room's state. The seed's five fields, plus `periods` (as in
+/// [`MetricsUpdate`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct InitialState {
+    pub active_calls: Vec<ActiveCall>,
+    pub metrics: Metrics,
+    /// The newest [`RECENT_CALLS`] calls, newest first.
+    pub recent_calls: Vec<CallSummary>,
+    pub outcome_distribution: BTreeMap<String, i64>,
+    pub periods: Vec<Metrics>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// The ops room's state (Socket.IO: `ops_state`, to admins).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct OpsState {
+    pub live: LiveCalls,
+    pub dlq: DlqSummary,
+    pub last_reconciliation: Option<ReconciliationSummary>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// A room's whole state, as a snapshot carries it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomState {
+    Calls(InitialState),
+    Ops(OpsState),
+}
+
+/// Where a client is in a room: the last push it applied.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub room: Room,
+    pub epoch: u32,
+    pub seq: u64,
+}
+
+/// The query of `/ws`: `user_id` as the REST API takes it (admins: one tenant, or none for all),
+/// and `resume`, the client's cursors ([`encode_resume`]).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SocketQuery {
+    pub user_id: Option<String>,
+    pub resume: Option<String>,
+}
+
+/// Cursors as the `resume` query parameter carries them (JSON).
+pub fn encode_resume(cursors: &[Cursor]) -> String {
+    serde_json::to_string(cursors).unwrap_or_default()
+}
+
+/// The cursors of a `resume` parameter; `None` when it is not one.
+pub fn decode_resume(value: &str) -> Option<Vec<Cursor>> {
+    serde_json::from_str(value).ok()
+}
+
+/// Server → client, on `/ws`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    /// First message on every connection: the link is live.
+    /// First message on every connection: who the server takes the client for, and its rooms.
     Hello {
         /// The server's version, so a client can notice a deploy.
         version: String,
         /// Server time, RFC 3339, UTC.
         server_time: String,
+        /// The tenant the connection is scoped to; `null` for an admin watching every tenant.
+        tenant: Option<String>,
+        rooms: Vec<Room>,
     },
+    /// A room's whole state, reflecting at least every push up to `seq`: replace, don't merge.
+    Snapshot {
+        room: Room,
+        epoch: u32,
+        seq: u64,
+        state: RoomState,
+    },
+    /// The client's cursor in `room` is still covered: the `replayed` pushes after it follow.
+    Resumed {
+        room: Room,
+        epoch: u32,
+        replayed: u64,
+    },
+    /// One push in `room`.
+    Push {
+        room: Room,
+        epoch: u32,
+        seq: u64,
+        #[serde(flatten)]
+        push: Push,
+    },
+    /// The streams the connection now receives (after `subscribe` / `unsubscribe`).
+    Streams { streams: Vec<Stream> },
+    /// A request the server refused; the connection stays open.
+    Error { message: String },
     /// Answer to [`ClientMessage::Ping`].
     Pong { timestamp: String },
 }
 
-/// Client → server.
+/// Client → server, on `/ws`. Anything else closes the connection (policy violation).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     Ping,
+    Subscribe { stream: Stream },
+    Unsubscribe { stream: Stream },
+}
+
+/// Why a client must reconnect (with its cursors) to get back in step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedGap {
+    /// A push skipped numbers: something between was lost.
+    Missing { room: Room, expected: u64, got: u64 },
+    /// A push of a numbering the client has no state for.
+    UnknownEpoch { room: Room },
+}
+
+/// What a client knows of its rooms: each room's state and cursor, kept up to date by
+/// [`LiveFeed::receive`]. The same code runs in the browser and in the server's tests.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveFeed {
+    rooms: BTreeMap<Room, (Cursor, RoomState)>,
+    /// Some stream is switched off: its pushes are not sent, so numbers skip on purpose.
+    partial: bool,
+}
+
+impl LiveFeed {
+    /// The cursors to reconnect with.
+    pub fn cursors(&self) -> Vec<Cursor> {
+        self.rooms
+            .values()
+            .map(|(cursor, _)| cursor.clone())
+            .collect()
+    }
+
+    pub fn state(&self, room: &Room) -> Option<&RoomState> {
+        self.rooms.get(room).map(|(_, state)| state)
+    }
+
+    /// The calls state of whichever calls room the client is in.
+    pub fn calls(&self) -> Option<&InitialState> {
+        self.rooms.values().find_map(|(_, state)| match state {
+            RoomState::Calls(calls) => Some(calls),
+            RoomState::Ops(_) => None,
+        })
+    }
+
+    pub fn ops(&self) -> Option<&OpsState> {
+        match self.state(&Room::Ops) {
+            Some(RoomState::Ops(ops)) => Some(ops),
+            _ => None,
+        }
+    }
+
+    /// Forgets rooms the server no longer puts the client in, and the stream switches of the
+    /// last connection (a new connection receives every stream): after a `hello`.
+    fn keep_rooms(&mut self, rooms: &[Room]) {
+        self.rooms.retain(|room, _| rooms.contains(room));
+        self.partial = false;
+    }
+
+    /// Applies one message. `Ok(true)` when the state changed; a push already applied is
+    /// skipped. `Err` when the client is out of step and must reconnect.
+    pub fn receive(&mut self, message: &ServerMessage) -> Result<bool, FeedGap> {
+        match message {
+            ServerMessage::Snapshot {
+                room,
+                epoch,
+                seq,
+                state,
+            } => {
+                let cursor = Cursor {
+                    room: room.clone(),
+                    epoch: *epoch,
+                    seq: *seq,
+                };
+                self.rooms.insert(room.clone(), (cursor, state.clone()));
+                Ok(true)
+            }
+            ServerMessage::Resumed { room, epoch, .. } => match self.rooms.get(room) {
+                Some((cursor, _)) if cursor.epoch == *epoch => Ok(false),
+                _ => Err(FeedGap::UnknownEpoch { room: room.clone() }),
+            },
+            ServerMessage::Push {
+                room,
+                epoch,
+                seq,
+                push,
+            } => {
+                let Some((cursor, state)) = self.rooms.get_mut(room) else {
+                    return Err(FeedGap::UnknownEpoch { room: room.clone() });
+                };
+                if cursor.epoch != *epoch {
+                    return Err(FeedGap::UnknownEpoch { room: room.clone() });
+                }
+                if *seq <= cursor.seq {
+                    return Ok(false);
+                }
+                if *seq != cursor.seq + 1 && !self.partial {
+                    return Err(FeedGap::Missing {
+                        room: room.clone(),
+                        expected: cursor.seq + 1,
+                        got: *seq,
+                    });
+                }
+                cursor.seq = *seq;
+                state.apply(push);
+                Ok(true)
+            }
+            ServerMessage::Streams { streams } => {
+                self.partial = self
+                    .rooms
+                    .keys()
+                    .flat_map(|room| room.streams())
+                    .any(|stream| !streams.contains(stream));
+                Ok(false)
+            }
+            ServerMessage::Hello { rooms, .. } => {
+                self.keep_rooms(rooms);
+                Ok(false)
+            }
+            ServerMessage::Error { .. } | ServerMessage::Pong { .. } => Ok(false),
+        }
+    }
+}
+
+impl RoomState {
+    /// Applies a push to this state. Pushes carry whole rows and whole lists, so applying one
+    /// twice, or one the state already reflects, leaves the state as it was.
+    pub fn apply(&mut self, push: &Push) {
+        match (self, push) {
+            (Self::Calls(state), Push::CallEvent(event)) => {
+                state.timestamp = event.timestamp;
+                apply_call(state, &event.call);
+            }
+            (Self::Calls(state), Push::MetricsUpdate(update)) => {
+                state.timestamp = update.timestamp;
+                state.metrics = update.metrics.clone();
+                state.outcome_distribution = update.metrics.outcome_counts.clone();
+                state.periods = update.periods.clone();
+            }
+            (Self::Calls(state), Push::ActiveCallsUpdate(update)) => {
+                state.timestamp = update.timestamp;
+                state.active_calls = update.active_calls.clone();
+            }
+            (Self::Ops(state), Push::HeartbeatHealth(change)) => {
+                state.timestamp = change.timestamp;
+                if let Some(call) = state
+                    .live
+                    .active_calls
+                    .iter_mut()
+                    .find(|live| live.call.id == change.call_id)
+                {
+                    call.health = change.to;
+                }
+                state.live.warning_count = count_health(&state.live, HeartbeatHealth::Warning);
+                state.live.stale_count = count_health(&state.live, HeartbeatHealth::Stale);
+            }
+            (Self::Ops(state), Push::LiveCallsUpdate(update)) => {
+                state.timestamp = update.timestamp;
+                state.live = update.live.clone();
+            }
+            (Self::Ops(state), Push::DlqUpdate(update)) => {
+                state.timestamp = update.timestamp;
+                state.dlq = update.dlq;
+            }
+            (Self::Ops(state), Push::ReconciliationUpdate(update)) => {
+                state.timestamp = update.timestamp;
+                state.last_reconciliation = Some(update.run.clone());
+            }
+            // A push of another room's kind changes nothing here.
+            _ => {}
+        }
+    }
+}
+
+fn count_health(live: &LiveCalls, health: HeartbeatHealth) -> usize {
+    live.active_calls
+        .iter()
+        .filter(|call| call.health == health)
+        .count()
+}
+
+/// A call row's new state in the active and recent lists, ordered as the server orders them.
+fn apply_call(state: &mut InitialState, call: &CallSummary) {
+    state.active_calls.retain(|active| active.id != call.id);
+    if call.status.as_deref() == Some("active") {
+        let active = ActiveCall {
+            id: call.id.clone(),
+            user_id: call.user_id.clone(),
+            phone_number: call.phone_number.clone(),
+            direction: call.direction.clone(),
+            started_at: call.started_at,
+            duration: (state.timestamp - call.started_at).whole_seconds().max(0),
+            livekit_room_name: call.livekit_room_name.clone(),
+            agent_config_id: call.agent_config_id.clone(),
+        };
+        let at = state.active_calls.partition_point(|other| {
+            (other.started_at, &other.id) < (active.started_at, &active.id)
+        });
+        state.active_calls.insert(at, active);
+    }
+    state.recent_calls.retain(|recent| recent.id != call.id);
+    let at = state
+        .recent_calls
+        .partition_point(|other| (other.started_at, &other.id) > (call.started_at, &call.id));
+    state.recent_calls.insert(at, call.clone());
+    state.recent_calls.truncate(RECENT_CALLS);
 }
 
 /// What the connection badge shows.
@@ -73,12 +679,22 @@ impl ConnectionState {
 
 #[cfg(test)]
 mod tests {
+    use time::macros::datetime;
+
     use super::*;
 
     #[test]
     fn messages_are_tagged_by_snake_case_type() {
         let ping: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
         assert_eq!(ping, ClientMessage::Ping);
+        let subscribe: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","stream":"active_calls"}"#).unwrap();
+        assert_eq!(
+            subscribe,
+            ClientMessage::Subscribe {
+                stream: Stream::ActiveCalls
+            }
+        );
         let pong = serde_json::to_value(ServerMessage::Pong {
             timestamp: "t".into(),
         })
@@ -89,5 +705,221 @@ mod tests {
     #[test]
     fn unknown_client_messages_are_rejected() {
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"shutdown"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"subscribe","stream":"secrets"}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn rooms_are_strings_on_the_wire() {
+        for (room, text) in [
+            (Room::Tenant("acme:1".into()), "\"tenant:acme:1\""),
+            (Room::AllTenants, "\"all\""),
+            (Room::Ops, "\"ops\""),
+        ] {
+            assert_eq!(serde_json::to_string(&room).unwrap(), text);
+            assert_eq!(serde_json::from_str::<Room>(text).unwrap(), room);
+        }
+        assert!(serde_json::from_str::<Room>("\"tenant:\"").is_err());
+        assert!(serde_json::from_str::<Room>("\"everyone\"").is_err());
+    }
+
+    #[test]
+    fn a_push_is_the_seed_event_with_room_and_sequence() {
+        let message = ServerMessage::Push {
+            room: Room::AllTenants,
+            epoch: 7,
+            seq: 3,
+            push: Push::DlqUpdate(DlqUpdate {
+                dlq: DlqSummary {
+                    depth: 2,
+                    final_failures: 1,
+                },
+                timestamp: datetime!(2026-11-21 12:00 UTC),
+            }),
+        };
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "push", "room": "all", "epoch": 7, "seq": 3,
+                "event": "dlq_update",
+                "data": {"depth": 2, "final_failures": 1, "timestamp": "2026-11-21T12:00:00Z"}})
+        );
+        assert_eq!(
+            serde_json::from_value::<ServerMessage>(json).unwrap(),
+            message
+        );
+    }
+
+    #[test]
+    fn resume_cursors_round_trip() {
+        let cursors = vec![
+            Cursor {
+                room: Room::Tenant("a b&c".into()),
+                epoch: 1,
+                seq: 9,
+            },
+            Cursor {
+                room: Room::Ops,
+                epoch: 2,
+                seq: 0,
+            },
+        ];
+        assert_eq!(decode_resume(&encode_resume(&cursors)), Some(cursors));
+        assert_eq!(decode_resume("nonsense"), None);
+    }
+
+    fn call(id: &str, minute: u8, status: &str) -> CallSummary {
+        CallSummary {
+            id: id.into(),
+            user_id: "acme".into(),
+            agent_config_id: None,
+            phone_number: None,
+            started_at: datetime!(2026-11-21 12:00 UTC) + time::Duration::minutes(minute.into()),
+            ended_at: None,
+            livekit_room_name: None,
+            livekit_room_sid: None,
+            direction: None,
+            status: Some(status.into()),
+            outcome: None,
+            duration: None,
+            sip_call_id: None,
+            recording_url: None,
+            call_metadata: None,
+            last_heartbeat_at: None,
+        }
+    }
+
+    fn metrics() -> Metrics {
+        Metrics {
+            total_calls: 0,
+            active_calls: 0,
+            completed_calls: 0,
+            average_duration: 0.0,
+            success_rate: 0.0,
+            outcome_counts: BTreeMap::new(),
+            period_hours: crate::dto::dashboard::DEFAULT_HOURS,
+        }
+    }
+
+    fn snapshot(seq: u64, recent: Vec<CallSummary>) -> ServerMessage {
+        ServerMessage::Snapshot {
+            room: Room::Tenant("acme".into()),
+            epoch: 1,
+            seq,
+            state: RoomState::Calls(InitialState {
+                active_calls: Vec::new(),
+                metrics: metrics(),
+                recent_calls: recent,
+                outcome_distribution: BTreeMap::new(),
+                periods: Vec::new(),
+                timestamp: datetime!(2026-11-21 13:00 UTC),
+            }),
+        }
+    }
+
+    fn push(seq: u64, kind: CallEventType, call: CallSummary) -> ServerMessage {
+        ServerMessage::Push {
+            room: Room::Tenant("acme".into()),
+            epoch: 1,
+            seq,
+            push: Push::CallEvent(Box::new(CallEventPayload {
+                kind,
+                call,
+                timestamp: datetime!(2026-11-21 13:00 UTC),
+            })),
+        }
+    }
+
+    fn ids<'a>(calls: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+        calls.collect()
+    }
+
+    #[test]
+    fn call_events_move_calls_between_lists_and_replays_change_nothing() {
+        let mut feed = LiveFeed::default();
+        feed.receive(&snapshot(5, vec![call("old", 1, "ended")]))
+            .unwrap();
+        let started = push(6, CallEventType::CallStarted, call("new", 30, "active"));
+        assert_eq!(feed.receive(&started), Ok(true));
+        let calls = feed.calls().unwrap();
+        assert_eq!(
+            ids(calls.active_calls.iter().map(|c| c.id.as_str())),
+            ["new"]
+        );
+        assert_eq!(calls.active_calls[0].duration, 30 * 60);
+        assert_eq!(
+            ids(calls.recent_calls.iter().map(|c| c.id.as_str())),
+            ["new", "old"]
+        );
+        let before = feed.clone();
+        assert_eq!(feed.receive(&started), Ok(false), "a replay is skipped");
+        assert_eq!(feed, before);
+
+        let ended = push(7, CallEventType::CallEnded, call("new", 30, "ended"));
+        feed.receive(&ended).unwrap();
+        let calls = feed.calls().unwrap();
+        assert!(calls.active_calls.is_empty());
+        assert_eq!(calls.recent_calls[0].status.as_deref(), Some("ended"));
+        assert_eq!(calls.recent_calls.len(), 2, "upserted, not doubled");
+        assert_eq!(
+            feed.cursors(),
+            [Cursor {
+                room: Room::Tenant("acme".into()),
+                epoch: 1,
+                seq: 7
+            }]
+        );
+    }
+
+    #[test]
+    fn recent_calls_stay_the_newest_page_in_server_order() {
+        let mut feed = LiveFeed::default();
+        let page: Vec<_> = (0..RECENT_CALLS as u8)
+            .rev()
+            .map(|n| call(&format!("c{n:02}"), 10 + n, "ended"))
+            .collect();
+        feed.receive(&snapshot(0, page)).unwrap();
+        // Older than the whole page: stays out. Newer: pushes the oldest out.
+        feed.receive(&push(
+            1,
+            CallEventType::CallEnded,
+            call("ancient", 0, "ended"),
+        ))
+        .unwrap();
+        feed.receive(&push(
+            2,
+            CallEventType::CallStarted,
+            call("fresh", 59, "active"),
+        ))
+        .unwrap();
+        let recent = &feed.calls().unwrap().recent_calls;
+        assert_eq!(recent.len(), RECENT_CALLS);
+        assert_eq!(recent[0].id, "fresh");
+        assert!(recent.iter().all(|c| c.id != "ancient" && c.id != "c00"));
+    }
+
+    #[test]
+    fn a_hole_or_a_foreign_epoch_asks_for_a_reconnect() {
+        let mut feed = LiveFeed::default();
+        feed.receive(&snapshot(5, Vec::new())).unwrap();
+        assert_eq!(
+            feed.receive(&push(8, CallEventType::CallStarted, call("x", 1, "active"))),
+            Err(FeedGap::Missing {
+                room: Room::Tenant("acme".into()),
+                expected: 6,
+                got: 8
+            })
+        );
+        let foreign = ServerMessage::Resumed {
+            room: Room::Tenant("acme".into()),
+            epoch: 2,
+            replayed: 0,
+        };
+        assert!(matches!(
+            feed.receive(&foreign),
+            Err(FeedGap::UnknownEpoch { .. })
+        ));
     }
 }

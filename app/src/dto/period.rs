@@ -19,7 +19,7 @@ impl Period {
     pub const ALL: [Period; 4] = [Self::Hour, Self::SixHours, Self::Day, Self::Week];
 
     /// The `hours` query parameter of the seed-000 endpoints.
-    pub fn hours(self) -> u32 {
+    pub const fn hours(self) -> u32 {
         match self {
             Self::Hour => 1,
             Self::SixHours => 6,

@@ -1,6 +1,6 @@
 //! `/dashboard/realtime`: the page frame — header with the connection badge, period selector,
 //! metric cards and panels. Server-rendered so it is useful before the bundle arrives; live once
-//! hydrated.
+//! hydrated: the metric cards follow the live feed of `/ws`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +10,11 @@ use crate::{
         connection_badge::ConnectionBadge, metric_card::MetricCard, panel::Panel,
         period_selector::PeriodSelector,
     },
-    dto::{live::ConnectionState, period::Period},
+    dto::{
+        dashboard::Metrics,
+        live::{ConnectionState, LiveFeed},
+        period::Period,
+    },
     live_client, session,
 };
 
@@ -18,13 +22,26 @@ use crate::{
 pub fn RealtimeDashboard() -> impl IntoView {
     let (connection, set_connection) = signal(ConnectionState::Connecting);
     let period = RwSignal::new(Period::default());
+    let feed = RwSignal::new(LiveFeed::default());
     // Effects run only in the browser: this marks hydration and opens the live link.
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| {
         set_hydrated.set(true);
-        live_client::connect(set_connection);
+        live_client::connect(set_connection, feed);
     });
-    let no_data = Signal::derive(|| None::<String>);
+    // The selected period's figures, once the live feed has them.
+    let card = move |format: fn(&Metrics) -> String| {
+        Signal::derive(move || {
+            let hours = period.get().hours();
+            feed.with(|feed| {
+                feed.calls()?
+                    .periods
+                    .iter()
+                    .find(|metrics| metrics.period_hours == hours)
+                    .map(format)
+            })
+        })
+    };
 
     view! {
         <Title text="Realtime calls · Switchboard" />
@@ -82,11 +99,19 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 </p>
             </div>
             <section class="metrics" aria-label="Call metrics">
-                <MetricCard label="Total calls" id="total" value=no_data />
-                <MetricCard label="Active now" id="active" value=no_data />
-                <MetricCard label="Completed" id="completed" value=no_data />
-                <MetricCard label="Avg duration" id="average-duration" value=no_data />
-                <MetricCard label="Success rate" id="success-rate" value=no_data />
+                <MetricCard label="Total calls" id="total" value=card(|m| m.total_calls.to_string()) />
+                <MetricCard label="Active now" id="active" value=card(|m| m.active_calls.to_string()) />
+                <MetricCard label="Completed" id="completed" value=card(|m| m.completed_calls.to_string()) />
+                <MetricCard
+                    label="Avg duration"
+                    id="average-duration"
+                    value=card(|m| format!("{} s", m.average_duration))
+                />
+                <MetricCard
+                    label="Success rate"
+                    id="success-rate"
+                    value=card(|m| format!("{} %", m.success_rate))
+                />
             </section>
             <div class="panels">
                 <Panel title="Active calls" id="active-calls" empty_message="No active calls right now." wide=true />

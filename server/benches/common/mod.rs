@@ -1,4 +1,5 @@
 //! What the benchmarks share: their runtime, knobs from the environment, the PostgreSQL server.
+#![allow(dead_code)] // Each bench compiles this module on its own and uses a part of it.
 
 use std::future::Future;
 

@@ -2,12 +2,12 @@
 //! the dead-letter queue and its actions, system health and the tenant list. Live calls come from
 //! the in-memory registry and business names from one query, never a query per call.
 
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use app::dto::{
     admin::{
         AdminActiveCallsResponse, ComponentHealth, DlqActionResponse, DlqMessage, DlqResponse,
-        LiveCallHealth, ReconciliationSummary, SystemHealth, TenantsResponse,
+        SystemHealth, TenantsResponse,
     },
     calls::HeartbeatHealth,
     dashboard::Tenant,
@@ -18,7 +18,7 @@ use axum::{
     extract::{Path, State},
 };
 use serde::Deserialize;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 use utoipa::IntoParams;
 
 use super::{
@@ -26,7 +26,7 @@ use super::{
     extract::ApiQuery,
 };
 use crate::{
-    auth::Admin, dashboard, dlq::DeadLetter, live::bus::BusEvent, state::AppState, storage::Backend,
+    auth::Admin, dlq::DeadLetter, figures, live::bus::BusEvent, state::AppState, storage::Backend,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -53,34 +53,19 @@ pub(super) async fn active_calls(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AdminCallsQuery>,
 ) -> Result<Json<AdminActiveCallsResponse>, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let live = state
-        .registry
-        .snapshot(query.user_id.as_deref().filter(|id| !id.is_empty()), now);
-    let names: HashMap<String, String> = state.storage.tenants().await?.into_iter().collect();
-    let active_calls: Vec<LiveCallHealth> = live
-        .into_iter()
-        .map(|(live, health)| LiveCallHealth {
-            business_name: names
-                .get(&live.call.user_id)
-                .cloned()
-                .unwrap_or_else(|| live.call.user_id.clone()),
-            last_heartbeat_at: live
-                .call
-                .last_heartbeat_at
-                .map(PrimitiveDateTime::assume_utc),
-            heartbeat_age_seconds: live.age(now).whole_seconds().max(0),
-            health,
-            call: dashboard::active_call(&live.call, now),
-        })
-        .collect();
-    let count_of = |wanted| active_calls.iter().filter(|c| c.health == wanted).count();
+    let live = figures::live_calls(
+        &state.storage,
+        &state.registry,
+        query.user_id.as_deref().filter(|id| !id.is_empty()),
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     Ok(Json(AdminActiveCallsResponse {
         success: true,
-        count: active_calls.len(),
-        warning_count: count_of(HeartbeatHealth::Warning),
-        stale_count: count_of(HeartbeatHealth::Stale),
-        active_calls,
+        active_calls: live.active_calls,
+        count: live.count,
+        warning_count: live.warning_count,
+        stale_count: live.stale_count,
     }))
 }
 
@@ -251,17 +236,7 @@ pub(super) async fn health(
         .filter(|(_, health)| *health == HeartbeatHealth::Stale)
         .count();
     let last_reconciliation = match state.storage.last_reconciliation().await {
-        Ok(run) => run.map(|run| ReconciliationSummary {
-            id: run.id,
-            status: run.status,
-            started_at: run.started_at.assume_utc(),
-            finished_at: run.finished_at.map(PrimitiveDateTime::assume_utc),
-            stale_closed: run.stale_closed,
-            backfilled: run.backfilled,
-            live_cleared: run.live_cleared,
-            dlq_retried: run.dlq_retried,
-            error: run.error,
-        }),
+        Ok(run) => run.map(figures::reconciliation_summary),
         Err(_) => None,
     };
 

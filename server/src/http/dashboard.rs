@@ -29,7 +29,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, Scope},
-    dashboard,
+    dashboard, figures,
     state::AppState,
     storage::{
         CallRecord,
@@ -205,14 +205,17 @@ pub(super) async fn metrics(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<axum::Json<MetricsResponse>, ApiError> {
-    let (scope, hours, range) = query.resolve(&caller)?;
-    let (totals, active) = tokio::try_join!(
-        state.storage.period_totals(scope.tenant(), range),
-        state.storage.count_active(scope.tenant()),
-    )?;
+    let (scope, hours, _) = query.resolve(&caller)?;
+    let metrics = figures::metrics(
+        &state.storage,
+        scope.tenant(),
+        hours,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     Ok(axum::Json(MetricsResponse {
         success: true,
-        metrics: dashboard::metrics(&totals, active, hours),
+        metrics,
         user_id: user_id(&scope),
     }))
 }
@@ -228,14 +231,8 @@ pub(super) async fn active_calls(
     ApiQuery(query): ApiQuery<TenantQuery>,
 ) -> Result<axum::Json<ActiveCallsResponse>, ApiError> {
     let scope = caller.scope(query.user_id.as_deref())?;
-    let now = OffsetDateTime::now_utc();
-    let active_calls: Vec<_> = state
-        .storage
-        .active_calls_of(scope.tenant())
-        .await?
-        .iter()
-        .map(|call| dashboard::active_call(call, now))
-        .collect();
+    let active_calls =
+        figures::active_calls(&state.storage, scope.tenant(), OffsetDateTime::now_utc()).await?;
     Ok(axum::Json(ActiveCallsResponse {
         success: true,
         count: active_calls.len(),

@@ -160,6 +160,16 @@ pub(super) async fn method_not_allowed(
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        if error.is_forbidden() {
+            Self::Forbidden(error.message())
+        } else {
+            Self::Unauthorized(error.message())
+        }
+    }
+}
+
 impl From<crate::storage::StorageError> for ApiError {
     fn from(error: crate::storage::StorageError) -> Self {
         use crate::storage::StorageError;
@@ -168,6 +178,15 @@ impl From<crate::storage::StorageError> for ApiError {
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
             ) => Self::Unavailable("the database is unavailable; try again shortly".into()),
             _ => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::figures::FiguresError> for ApiError {
+    fn from(error: crate::figures::FiguresError) -> Self {
+        match error {
+            crate::figures::FiguresError::Storage(error) => error.into(),
+            crate::figures::FiguresError::Dlq(error) => error.into(),
         }
     }
 }

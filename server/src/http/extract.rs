@@ -9,6 +9,32 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::{
+    auth::{Admin, AuthError, Caller},
+    state::AppState,
+};
+
+/// Any signed-in caller; 401 otherwise.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Caller(state.jwt.identify(&parts.headers)?))
+    }
+}
+
+/// A signed-in admin; 401 when not signed in, 403 for a tenant.
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let identity = state.jwt.identify(&parts.headers)?;
+        if identity.role != app::dto::auth::Role::Admin {
+            return Err(AuthError::AdminOnly.into());
+        }
+        Ok(Admin(identity))
+    }
+}
 
 /// The query string as `T`; a malformed value is a 400 naming its parameter.
 pub(super) struct ApiQuery<T>(pub T);

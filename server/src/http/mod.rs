@@ -13,8 +13,9 @@ mod error;
 mod extract;
 mod health;
 mod ingest;
-mod live;
 mod pages;
+mod socketio;
+mod ws;
 
 use std::sync::Arc;
 
@@ -153,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary(DASHBOARD_PATH) }))
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
-        .route("/ws", get(live::upgrade))
+        .route("/ws", get(ws::upgrade))
         .nest_service("/pkg", assets::bundle(site_root))
         .route_service("/favicon.ico", assets::favicon(site_root))
         .leptos_routes_with_context(
@@ -164,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         )
         // Unknown paths render the app, whose router shows the 404 page with status 404.
         .fallback(render_app_to_stream_with_context(context, shell))
+        // Everything under /socket.io/ is Socket.IO's; the rest passes through.
+        .layer(socketio::layer(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::require_session,

@@ -42,11 +42,15 @@ pub(super) async fn require_session(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/ws" {
+    if path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/socket.io/")
+        || path == "/ws"
+    {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    match state.jwt.identify(&parts) {
+    match state.jwt.identify(&parts.headers) {
         Ok(identity) => {
             parts.extensions.insert::<Identity>(identity);
         }

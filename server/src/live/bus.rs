@@ -3,7 +3,7 @@
 //! [`CAPACITY`] events behind loses the oldest and is told so (`RecvError::Lagged`), so a slow
 //! consumer can never hold memory or delay the writers.
 
-use app::dto::calls::HeartbeatHealth;
+use app::dto::{admin::ReconciliationSummary, calls::HeartbeatHealth};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -36,6 +36,8 @@ pub enum BusEvent {
     },
     /// The dead-letter queue changed; `depth` is its new size.
     DlqChanged { depth: i64 },
+    /// A reconciliation run started or finished.
+    ReconciliationRun(ReconciliationSummary),
 }
 
 #[derive(Clone, Debug)]

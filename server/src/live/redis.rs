@@ -97,7 +97,9 @@ impl RedisLink {
                 BusEvent::Call { call, .. } | BusEvent::Heartbeat { call } => {
                     self.mirror(&mut pipe, call)
                 }
-                BusEvent::HealthChanged { .. } | BusEvent::DlqChanged { .. } => continue,
+                BusEvent::HealthChanged { .. }
+                | BusEvent::DlqChanged { .. }
+                | BusEvent::ReconciliationRun(_) => continue,
             }
             let envelope = Envelope {
                 origin: self.instance.to_string(),

@@ -10,6 +10,8 @@ mod databases;
 mod helpers;
 mod ingest;
 mod live;
+mod live_clients;
 mod pages;
 mod redis;
+mod socketio;
 mod storage;

@@ -12,6 +12,10 @@ use tokio::sync::broadcast;
 use crate::{
     databases::{TestDatabase, services_required},
     helpers::{TestApp, spawn_app_with},
+    live_clients::{
+        ServerProcess, SocketIoClient, WsClient, call_ended, call_events, call_started, ws_connect,
+        ws_url,
+    },
 };
 
 fn redis_url() -> String {
@@ -72,7 +76,7 @@ async fn next_change(bus: &mut broadcast::Receiver<BusEvent>) -> (String, Option
         match bus.recv().await.unwrap() {
             BusEvent::Call { change, call } => return (call.id, Some(change)),
             BusEvent::Heartbeat { call } => return (call.id, None),
-            BusEvent::HealthChanged { .. } | BusEvent::DlqChanged { .. } => {}
+            _ => {}
         }
     }
 }
@@ -303,4 +307,106 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
         .await
         .unwrap();
     assert_eq!(due, 0);
+}
+
+/// Call events (id, type) a `/ws` client receives up to and including `last` starting.
+async fn ws_calls_until(client: &mut WsClient, last: &str) -> Vec<(String, String)> {
+    let done = (last.to_owned(), "call_started".to_owned());
+    let seen = client
+        .recv_until(|message| call_events(std::slice::from_ref(message)).contains(&done))
+        .await;
+    call_events(&seen)
+}
+
+/// The same from a Socket.IO client.
+async fn socketio_calls_until(client: &mut SocketIoClient, last: &str) -> Vec<(String, String)> {
+    let mut calls = Vec::new();
+    loop {
+        let (data, _) = client.until("call_event").await;
+        let call = (
+            data["call"]["id"].as_str().unwrap().to_owned(),
+            data["type"].as_str().unwrap().to_owned(),
+        );
+        let done = call.0 == last && call.1 == "call_started";
+        calls.push(call);
+        if done {
+            return calls;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_server_processes_push_every_call_once_on_both_transports() {
+    let Some((_, prefix)) = redis().await else {
+        return;
+    };
+    let Some(db) = TestDatabase::postgres().await else {
+        assert!(!services_required());
+        return;
+    };
+    let redis_url = redis_url();
+    let args = [
+        "--database-url",
+        db.url(),
+        "--redis-url",
+        &redis_url,
+        "--redis-prefix",
+        &prefix,
+    ];
+    let mut a = ServerProcess::start(&args).await;
+    let mut b = ServerProcess::start(&args).await;
+    a.logged("redis: subscribed").await;
+    b.logged("redis: subscribed").await;
+
+    let mut on_a = ws_connect(&ws_url(a.addr, &[]), &ServerProcess::token(Some("acme")))
+        .await
+        .unwrap();
+    let mut admin_on_b = ws_connect(&ws_url(b.addr, &[]), &ServerProcess::token(None))
+        .await
+        .unwrap();
+    let Some(mut socketio_on_b) = SocketIoClient::connect(
+        b.addr,
+        json!({"token": ServerProcess::token(Some("acme"))}),
+        &["websocket"],
+    )
+    .await
+    else {
+        return;
+    };
+    socketio_on_b.until("initial_state").await;
+    for client in [&mut on_a, &mut admin_on_b] {
+        client
+            .recv_until(|message| matches!(message, app::dto::live::ServerMessage::Snapshot { .. }))
+            .await;
+    }
+    // The admin has two rooms (every tenant, ops): wait for the second snapshot too.
+    admin_on_b
+        .recv_until(|message| matches!(message, app::dto::live::ServerMessage::Snapshot { .. }))
+        .await;
+
+    // Started on A, ended on B, and a last call on A to close the window.
+    a.ingest(&call_started("acme", "c1")).await;
+    b.ingest(&call_ended("acme", "c1")).await;
+    a.ingest(&call_started("acme", "last")).await;
+    let expected = [
+        ("c1".to_owned(), "call_started".to_owned()),
+        ("c1".to_owned(), "call_ended".to_owned()),
+        ("last".to_owned(), "call_started".to_owned()),
+    ];
+    assert_eq!(
+        ws_calls_until(&mut on_a, "last").await,
+        expected,
+        "/ws on A"
+    );
+    assert_eq!(
+        ws_calls_until(&mut admin_on_b, "last").await,
+        expected,
+        "/ws on B, each exactly once"
+    );
+    assert_eq!(
+        socketio_calls_until(&mut socketio_on_b, "last").await,
+        expected,
+        "Socket.IO on B, each exactly once"
+    );
+    socketio_on_b.close().await;
 }

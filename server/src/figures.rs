@@ -1,0 +1,182 @@
+//! The dashboard's figures as every door reads them — the REST API, the live hub's snapshots and
+//! pushes, and (next) server functions — so each figure has exactly one implementation: storage,
+//! the live registry and the DLQ in, the shared DTO out, computed by the rules of
+//! [`crate::dashboard`].
+
+use std::collections::HashMap;
+
+use app::dto::{
+    admin::{LiveCallHealth, ReconciliationSummary},
+    calls::HeartbeatHealth,
+    dashboard::{ActiveCall, DEFAULT_HOURS, Metrics},
+    live::{DlqSummary, InitialState, LiveCalls, METRIC_PERIODS, OpsState, RECENT_CALLS},
+};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::{
+    dashboard,
+    dlq::{DeadLetterQueue, DlqError},
+    live::registry::LiveRegistry,
+    storage::{
+        Storage, StorageError,
+        reads::{CallFilter, ReconciliationRow},
+    },
+};
+
+/// A figure could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FiguresError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Dlq(#[from] DlqError),
+}
+
+/// The metric cards over `hours` ending now (see [`app::dto::dashboard`] for the meanings).
+pub async fn metrics(
+    storage: &Storage,
+    tenant: Option<&str>,
+    hours: u32,
+    now: OffsetDateTime,
+) -> Result<Metrics, StorageError> {
+    let (totals, active) = tokio::try_join!(
+        storage.period_totals(tenant, dashboard::period(now, hours)),
+        storage.count_active(tenant),
+    )?;
+    Ok(dashboard::metrics(&totals, active, hours))
+}
+
+/// The metric cards for every period of the page's selector ([`METRIC_PERIODS`]).
+pub async fn metric_periods(
+    storage: &Storage,
+    tenant: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<Metrics>, StorageError> {
+    let totals = futures::future::try_join_all(
+        METRIC_PERIODS.map(|hours| storage.period_totals(tenant, dashboard::period(now, hours))),
+    );
+    let (totals, active) = tokio::try_join!(totals, storage.count_active(tenant))?;
+    Ok(totals
+        .iter()
+        .zip(METRIC_PERIODS)
+        .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+        .collect())
+}
+
+/// Calls in progress, oldest first, with their duration so far.
+pub async fn active_calls(
+    storage: &Storage,
+    tenant: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<ActiveCall>, StorageError> {
+    Ok(storage
+        .active_calls_of(tenant)
+        .await?
+        .iter()
+        .map(|call| dashboard::active_call(call, now))
+        .collect())
+}
+
+/// A calls room's whole state: what Socket.IO's `initial_state` and a `/ws` snapshot carry.
+pub async fn initial_state(
+    storage: &Storage,
+    tenant: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<InitialState, StorageError> {
+    let everything = CallFilter::default();
+    let (active_calls, periods, recent) = tokio::try_join!(
+        active_calls(storage, tenant, now),
+        metric_periods(storage, tenant, now),
+        storage.list_calls(tenant, &everything, None, RECENT_CALLS as i64),
+    )?;
+    let metrics = periods
+        .iter()
+        .find(|metrics| metrics.period_hours == DEFAULT_HOURS)
+        .cloned()
+        .unwrap_or_else(|| dashboard::metrics(&[], 0, DEFAULT_HOURS));
+    Ok(InitialState {
+        active_calls,
+        outcome_distribution: metrics.outcome_counts.clone(),
+        metrics,
+        recent_calls: recent.into_iter().map(dashboard::call_summary).collect(),
+        periods,
+        timestamp: now,
+    })
+}
+
+/// Live calls (of one tenant, or all) with business name, last heartbeat and health, from the
+/// in-memory registry; the names in one query, never one per call.
+pub async fn live_calls(
+    storage: &Storage,
+    registry: &LiveRegistry,
+    tenant: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<LiveCalls, StorageError> {
+    let live = registry.snapshot(tenant, now);
+    let names: HashMap<String, String> = storage.tenants().await?.into_iter().collect();
+    let active_calls: Vec<LiveCallHealth> = live
+        .into_iter()
+        .map(|(live, health)| LiveCallHealth {
+            business_name: names
+                .get(&live.call.user_id)
+                .cloned()
+                .unwrap_or_else(|| live.call.user_id.clone()),
+            last_heartbeat_at: live
+                .call
+                .last_heartbeat_at
+                .map(PrimitiveDateTime::assume_utc),
+            heartbeat_age_seconds: live.age(now).whole_seconds().max(0),
+            health,
+            call: dashboard::active_call(&live.call, now),
+        })
+        .collect();
+    let count_of = |wanted| active_calls.iter().filter(|c| c.health == wanted).count();
+    Ok(LiveCalls {
+        count: active_calls.len(),
+        warning_count: count_of(HeartbeatHealth::Warning),
+        stale_count: count_of(HeartbeatHealth::Stale),
+        active_calls,
+    })
+}
+
+pub async fn dlq_summary(dlq: &DeadLetterQueue) -> Result<DlqSummary, DlqError> {
+    let (depth, final_failures) = tokio::try_join!(dlq.depth(), dlq.final_failures())?;
+    Ok(DlqSummary {
+        depth,
+        final_failures,
+    })
+}
+
+pub fn reconciliation_summary(run: ReconciliationRow) -> ReconciliationSummary {
+    ReconciliationSummary {
+        id: run.id,
+        status: run.status,
+        started_at: run.started_at.assume_utc(),
+        finished_at: run.finished_at.map(PrimitiveDateTime::assume_utc),
+        stale_closed: run.stale_closed,
+        backfilled: run.backfilled,
+        live_cleared: run.live_cleared,
+        dlq_retried: run.dlq_retried,
+        error: run.error,
+    }
+}
+
+/// The ops room's whole state.
+pub async fn ops_state(
+    storage: &Storage,
+    registry: &LiveRegistry,
+    dlq: &DeadLetterQueue,
+    now: OffsetDateTime,
+) -> Result<OpsState, FiguresError> {
+    let (live, dlq, last) = tokio::try_join!(
+        async { Ok::<_, FiguresError>(live_calls(storage, registry, None, now).await?) },
+        async { Ok(dlq_summary(dlq).await?) },
+        async { Ok(storage.last_reconciliation().await?) },
+    )?;
+    Ok(OpsState {
+        live,
+        dlq,
+        last_reconciliation: last.map(reconciliation_summary),
+        timestamp: now,
+    })
+}

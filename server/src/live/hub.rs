@@ -1,0 +1,923 @@
+//! The live hub: the one place where bus events become pushes, for both transports.
+//!
+//! # Layout
+//! - **Rooms** ([`Room`]): one per tenant, one for every tenant together, and the ops room. A
+//!   connection's rooms follow from its caller and the tenant it asked for ([`rooms_for`]), decided
+//!   at the handshake; transports never pick rooms or tenants themselves.
+//! - **Once**: each bus event is turned into its [`Push`] once, its payload serialized once
+//!   ([`Frame::data`], shared by every room and transport); each room adds only its numbering and
+//!   the `/ws` frame text ([`Frame::text`]).
+//! - **Numbering and history**: each room numbers its pushes within a random epoch and keeps the
+//!   last few ([`PushSettings::history`], at most [`PushSettings::resume_window`] old), so a
+//!   reconnecting client resumes where it left off or is told to take a snapshot.
+//! - **Backpressure**: every subscriber has one bounded queue. Fan-out never waits: a queue that is
+//!   full marks its subscriber as lagged and the hub forgets it; the transport then resyncs
+//!   (`/ws`: fresh snapshots) or drops the client (Socket.IO, whose clients reconnect and get a
+//!   fresh `initial_state`). Nobody else is slowed down, and memory stays bounded.
+//! - **Coalescing**: events only mark a room's figures dirty; [`run_coalescer`] recomputes them
+//!   at most once per [`PushSettings::interval`] per room — never per socket — and pushes them.
+//!
+//! The rooms live under one mutex held only for bookkeeping and non-blocking sends, never across
+//! an `.await`.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use app::dto::{
+    auth::Role,
+    live::{
+        ActiveCallsUpdate, CallEventPayload, CallEventType, Cursor, DlqUpdate, HealthChange,
+        LiveCallsUpdate, MetricsUpdate, Push, ReconciliationUpdate, Room, RoomState, Stream,
+    },
+};
+use axum::extract::ws::Utf8Bytes;
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::bus::{BusEvent, CallChange};
+use crate::{
+    auth::Scope,
+    config::PushSettings,
+    dashboard,
+    figures::{self, FiguresError},
+    state::AppState,
+};
+
+/// The rooms a caller's connection joins: its tenant's (or every tenant's), plus the ops room for
+/// admins.
+pub fn rooms_for(role: Role, scope: &Scope) -> Vec<Room> {
+    let calls = match scope {
+        Scope::Tenant(tenant) => Room::Tenant(tenant.clone()),
+        Scope::AllTenants => Room::AllTenants,
+    };
+    match role {
+        Role::Admin => vec![calls, Room::Ops],
+        Role::Tenant => vec![calls],
+    }
+}
+
+/// One push in one room, ready for either transport.
+#[derive(Debug)]
+pub struct Frame {
+    pub room: Room,
+    pub epoch: u32,
+    pub seq: u64,
+    pub stream: Stream,
+    /// The Socket.IO event name.
+    pub event: &'static str,
+    /// The payload, serialized once and shared by every room and transport.
+    pub data: Arc<RawValue>,
+    /// The whole `/ws` message ([`app::dto::live::ServerMessage::Push`]).
+    pub text: Utf8Bytes,
+    at: Instant,
+}
+
+/// The `/ws` shape of a push, written around the already serialized payload.
+#[derive(Serialize)]
+struct WirePush<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room: &'a Room,
+    epoch: u32,
+    seq: u64,
+    event: &'static str,
+    data: &'a RawValue,
+}
+
+/// Where a subscription starts in one of its rooms.
+#[derive(Debug)]
+pub enum Start {
+    /// The client's cursor is still covered: these pushes (possibly none) bring it up to date.
+    Replay {
+        room: Room,
+        epoch: u32,
+        frames: Vec<Arc<Frame>>,
+    },
+    /// The client needs the room's state: a snapshot reflecting at least `seq`.
+    Snapshot { room: Room, epoch: u32, seq: u64 },
+}
+
+/// What a subscription yields next.
+#[derive(Debug)]
+pub enum Next {
+    Frame(Arc<Frame>),
+    /// The subscriber fell behind (or the hub lost events): its queue was dropped and it must
+    /// start over from snapshots.
+    Lagged,
+}
+
+/// Counters for tests and health.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    pub rooms: usize,
+    pub subscribers: usize,
+    /// Subscribers dropped for falling behind, since start.
+    pub lagged: u64,
+}
+
+/// What a subscriber shares with the hub.
+#[derive(Debug)]
+struct Subscriber {
+    id: u64,
+    /// Bit set of [`Stream`]s it receives.
+    streams: AtomicU8,
+    lagged: AtomicBool,
+}
+
+impl Subscriber {
+    fn wants(&self, stream: Stream) -> bool {
+        self.streams.load(Ordering::Relaxed) & stream_bit(stream) != 0
+    }
+}
+
+fn stream_bit(stream: Stream) -> u8 {
+    1 << (stream as u8)
+}
+
+/// A subscriber's place in one room: the room holds the only senders of its queue, so once the
+/// hub forgets it everywhere the queue ends.
+struct Member {
+    subscriber: Arc<Subscriber>,
+    queue: mpsc::Sender<Arc<Frame>>,
+}
+
+/// Figures of a room that changed since they were last pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Dirty {
+    metrics: bool,
+    active_calls: bool,
+    live_calls: bool,
+    dlq: bool,
+}
+
+impl Dirty {
+    fn any(self) -> bool {
+        self.metrics || self.active_calls || self.live_calls || self.dlq
+    }
+}
+
+struct RoomEntry {
+    epoch: u32,
+    seq: u64,
+    history: VecDeque<Arc<Frame>>,
+    members: Vec<Member>,
+    dirty: Dirty,
+    /// Since when the room has had no members; it is forgotten a resume window later.
+    idle_since: Option<Instant>,
+}
+
+impl RoomEntry {
+    fn new() -> Self {
+        Self {
+            epoch: rand::random(),
+            seq: 0,
+            history: VecDeque::new(),
+            members: Vec::new(),
+            dirty: Dirty::default(),
+            idle_since: None,
+        }
+    }
+
+    /// Whether every push after `seq` is still in the history.
+    fn covers(&self, seq: u64) -> bool {
+        seq == self.seq
+            || self
+                .history
+                .front()
+                .is_some_and(|first| first.seq <= seq + 1)
+    }
+
+    fn wants(&self, stream: Stream) -> bool {
+        self.members
+            .iter()
+            .any(|member| member.subscriber.wants(stream))
+    }
+}
+
+struct Inner {
+    rooms: Mutex<HashMap<Room, RoomEntry>>,
+    settings: PushSettings,
+    next_id: AtomicU64,
+    lagged: AtomicU64,
+}
+
+/// The hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Hub {
+    pub fn new(settings: PushSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rooms: Mutex::default(),
+                settings,
+                next_id: AtomicU64::new(1),
+                lagged: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<Room, RoomEntry>> {
+        // A poisoned lock only means another thread panicked mid-update of plain data.
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let rooms = self.rooms();
+        let subscribers: std::collections::HashSet<u64> = rooms
+            .values()
+            .flat_map(|room| room.members.iter().map(|member| member.subscriber.id))
+            .collect();
+        HubStats {
+            rooms: rooms.len(),
+            subscribers: subscribers.len(),
+            lagged: self.inner.lagged.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Joins `rooms`, resuming each from the client's cursor when the room still has what came
+    /// after it. Every push after the returned starts arrives through the subscription.
+    pub fn subscribe(&self, rooms: &[Room], cursors: &[Cursor]) -> Subscription {
+        self.subscribe_with(rooms, cursors, u8::MAX)
+    }
+
+    fn subscribe_with(&self, rooms: &[Room], cursors: &[Cursor], streams: u8) -> Subscription {
+        let (queue, receiver) = mpsc::channel(self.inner.settings.queue.max(1));
+        let subscriber = Arc::new(Subscriber {
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            streams: AtomicU8::new(streams),
+            lagged: AtomicBool::new(false),
+        });
+        let mut entries = self.rooms();
+        let starts = rooms
+            .iter()
+            .map(|room| {
+                let entry = entries.entry(room.clone()).or_insert_with(RoomEntry::new);
+                entry.idle_since = None;
+                entry.members.push(Member {
+                    subscriber: Arc::clone(&subscriber),
+                    queue: queue.clone(),
+                });
+                match cursors.iter().find(|cursor| cursor.room == *room) {
+                    Some(cursor)
+                        if cursor.epoch == entry.epoch
+                            && cursor.seq <= entry.seq
+                            && entry.covers(cursor.seq) =>
+                    {
+                        Start::Replay {
+                            room: room.clone(),
+                            epoch: entry.epoch,
+                            frames: entry
+                                .history
+                                .iter()
+                                .filter(|frame| frame.seq > cursor.seq)
+                                .cloned()
+                                .collect(),
+                        }
+                    }
+                    _ => Start::Snapshot {
+                        room: room.clone(),
+                        epoch: entry.epoch,
+                        seq: entry.seq,
+                    },
+                }
+            })
+            .collect();
+        Subscription {
+            hub: self.clone(),
+            subscriber,
+            rooms: rooms.to_vec(),
+            receiver,
+            starts,
+        }
+    }
+
+    fn leave(&self, id: u64, rooms: &[Room]) {
+        let mut entries = self.rooms();
+        for room in rooms {
+            if let Some(entry) = entries.get_mut(room) {
+                entry.members.retain(|member| member.subscriber.id != id);
+                if entry.members.is_empty() && entry.idle_since.is_none() {
+                    entry.idle_since = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Pushes `push` into each of `rooms` that has a subscriber (or may still get one back).
+    /// The payload is serialized once, and only when someone is there to receive it.
+    pub fn publish(&self, rooms: &[Room], push: &Push) {
+        let mut entries = self.rooms();
+        if !rooms.iter().any(|room| entries.contains_key(room)) {
+            return;
+        }
+        let data = match push.data_json().and_then(RawValue::from_string) {
+            Ok(data) => Arc::<RawValue>::from(data),
+            Err(error) => return warn!(%error, event = push.event(), "cannot encode a push"),
+        };
+        let stream = push.stream();
+        for room in rooms {
+            let Some(entry) = entries.get_mut(room) else {
+                continue;
+            };
+            entry.seq += 1;
+            let wire = WirePush {
+                kind: "push",
+                room,
+                epoch: entry.epoch,
+                seq: entry.seq,
+                event: push.event(),
+                data: &data,
+            };
+            let text = match serde_json::to_string(&wire) {
+                Ok(text) => Utf8Bytes::from(text),
+                Err(error) => return warn!(%error, "cannot encode a push frame"),
+            };
+            let frame = Arc::new(Frame {
+                room: room.clone(),
+                epoch: entry.epoch,
+                seq: entry.seq,
+                stream,
+                event: push.event(),
+                data: Arc::clone(&data),
+                text,
+                at: Instant::now(),
+            });
+            self.remember(entry, &frame);
+            entry.members.retain(|member| {
+                if member.subscriber.lagged.load(Ordering::Relaxed) {
+                    return false;
+                }
+                if !member.subscriber.wants(stream) {
+                    return true;
+                }
+                match member.queue.try_send(Arc::clone(&frame)) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        // Never wait for a slow client: drop it here, and its transport resyncs it.
+                        member.subscriber.lagged.store(true, Ordering::Relaxed);
+                        self.inner.lagged.fetch_add(1, Ordering::Relaxed);
+                        debug!(subscriber = member.subscriber.id, %room, "subscriber fell behind");
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+            if entry.members.is_empty() && entry.idle_since.is_none() {
+                entry.idle_since = Some(Instant::now());
+            }
+        }
+    }
+
+    fn remember(&self, entry: &mut RoomEntry, frame: &Arc<Frame>) {
+        let settings = &self.inner.settings;
+        entry.history.push_back(Arc::clone(frame));
+        while entry.history.len() > settings.history
+            || entry
+                .history
+                .front()
+                .is_some_and(|first| first.at.elapsed() > settings.resume_window)
+        {
+            entry.history.pop_front();
+        }
+    }
+
+    fn mark(&self, rooms: &[Room], change: impl Fn(&mut Dirty)) {
+        let mut entries = self.rooms();
+        for room in rooms {
+            if let Some(entry) = entries.get_mut(room) {
+                change(&mut entry.dirty);
+            }
+        }
+    }
+
+    /// History was lost (the hub missed bus events): every room starts a new epoch and every
+    /// subscriber starts over from snapshots.
+    fn reset(&self) {
+        let mut entries = self.rooms();
+        for entry in entries.values_mut() {
+            entry.epoch = rand::random();
+            entry.history.clear();
+            for member in entry.members.drain(..) {
+                member.subscriber.lagged.store(true, Ordering::Relaxed);
+            }
+            entry.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Takes the dirty figures of rooms someone watches; forgets rooms idle past the resume
+    /// window.
+    fn take_dirty(&self) -> Vec<(Room, Dirty)> {
+        let window = self.inner.settings.resume_window;
+        let mut entries = self.rooms();
+        entries.retain(|_, entry| entry.idle_since.is_none_or(|idle| idle.elapsed() <= window));
+        entries
+            .iter_mut()
+            .filter(|(_, entry)| entry.dirty.any())
+            .map(|(room, entry)| {
+                let mut dirty = std::mem::take(&mut entry.dirty);
+                // Only what somebody receives is worth computing.
+                dirty.metrics &= entry.wants(Stream::Metrics);
+                dirty.active_calls &= entry.wants(Stream::ActiveCalls);
+                dirty.live_calls &= entry.wants(Stream::Health);
+                dirty.dlq &= entry.wants(Stream::Dlq);
+                (room.clone(), dirty)
+            })
+            .filter(|(_, dirty)| dirty.any())
+            .collect()
+    }
+
+    /// Marks every calls room's metrics dirty (the hour turned: periods moved on).
+    fn mark_all_metrics(&self) {
+        let mut entries = self.rooms();
+        for (room, entry) in entries.iter_mut() {
+            if *room != Room::Ops {
+                entry.dirty.metrics = true;
+            }
+        }
+    }
+
+    /// Turns one bus event into pushes and dirty figures.
+    fn on_event(&self, event: BusEvent) {
+        let now = OffsetDateTime::now_utc();
+        match event {
+            BusEvent::Call { change, call } => {
+                let rooms = [Room::Tenant(call.user_id.clone()), Room::AllTenants];
+                let kind = match change {
+                    CallChange::Started => CallEventType::CallStarted,
+                    CallChange::Updated => CallEventType::CallUpdated,
+                    CallChange::Ended => CallEventType::CallEnded,
+                };
+                let push = Push::CallEvent(Box::new(CallEventPayload {
+                    kind,
+                    call: dashboard::call_summary(*call),
+                    timestamp: now,
+                }));
+                self.publish(&rooms, &push);
+                self.mark(&rooms, |dirty| {
+                    dirty.metrics = true;
+                    dirty.active_calls = true;
+                });
+                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
+            }
+            BusEvent::Heartbeat { .. } => {
+                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
+            }
+            BusEvent::HealthChanged {
+                call_id,
+                user_id,
+                from,
+                to,
+            } => {
+                let push = Push::HeartbeatHealth(HealthChange {
+                    call_id,
+                    user_id,
+                    from,
+                    to,
+                    timestamp: now,
+                });
+                self.publish(&[Room::Ops], &push);
+                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
+            }
+            BusEvent::DlqChanged { .. } => self.mark(&[Room::Ops], |dirty| dirty.dlq = true),
+            BusEvent::ReconciliationRun(run) => {
+                let push = Push::ReconciliationUpdate(ReconciliationUpdate {
+                    run,
+                    timestamp: now,
+                });
+                self.publish(&[Room::Ops], &push);
+            }
+        }
+    }
+}
+
+/// A connection's place in the hub. Dropping it leaves every room.
+pub struct Subscription {
+    hub: Hub,
+    subscriber: Arc<Subscriber>,
+    rooms: Vec<Room>,
+    receiver: mpsc::Receiver<Arc<Frame>>,
+    starts: Vec<Start>,
+}
+
+impl Subscription {
+    pub fn rooms(&self) -> &[Room] {
+        &self.rooms
+    }
+
+    /// Where each room starts; taken once, right after subscribing.
+    pub fn take_starts(&mut self) -> Vec<Start> {
+        std::mem::take(&mut self.starts)
+    }
+
+    /// The next push, or [`Next::Lagged`]. Frames still queued when the subscriber lagged are
+    /// skipped: the snapshots that follow supersede them.
+    pub async fn next(&mut self) -> Next {
+        if self.subscriber.lagged.load(Ordering::Relaxed) {
+            return Next::Lagged;
+        }
+        match self.receiver.recv().await {
+            Some(frame) if !self.subscriber.lagged.load(Ordering::Relaxed) => Next::Frame(frame),
+            // Lagged, or the hub forgot this subscriber (a reset): start over either way.
+            _ => Next::Lagged,
+        }
+    }
+
+    /// A push already queued, without waiting; `None` when there is none (or the subscriber
+    /// lagged: [`Subscription::next`] says so).
+    pub fn try_next(&mut self) -> Option<Arc<Frame>> {
+        if self.subscriber.lagged.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.receiver.try_recv().ok()
+    }
+
+    /// Starts over in the same rooms from snapshots, keeping the stream switches.
+    pub fn restart(&mut self) {
+        let streams = self.subscriber.streams.load(Ordering::Relaxed);
+        let fresh = self.hub.subscribe_with(&self.rooms, &[], streams);
+        // The old subscription leaves its rooms as it is dropped here.
+        drop(std::mem::replace(self, fresh));
+    }
+
+    /// The stream switches of this subscriber, for whoever handles the client's requests.
+    pub fn switch(&self) -> StreamSwitch {
+        StreamSwitch {
+            subscriber: Arc::clone(&self.subscriber),
+            rooms: self.rooms.clone(),
+        }
+    }
+}
+
+/// Switches a subscriber's streams on and off (the seed's `subscribe` / `unsubscribe`).
+#[derive(Clone, Debug)]
+pub struct StreamSwitch {
+    subscriber: Arc<Subscriber>,
+    rooms: Vec<Room>,
+}
+
+impl StreamSwitch {
+    /// Whether any of the subscriber's rooms carries `stream`.
+    pub fn offers(&self, stream: Stream) -> bool {
+        self.rooms
+            .iter()
+            .any(|room| room.streams().contains(&stream))
+    }
+
+    /// Switches `stream` on or off; returns whether it was on before.
+    pub fn set(&self, stream: Stream, on: bool) -> bool {
+        let bit = stream_bit(stream);
+        let before = if on {
+            self.subscriber.streams.fetch_or(bit, Ordering::Relaxed)
+        } else {
+            self.subscriber.streams.fetch_and(!bit, Ordering::Relaxed)
+        };
+        before & bit != 0
+    }
+
+    pub fn wants(&self, stream: Stream) -> bool {
+        self.subscriber.wants(stream)
+    }
+
+    /// The streams of its rooms the subscriber receives.
+    pub fn streams(&self) -> Vec<Stream> {
+        let mut streams: Vec<Stream> = self
+            .rooms
+            .iter()
+            .flat_map(|room| room.streams().iter().copied())
+            .filter(|stream| self.wants(*stream))
+            .collect();
+        streams.sort();
+        streams.dedup();
+        streams
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.leave(self.subscriber.id, &self.rooms);
+    }
+}
+
+/// A room's whole state now, for a snapshot or Socket.IO's `initial_state`.
+pub async fn room_state(state: &AppState, room: &Room) -> Result<RoomState, FiguresError> {
+    let now = OffsetDateTime::now_utc();
+    Ok(match room {
+        Room::Tenant(tenant) => {
+            RoomState::Calls(figures::initial_state(&state.storage, Some(tenant), now).await?)
+        }
+        Room::AllTenants => {
+            RoomState::Calls(figures::initial_state(&state.storage, None, now).await?)
+        }
+        Room::Ops => RoomState::Ops(
+            figures::ops_state(&state.storage, &state.registry, &state.dlq, now).await?,
+        ),
+    })
+}
+
+/// Feeds the hub from the bus until shutdown.
+pub async fn run_fanout(state: AppState) {
+    let mut bus = state.bus.subscribe();
+    loop {
+        let event = tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            event = bus.recv() => event,
+        };
+        match event {
+            Ok(event) => state.hub.on_event(event),
+            Err(RecvError::Lagged(missed)) => {
+                warn!(missed, "live hub fell behind the bus; every client resyncs");
+                state.hub.reset();
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// How many rooms' figures are computed at once.
+const CONCURRENT_ROOMS: usize = 4;
+
+/// Every push interval: recomputes the figures of rooms whose data changed — once per room, for
+/// all its subscribers — and pushes them.
+pub async fn run_coalescer(state: AppState, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(state.config.push.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hour = OffsetDateTime::now_utc().hour();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now_hour = OffsetDateTime::now_utc().hour();
+        if now_hour != hour {
+            hour = now_hour;
+            state.hub.mark_all_metrics();
+        }
+        let work = state.hub.take_dirty();
+        futures::stream::iter(work)
+            .for_each_concurrent(CONCURRENT_ROOMS, |(room, dirty)| {
+                let state = state.clone();
+                async move {
+                    if let Err(error) = push_figures(&state, &room, dirty).await {
+                        warn!(%error, %room, "cannot compute live figures; retrying next tick");
+                        state.hub.mark(std::slice::from_ref(&room), |again| {
+                            again.metrics |= dirty.metrics;
+                            again.active_calls |= dirty.active_calls;
+                            again.live_calls |= dirty.live_calls;
+                            again.dlq |= dirty.dlq;
+                        });
+                    }
+                }
+            })
+            .await;
+    }
+}
+
+async fn push_figures(state: &AppState, room: &Room, dirty: Dirty) -> Result<(), FiguresError> {
+    let streams = [
+        (dirty.metrics, Stream::Metrics),
+        (dirty.active_calls, Stream::ActiveCalls),
+        (dirty.live_calls, Stream::Health),
+        (dirty.dlq, Stream::Dlq),
+    ];
+    for (_, stream) in streams.into_iter().filter(|(dirty, _)| *dirty) {
+        if let Some(push) = current_figures(state, room, stream).await? {
+            state.hub.publish(std::slice::from_ref(room), &push);
+        }
+    }
+    Ok(())
+}
+
+/// The current figures of `stream` in `room` as a push: what the coalescer sends when they
+/// changed, and what a client gets at once when it switches the stream on. `None` for streams
+/// of single events (calls, health changes, reconciliation runs).
+pub async fn current_figures(
+    state: &AppState,
+    room: &Room,
+    stream: Stream,
+) -> Result<Option<Push>, FiguresError> {
+    let now = OffsetDateTime::now_utc();
+    let tenant = match room {
+        Room::Tenant(tenant) => Some(tenant.as_str()),
+        Room::AllTenants | Room::Ops => None,
+    };
+    Ok(match stream {
+        Stream::Metrics => {
+            let periods = figures::metric_periods(&state.storage, tenant, now).await?;
+            periods
+                .iter()
+                .find(|metrics| metrics.period_hours == app::dto::dashboard::DEFAULT_HOURS)
+                .cloned()
+                .map(|metrics| {
+                    Push::MetricsUpdate(MetricsUpdate {
+                        metrics,
+                        periods,
+                        timestamp: now,
+                    })
+                })
+        }
+        Stream::ActiveCalls => {
+            let active_calls = figures::active_calls(&state.storage, tenant, now).await?;
+            Some(Push::ActiveCallsUpdate(ActiveCallsUpdate {
+                count: active_calls.len(),
+                active_calls,
+                timestamp: now,
+            }))
+        }
+        Stream::Health => {
+            let live = figures::live_calls(&state.storage, &state.registry, None, now).await?;
+            Some(Push::LiveCallsUpdate(LiveCallsUpdate {
+                live,
+                timestamp: now,
+            }))
+        }
+        Stream::Dlq => Some(Push::DlqUpdate(DlqUpdate {
+            dlq: figures::dlq_summary(&state.dlq).await?,
+            timestamp: now,
+        })),
+        Stream::Calls | Stream::Reconciliation => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use app::dto::live::{DlqSummary, ServerMessage};
+
+    use super::*;
+
+    fn settings(queue: usize, history: usize) -> PushSettings {
+        PushSettings {
+            queue,
+            history,
+            ..PushSettings::default()
+        }
+    }
+
+    fn dlq(depth: i64) -> Push {
+        Push::DlqUpdate(DlqUpdate {
+            dlq: DlqSummary {
+                depth,
+                final_failures: 0,
+            },
+            timestamp: OffsetDateTime::UNIX_EPOCH,
+        })
+    }
+
+    async fn next_frame(subscription: &mut Subscription) -> Arc<Frame> {
+        match subscription.next().await {
+            Next::Frame(frame) => frame,
+            Next::Lagged => panic!("unexpectedly lagged"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_wire_frame_is_the_typed_push() {
+        let hub = Hub::new(settings(8, 8));
+        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        hub.publish(&[Room::Ops], &dlq(3));
+        let frame = next_frame(&mut subscription).await;
+        let Start::Snapshot { epoch, seq: 0, .. } = &subscription.take_starts()[0] else {
+            panic!("a new subscriber starts from a snapshot");
+        };
+        assert_eq!(
+            serde_json::from_str::<ServerMessage>(&frame.text).unwrap(),
+            ServerMessage::Push {
+                room: Room::Ops,
+                epoch: *epoch,
+                seq: 1,
+                push: dlq(3),
+            }
+        );
+        assert_eq!(frame.data.get(), dlq(3).data_json().unwrap());
+    }
+
+    #[tokio::test]
+    async fn rooms_nobody_joined_cost_nothing() {
+        let hub = Hub::new(settings(8, 8));
+        hub.publish(&[Room::Tenant("acme".into())], &dlq(1));
+        assert_eq!(hub.stats().rooms, 0);
+    }
+
+    #[tokio::test]
+    async fn a_covered_cursor_replays_and_an_old_one_gets_a_snapshot() {
+        let hub = Hub::new(settings(8, 3));
+        let room = Room::Tenant("acme".into());
+        let first = hub.subscribe(std::slice::from_ref(&room), &[]);
+        for depth in 1..=5 {
+            hub.publish(std::slice::from_ref(&room), &dlq(depth));
+        }
+        let epoch = match &hub.subscribe(std::slice::from_ref(&room), &[]).starts[0] {
+            Start::Snapshot { epoch, seq: 5, .. } => *epoch,
+            other => panic!("{other:?}"),
+        };
+        let cursor = |epoch, seq| Cursor {
+            room: room.clone(),
+            epoch,
+            seq,
+        };
+        // History holds 3..=5: from 2 on is covered, from 1 is not.
+        match &hub
+            .subscribe(std::slice::from_ref(&room), &[cursor(epoch, 2)])
+            .starts[0]
+        {
+            Start::Replay { frames, .. } => {
+                assert_eq!(frames.iter().map(|f| f.seq).collect::<Vec<_>>(), [3, 4, 5]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            hub.subscribe(std::slice::from_ref(&room), &[cursor(epoch, 1)])
+                .starts[0],
+            Start::Snapshot { seq: 5, .. }
+        ));
+        assert!(matches!(
+            hub.subscribe(
+                std::slice::from_ref(&room),
+                &[cursor(epoch.wrapping_add(1), 5)]
+            )
+            .starts[0],
+            Start::Snapshot { seq: 5, .. }
+        ));
+        drop(first);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_only_its_subscriber() {
+        let hub = Hub::new(settings(2, 8));
+        let mut slow = hub.subscribe(&[Room::Ops], &[]);
+        let mut fast = hub.subscribe(&[Room::Ops], &[]);
+        for depth in 1..=5 {
+            hub.publish(&[Room::Ops], &dlq(depth));
+            assert_eq!(next_frame(&mut fast).await.seq, depth as u64);
+        }
+        assert!(matches!(slow.next().await, Next::Lagged));
+        assert_eq!(
+            hub.stats(),
+            HubStats {
+                rooms: 1,
+                subscribers: 1,
+                lagged: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn unsubscribed_streams_are_not_sent() {
+        let hub = Hub::new(settings(8, 8));
+        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        let switch = subscription.switch();
+        assert!(switch.set(Stream::Dlq, false));
+        assert_eq!(switch.streams(), [Stream::Health, Stream::Reconciliation]);
+        hub.publish(&[Room::Ops], &dlq(1));
+        assert!(!switch.set(Stream::Dlq, true));
+        hub.publish(&[Room::Ops], &dlq(2));
+        assert_eq!(next_frame(&mut subscription).await.seq, 2);
+        assert_eq!(
+            switch.streams(),
+            [Stream::Health, Stream::Dlq, Stream::Reconciliation]
+        );
+        assert!(!switch.offers(Stream::Calls));
+    }
+
+    #[tokio::test]
+    async fn losing_bus_events_restarts_every_room() {
+        let hub = Hub::new(settings(8, 8));
+        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        let Start::Snapshot { epoch, .. } = subscription.take_starts().remove(0) else {
+            panic!("snapshot expected");
+        };
+        hub.reset();
+        assert!(matches!(subscription.next().await, Next::Lagged));
+        let again = hub.subscribe(
+            &[Room::Ops],
+            &[Cursor {
+                room: Room::Ops,
+                epoch,
+                seq: 0,
+            }],
+        );
+        assert!(matches!(&again.starts[0], Start::Snapshot { epoch: new, .. } if *new != epoch));
+    }
+}
