@@ -24,7 +24,8 @@
 //!
 //! Knobs (environment): `BENCH_CLIENTS` (1000), `BENCH_TENANTS` (100), `BENCH_RATE` (500),
 //! `BENCH_SECONDS` (20), `BENCH_STEP_SECONDS` (10), `BENCH_IDLE_CLIENTS` (10000),
-//! `BENCH_DATABASE_URL` (unset: SQLite in a temporary folder).
+//! `BENCH_DATABASE_URL` (unset: SQLite in a temporary folder), `BENCH_TARGETS` (`ws,sio,node`),
+//! `BENCH_PARTS` (`latency,memory`), `BENCH_MAX_FROM` (1000: the first rate of the search).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -51,7 +52,7 @@ use server::{
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::{net::TcpSocket, task::JoinHandle};
 use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, client_async,
+    MaybeTlsStream, WebSocketStream,
     tungstenite::{Message, client::IntoClientRequest},
 };
 
@@ -89,13 +90,25 @@ struct Process {
 impl Process {
     fn switchboard() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        // BENCH_SERVER_WRAPPER runs the server under another program (a profiler).
+        let mut command = match std::env::var("BENCH_SERVER_WRAPPER") {
+            Ok(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.arg(env!("CARGO_BIN_EXE_switchboard"));
+                command
+            }
+            Err(_) => Command::new(env!("CARGO_BIN_EXE_switchboard")),
+        };
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .env("JWT_SECRET", TEST_JWT_SECRET)
             .env("INGEST_API_KEY", TEST_INGEST_KEY)
-            .env("RUST_LOG", "error");
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "error".to_owned()),
+            )
+            .env("SWITCHBOARD_LOG_FORMAT", "json");
         if let Ok(url) = std::env::var("BENCH_DATABASE_URL") {
             command.env("DATABASE_URL", url);
         }
@@ -115,16 +128,20 @@ impl Process {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the server starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split_whitespace()
-            .find_map(|word| word.strip_prefix("http://"))
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        // The first line naming an address (a wrapper may print lines of its own first).
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split_whitespace()
+                    .find_map(|word| word.strip_prefix("http://"))
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|addr| addr.parse().ok())
+            })
+            .expect("the server names its address");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         Self {
             child,
             addr,
@@ -153,6 +170,8 @@ impl Drop for Process {
 /// What every client shares with the run: the clock, which step is measured, the samples.
 struct Tally {
     start: Instant,
+    /// How long each ingest POST took to be answered (stored), in µs.
+    posts_us: Mutex<Vec<u32>>,
     step: AtomicU32,
     received: AtomicU64,
     latencies_us: Mutex<Vec<u32>>,
@@ -162,6 +181,7 @@ impl Tally {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
+            posts_us: Mutex::default(),
             step: AtomicU32::new(u32::MAX),
             received: AtomicU64::new(0),
             latencies_us: Mutex::default(),
@@ -225,9 +245,17 @@ async fn open(addr: SocketAddr, from: IpAddr, path: &str, bearer: Option<&str>) 
             .headers_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
-    let (socket, _) = client_async(request, MaybeTlsStream::Plain(stream))
-        .await
-        .expect("websocket handshake");
+    // tungstenite zeroes its whole read buffer on every read: the 128 KiB default cost the
+    // generator more CPU than parsing.
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let (socket, _) = tokio_tungstenite::client_async_with_config(
+        request,
+        MaybeTlsStream::Plain(stream),
+        Some(config),
+    )
+    .await
+    .expect("websocket handshake");
     socket
 }
 
@@ -322,6 +350,12 @@ fn listen(target: Target, mut socket: Socket, tally: Arc<Tally>) -> JoinHandle<(
                 }
             };
             let event = match target {
+                // Figures updates are larger than call events: only call events are parsed.
+                Target::SwitchboardWs
+                    if !text[..text.len().min(120)].contains(r#""event":"call_event""#) =>
+                {
+                    continue;
+                }
                 Target::SwitchboardWs => match serde_json::from_str::<WsFrame>(&text) {
                     Ok(WsFrame {
                         event: Some(event),
@@ -381,7 +415,7 @@ async fn connect_many(
 /// tenant. Each call starts, and ends about a second later.
 async fn send(
     addr: SocketAddr,
-    tally: &Tally,
+    tally: &Arc<Tally>,
     step: u32,
     rate: usize,
     seconds: u64,
@@ -428,15 +462,28 @@ async fn send(
             .post(&url)
             .bearer_auth(TEST_INGEST_KEY)
             .json(&Value::Array(batch));
+        let tally = Arc::clone(tally);
         posts.push(tokio::spawn(async move {
+            let begun = Instant::now();
             let response = request.send().await.expect("POST");
             assert!(response.status().is_success(), "{}", response.status());
+            let took = u32::try_from(begun.elapsed().as_micros()).unwrap_or(u32::MAX);
+            tally.posts_us.lock().unwrap().push(took);
         }));
     }
     for post in posts {
         post.await.unwrap();
     }
     per_tenant
+}
+
+/// The `quantile` (0–1) of microsecond samples, in ms.
+fn quantile_ms(samples: &mut [u32], quantile: f64) -> f64 {
+    samples.sort_unstable();
+    let last = samples.len().saturating_sub(1);
+    samples
+        .get(((samples.len() as f64 * quantile) as usize).min(last))
+        .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
 }
 
 struct Outcome {
@@ -446,6 +493,9 @@ struct Outcome {
     p99_ms: f64,
     max_ms: f64,
     delivered: f64,
+    /// The ingest POSTs' own round trip (stored and answered), for comparison.
+    ingest_p50_ms: f64,
+    ingest_p99_ms: f64,
 }
 
 impl Outcome {
@@ -455,14 +505,16 @@ impl Outcome {
 
     fn row(&self, target: Target, clients: usize, tenants: usize) -> String {
         format!(
-            "| {} | {clients} / {tenants} | {} | {} | {:.2} | {:.2} | {:.2} | {:.4} |",
+            "| {} | {clients} / {tenants} | {} | {} | {:.2} | {:.2} | {:.2} | {:.4} | {:.2} / {:.2} |",
             target.name(),
             self.rate,
             self.events,
             self.p50_ms,
             self.p99_ms,
             self.max_ms,
-            self.delivered
+            self.delivered,
+            self.ingest_p50_ms,
+            self.ingest_p99_ms,
         )
     }
 }
@@ -470,7 +522,7 @@ impl Outcome {
 /// One measured step at `rate`: send, wait for the stragglers, and compute the figures.
 async fn step(
     addr: SocketAddr,
-    tally: &Tally,
+    tally: &Arc<Tally>,
     step: u32,
     rate: usize,
     seconds: u64,
@@ -479,6 +531,7 @@ async fn step(
     tally.step.store(step, Ordering::Relaxed);
     tally.received.store(0, Ordering::Relaxed);
     tally.latencies_us.lock().unwrap().clear();
+    tally.posts_us.lock().unwrap().clear();
     let per_tenant = send(addr, tally, step, rate, seconds, clients_per_tenant.len()).await;
     let expected: u64 = per_tenant
         .iter()
@@ -492,24 +545,16 @@ async fn step(
     }
     tally.step.store(u32::MAX, Ordering::Relaxed);
     let mut latencies = std::mem::take(&mut *tally.latencies_us.lock().unwrap());
-    latencies.sort_unstable();
-    let at = |quantile: f64| {
-        latencies
-            .get(
-                ((latencies.len() as f64 * quantile) as usize)
-                    .min(latencies.len().saturating_sub(1)),
-            )
-            .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
-    };
+    let mut posts = std::mem::take(&mut *tally.posts_us.lock().unwrap());
     Outcome {
         rate,
         events: per_tenant.iter().sum(),
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-        max_ms: latencies
-            .last()
-            .map_or(f64::NAN, |us| f64::from(*us) / 1000.0),
+        p50_ms: quantile_ms(&mut latencies, 0.50),
+        p99_ms: quantile_ms(&mut latencies, 0.99),
+        max_ms: quantile_ms(&mut latencies, 1.0),
         delivered: latencies.len() as f64 / expected as f64,
+        ingest_p50_ms: quantile_ms(&mut posts, 0.50),
+        ingest_p99_ms: quantile_ms(&mut posts, 0.99),
     }
 }
 
@@ -529,11 +574,18 @@ fn main() {
         let seconds = common::env_count("BENCH_SECONDS", 20) as u64;
         let step_seconds = common::env_count("BENCH_STEP_SECONDS", 10) as u64;
         let idle = common::env_count("BENCH_IDLE_CLIENTS", 10_000);
-        let targets = [
-            Target::SwitchboardWs,
-            Target::SwitchboardSocketIo,
-            Target::NodeSocketIo,
-        ];
+        let chosen = std::env::var("BENCH_TARGETS").unwrap_or_else(|_| "ws,sio,node".to_owned());
+        let targets: Vec<Target> = [
+            ("ws", Target::SwitchboardWs),
+            ("sio", Target::SwitchboardSocketIo),
+            ("node", Target::NodeSocketIo),
+        ]
+        .into_iter()
+        .filter(|(name, _)| chosen.split(',').any(|wanted| wanted == *name))
+        .map(|(_, target)| target)
+        .collect();
+        let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "latency,memory".to_owned());
+        let part = |name: &str| parts.split(',').any(|wanted| wanted == name);
         let clients_per_tenant: Vec<u64> = (0..tenants)
             .map(|tenant| ((tenant..clients).step_by(tenants)).count() as u64)
             .collect();
@@ -545,7 +597,7 @@ fn main() {
         println!("| --- | ---: | ---: | ---: |");
         let mut fixed = Vec::new();
         let mut highest = Vec::new();
-        for target in targets {
+        for &target in targets.iter().filter(|_| part("latency")) {
             let process = start(target);
             let (sockets, elapsed, mut times) =
                 connect_many(target, process.addr, clients, tenants, clients).await;
@@ -568,10 +620,12 @@ fn main() {
                 target,
                 step(process.addr, &tally, 1, rate, seconds, &clients_per_tenant).await,
             ));
-            let mut best = None;
-            let mut rate = 1000;
-            let mut number = 2;
-            loop {
+            // Doubling until a rate fails, then two bisections between the last that passed and
+            // the first that failed.
+            let mut passed: Option<Outcome> = None;
+            let mut failed: Option<Outcome> = None;
+            let mut rate = common::env_count("BENCH_MAX_FROM", 1000);
+            for number in 2.. {
                 let outcome = step(
                     process.addr,
                     &tally,
@@ -586,20 +640,20 @@ fn main() {
                     target.name(),
                     outcome.row(target, clients, tenants)
                 );
-                let passed = outcome.passes();
-                if passed {
-                    best = Some(outcome);
-                    rate *= 2;
-                    number += 1;
+                if outcome.passes() {
+                    passed = Some(outcome);
                 } else {
-                    highest.push((target, best, Some(outcome)));
-                    break;
+                    failed = Some(outcome);
                 }
-                if rate > 64_000 {
-                    highest.push((target, best, None));
-                    break;
-                }
+                let low = passed.as_ref().map_or(0, |o| o.rate);
+                rate = match &failed {
+                    None if rate >= 64_000 => break,
+                    None => rate * 2,
+                    Some(high) if high.rate - low > high.rate / 4 => (low + high.rate) / 2,
+                    Some(_) => break,
+                };
             }
+            highest.push((target, passed, failed));
             for listener in listeners {
                 listener.abort();
             }
@@ -666,7 +720,7 @@ fn main() {
         println!("\n### Memory per idle client ({idle} clients, server RSS before and after)\n");
         println!("| target | RSS before | RSS after | per client |");
         println!("| --- | ---: | ---: | ---: |");
-        for target in targets {
+        for &target in targets.iter().filter(|_| part("memory")) {
             let process = start(target);
             // One client in and out first, so lazily built state is in the baseline.
             drop(connect_many(target, process.addr, 10, tenants, 10).await);

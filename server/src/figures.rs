@@ -19,7 +19,7 @@ use crate::{
     live::registry::LiveRegistry,
     storage::{
         Storage, StorageError,
-        reads::{CallFilter, ReconciliationRow},
+        reads::{CallFilter, PeriodTotals, ReconciliationRow},
     },
 };
 
@@ -52,14 +52,59 @@ pub async fn metric_periods(
     tenant: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Vec<Metrics>, StorageError> {
+    match tenant {
+        Some(tenant) => Ok(metric_periods_of(storage, &[tenant.to_owned()], now)
+            .await?
+            .remove(tenant)
+            .unwrap_or_default()),
+        None => {
+            let totals = futures::future::try_join_all(
+                METRIC_PERIODS
+                    .map(|hours| storage.period_totals(None, dashboard::period(now, hours))),
+            );
+            let (totals, active) = tokio::try_join!(totals, storage.count_active(None))?;
+            Ok(totals
+                .iter()
+                .zip(METRIC_PERIODS)
+                .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+                .collect())
+        }
+    }
+}
+
+/// [`metric_periods`] of each of `tenants`, in one statement per period whatever their number.
+pub async fn metric_periods_of(
+    storage: &Storage,
+    tenants: &[String],
+    now: OffsetDateTime,
+) -> Result<HashMap<String, Vec<Metrics>>, StorageError> {
     let totals = futures::future::try_join_all(
-        METRIC_PERIODS.map(|hours| storage.period_totals(tenant, dashboard::period(now, hours))),
+        METRIC_PERIODS
+            .map(|hours| storage.period_totals_of(tenants, dashboard::period(now, hours))),
     );
-    let (totals, active) = tokio::try_join!(totals, storage.count_active(tenant))?;
-    Ok(totals
+    let (totals, active) = tokio::try_join!(totals, storage.count_active_of(tenants))?;
+    let mut by_tenant: HashMap<&str, Vec<Vec<PeriodTotals>>> = tenants
         .iter()
-        .zip(METRIC_PERIODS)
-        .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+        .map(|tenant| (tenant.as_str(), vec![Vec::new(); METRIC_PERIODS.len()]))
+        .collect();
+    for (period, rows) in totals.into_iter().enumerate() {
+        for row in rows {
+            if let Some(periods) = by_tenant.get_mut(row.user_id.as_str()) {
+                periods[period].push(row.totals);
+            }
+        }
+    }
+    Ok(by_tenant
+        .into_iter()
+        .map(|(tenant, periods)| {
+            let active = active.get(tenant).copied().unwrap_or(0);
+            let metrics = periods
+                .iter()
+                .zip(METRIC_PERIODS)
+                .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+                .collect();
+            (tenant.to_owned(), metrics)
+        })
         .collect())
 }
 
@@ -75,6 +120,24 @@ pub async fn active_calls(
         .iter()
         .map(|call| dashboard::active_call(call, now))
         .collect())
+}
+
+/// [`active_calls`] of each of `tenants`, in one statement.
+pub async fn active_calls_of(
+    storage: &Storage,
+    tenants: &[String],
+    now: OffsetDateTime,
+) -> Result<HashMap<String, Vec<ActiveCall>>, StorageError> {
+    let mut by_tenant: HashMap<String, Vec<ActiveCall>> = tenants
+        .iter()
+        .map(|tenant| (tenant.clone(), Vec::new()))
+        .collect();
+    for call in storage.active_calls_of_tenants(tenants).await? {
+        if let Some(calls) = by_tenant.get_mut(&call.user_id) {
+            calls.push(dashboard::active_call(&call, now));
+        }
+    }
+    Ok(by_tenant)
 }
 
 /// A calls room's whole state: what Socket.IO's `initial_state` and a `/ws` snapshot carry.

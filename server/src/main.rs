@@ -13,6 +13,9 @@ use server::{
     users::{self, NewUser, Role},
 };
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // A missing .env is normal; a malformed one is worth failing loudly over.

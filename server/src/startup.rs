@@ -3,6 +3,7 @@
 
 use std::{future::Future, io, net::SocketAddr};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
@@ -83,6 +84,14 @@ impl Application {
             demo::spawn(state.clone());
         }
         let router = http::router(state);
+        // Live pushes are small writes that must leave at once: without TCP_NODELAY, Nagle's
+        // algorithm holds each one until the previous is acknowledged (tens of ms with delayed
+        // ACKs — measured as the push latency's tail).
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                warn!(%error, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 stop.await;

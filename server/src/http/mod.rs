@@ -167,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(render_app_to_stream_with_context(context, shell))
         // Everything under /socket.io/ is Socket.IO's; the rest passes through.
         .layer(socketio::layer(state.clone()))
+        .layer(middleware::map_request(socketio::detach_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::require_session,

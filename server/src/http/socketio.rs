@@ -28,6 +28,10 @@ use app::dto::{
     auth::Identity,
     live::{Connected, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, Pong, RoomState, Stream},
 };
+use axum::{
+    extract::{OriginalUri, Request},
+    http,
+};
 use serde::{Deserialize, Serialize};
 use socketioxide::{
     SocketIo,
@@ -42,14 +46,17 @@ use tracing::{debug, warn};
 
 use crate::{
     auth::{AuthError, Caller, Scope},
-    live::hub::{self, Next, StreamSwitch, Subscription},
+    live::hub::{self, Next, Start, StreamSwitch, Subscription},
     state::AppState,
 };
 
 /// Client events are tiny (`subscribe`, `ping`); nothing legitimate comes near this.
 const MAX_CLIENT_PAYLOAD: u64 = 16 * 1024;
+/// Each socket's websocket read buffer, held for as long as it is connected (see `ws.rs`).
+const READ_BUFFER: usize = 256;
 
-/// The Socket.IO layer for the router. Sockets are closed when the server shuts down.
+/// The Socket.IO layer for the router (put [`detach_request`] in front of it). Sockets are closed
+/// when the server shuts down.
 pub(super) fn layer(state: AppState) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_secs(PING_INTERVAL_SECS))
@@ -57,6 +64,7 @@ pub(super) fn layer(state: AppState) -> SocketIoLayer {
         .max_payload(MAX_CLIENT_PAYLOAD)
         .ws_max_message_size(MAX_CLIENT_PAYLOAD as usize)
         .ws_max_frame_size(MAX_CLIENT_PAYLOAD as usize)
+        .ws_read_buffer_size(READ_BUFFER)
         .with_state(state.clone())
         .build_layer();
     io.ns("/", on_connect.with(authenticate));
@@ -65,6 +73,38 @@ pub(super) fn layer(state: AppState) -> SocketIoLayer {
         io.close().await;
     });
     layer
+}
+
+/// socketioxide keeps each socket's request parts for as long as it is connected, and hyper
+/// parses the URI and header values as slices of the connection's whole read buffer (8–16 KiB):
+/// keeping them — and axum's `OriginalUri`, a clone of the URI — kept the buffer, which was most
+/// of an idle socket's memory (measured with heaptrack). Copies hold only their own bytes.
+pub(super) async fn detach_request(mut request: Request) -> Request {
+    if !request.uri().path().starts_with("/socket.io") {
+        return request;
+    }
+    let copy = |uri: &http::Uri| uri.to_string().parse::<http::Uri>().ok();
+    if let Some(uri) = copy(request.uri()) {
+        *request.uri_mut() = uri;
+    }
+    if let Some(original) = request
+        .extensions()
+        .get::<OriginalUri>()
+        .and_then(|OriginalUri(uri)| copy(uri))
+    {
+        request.extensions_mut().insert(OriginalUri(original));
+    }
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = http::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?;
+            let value = http::HeaderValue::from_bytes(value.as_bytes()).ok()?;
+            Some((name, value))
+        })
+        .collect();
+    *request.headers_mut() = headers;
+    request
 }
 
 /// The handshake's `auth` object.
@@ -155,7 +195,7 @@ async fn forward(
 ) {
     let mut delay = RESYNC_FIRST;
     loop {
-        let sent = match emit_states(&state, &socket, &subscription).await {
+        let sent = match emit_states(&state, &socket, &mut subscription).await {
             Sent::Ok => {
                 delay = RESYNC_FIRST;
                 pump(&socket, &mut subscription, &closed).await
@@ -208,11 +248,23 @@ fn emitted(result: Result<(), socketioxide::SendError>) -> Sent {
 }
 
 /// Emits each room's state: `initial_state` for a calls room, `ops_state` for the ops room.
-async fn emit_states(state: &AppState, socket: &SocketRef, subscription: &Subscription) -> Sent {
-    for room in subscription.rooms() {
-        let sent = match hub::room_state(state, room).await {
-            Ok(RoomState::Calls(initial)) => emitted(socket.emit("initial_state", &initial)),
-            Ok(RoomState::Ops(ops)) => emitted(socket.emit("ops_state", &ops)),
+async fn emit_states(
+    state: &AppState,
+    socket: &SocketRef,
+    subscription: &mut Subscription,
+) -> Sent {
+    for start in subscription.take_starts() {
+        let (room, seq) = match start {
+            Start::Snapshot { room, seq, .. } => (room, seq),
+            // Socket.IO subscriptions never resume: every start is a snapshot.
+            Start::Replay { room, frames, .. } => (room, frames.last().map_or(0, |f| f.seq)),
+        };
+        // Boxed: the queries' state lives only while they run, not in every socket's task.
+        let sent = match Box::pin(hub::room_state(state, &room, seq)).await {
+            Ok(shared) => match &*shared {
+                RoomState::Calls(initial) => emitted(socket.emit("initial_state", initial)),
+                RoomState::Ops(ops) => emitted(socket.emit("ops_state", ops)),
+            },
             Err(error) => {
                 warn!(%error, %room, "cannot build initial_state; trying again shortly");
                 Sent::Behind
@@ -260,7 +312,7 @@ async fn subscribe(
     {
         let rooms = hub::rooms_for(viewer.identity.role, &viewer.scope);
         for room in rooms.iter().filter(|room| room.streams().contains(&stream)) {
-            match hub::current_figures(&state, room, stream).await {
+            match Box::pin(hub::current_figures(&state, room, stream)).await {
                 Ok(Some(push)) => {
                     if let Ok(data) = push
                         .data_json()

@@ -2,14 +2,16 @@
 //! the live hub.
 //!
 //! The caller and its rooms are settled at the upgrade, by the same identity check and scoping as
-//! the REST API: a tenant naming another tenant gets a 403 before any socket exists. Then two
-//! halves run: a reader that answers nothing itself — it hands each client message to the writer
-//! and enforces the 60 s silence timeout — and the writer, the only one to write, which sends the
-//! hello, the snapshots or replays, then every push of the subscription. A client that falls
-//! behind is resynced with fresh snapshots; one that stops reading altogether is cut off by the
-//! write timeout. Both are generic over `Sink`/`Stream`, so the protocol does not depend on
-//! axum's socket type. Shutdown closes with `1001 going away`, so browsers reconnect to the next
-//! instance at once.
+//! the REST API: a tenant naming another tenant gets a 403 before any socket exists. Then one task
+//! per connection sends the hello, the snapshots or replays, and every push of the subscription,
+//! answers the client's messages, and ends the connection after 60 s of silence from the client.
+//! A client that falls behind is resynced with fresh snapshots; one that stops reading altogether
+//! is cut off by the write timeout. The loop is generic over `Sink`/`Stream`, so the protocol does
+//! not depend on axum's socket type. Shutdown closes with `1001 going away`, so browsers reconnect
+//! to the next instance at once.
+//!
+//! An idle connection should cost little (thousands are open at once): one task, no second one
+//! to read, the rare paths boxed, small buffers — under 10 KiB each (BENCHMARKS.md).
 
 use std::time::Duration;
 
@@ -25,7 +27,6 @@ use axum::{
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
-use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use super::{error::ApiError, extract::ApiQuery};
@@ -37,9 +38,10 @@ use crate::{
 
 /// Client messages are a few dozen bytes; anything near this is not our client.
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
-/// Per-connection read buffer; the default (128 KiB) would dwarf everything else an idle
-/// connection holds.
-const READ_BUFFER: usize = 4 * 1024;
+/// Per-connection read buffer. tungstenite allocates it whole and zeroes it on every read, so an
+/// idle connection holds all of it: the default (128 KiB) would dwarf everything else, and a few
+/// hundred bytes fit every message our clients send (it grows for a larger one).
+const READ_BUFFER: usize = 256;
 /// A frame the client has not taken in this long means it stopped reading: give up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(PING_TIMEOUT_SECS);
 
@@ -63,70 +65,40 @@ pub(super) async fn upgrade(
         .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| {
-            let (sender, receiver) = socket.split();
+        .on_upgrade(move |socket| async move {
             let subscription = state.hub.subscribe(&rooms, &cursors);
-            serve(state, tenant, subscription, sender, receiver)
+            serve(&state, tenant, subscription, socket).await;
         }))
 }
 
-/// What the reader hands the writer.
-enum Command {
-    Client(ClientMessage),
-    /// The reader is done with this client: close with this code and reason.
+/// The client's side of the connection: what it sent, or why it is over.
+enum Incoming {
+    Message(ClientMessage),
+    Gone,
+    /// Close with this code and reason.
     Close(u16, &'static str),
 }
 
-async fn serve<W, R>(
-    state: AppState,
-    tenant: Option<String>,
-    subscription: Subscription,
-    sender: W,
-    receiver: R,
-) where
-    W: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, axum::Error>> + Send + Unpin + 'static,
-{
-    let (commands, inbox) = mpsc::channel(8);
-    // The reader runs on its own so a writer blocked on a slow client never stops the silence
-    // timeout; it ends with the connection.
-    let reader = tokio::spawn(read(receiver, commands));
-    write(&state, tenant, subscription, sender, inbox).await;
-    reader.abort();
-}
-
-/// Forwards client messages to the writer until the client goes away, falls silent for longer
-/// than the ping timeout, or breaks the protocol.
-async fn read<R>(mut receiver: R, commands: mpsc::Sender<Command>)
-where
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
-{
-    let timeout = Duration::from_secs(PING_TIMEOUT_SECS);
-    loop {
-        let command = match tokio::time::timeout(timeout, receiver.next()).await {
-            Err(_elapsed) => Command::Close(close_code::AWAY, "ping timeout"),
-            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return,
-            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(&text) {
-                Ok(message) => Command::Client(message),
-                Err(error) => {
-                    debug!(%error, "closing a socket that sent an unknown message");
-                    Command::Close(close_code::POLICY, "unknown message")
-                }
-            },
-            Ok(Some(Ok(Message::Binary(_)))) => {
-                Command::Close(close_code::UNSUPPORTED, "text frames only")
+/// What the client sent, as far as the protocol is concerned.
+fn incoming(frame: Option<Result<Message, axum::Error>>) -> Option<Incoming> {
+    Some(match frame {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Incoming::Gone,
+        Some(Ok(Message::Text(text))) => match serde_json::from_str(&text) {
+            Ok(message) => Incoming::Message(message),
+            Err(error) => {
+                debug!(%error, "closing a socket that sent an unknown message");
+                Incoming::Close(close_code::POLICY, "unknown message")
             }
-            // Pings are answered by the socket itself; pongs need nothing.
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-        };
-        let last = matches!(command, Command::Close(..));
-        if commands.send(command).await.is_err() || last {
-            return;
+        },
+        Some(Ok(Message::Binary(_))) => {
+            Incoming::Close(close_code::UNSUPPORTED, "text frames only")
         }
-    }
+        // Pings are answered by the socket itself; pongs need nothing.
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+    })
 }
 
-/// Why the writer stopped.
+/// Why the connection ends.
 enum End {
     /// Say goodbye with this close frame.
     Close(u16, &'static str),
@@ -134,21 +106,22 @@ enum End {
     Gone,
 }
 
-async fn write<W: Sink<Message> + Unpin>(
+async fn serve<S>(
     state: &AppState,
     tenant: Option<String>,
     mut subscription: Subscription,
-    mut sender: W,
-    mut inbox: mpsc::Receiver<Command>,
-) {
+    mut socket: S,
+) where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
     let hello = ServerMessage::Hello {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         server_time: now(),
         tenant,
         rooms: subscription.rooms().to_vec(),
     };
-    let end = match send(&mut sender, &hello).await {
-        Ok(()) => run(state, &mut subscription, &mut sender, &mut inbox).await,
+    let end = match send(&mut socket, &hello).await {
+        Ok(()) => run(state, &mut subscription, &mut socket).await,
         Err(end) => end,
     };
     if let End::Close(code, reason) = end {
@@ -157,31 +130,41 @@ async fn write<W: Sink<Message> + Unpin>(
             reason: reason.into(),
         };
         // The peer may already be gone; nothing more to do either way.
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, sender.send(Message::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
     }
 }
 
-async fn run<W: Sink<Message> + Unpin>(
-    state: &AppState,
-    subscription: &mut Subscription,
-    sender: &mut W,
-    inbox: &mut mpsc::Receiver<Command>,
-) -> End {
-    if let Err(end) = start(state, subscription, sender).await {
+async fn run<S>(state: &AppState, subscription: &mut Subscription, socket: &mut S) -> End
+where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    // The rare paths (start, resync, answers) are boxed: an idle connection's task holds only
+    // the loop below, not the largest state any of them ever needs.
+    if let Err(end) = Box::pin(start(state, subscription, socket)).await {
         return end;
     }
+    let silence = Duration::from_secs(PING_TIMEOUT_SECS);
+    let deadline = tokio::time::sleep(silence);
+    tokio::pin!(deadline);
     loop {
         let result = tokio::select! {
             biased;
             () = state.shutdown.cancelled() => return End::Close(close_code::AWAY, "server shutting down"),
-            command = inbox.recv() => match command {
-                None => return End::Gone,
-                Some(Command::Close(code, reason)) => return End::Close(code, reason),
-                Some(Command::Client(message)) => answer(state, subscription, sender, message).await,
+            () = &mut deadline => return End::Close(close_code::AWAY, "ping timeout"),
+            frame = socket.next() => {
+                deadline.as_mut().reset(tokio::time::Instant::now() + silence);
+                match incoming(frame) {
+                    None => continue,
+                    Some(Incoming::Gone) => return End::Gone,
+                    Some(Incoming::Close(code, reason)) => return End::Close(code, reason),
+                    Some(Incoming::Message(message)) => {
+                        Box::pin(answer(state, subscription, socket, message)).await
+                    }
+                }
             },
             next = subscription.next() => match next {
-                Next::Frame(frame) => send_burst(sender, subscription, &frame).await,
-                Next::Lagged => resync(state, subscription, sender).await,
+                Next::Frame(frame) => send_burst(socket, subscription, &frame).await,
+                Next::Lagged => Box::pin(resync(state, subscription, socket)).await,
             },
         };
         if let Err(end) = result {
@@ -214,7 +197,7 @@ async fn start<W: Sink<Message> + Unpin>(
                 }
             }
             Start::Snapshot { room, epoch, seq } => {
-                let state = snapshot(state, &room).await?;
+                let state = snapshot(state, &room, seq).await?;
                 send(
                     sender,
                     &ServerMessage::Snapshot {
@@ -231,11 +214,15 @@ async fn start<W: Sink<Message> + Unpin>(
     Ok(())
 }
 
-async fn snapshot(state: &AppState, room: &Room) -> Result<RoomState, End> {
-    hub::room_state(state, room).await.map_err(|error| {
-        warn!(%error, %room, "cannot build a live snapshot; closing so the client retries");
-        End::Close(close_code::AGAIN, "try again later")
-    })
+async fn snapshot(state: &AppState, room: &Room, seq: u64) -> Result<RoomState, End> {
+    // Boxed: the queries' state lives only while they run, not in every connection's task.
+    match Box::pin(hub::room_state(state, room, seq)).await {
+        Ok(shared) => Ok(RoomState::clone(&shared)),
+        Err(error) => {
+            warn!(%error, %room, "cannot build a live snapshot; closing so the client retries");
+            Err(End::Close(close_code::AGAIN, "try again later"))
+        }
+    }
 }
 
 /// Starts the subscription over from snapshots (the client fell behind, or switched a stream
@@ -246,7 +233,7 @@ async fn resync<W: Sink<Message> + Unpin>(
     sender: &mut W,
 ) -> Result<(), End> {
     subscription.restart();
-    start(state, subscription, sender).await
+    Box::pin(start(state, subscription, sender)).await
 }
 
 async fn answer<W: Sink<Message> + Unpin>(
@@ -277,7 +264,7 @@ async fn answer<W: Sink<Message> + Unpin>(
     .await?;
     if on && !was_on {
         // What it missed while the stream was off is not in its state: start over.
-        resync(state, subscription, sender).await?;
+        Box::pin(resync(state, subscription, sender)).await?;
     }
     Ok(())
 }

@@ -31,13 +31,13 @@ use std::{
 
 use app::dto::{
     auth::Role,
+    dashboard::{ActiveCall, Metrics},
     live::{
         ActiveCallsUpdate, CallEventPayload, CallEventType, Cursor, DlqUpdate, HealthChange,
         LiveCallsUpdate, MetricsUpdate, Push, ReconciliationUpdate, Room, RoomState, Stream,
     },
 };
 use axum::extract::ws::Utf8Bytes;
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -124,6 +124,8 @@ pub struct HubStats {
     pub subscribers: usize,
     /// Subscribers dropped for falling behind, since start.
     pub lagged: u64,
+    /// Room states computed for snapshots, since start.
+    pub snapshots: u64,
 }
 
 /// What a subscriber shares with the hub.
@@ -173,18 +175,28 @@ struct RoomEntry {
     history: VecDeque<Arc<Frame>>,
     members: Vec<Member>,
     dirty: Dirty,
+    /// When its figures were last taken for a push: the next may not come sooner than one
+    /// interval later.
+    figures_at: Option<Instant>,
+    /// The last snapshot computed, for subscribers arriving before anything more is pushed.
+    snapshot: Option<SharedSnapshot>,
     /// Since when the room has had no members; it is forgotten a resume window later.
     idle_since: Option<Instant>,
 }
 
 impl RoomEntry {
-    fn new() -> Self {
+    /// A room with a random phase of figure pushes within `interval`, so that busy rooms do not
+    /// all come due on the same tick.
+    fn new(interval: std::time::Duration) -> Self {
+        let phase = interval.mul_f64(rand::random::<f64>());
         Self {
             epoch: rand::random(),
             seq: 0,
             history: VecDeque::new(),
             members: Vec::new(),
             dirty: Dirty::default(),
+            figures_at: Instant::now().checked_sub(phase),
+            snapshot: None,
             idle_since: None,
         }
     }
@@ -210,6 +222,7 @@ struct Inner {
     settings: PushSettings,
     next_id: AtomicU64,
     lagged: AtomicU64,
+    snapshots: AtomicU64,
 }
 
 /// The hub; cheap to clone.
@@ -232,6 +245,7 @@ impl Hub {
                 settings,
                 next_id: AtomicU64::new(1),
                 lagged: AtomicU64::new(0),
+                snapshots: AtomicU64::new(0),
             }),
         }
     }
@@ -254,6 +268,7 @@ impl Hub {
             rooms: rooms.len(),
             subscribers: subscribers.len(),
             lagged: self.inner.lagged.load(Ordering::Relaxed),
+            snapshots: self.inner.snapshots.load(Ordering::Relaxed),
         }
     }
 
@@ -274,7 +289,9 @@ impl Hub {
         let starts = rooms
             .iter()
             .map(|room| {
-                let entry = entries.entry(room.clone()).or_insert_with(RoomEntry::new);
+                let entry = entries
+                    .entry(room.clone())
+                    .or_insert_with(|| RoomEntry::new(self.inner.settings.interval));
                 entry.idle_since = None;
                 entry.members.push(Member {
                     subscriber: Arc::clone(&subscriber),
@@ -427,16 +444,27 @@ impl Hub {
         }
     }
 
-    /// Takes the dirty figures of rooms someone watches; forgets rooms idle past the resume
-    /// window.
+    /// Takes the dirty figures of rooms someone watches and whose last figures went out at least
+    /// an interval ago; forgets rooms idle past the resume window.
     fn take_dirty(&self) -> Vec<(Room, Dirty)> {
-        let window = self.inner.settings.resume_window;
+        let PushSettings {
+            resume_window,
+            interval,
+            ..
+        } = self.inner.settings;
         let mut entries = self.rooms();
-        entries.retain(|_, entry| entry.idle_since.is_none_or(|idle| idle.elapsed() <= window));
+        entries.retain(|_, entry| {
+            entry
+                .idle_since
+                .is_none_or(|idle| idle.elapsed() <= resume_window)
+        });
         entries
             .iter_mut()
-            .filter(|(_, entry)| entry.dirty.any())
+            .filter(|(_, entry)| {
+                entry.dirty.any() && entry.figures_at.is_none_or(|at| at.elapsed() >= interval)
+            })
             .map(|(room, entry)| {
+                entry.figures_at = Some(Instant::now());
                 let mut dirty = std::mem::take(&mut entry.dirty);
                 // Only what somebody receives is worth computing.
                 dirty.metrics &= entry.wants(Stream::Metrics);
@@ -621,8 +649,67 @@ impl Drop for Subscription {
     }
 }
 
-/// A room's whole state now, for a snapshot or Socket.IO's `initial_state`.
-pub async fn room_state(state: &AppState, room: &Room) -> Result<RoomState, FiguresError> {
+/// How long a room's snapshot may be handed to further subscribers (while the room has pushed
+/// nothing since): connect storms compute a room's state once, not once per client.
+const SNAPSHOT_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A room's state as computed for subscribers starting at `seq`; concurrent ones share it.
+struct SharedSnapshot {
+    seq: u64,
+    epoch: u32,
+    at: Instant,
+    state: Arc<tokio::sync::OnceCell<Arc<RoomState>>>,
+}
+
+impl Hub {
+    /// The snapshot cell for subscribers of `room` starting at `seq`: the room's cached one when
+    /// it still reflects them (nothing pushed since it was started, and recent), else a new one.
+    fn snapshot_cell(&self, room: &Room, seq: u64) -> Arc<tokio::sync::OnceCell<Arc<RoomState>>> {
+        let mut entries = self.rooms();
+        let Some(entry) = entries.get_mut(room) else {
+            return Arc::default();
+        };
+        match &entry.snapshot {
+            Some(shared)
+                if shared.seq == seq
+                    && shared.epoch == entry.epoch
+                    && shared.at.elapsed() < SNAPSHOT_REUSE =>
+            {
+                Arc::clone(&shared.state)
+            }
+            _ => {
+                let state: Arc<tokio::sync::OnceCell<Arc<RoomState>>> = Arc::default();
+                entry.snapshot = Some(SharedSnapshot {
+                    seq,
+                    epoch: entry.epoch,
+                    at: Instant::now(),
+                    state: Arc::clone(&state),
+                });
+                state
+            }
+        }
+    }
+}
+
+/// A room's whole state for a subscriber that starts at push `seq` (its snapshot, or Socket.IO's
+/// `initial_state`): it reflects at least every push up to `seq`. Subscribers arriving together
+/// share one computation.
+pub async fn room_state(
+    state: &AppState,
+    room: &Room,
+    seq: u64,
+) -> Result<Arc<RoomState>, FiguresError> {
+    let cell = state.hub.snapshot_cell(room, seq);
+    cell.get_or_try_init(|| async {
+        state.hub.inner.snapshots.fetch_add(1, Ordering::Relaxed);
+        compute_room_state(state, room).await.map(Arc::new)
+    })
+    .await
+    .cloned()
+}
+
+/// A room's whole state now.
+async fn compute_room_state(state: &AppState, room: &Room) -> Result<RoomState, FiguresError> {
     let now = OffsetDateTime::now_utc();
     Ok(match room {
         Room::Tenant(tenant) => {
@@ -656,13 +743,18 @@ pub async fn run_fanout(state: AppState) {
     }
 }
 
-/// How many rooms' figures are computed at once.
-const CONCURRENT_ROOMS: usize = 4;
+/// How many coalescer ticks per push interval: a room's figures go out within a tenth of an
+/// interval of a change, then at most once per interval — and rooms are not all pushed in the
+/// same instant, which would stall everything else once per interval.
+const TICKS_PER_INTERVAL: u32 = 10;
 
-/// Every push interval: recomputes the figures of rooms whose data changed — once per room, for
-/// all its subscribers — and pushes them.
+/// Recomputes the figures of rooms whose data changed — once per room for all its subscribers,
+/// at most once per push interval, and for all tenants' rooms together in a few statements — and
+/// pushes them.
 pub async fn run_coalescer(state: AppState, shutdown: CancellationToken) {
-    let mut ticks = tokio::time::interval(state.config.push.interval);
+    let tick =
+        (state.config.push.interval / TICKS_PER_INTERVAL).max(std::time::Duration::from_millis(5));
+    let mut ticks = tokio::time::interval(tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hour = OffsetDateTime::now_utc().hour();
     loop {
@@ -676,38 +768,96 @@ pub async fn run_coalescer(state: AppState, shutdown: CancellationToken) {
             state.hub.mark_all_metrics();
         }
         let work = state.hub.take_dirty();
-        futures::stream::iter(work)
-            .for_each_concurrent(CONCURRENT_ROOMS, |(room, dirty)| {
-                let state = state.clone();
-                async move {
-                    if let Err(error) = push_figures(&state, &room, dirty).await {
-                        warn!(%error, %room, "cannot compute live figures; retrying next tick");
-                        state.hub.mark(std::slice::from_ref(&room), |again| {
-                            again.metrics |= dirty.metrics;
-                            again.active_calls |= dirty.active_calls;
-                            again.live_calls |= dirty.live_calls;
-                            again.dlq |= dirty.dlq;
-                        });
-                    }
-                }
-            })
-            .await;
+        if work.is_empty() {
+            continue;
+        }
+        if let Err(error) = push_figures(&state, &work).await {
+            warn!(%error, "cannot compute live figures; retrying next tick");
+            for (room, dirty) in work {
+                state.hub.mark(std::slice::from_ref(&room), |again| {
+                    again.metrics |= dirty.metrics;
+                    again.active_calls |= dirty.active_calls;
+                    again.live_calls |= dirty.live_calls;
+                    again.dlq |= dirty.dlq;
+                });
+            }
+        }
     }
 }
 
-async fn push_figures(state: &AppState, room: &Room, dirty: Dirty) -> Result<(), FiguresError> {
-    let streams = [
-        (dirty.metrics, Stream::Metrics),
-        (dirty.active_calls, Stream::ActiveCalls),
-        (dirty.live_calls, Stream::Health),
-        (dirty.dlq, Stream::Dlq),
-    ];
-    for (_, stream) in streams.into_iter().filter(|(dirty, _)| *dirty) {
-        if let Some(push) = current_figures(state, room, stream).await? {
-            state.hub.publish(std::slice::from_ref(room), &push);
+async fn push_figures(state: &AppState, work: &[(Room, Dirty)]) -> Result<(), FiguresError> {
+    let now = OffsetDateTime::now_utc();
+    let tenants = |wanted: fn(&Dirty) -> bool| -> Vec<String> {
+        work.iter()
+            .filter_map(|(room, dirty)| match room {
+                Room::Tenant(tenant) if wanted(dirty) => Some(tenant.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (metrics_of, active_of) = (tenants(|d| d.metrics), tenants(|d| d.active_calls));
+    let (mut metrics, mut active) = tokio::try_join!(
+        async {
+            if metrics_of.is_empty() {
+                return Ok(Default::default());
+            }
+            figures::metric_periods_of(&state.storage, &metrics_of, now).await
+        },
+        async {
+            if active_of.is_empty() {
+                return Ok(Default::default());
+            }
+            figures::active_calls_of(&state.storage, &active_of, now).await
+        },
+    )?;
+    for (room, dirty) in work {
+        let rooms = std::slice::from_ref(room);
+        if let Room::Tenant(tenant) = room {
+            let metrics = metrics
+                .remove(tenant)
+                .and_then(|periods| metrics_push(periods, now));
+            let active = active
+                .remove(tenant)
+                .map(|calls| active_calls_push(calls, now));
+            for push in metrics.into_iter().chain(active) {
+                state.hub.publish(rooms, &push);
+            }
+            continue;
+        }
+        let streams = [
+            (dirty.metrics, Stream::Metrics),
+            (dirty.active_calls, Stream::ActiveCalls),
+            (dirty.live_calls, Stream::Health),
+            (dirty.dlq, Stream::Dlq),
+        ];
+        for (_, stream) in streams.into_iter().filter(|(dirty, _)| *dirty) {
+            if let Some(push) = current_figures(state, room, stream).await? {
+                state.hub.publish(rooms, &push);
+            }
         }
     }
     Ok(())
+}
+
+/// `metrics_update` from the periods' figures (the seed's `metrics` is the 24-hour one).
+fn metrics_push(periods: Vec<Metrics>, now: OffsetDateTime) -> Option<Push> {
+    let metrics = periods
+        .iter()
+        .find(|metrics| metrics.period_hours == app::dto::dashboard::DEFAULT_HOURS)
+        .cloned()?;
+    Some(Push::MetricsUpdate(MetricsUpdate {
+        metrics,
+        periods,
+        timestamp: now,
+    }))
+}
+
+fn active_calls_push(active_calls: Vec<ActiveCall>, now: OffsetDateTime) -> Push {
+    Push::ActiveCallsUpdate(ActiveCallsUpdate {
+        count: active_calls.len(),
+        active_calls,
+        timestamp: now,
+    })
 }
 
 /// The current figures of `stream` in `room` as a push: what the coalescer sends when they
@@ -724,35 +874,18 @@ pub async fn current_figures(
         Room::AllTenants | Room::Ops => None,
     };
     Ok(match stream {
-        Stream::Metrics => {
-            let periods = figures::metric_periods(&state.storage, tenant, now).await?;
-            periods
-                .iter()
-                .find(|metrics| metrics.period_hours == app::dto::dashboard::DEFAULT_HOURS)
-                .cloned()
-                .map(|metrics| {
-                    Push::MetricsUpdate(MetricsUpdate {
-                        metrics,
-                        periods,
-                        timestamp: now,
-                    })
-                })
-        }
-        Stream::ActiveCalls => {
-            let active_calls = figures::active_calls(&state.storage, tenant, now).await?;
-            Some(Push::ActiveCallsUpdate(ActiveCallsUpdate {
-                count: active_calls.len(),
-                active_calls,
-                timestamp: now,
-            }))
-        }
-        Stream::Health => {
-            let live = figures::live_calls(&state.storage, &state.registry, None, now).await?;
-            Some(Push::LiveCallsUpdate(LiveCallsUpdate {
-                live,
-                timestamp: now,
-            }))
-        }
+        Stream::Metrics => metrics_push(
+            figures::metric_periods(&state.storage, tenant, now).await?,
+            now,
+        ),
+        Stream::ActiveCalls => Some(active_calls_push(
+            figures::active_calls(&state.storage, tenant, now).await?,
+            now,
+        )),
+        Stream::Health => Some(Push::LiveCallsUpdate(LiveCallsUpdate {
+            live: figures::live_calls(&state.storage, &state.registry, None, now).await?,
+            timestamp: now,
+        })),
         Stream::Dlq => Some(Push::DlqUpdate(DlqUpdate {
             dlq: figures::dlq_summary(&state.dlq).await?,
             timestamp: now,
@@ -878,7 +1011,8 @@ mod tests {
             HubStats {
                 rooms: 1,
                 subscribers: 1,
-                lagged: 1
+                lagged: 1,
+                snapshots: 0,
             }
         );
     }

@@ -23,6 +23,15 @@ pub struct PeriodTotals {
     pub duration_count: i64,
 }
 
+/// [`PeriodTotals`] of one tenant among several.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TenantTotals {
+    #[sqlx(rename = "userId")]
+    pub user_id: String,
+    #[sqlx(flatten)]
+    pub totals: PeriodTotals,
+}
+
 /// Rollup hours `first..=last` (each truncated to the hour, UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourRange {
@@ -76,6 +85,31 @@ pub struct UserRow {
     pub tenant_id: Option<String>,
 }
 
+/// The columns of [`PeriodTotals`], summed.
+const PERIOD_SUMS: &str = r#""agentConfigId", outcome,
+    CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(ended) AS BIGINT) AS ended,
+    CAST(SUM(duration_sum) AS BIGINT) AS duration_sum,
+    CAST(SUM(duration_count) AS BIGINT) AS duration_count"#;
+
+/// Runs a statement whose first parameter is a set of tenants ([`Storage::tenant_in`]): a JSON
+/// array for SQLite, a text array for PostgreSQL; `$query` binds the rest and fetches.
+macro_rules! tenant_set {
+    ($self:ident, $tenants:expr, $sql:expr, $pool:ident, $query:ident => $fetch:expr) => {
+        match $self {
+            Storage::Sqlite($pool) => {
+                let tenants = serde_json::to_string($tenants)
+                    .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+                let $query = sqlx::query_as(AssertSqlSafe($sql)).bind(tenants);
+                $fetch
+            }
+            Storage::Postgres($pool) => {
+                let $query = sqlx::query_as(AssertSqlSafe($sql)).bind($tenants);
+                $fetch
+            }
+        }
+    };
+}
+
 /// One value bound into a statement built at run time.
 enum Bind {
     Text(String),
@@ -90,28 +124,37 @@ impl Storage {
         tenant: Option<&str>,
         hours: HourRange,
     ) -> Result<Vec<PeriodTotals>, StorageError> {
-        const COLUMNS: &str = r#"SELECT "agentConfigId", outcome,
-            CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(ended) AS BIGINT) AS ended,
-            CAST(SUM(duration_sum) AS BIGINT) AS duration_sum,
-            CAST(SUM(duration_count) AS BIGINT) AS duration_count
-            FROM call_hourly_rollup"#;
-        let rows = match tenant {
-            Some(tenant) => {
-                let sql = format!(
-                    r#"{COLUMNS} WHERE "userId" = $1 AND hour >= $2 AND hour <= $3 GROUP BY "agentConfigId", outcome"#
-                );
-                with_pool!(self, pool => sqlx::query_as(AssertSqlSafe(sql))
-                    .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?
-            }
+        Ok(match tenant {
+            Some(tenant) => self
+                .period_totals_of(&[tenant.to_owned()], hours)
+                .await?
+                .into_iter()
+                .map(|row| row.totals)
+                .collect(),
             None => {
                 let sql = format!(
-                    r#"{COLUMNS} WHERE hour >= $1 AND hour <= $2 GROUP BY "agentConfigId", outcome"#
+                    r#"SELECT {PERIOD_SUMS} FROM call_hourly_rollup WHERE hour >= $1 AND hour <= $2 GROUP BY "agentConfigId", outcome"#
                 );
                 with_pool!(self, pool => sqlx::query_as(AssertSqlSafe(sql))
                     .bind(hours.first).bind(hours.last).fetch_all(pool).await)?
             }
-        };
-        Ok(rows)
+        })
+    }
+
+    /// Rollup sums per (tenant, agent, outcome) over `hours`, for each of `tenants`, in one
+    /// statement: what the live hub reads for every room that changed.
+    pub async fn period_totals_of(
+        &self,
+        tenants: &[String],
+        hours: HourRange,
+    ) -> Result<Vec<TenantTotals>, StorageError> {
+        let sql = format!(
+            r#"SELECT "userId", {PERIOD_SUMS} FROM call_hourly_rollup
+               WHERE {} AND hour >= $2 AND hour <= $3 GROUP BY "userId", "agentConfigId", outcome"#,
+            self.tenant_in("$1")
+        );
+        Ok(tenant_set!(self, tenants, sql, pool, query => query
+            .bind(hours.first).bind(hours.last).fetch_all(pool).await)?)
     }
 
     /// Calls started per rollup hour over `hours` (hours without calls are absent).
@@ -139,18 +182,31 @@ impl Storage {
 
     /// How many calls are active now (a partial index holds exactly those).
     pub async fn count_active(&self, tenant: Option<&str>) -> Result<i64, StorageError> {
-        let count = match tenant {
-            Some(tenant) => {
-                let sql =
-                    r#"SELECT COUNT(*) FROM call_logs WHERE status = 'active' AND "userId" = $1"#;
-                with_pool!(self, pool => sqlx::query_scalar(sql).bind(tenant).fetch_one(pool).await)?
-            }
+        Ok(match tenant {
+            Some(tenant) => self
+                .count_active_of(&[tenant.to_owned()])
+                .await?
+                .remove(tenant)
+                .unwrap_or(0),
             None => {
                 let sql = "SELECT COUNT(*) FROM call_logs WHERE status = 'active'";
                 with_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?
             }
-        };
-        Ok(count)
+        })
+    }
+
+    /// Active calls per tenant among `tenants` (tenants without any are absent).
+    pub async fn count_active_of(
+        &self,
+        tenants: &[String],
+    ) -> Result<HashMap<String, i64>, StorageError> {
+        let sql = format!(
+            r#"SELECT "userId", COUNT(*) FROM call_logs WHERE status = 'active' AND {} GROUP BY "userId""#,
+            self.tenant_in("$1")
+        );
+        let rows: Vec<(String, i64)> =
+            tenant_set!(self, tenants, sql, pool, query => query.fetch_all(pool).await)?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The active calls of one tenant or all, oldest first.
@@ -158,14 +214,8 @@ impl Storage {
         &self,
         tenant: Option<&str>,
     ) -> Result<Vec<CallRecord>, StorageError> {
-        let rows = match tenant {
-            Some(tenant) => {
-                let sql = concat!(
-                    select_calls!(),
-                    r#" WHERE status = 'active' AND "userId" = $1 ORDER BY "startedAt", id"#
-                );
-                with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?
-            }
+        Ok(match tenant {
+            Some(tenant) => self.active_calls_of_tenants(&[tenant.to_owned()]).await?,
             None => {
                 let sql = concat!(
                     select_calls!(),
@@ -173,8 +223,29 @@ impl Storage {
                 );
                 with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?
             }
-        };
-        Ok(rows)
+        })
+    }
+
+    /// The active calls of each of `tenants`, oldest first.
+    pub async fn active_calls_of_tenants(
+        &self,
+        tenants: &[String],
+    ) -> Result<Vec<CallRecord>, StorageError> {
+        let sql = format!(
+            r#"{} WHERE status = 'active' AND {} ORDER BY "startedAt", id"#,
+            select_calls!(),
+            self.tenant_in("$1")
+        );
+        Ok(tenant_set!(self, tenants, sql, pool, query => query.fetch_all(pool).await)?)
+    }
+
+    /// `"userId"` is one of the tenants bound as `param` ([`tenant_set!`] binds them).
+    fn tenant_in(&self, param: &str) -> String {
+        match self {
+            // A JSON array: one statement text (and one cached plan) for any number of tenants.
+            Storage::Sqlite(_) => format!(r#""userId" IN (SELECT value FROM json_each({param}))"#),
+            Storage::Postgres(_) => format!(r#""userId" = ANY({param})"#),
+        }
     }
 
     /// Up to `limit` calls matching `filter`, newest first, continuing after `after`.

@@ -212,6 +212,42 @@ async fn a_client_gets_its_state_then_every_change() {
 }
 
 #[tokio::test]
+async fn clients_arriving_together_share_one_snapshot() {
+    let app = spawn_app().await;
+    ingest_ok(&app, &call_started("acme", "c1")).await;
+    let url = ws_url(app.addr, &[]);
+    let token = app.token(Some("acme"));
+    let clients = futures::future::join_all((0..10).map(|_| async {
+        let mut client = ws_connect(&url, &token).await.unwrap();
+        settle(&mut client).await;
+        client
+    }))
+    .await;
+    assert_eq!(
+        app.state.hub.stats().snapshots,
+        1,
+        "one computation for ten clients"
+    );
+    for client in &clients {
+        assert_eq!(
+            feed_view(&client.feed).unwrap().0,
+            ["c1"],
+            "every client got the state"
+        );
+    }
+    // Once something was pushed, a newcomer gets a state computed after it.
+    ingest_ok(&app, &call_started("acme", "c2")).await;
+    let mut first = clients.into_iter().next().unwrap();
+    first
+        .recv_until(|message| !call_events(std::slice::from_ref(message)).is_empty())
+        .await;
+    let mut late = client(&app, Some("acme"), &[]).await;
+    settle(&mut late).await;
+    assert_eq!(app.state.hub.stats().snapshots, 2);
+    assert_eq!(feed_view(&late.feed).unwrap().0, ["c1", "c2"]);
+}
+
+#[tokio::test]
 async fn tenants_see_only_their_own_calls_and_admins_see_what_they_chose() {
     let app = spawn_app().await;
     let mut acme = client(&app, Some("acme"), &[]).await;

@@ -289,14 +289,16 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     app.stop().await.unwrap();
     let app = spawn_redis_app(&prefix, None).await;
     assert_eq!(app.state.dlq.depth().await.unwrap(), 10);
+    let mut bus = app.state.bus.subscribe();
     assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 10);
-    assert_eq!(
-        server::workers::retry_due_dead_letters(&app.state)
-            .await
-            .unwrap(),
-        10
-    );
-    assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
+    // This pass and the instance's own retrier (which may claim some entries first) drain it
+    // together; each pass announces the depth it left.
+    server::workers::retry_due_dead_letters(&app.state)
+        .await
+        .unwrap();
+    while app.state.dlq.depth().await.unwrap() != 0 {
+        while !matches!(bus.recv().await.unwrap(), BusEvent::DlqChanged { .. }) {}
+    }
     assert_eq!(
         app.state.storage.count_calls().await.unwrap(),
         10,
