@@ -33,6 +33,8 @@ io.on("connection", (socket) => {
   socket.emit("connected", { user_id: tenant, sid: socket.id });
 });
 
-server.listen(0, "127.0.0.1", () => {
+// The same accept backlog as Switchboard's (Node's default, 511, makes connect storms wait for
+// SYN retries).
+server.listen(0, "127.0.0.1", 4096, () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
 });
