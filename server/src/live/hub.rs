@@ -11,11 +11,13 @@
 //!   last few ([`PushSettings::history`], at most [`PushSettings::resume_window`] old), so a
 //!   reconnecting client resumes where it left off or is told to take a snapshot.
 //! - **Backpressure**: every subscriber has one bounded queue. Fan-out never waits: a queue that is
-//!   full marks its subscriber as lagged and the hub forgets it; the transport then resyncs
-//!   (`/ws`: fresh snapshots) or drops the client (Socket.IO, whose clients reconnect and get a
-//!   fresh `initial_state`). Nobody else is slowed down, and memory stays bounded.
+//!   full marks its subscriber as lagged and the hub forgets it; the transport then starts it over
+//!   (`/ws`: fresh snapshots; Socket.IO: a fresh `initial_state` once it reads again). Nobody else
+//!   is slowed down, and memory stays bounded.
 //! - **Coalescing**: events only mark a room's figures dirty; [`run_coalescer`] recomputes them
-//!   at most once per [`PushSettings::interval`] per room — never per socket — and pushes them.
+//!   at most once per [`PushSettings::interval`] per room — never per socket, and for all tenant
+//!   rooms in a few statements — and pushes them.
+//! - **Snapshots** are shared by subscribers that start at the same push ([`room_state`]).
 //!
 //! The rooms live under one mutex held only for bookkeeping and non-blocking sends, never across
 //! an `.await`.
