@@ -176,6 +176,9 @@ struct Tally {
     step: AtomicU32,
     received: AtomicU64,
     latencies_us: Mutex<Vec<u32>>,
+    /// Events the generator could not post (too many requests unanswered, or refused): still
+    /// expected at the clients, so the rate fails.
+    unsent: AtomicU64,
 }
 
 impl Tally {
@@ -186,6 +189,7 @@ impl Tally {
             step: AtomicU32::new(u32::MAX),
             received: AtomicU64::new(0),
             latencies_us: Mutex::default(),
+            unsent: AtomicU64::new(0),
         })
     }
 
@@ -436,6 +440,7 @@ async fn send(
     let mut open_calls: std::collections::VecDeque<(Instant, String, usize)> = Default::default();
     let mut next_call = 0usize;
     let mut posts = Vec::new();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_POSTS_IN_FLIGHT));
     let until = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < until {
         ticks.tick().await;
@@ -471,14 +476,29 @@ async fn send(
                 [event] => event.clone(),
                 events => Value::Array(events.to_vec()),
             };
+            // A server that stops answering must fail the rate, not exhaust the generator's
+            // sockets: past this many requests in flight, events are counted unsent.
+            let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
+                tally
+                    .unsent
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                continue;
+            };
             let request = http.post(&url).bearer_auth(TEST_INGEST_KEY).json(&body);
             let tally = Arc::clone(tally);
+            let events = chunk.len() as u64;
             posts.push(tokio::spawn(async move {
                 let begun = Instant::now();
-                let response = request.send().await.expect("POST");
-                assert!(response.status().is_success(), "{}", response.status());
-                let took = u32::try_from(begun.elapsed().as_micros()).unwrap_or(u32::MAX);
-                tally.posts_us.lock().unwrap().push(took);
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let took = u32::try_from(begun.elapsed().as_micros()).unwrap_or(u32::MAX);
+                        tally.posts_us.lock().unwrap().push(took);
+                    }
+                    _ => {
+                        tally.unsent.fetch_add(events, Ordering::Relaxed);
+                    }
+                }
+                drop(permit);
             }));
         }
     }
@@ -487,6 +507,9 @@ async fn send(
     }
     per_tenant
 }
+
+/// Ingest requests the generator keeps unanswered at most (each holds a connection).
+const MAX_POSTS_IN_FLIGHT: usize = 2048;
 
 /// The `quantile` (0–1) of microsecond samples, in ms.
 fn quantile_ms(samples: &mut [u32], quantile: f64) -> f64 {
@@ -576,6 +599,7 @@ async fn step(run: &Run<'_>, step: u32, load: Load, seconds: u64) -> Outcome {
     tally.received.store(0, Ordering::Relaxed);
     tally.latencies_us.lock().unwrap().clear();
     tally.posts_us.lock().unwrap().clear();
+    tally.unsent.store(0, Ordering::Relaxed);
     let per_tenant = send(addr, tally, step, load, seconds, clients_per_tenant.len()).await;
     let expected: u64 = per_tenant
         .iter()
@@ -588,6 +612,13 @@ async fn step(run: &Run<'_>, step: u32, load: Load, seconds: u64) -> Outcome {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tally.step.store(u32::MAX, Ordering::Relaxed);
+    let unsent = tally.unsent.load(Ordering::Relaxed);
+    if unsent > 0 {
+        eprintln!(
+            "  {unsent} events could not be posted at {} events/s",
+            load.rate
+        );
+    }
     let mut latencies = std::mem::take(&mut *tally.latencies_us.lock().unwrap());
     let mut posts = std::mem::take(&mut *tally.posts_us.lock().unwrap());
     Outcome {

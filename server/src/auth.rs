@@ -224,6 +224,8 @@ const CONCURRENT_HASHES: usize = 4;
 pub struct SignInLimits {
     per_email: governor::DefaultKeyedRateLimiter<String>,
     hashing: tokio::sync::Semaphore,
+    /// Failed attempts are audited, at a bounded rate.
+    pub failures_logged: crate::audit::SignInFailureLog,
 }
 
 impl Default for SignInLimits {
@@ -234,6 +236,7 @@ impl Default for SignInLimits {
         Self {
             per_email: governor::RateLimiter::keyed(quota),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
+            failures_logged: crate::audit::SignInFailureLog::default(),
         }
     }
 }

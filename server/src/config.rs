@@ -154,6 +154,15 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_DLQ_MAX_RETRIES", default_value_t = 3)]
     pub dlq_max_retries: u32,
 
+    /// Seconds between scheduled reconciliation runs (one instance runs each); 0 turns the
+    /// schedule off. Admins and the internal API can still start runs.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_RECONCILE_INTERVAL_SECS",
+        default_value_t = 900
+    )]
+    pub reconcile_interval_secs: u64,
+
     /// Live push: at most one metrics / active-calls / live-calls update per room per this many
     /// milliseconds, however many events arrive (call events themselves are pushed at once).
     #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
@@ -188,8 +197,10 @@ impl ServeArgs {
                 interval: std::time::Duration::from_millis(self.push_interval_ms),
                 ..PushSettings::default()
             },
+            reconcile_interval: std::time::Duration::from_secs(self.reconcile_interval_secs),
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
+            internal_api_key: secret_from_env("INTERNAL_API_KEY"),
             jwt_secret: secret_from_env("JWT_SECRET"),
         }
     }
@@ -209,10 +220,15 @@ pub struct Config {
     pub heartbeat: HealthThresholds,
     pub dlq_max_retries: u32,
     pub push: PushSettings,
+    /// Between scheduled reconciliation runs; zero: no schedule.
+    pub reconcile_interval: std::time::Duration,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
     /// `JWT_SECRET`; when unset one is generated into the data folder.
     pub jwt_secret: Option<String>,
+    /// `INTERNAL_API_KEY`: opens seed 002's `/api/v1/internal/admin/…` paths; unset, they
+    /// answer 404.
+    pub internal_api_key: Option<String>,
 }
 
 /// How live push batches, buffers and remembers (see [`crate::live::hub`]).
@@ -253,6 +269,9 @@ pub const JWT_SECRET_FILE: &str = "jwt_secret";
 /// The JWT secret tests sign with.
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
 
+/// The internal key tests use (`INTERNAL_API_KEY`).
+pub const TEST_INTERNAL_KEY: &str = "test-internal-key";
+
 /// The ingest key tests use.
 pub const TEST_INGEST_KEY: &str = "test-ingest-key";
 
@@ -275,8 +294,11 @@ impl Config {
                 interval: std::time::Duration::from_millis(50),
                 ..PushSettings::default()
             },
+            // Tests start runs themselves; a schedule would race them.
+            reconcile_interval: std::time::Duration::ZERO,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
+            internal_api_key: None,
         }
     }
 }
@@ -295,7 +317,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 11] = [
+    const TABLE: [(&str, &str, Option<&str>); 12] = [
         ("addr", "SWITCHBOARD_ADDR", Some("0.0.0.0:5001")),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
         ("database-url", "DATABASE_URL", None),
@@ -322,6 +344,11 @@ mod tests {
             "push-interval-ms",
             "SWITCHBOARD_PUSH_INTERVAL_MS",
             Some("1000"),
+        ),
+        (
+            "reconcile-interval-secs",
+            "SWITCHBOARD_RECONCILE_INTERVAL_SECS",
+            Some("900"),
         ),
     ];
 
@@ -355,6 +382,7 @@ mod tests {
             heartbeat_stale_secs: 120,
             dlq_max_retries: 3,
             push_interval_ms: 1000,
+            reconcile_interval_secs: 900,
         }
     }
 

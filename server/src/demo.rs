@@ -121,7 +121,7 @@ pub async fn seed(state: &AppState) -> Result<(), StorageError> {
             role,
             tenant: tenant.map(str::to_owned),
         };
-        match users::add_user(&state.storage, &user, DEMO_PASSWORD).await {
+        match users::add_user(&state.storage, &user, DEMO_PASSWORD, demo_actor()).await {
             Ok(_) | Err(UserError::EmailTaken(_)) => {}
             Err(UserError::Storage(error)) => return Err(error),
             Err(error) => warn!(%error, email, "demo: user not created"),
@@ -358,5 +358,14 @@ fn heartbeat(tenant: &str, id: &str, at: OffsetDateTime) -> CallEvent {
         call: None,
         outcome: None,
         duration: None,
+    }
+}
+
+/// The simulator, as the audit log names it when it adds the demo users.
+fn demo_actor() -> crate::audit::Actor {
+    crate::audit::Actor {
+        name: "demo".to_owned(),
+        role: "system".to_owned(),
+        tenant: None,
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use app::dto::{
-    admin::{LiveCallHealth, ReconciliationSummary},
+    admin::{LiveCallHealth, ReconciliationSummary, ReconciliationTrigger, RunStatus},
     calls::HeartbeatHealth,
     dashboard::{ActiveCall, DEFAULT_HOURS, Metrics},
     live::{DlqSummary, InitialState, LiveCalls, METRIC_PERIODS, OpsState, RECENT_CALLS},
@@ -19,7 +19,8 @@ use crate::{
     live::registry::LiveRegistry,
     storage::{
         Storage, StorageError,
-        reads::{CallFilter, PeriodTotals, ReconciliationRow},
+        operations::ReconciliationRow,
+        reads::{CallFilter, PeriodTotals},
     },
 };
 
@@ -210,16 +211,21 @@ pub async fn dlq_summary(dlq: &DeadLetterQueue) -> Result<DlqSummary, DlqError> 
     })
 }
 
+/// A recorded run as every door shows it. Rows only ever hold the values the schema's CHECKs
+/// allow; anything else reads as a failed admin run rather than failing the whole answer.
 pub fn reconciliation_summary(run: ReconciliationRow) -> ReconciliationSummary {
     ReconciliationSummary {
         id: run.id,
-        status: run.status,
+        trigger: ReconciliationTrigger::parse(&run.trigger).unwrap_or(ReconciliationTrigger::Admin),
+        triggered_by: run.triggered_by,
+        status: RunStatus::parse(&run.status).unwrap_or(RunStatus::Failed),
         started_at: run.started_at.assume_utc(),
         finished_at: run.finished_at.map(PrimitiveDateTime::assume_utc),
         stale_closed: run.stale_closed,
         backfilled: run.backfilled,
         live_cleared: run.live_cleared,
         dlq_retried: run.dlq_retried,
+        dlq_rearmed: run.dlq_rearmed,
         error: run.error,
     }
 }

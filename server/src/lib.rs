@@ -9,6 +9,8 @@
 //! - [`storage`]: `call_logs` and friends in SQLite or PostgreSQL, behind one interface.
 //! - [`ingest`]: validation and the batching writer that never acknowledges what is not on disk.
 //! - [`dlq`]: the dead-letter queue of failed writes; [`workers`] retries them.
+//! - [`reconcile`]: the reconciliation job (stale calls, backfills, live state, the DLQ), one
+//!   run at a time across instances; [`audit`]: the append-only log of operator actions.
 //! - [`live`]: the live-call registry (heartbeat health), the event bus, and live push — the hub
 //!   and its two transports, `/ws` and Socket.IO.
 //! - [`demo`]: the built-in simulator behind `serve --demo`.
@@ -19,6 +21,7 @@
 //!   from storage, the registry and the DLQ, for REST and live push alike.
 //! - [`telemetry`]: structured logs through `tracing`.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
@@ -28,6 +31,7 @@ pub mod figures;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod reconcile;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -68,7 +68,9 @@ async fn main() -> anyhow::Result<()> {
                 role: args.role,
                 tenant: args.tenant,
             };
-            let id = users::add_user(&storage, &user, &password).await?;
+            let os_user = std::env::var("USER").ok().filter(|user| !user.is_empty());
+            let by = server::audit::Actor::cli(os_user);
+            let id = users::add_user(&storage, &user, &password, by).await?;
             banner(&format!(
                 "added user #{id}: {} ({})",
                 user.email.trim().to_lowercase(),

@@ -92,6 +92,8 @@ impl Application {
                 warn!(%error, "cannot set TCP_NODELAY on a connection");
             }
         });
+        // The peer's address reaches handlers (the audit log records it).
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 stop.await;

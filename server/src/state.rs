@@ -13,7 +13,12 @@ use crate::{
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
     ingest::{FailureInjector, Ingestor, writer::Writer},
-    live::{bus::EventBus, hub::Hub, redis::RedisLink, registry::LiveRegistry},
+    live::{
+        bus::{BusEvent, EventBus},
+        hub::Hub,
+        redis::RedisLink,
+        registry::LiveRegistry,
+    },
     secrets::{self, SecretSource},
     storage::{Backend, Storage, StorageError},
 };
@@ -53,6 +58,16 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
+}
+
+impl AppState {
+    /// Publishes `event` on this instance's bus and, in Redis mode, on every other instance's.
+    pub async fn announce(&self, event: BusEvent) {
+        if let Some(redis) = &self.redis {
+            redis.announce(std::slice::from_ref(&event)).await;
+        }
+        self.bus.publish(event);
+    }
 }
 
 /// The key `POST /api/v1/calls/events` requires, and where it came from.

@@ -7,7 +7,10 @@ use argon2::{
     password_hash::{SaltString, rand_core::OsRng},
 };
 
-use crate::storage::{Storage, StorageError};
+use crate::{
+    audit::{Action, ClientAddr, Entry},
+    storage::{Storage, StorageError},
+};
 
 /// `--role admin|tenant` on the command line.
 pub fn parse_role(value: &str) -> Result<Role, String> {
@@ -59,7 +62,13 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 }
 
 /// Validates and stores a user; returns its id.
-pub async fn add_user(storage: &Storage, user: &NewUser, password: &str) -> Result<i64, UserError> {
+/// Adds `user` and records who did it (`by`) in the audit log.
+pub async fn add_user(
+    storage: &Storage,
+    user: &NewUser,
+    password: &str,
+    by: crate::audit::Actor,
+) -> Result<i64, UserError> {
     let email = user.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
         return Err(UserError::Invalid("email: not an email address"));
@@ -83,9 +92,17 @@ pub async fn add_user(storage: &Storage, user: &NewUser, password: &str) -> Resu
         return Err(UserError::EmailTaken(email));
     }
     let hash = hash_password(password)?;
-    Ok(storage
+    let id = storage
         .insert_user(&email, &hash, user.role.as_str(), user.tenant.as_deref())
-        .await?)
+        .await?;
+    let mut entry = Entry::new(by, Action::UserAdd, ClientAddr::default())
+        .target(&email)
+        .detail("role", user.role.as_str());
+    if let Some(tenant) = &user.tenant {
+        entry = entry.detail("tenant", tenant.as_str());
+    }
+    crate::audit::record(storage, entry).await;
+    Ok(id)
 }
 
 #[cfg(test)]

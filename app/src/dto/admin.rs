@@ -86,23 +86,189 @@ pub struct ComponentHealth {
     pub error: Option<String>,
 }
 
-/// The last reconciliation run, as the ops card shows it.
+/// Who or what started a reconciliation run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReconciliationTrigger {
+    /// The server's own schedule.
+    Schedule,
+    /// An admin, from the board or the admin API.
+    Admin,
+    /// A script holding `INTERNAL_API_KEY` (seed 002's internal path).
+    Internal,
+}
+
+impl ReconciliationTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Admin => "admin",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Schedule, Self::Admin, Self::Internal]
+            .into_iter()
+            .find(|trigger| trigger.as_str() == value)
+    }
+}
+
+/// Where a reconciliation run is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    /// Stopped by an error (see `error`), or abandoned by an instance that died mid-run.
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Running, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+}
+
+/// A reconciliation run: who started it, when, and how many repairs of each kind it made.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReconciliationSummary {
     pub id: String,
-    pub status: String,
+    pub trigger: ReconciliationTrigger,
+    /// The admin's email (or token subject) for `admin` runs; `null` otherwise.
+    pub triggered_by: Option<String>,
+    pub status: RunStatus,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = DateTime))]
     pub finished_at: Option<OffsetDateTime>,
+    /// Calls closed with outcome `stale` because their heartbeats stopped.
     pub stale_closed: i64,
+    /// Calls live in Redis (`call_ctx:*`) but missing from the database, written to it.
     pub backfilled: i64,
+    /// Live entries (registry, Redis keys) removed for calls the database had already ended.
     pub live_cleared: i64,
+    /// Due dead letters retried.
     pub dlq_retried: i64,
+    /// Dead letters an instance claimed for a retry and never finished, put back in line.
+    pub dlq_rearmed: i64,
     pub error: Option<String>,
+}
+
+/// The kinds of repair a run makes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Repair {
+    StaleClosed,
+    Backfilled,
+    /// A `call_ctx` entry that could not be written (see `note`); left in Redis.
+    BackfillRefused,
+    LiveCleared,
+    DlqRetried,
+    DlqRearmed,
+}
+
+/// One call or dead letter a run touched.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RepairedItem {
+    pub repair: Repair,
+    /// The call id; for DLQ repairs, the call of the message.
+    pub call_id: String,
+    pub user_id: Option<String>,
+    /// The DLQ message id, for DLQ repairs.
+    pub message_id: Option<i64>,
+    /// What happened, where there is more to say ("written", the error of a failed retry, …).
+    pub note: Option<String>,
+}
+
+/// `GET /api/admin/reconciliation/{id}`: one run with what it touched (at most
+/// `touched_limit` items; `touched_truncated` says when there were more).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReconciliationRunResponse {
+    pub success: bool,
+    pub run: ReconciliationSummary,
+    pub touched: Vec<RepairedItem>,
+    pub touched_truncated: bool,
+}
+
+/// `GET /api/admin/reconciliation`: the run going on (if any), the last finished run, and the
+/// history, newest first, a page at a time (`next_cursor` is absent on the last page).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReconciliationStatusResponse {
+    pub success: bool,
+    pub running: Option<ReconciliationSummary>,
+    pub last_run: Option<ReconciliationSummary>,
+    /// Seconds between scheduled runs; 0 when the schedule is off.
+    pub schedule_interval_seconds: u64,
+    pub runs: Vec<ReconciliationSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST …/reconciliation/trigger`: the run that will do the work — a new one, or the one
+/// already going (`already_running`), since only one runs at a time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReconciliationTriggerResponse {
+    pub success: bool,
+    pub run_id: String,
+    /// The same id under seed 002's name (its trigger answered with a task id).
+    pub task_id: String,
+    pub already_running: bool,
+}
+
+/// One operator action as the audit log keeps it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+    /// Who: an email or token subject; `internal-api-key` or `cli` for those doors; for failed
+    /// sign-ins, the email that was tried.
+    pub actor: String,
+    /// `admin`, `tenant`, `internal`, `cli` or `anonymous`.
+    pub role: String,
+    pub tenant_id: Option<String>,
+    /// `dlq.retry`, `dlq.retry_all`, `dlq.discard`, `reconciliation.trigger`, `user.add` or
+    /// `auth.sign_in_failed`.
+    pub action: String,
+    /// What it acted on: a message id, a run id, an email.
+    pub target: Option<String>,
+    /// `ok`, `not_found`, `already_running`, `refused`, `throttled` or `failed`.
+    pub result: String,
+    pub client_addr: Option<String>,
+    /// What else the action carried, e.g. how many messages a retry-all touched.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// `GET /api/admin/audit`: newest first, a page at a time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditLogResponse {
+    pub success: bool,
+    pub entries: Vec<AuditEntry>,
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /api/admin/health`. Overall: `down` when the database is unreachable; `degraded` when

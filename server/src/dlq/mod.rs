@@ -10,7 +10,7 @@
 mod redis;
 mod sqlite;
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use app::dto::ingest::CallEvent;
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,15 @@ impl DeadLetter {
 
 /// The queue, wherever it lives. Every operation is the same on both.
 #[derive(Clone, Debug)]
-pub enum DeadLetterQueue {
+pub struct DeadLetterQueue {
+    store: Store,
+    /// Held for a whole retry pass, so this process's retrier and a reconciliation run never
+    /// retry the same entry at once (between instances, Redis claims see to that).
+    retrying: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
     Sqlite(sqlite::SqliteDlq),
     Redis(redis::RedisDlq),
 }
@@ -88,9 +96,9 @@ pub enum DeadLetterQueue {
 /// Calls the same method on whichever queue this is.
 macro_rules! both {
     ($self:ident, $queue:ident => $call:expr) => {
-        match $self {
-            DeadLetterQueue::Sqlite($queue) => $call,
-            DeadLetterQueue::Redis($queue) => $call,
+        match &$self.store {
+            Store::Sqlite($queue) => $call,
+            Store::Redis($queue) => $call,
         }
     };
 }
@@ -98,12 +106,26 @@ macro_rules! both {
 impl DeadLetterQueue {
     /// The embedded queue in `path` (created when needed).
     pub async fn open_file(path: &Path, policy: RetryPolicy) -> Result<Self, DlqError> {
-        Ok(Self::Sqlite(sqlite::SqliteDlq::open(path, policy).await?))
+        Ok(Self::new(Store::Sqlite(
+            sqlite::SqliteDlq::open(path, policy).await?,
+        )))
     }
 
     /// The shared queue in Redis, under `prefix`.
     pub fn redis(conn: ::redis::aio::ConnectionManager, prefix: &str, policy: RetryPolicy) -> Self {
-        Self::Redis(redis::RedisDlq::new(conn, prefix, policy))
+        Self::new(Store::Redis(redis::RedisDlq::new(conn, prefix, policy)))
+    }
+
+    fn new(store: Store) -> Self {
+        Self {
+            store,
+            retrying: Arc::default(),
+        }
+    }
+
+    /// This process's turn at a retry pass; see `retrying`.
+    pub async fn retry_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.retrying.lock().await
     }
 
     pub fn policy(&self) -> RetryPolicy {
@@ -137,6 +159,20 @@ impl DeadLetterQueue {
     /// two instances never retry the same entry at once.
     pub async fn due(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
         both!(self, queue => queue.due(now, limit).await)
+    }
+
+    /// Entries a retrier claimed before `claimed_before` and never settled (its instance died
+    /// mid-retry), put back in line due now. The embedded queue has no claims: one process
+    /// retries it, under [`Self::retry_turn`].
+    pub async fn rearm_abandoned(
+        &self,
+        claimed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DeadLetter>, DlqError> {
+        match &self.store {
+            Store::Sqlite(_) => Ok(Vec::new()),
+            Store::Redis(queue) => queue.rearm_abandoned(claimed_before, now).await,
+        }
     }
 
     /// The event was written: it leaves the queue.

@@ -1,11 +1,14 @@
 //! The dead-letter queue in Redis, shared by every instance:
 //! - `switchboard:dlq:seq` — the id counter;
 //! - `switchboard:dlq:entries` — hash of id → entry (JSON);
-//! - `switchboard:dlq:due` — sorted set of ids by next retry time (final failures are absent).
+//! - `switchboard:dlq:due` — sorted set of ids by next retry time (final failures are absent);
+//! - `switchboard:dlq:claimed` — sorted set of ids a retrier took, by when it took them.
 //!
-//! A retrier claims a due entry by removing it from `due` (`ZREM` answers 1 to one claimer
-//! only) and puts it back with its next time if the retry fails. An instance that dies between
-//! the two leaves the entry in `entries`, visible and retryable by an admin — never lost.
+//! A retrier claims a due entry by moving it from `due` to `claimed` (`ZREM` answers 1 to one
+//! claimer only) and settles it by removing it or saving its next retry time. An instance that
+//! dies in between leaves the entry in `entries` (visible, retryable by an admin, never lost)
+//! and in `claimed`, where reconciliation finds it and puts it back in line
+//! ([`RedisDlq::rearm_abandoned`]).
 
 use redis::aio::ConnectionManager;
 use time::OffsetDateTime;
@@ -15,11 +18,12 @@ use app::dto::ingest::CallEvent;
 use super::{DeadLetter, DlqError, RetryPolicy, new_entry};
 
 #[derive(Clone)]
-pub struct RedisDlq {
+pub(super) struct RedisDlq {
     conn: ConnectionManager,
     sequence: String,
     entries: String,
     due: String,
+    claimed: String,
     pub(super) policy: RetryPolicy,
 }
 
@@ -42,6 +46,7 @@ impl RedisDlq {
             sequence: format!("{prefix}switchboard:dlq:seq"),
             entries: format!("{prefix}switchboard:dlq:entries"),
             due: format!("{prefix}switchboard:dlq:due"),
+            claimed: format!("{prefix}switchboard:dlq:claimed"),
             policy,
         }
     }
@@ -69,6 +74,8 @@ impl RedisDlq {
     }
 
     fn stage_save(&self, pipe: &mut redis::Pipeline, entry: &DeadLetter) -> Result<(), DlqError> {
+        // Saved means settled: whoever claimed it is done with it.
+        pipe.cmd("ZREM").arg(&self.claimed).arg(entry.id).ignore();
         pipe.cmd("HSET")
             .arg(&self.entries)
             .arg(entry.id)
@@ -145,13 +152,56 @@ impl RedisDlq {
                 .arg(id)
                 .query_async(&mut conn)
                 .await?;
-            if won == 1
-                && let Some(entry) = self.get(id).await?
-            {
+            if won == 0 {
+                continue;
+            }
+            redis::cmd("ZADD")
+                .arg(&self.claimed)
+                .arg(score(now))
+                .arg(id)
+                .query_async::<()>(&mut conn)
+                .await?;
+            if let Some(entry) = self.get(id).await? {
                 claimed.push(entry);
             }
         }
         Ok(claimed)
+    }
+
+    /// Puts entries claimed before `claimed_before` and never settled back in line, due now.
+    /// Returns them.
+    pub(super) async fn rearm_abandoned(
+        &self,
+        claimed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DeadLetter>, DlqError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&self.claimed)
+            .arg("-inf")
+            .arg(score(claimed_before))
+            .query_async(&mut conn)
+            .await?;
+        let mut rearmed = Vec::new();
+        for id in ids {
+            // Taking it out of `claimed` is the claim on re-arming it: one instance wins.
+            let won: i64 = redis::cmd("ZREM")
+                .arg(&self.claimed)
+                .arg(id)
+                .query_async(&mut conn)
+                .await?;
+            let Some(mut entry) = self.get(id).await?.filter(|_| won == 1) else {
+                continue;
+            };
+            if entry.is_final() {
+                continue;
+            }
+            entry.next_retry_at = Some(now);
+            entry.updated_at = now;
+            self.save(&entry).await?;
+            rearmed.push(entry);
+        }
+        Ok(rearmed)
     }
 
     pub(super) async fn save(&self, entry: &DeadLetter) -> Result<(), DlqError> {
@@ -163,13 +213,16 @@ impl RedisDlq {
     }
 
     pub(super) async fn remove(&self, id: i64) -> Result<bool, DlqError> {
-        let (removed, _): (i64, i64) = redis::pipe()
+        let (removed, _, _): (i64, i64, i64) = redis::pipe()
             .atomic()
             .cmd("HDEL")
             .arg(&self.entries)
             .arg(id)
             .cmd("ZREM")
             .arg(&self.due)
+            .arg(id)
+            .cmd("ZREM")
+            .arg(&self.claimed)
             .arg(id)
             .query_async(&mut self.conn.clone())
             .await?;

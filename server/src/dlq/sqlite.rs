@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::{DeadLetter, DlqError, RetryPolicy, new_entry};
 
 #[derive(Clone, Debug)]
-pub struct SqliteDlq {
+pub(super) struct SqliteDlq {
     pool: SqlitePool,
     pub(super) policy: RetryPolicy,
 }

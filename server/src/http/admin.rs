@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use app::dto::{
     admin::{
-        AdminActiveCallsResponse, ComponentHealth, DlqActionResponse, DlqMessage, DlqResponse,
-        SystemHealth, TenantsResponse,
+        AdminActiveCallsResponse, AuditLogResponse, ComponentHealth, DlqActionResponse, DlqMessage,
+        DlqResponse, SystemHealth, TenantsResponse,
     },
     calls::HeartbeatHealth,
     dashboard::Tenant,
@@ -26,7 +26,13 @@ use super::{
     extract::ApiQuery,
 };
 use crate::{
-    auth::Admin, dlq::DeadLetter, figures, live::bus::BusEvent, state::AppState, storage::Backend,
+    audit::{self, Action, Actor, ClientAddr, Entry},
+    auth::Admin,
+    dlq::DeadLetter,
+    figures,
+    live::bus::BusEvent,
+    state::AppState,
+    storage::Backend,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -119,7 +125,7 @@ async fn after_action(
     affected: u64,
 ) -> Result<Json<DlqActionResponse>, ApiError> {
     let depth = state.dlq.depth().await?;
-    state.bus.publish(BusEvent::DlqChanged { depth });
+    state.announce(BusEvent::DlqChanged { depth }).await;
     Ok(Json(DlqActionResponse {
         success: true,
         affected,
@@ -135,12 +141,20 @@ async fn after_action(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub(super) async fn retry_one(
-    _admin: Admin,
+    Admin(admin): Admin,
+    client: ClientAddr,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<DlqActionResponse>, ApiError> {
     let id = message_id(&id)?;
-    if !state.dlq.retry_now(id).await? {
+    let found = state.dlq.retry_now(id).await?;
+    let entry = Entry::new(Actor::user(&admin), Action::DlqRetry, client).target(id);
+    audit::record(
+        &state.storage,
+        entry.result(if found { "ok" } else { "not_found" }),
+    )
+    .await;
+    if !found {
         return Err(ApiError::NotFound(format!("no DLQ message {id}")));
     }
     after_action(&state, 1).await
@@ -152,10 +166,13 @@ pub(super) async fn retry_one(
     responses((status = 200, body = DlqActionResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn retry_all(
-    _admin: Admin,
+    Admin(admin): Admin,
+    client: ClientAddr,
     State(state): State<AppState>,
 ) -> Result<Json<DlqActionResponse>, ApiError> {
     let affected = state.dlq.retry_all_now().await?;
+    let entry = Entry::new(Actor::user(&admin), Action::DlqRetryAll, client);
+    audit::record(&state.storage, entry.detail("affected", affected)).await;
     after_action(&state, affected).await
 }
 
@@ -167,12 +184,29 @@ pub(super) async fn retry_all(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub(super) async fn discard(
-    _admin: Admin,
+    Admin(admin): Admin,
+    client: ClientAddr,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<DlqActionResponse>, ApiError> {
     let id = message_id(&id)?;
-    if !state.dlq.discard(id).await? {
+    // What is discarded is gone from the queue: the log keeps what it was.
+    let letter = state.dlq.get(id).await?;
+    let found = state.dlq.discard(id).await?;
+    let mut entry = Entry::new(Actor::user(&admin), Action::DlqDiscard, client).target(id);
+    if let Some(letter) = letter.filter(|_| found) {
+        entry = entry
+            .detail("call_id", letter.call_id)
+            .detail("user_id", letter.user_id)
+            .detail("event_type", letter.event.0.event_type.as_str())
+            .detail("error", letter.error);
+    }
+    audit::record(
+        &state.storage,
+        entry.result(if found { "ok" } else { "not_found" }),
+    )
+    .await;
+    if !found {
         return Err(ApiError::NotFound(format!("no DLQ message {id}")));
     }
     after_action(&state, 1).await
@@ -259,7 +293,7 @@ pub(super) async fn health(
     }
     if last_reconciliation
         .as_ref()
-        .is_some_and(|run| run.status == "failed")
+        .is_some_and(|run| run.status == app::dto::admin::RunStatus::Failed)
     {
         degraded.push("the last reconciliation failed".to_owned());
     }
@@ -305,5 +339,52 @@ pub(super) async fn tenants(
     Ok(Json(TenantsResponse {
         success: true,
         tenants,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AuditQuery {
+    /// Entries per page, 1–500, default 100.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The audit log, newest first: every operator action with who, role, tenant, target, result,
+/// time and client address. Read-only: nothing in the API writes or changes it.
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = AuditLogResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn audit_log(
+    _admin: Admin,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditLogResponse>, ApiError> {
+    let limit = ApiError::bounded("limit", query.limit, 100, 500)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .filter(|cursor| !cursor.is_empty())
+        .map(|cursor| {
+            cursor
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("cursor", "not a cursor this API gave out"))
+        })
+        .transpose()?;
+    let mut rows = state
+        .storage
+        .audit_log(before, i64::from(limit) + 1)
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|row| row.id.to_string()))
+        .flatten();
+    Ok(Json(AuditLogResponse {
+        success: true,
+        entries: rows.into_iter().map(audit::entry_of).collect(),
+        next_cursor,
     }))
 }

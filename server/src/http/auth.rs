@@ -21,6 +21,7 @@ use super::{
     extract::ApiJson,
 };
 use crate::{
+    audit::{Action, Actor, ClientAddr, Entry},
     auth::{Caller, SESSION_COOKIE, SESSION_TTL},
     state::AppState,
     users::verify_password,
@@ -31,15 +32,26 @@ use crate::{
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8b7fDwM8m8xQmGx5hY0rmcsH4p0OfO3pCg9iKc1E8I";
 
 /// A token and the identity `credentials` sign in as, or `None` when they are wrong.
+/// Failed attempts go to the audit log (at a bounded rate).
 async fn sign_in(
     state: &AppState,
     credentials: &Credentials,
+    client: ClientAddr,
 ) -> Result<Option<(String, Identity)>, ApiError> {
     let email = credentials.email.trim().to_lowercase();
-    state
-        .sign_in_limits
-        .attempt(&email)
-        .map_err(ApiError::TooManyRequests)?;
+    let failure = |result| {
+        let entry = Entry::new(
+            Actor::anonymous(&email),
+            Action::SignInFailed,
+            client.clone(),
+        );
+        entry.target(&email).result(result)
+    };
+    if let Err(wait) = state.sign_in_limits.attempt(&email) {
+        let log = &state.sign_in_limits.failures_logged;
+        log.record(&state.storage, failure("throttled")).await;
+        return Err(ApiError::TooManyRequests(wait));
+    }
     let user = state.storage.user_by_email(&email).await?;
     let password = credentials.password.clone();
     let hash = user
@@ -51,6 +63,8 @@ async fn sign_in(
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     let Some(user) = user.filter(|_| matches) else {
+        let log = &state.sign_in_limits.failures_logged;
+        log.record(&state.storage, failure("refused")).await;
         return Ok(None);
     };
     let role = Role::parse(&user.role)
@@ -68,9 +82,10 @@ async fn sign_in(
               (status = 401, body = ErrorBody)))]
 pub(super) async fn token(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (token, identity) = sign_in(&state, &credentials)
+    let (token, identity) = sign_in(&state, &credentials, client)
         .await?
         .ok_or(ApiError::Unauthorized("wrong email or password"))?;
     Ok(Json(TokenResponse {
@@ -134,12 +149,13 @@ pub(super) async fn login(
     State(state): State<AppState>,
     Query(target): Query<LoginTarget>,
     headers: HeaderMap,
+    client: ClientAddr,
     jar: CookieJar,
     form: Result<Form<Credentials>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, ApiError> {
     let next = local_target(target.next.as_deref()).to_owned();
     let signed_in = match form {
-        Ok(Form(credentials)) => match sign_in(&state, &credentials).await {
+        Ok(Form(credentials)) => match sign_in(&state, &credentials, client).await {
             Err(ApiError::TooManyRequests(_)) => Err("throttled"),
             other => other?.ok_or("1"),
         },

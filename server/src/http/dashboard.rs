@@ -164,18 +164,22 @@ impl CallsQuery {
     }
 
     fn cursor(&self) -> Result<Option<CallKey>, ApiError> {
-        self.cursor
-            .as_deref()
-            .map(|cursor| {
-                decode_cursor(cursor)
-                    .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this API gave out"))
-            })
-            .transpose()
+        page_cursor(self.cursor.as_deref())
     }
 }
 
-/// A page's continuation point, opaque to clients: `<unix nanoseconds>:<call id>`, base64url.
-fn encode_cursor(started_at: PrimitiveDateTime, id: &str) -> String {
+/// The `cursor` parameter of a time-ordered list (calls, reconciliation runs); empty is none.
+pub(super) fn page_cursor(raw: Option<&str>) -> Result<Option<CallKey>, ApiError> {
+    raw.filter(|cursor| !cursor.is_empty())
+        .map(|cursor| {
+            decode_cursor(cursor)
+                .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this API gave out"))
+        })
+        .transpose()
+}
+
+/// A page's continuation point, opaque to clients: `<unix nanoseconds>:<id>`, base64url.
+pub(super) fn encode_cursor(started_at: PrimitiveDateTime, id: &str) -> String {
     let nanos = started_at.assume_utc().unix_timestamp_nanos();
     URL_SAFE_NO_PAD.encode(format!("{nanos}:{id}"))
 }

@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod ingest;
 mod pages;
+mod reconciliation;
 mod socketio;
 mod ws;
 
@@ -59,6 +60,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "admin", description = "Cross-tenant operations (admins only)"),
         (name = "auth", description = "Tokens and identity"),
         (name = "ingest", description = "Call events from the platform (ingest key)"),
+        (name = "internal", description = "Seed 002's internal paths (INTERNAL_API_KEY)"),
     )
 )]
 struct ApiDoc;
@@ -81,6 +83,12 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
                 crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        components.add_security_scheme(
+            "internal_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                reconciliation::INTERNAL_KEY_HEADER,
             ))),
         );
         components.add_security_scheme(
@@ -124,7 +132,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::retry_one))
         .routes(routes!(admin::discard))
         .routes(routes!(admin::health))
-        .routes(routes!(admin::tenants));
+        .routes(routes!(admin::tenants))
+        .routes(routes!(admin::audit_log))
+        .routes(routes!(reconciliation::admin_status))
+        .routes(routes!(reconciliation::admin_trigger))
+        .routes(routes!(reconciliation::admin_run))
+        .routes(routes!(reconciliation::internal_status))
+        .routes(routes!(reconciliation::internal_trigger));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api", routes)
         .split_for_parts()

@@ -135,6 +135,17 @@ impl Ingestor {
     pub async fn write_now(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {
         self.writer.write_direct(events).await
     }
+
+    /// Writes the server's own repairs (reconciliation) in one transaction, all or nothing,
+    /// then updates the registry, Redis and the bus as after any write. Failure injection,
+    /// which stands for a producer's writes failing, does not apply.
+    pub async fn write_repairs(
+        &self,
+        events: &[CallEvent],
+    ) -> Result<Vec<WriteOutcome>, crate::storage::StorageError> {
+        let plan = self.writer.storage.write_batch(events).await?;
+        Ok(self.writer.after_commit(events, &plan).await)
+    }
 }
 
 async fn run_worker(receiver: Arc<Mutex<mpsc::Receiver<Job>>>, writer: Arc<Writer>) {
@@ -235,7 +246,11 @@ impl Writer {
         match self.dlq.push(events, error).await {
             Ok(()) => {
                 if let Ok(depth) = self.dlq.depth().await {
-                    self.bus.publish(BusEvent::DlqChanged { depth });
+                    let event = BusEvent::DlqChanged { depth };
+                    if let Some(redis) = &self.redis {
+                        redis.announce(std::slice::from_ref(&event)).await;
+                    }
+                    self.bus.publish(event);
                 }
                 WriteOutcome::Queued
             }

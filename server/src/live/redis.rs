@@ -46,6 +46,35 @@ pub struct RedisLink {
     subscribed: watch::Sender<bool>,
 }
 
+/// What Redis holds about one live call: the `call_ctx` hash and the `call_heartbeat` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveKeys {
+    pub call_id: String,
+    pub context: std::collections::HashMap<String, String>,
+    pub last_heartbeat: Option<i64>,
+}
+
+/// Every key matching `pattern`, with `SCAN` (never `KEYS`, which blocks Redis).
+async fn scan(conn: &mut ConnectionManager, pattern: &str) -> redis::RedisResult<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
 /// A bus event on the wire, with the instance that wrote it.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -93,32 +122,105 @@ impl RedisLink {
     pub async fn after_commit(&self, events: &[BusEvent]) {
         let mut pipe = redis::pipe();
         for event in events {
-            match event {
-                BusEvent::Call { call, .. } | BusEvent::Heartbeat { call } => {
-                    self.mirror(&mut pipe, call)
-                }
-                BusEvent::HealthChanged { .. }
-                | BusEvent::DlqChanged { .. }
-                | BusEvent::ReconciliationRun(_) => continue,
+            if let BusEvent::Call { call, .. } | BusEvent::Heartbeat { call } = event {
+                self.mirror(&mut pipe, call);
             }
-            let envelope = Envelope {
-                origin: self.instance.to_string(),
-                event: event.clone(),
-            };
-            match serde_json::to_string(&envelope) {
-                Ok(json) => {
-                    pipe.cmd("PUBLISH")
-                        .arg(self.name(BUS_CHANNEL))
-                        .arg(json)
-                        .ignore();
-                }
-                Err(error) => warn!(%error, "cannot encode a bus event"),
+            self.stage_publish(&mut pipe, event);
+        }
+        self.send(pipe, "live keys and fan-out not updated for this batch")
+            .await;
+    }
+
+    /// Publishes `events` to the other instances (they publish them on their own bus).
+    /// Health changes are not for this: every instance sweeps its own registry.
+    pub async fn announce(&self, events: &[BusEvent]) {
+        let mut pipe = redis::pipe();
+        for event in events {
+            self.stage_publish(&mut pipe, event);
+        }
+        self.send(pipe, "an event did not reach the other instances")
+            .await;
+    }
+
+    fn stage_publish(&self, pipe: &mut redis::Pipeline, event: &BusEvent) {
+        let envelope = Envelope {
+            origin: self.instance.to_string(),
+            event: event.clone(),
+        };
+        match serde_json::to_string(&envelope) {
+            Ok(json) => {
+                pipe.cmd("PUBLISH")
+                    .arg(self.name(BUS_CHANNEL))
+                    .arg(json)
+                    .ignore();
             }
+            Err(error) => warn!(%error, "cannot encode a bus event"),
+        }
+    }
+
+    async fn send(&self, pipe: redis::Pipeline, what_failed: &str) {
+        if pipe.cmd_iter().next().is_none() {
+            return;
         }
         let mut conn = self.conn.clone();
         if let Err(error) = pipe.query_async::<()>(&mut conn).await {
-            warn!(%error, "redis: live keys and fan-out not updated for this batch");
+            warn!(%error, "redis: {what_failed}");
         }
+    }
+
+    /// Deletes the seed-002 keys of calls that are no longer live; returns how many of
+    /// `call_ids` had any.
+    pub async fn clear_live_keys(&self, call_ids: &[&str]) -> redis::RedisResult<usize> {
+        if call_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        for id in call_ids {
+            pipe.cmd("DEL")
+                .arg(self.name(&format!("call_ctx:{id}")))
+                .arg(self.name(&format!("call_heartbeat:{id}")));
+        }
+        let deleted: Vec<i64> = pipe.query_async(&mut self.connection()).await?;
+        Ok(deleted.into_iter().filter(|count| *count > 0).count())
+    }
+
+    /// Every call with a live key (`call_ctx:*` or `call_heartbeat:*`): its context fields
+    /// (empty when only a heartbeat key is left) and last heartbeat (unix seconds).
+    pub async fn live_keys(&self) -> redis::RedisResult<Vec<LiveKeys>> {
+        let mut conn = self.connection();
+        let mut ids = std::collections::BTreeSet::new();
+        for kind in ["call_ctx:", "call_heartbeat:"] {
+            let prefix = self.name(kind);
+            let keys: Vec<String> = scan(&mut conn, &format!("{prefix}*")).await?;
+            ids.extend(
+                keys.into_iter()
+                    .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned)),
+            );
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("HGETALL")
+                .arg(self.name(&format!("call_ctx:{id}")));
+            pipe.cmd("GET")
+                .arg(self.name(&format!("call_heartbeat:{id}")));
+        }
+        let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let mut replies = replies.into_iter();
+        let mut live = Vec::with_capacity(ids.len());
+        for call_id in ids {
+            let (Some(context), Some(heartbeat)) = (replies.next(), replies.next()) else {
+                break;
+            };
+            live.push(LiveKeys {
+                call_id,
+                context: redis::from_redis_value(context).unwrap_or_default(),
+                last_heartbeat: redis::from_redis_value::<Option<String>>(heartbeat)
+                    .ok()
+                    .flatten()
+                    .and_then(|seconds| seconds.trim().parse().ok()),
+            });
+        }
+        Ok(live)
     }
 
     fn mirror(&self, pipe: &mut redis::Pipeline, call: &CallRecord) {

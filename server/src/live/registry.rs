@@ -51,9 +51,7 @@ pub struct LiveCall {
 impl LiveCall {
     /// The last sign of life: the last heartbeat, or the start when none came yet.
     pub fn last_seen(&self) -> PrimitiveDateTime {
-        self.call
-            .last_heartbeat_at
-            .map_or(self.call.started_at, |beat| beat.max(self.call.started_at))
+        self.call.last_seen()
     }
 
     pub fn age(&self, now: OffsetDateTime) -> Duration {
@@ -115,6 +113,12 @@ impl LiveRegistry {
                 .then_with(|| a.call.id.cmp(&b.call.id))
         });
         live
+    }
+
+    /// The ids of every call the registry holds.
+    pub fn ids(&self) -> Vec<String> {
+        let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
+        calls.keys().cloned().collect()
     }
 
     pub fn len(&self) -> usize {

@@ -66,6 +66,7 @@ macro_rules! with_pool {
     };
 }
 
+pub mod operations;
 pub mod reads;
 
 #[derive(Clone, Debug)]
@@ -128,11 +129,15 @@ impl Storage {
     }
 
     pub async fn call(&self, id: &str) -> Result<Option<CallRecord>, StorageError> {
-        let mut rows = match self {
-            Self::Sqlite(pool) => sqlite::load(pool, &[id]).await?,
-            Self::Postgres(pool) => postgres::load(pool, &[id]).await?,
-        };
-        Ok(rows.remove(id))
+        Ok(self.calls(&[id]).await?.remove(id))
+    }
+
+    /// The calls among `ids` that exist, by id.
+    pub async fn calls(&self, ids: &[&str]) -> Result<HashMap<String, CallRecord>, StorageError> {
+        match self {
+            Self::Sqlite(pool) => sqlite::load(pool, ids).await,
+            Self::Postgres(pool) => postgres::load(pool, ids).await,
+        }
     }
 
     /// Every call with status `active`, oldest first.

@@ -60,21 +60,6 @@ pub struct CallKey {
     pub id: String,
 }
 
-/// A recorded reconciliation run.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ReconciliationRow {
-    pub id: String,
-    pub trigger: String,
-    pub status: String,
-    pub started_at: PrimitiveDateTime,
-    pub finished_at: Option<PrimitiveDateTime>,
-    pub stale_closed: i64,
-    pub backfilled: i64,
-    pub live_cleared: i64,
-    pub dlq_retried: i64,
-    pub error: Option<String>,
-}
-
 /// A dashboard user as sign-in needs it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
@@ -343,14 +328,6 @@ impl Storage {
             }
         };
         Ok(rows.into_iter().collect())
-    }
-
-    /// The most recent reconciliation run, if any ran.
-    pub async fn last_reconciliation(&self) -> Result<Option<ReconciliationRow>, StorageError> {
-        let sql = "SELECT id, trigger, status, started_at, finished_at, stale_closed, backfilled, \
-                   live_cleared, dlq_retried, error FROM reconciliation_runs \
-                   ORDER BY started_at DESC LIMIT 1";
-        Ok(with_pool!(self, pool => sqlx::query_as(sql).fetch_optional(pool).await)?)
     }
 
     /// A dashboard user by (lower-case) email.

@@ -73,6 +73,12 @@ impl CallRecord {
         self.status.as_deref() == Some(STATUS_ACTIVE)
     }
 
+    /// The last sign of life: the last heartbeat, or the start when none came yet.
+    pub fn last_seen(&self) -> PrimitiveDateTime {
+        self.last_heartbeat_at
+            .map_or(self.started_at, |beat| beat.max(self.started_at))
+    }
+
     fn new(event: &CallEvent, at: PrimitiveDateTime) -> Self {
         Self {
             id: event.call_id.clone(),

@@ -232,7 +232,11 @@ async fn the_dlq_can_be_listed_retried_and_discarded() {
 
 #[tokio::test]
 async fn every_api_route_is_in_the_openapi_document() {
-    let app = spawn_app().await;
+    // With the internal key set, seed 002's internal paths exist too (without it they are 404).
+    let app = spawn_app_with(|config| {
+        config.internal_api_key = Some(server::config::TEST_INTERNAL_KEY.to_owned());
+    })
+    .await;
     let response = app.get("/api/openapi.json").await;
     assert_eq!(response.status(), StatusCode::OK);
     let document: Value = response.json().await.unwrap();
@@ -268,6 +272,12 @@ async fn every_api_route_is_in_the_openapi_document() {
         ("delete", "/api/admin/dlq/{id}"),
         ("get", "/api/admin/health"),
         ("get", "/api/admin/tenants"),
+        ("get", "/api/admin/reconciliation"),
+        ("get", "/api/admin/reconciliation/{id}"),
+        ("post", "/api/admin/reconciliation/trigger"),
+        ("get", "/api/admin/audit"),
+        ("post", "/api/v1/internal/admin/reconciliation/trigger"),
+        ("get", "/api/v1/internal/admin/reconciliation/status"),
         ("get", "/api/openapi.json"),
     ] {
         assert!(

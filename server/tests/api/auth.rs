@@ -200,6 +200,10 @@ async fn tokens_from_the_old_platform_keep_working() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
+fn cli() -> server::audit::Actor {
+    server::audit::Actor::cli(None)
+}
+
 async fn add_user(app: &TestApp, email: &str, role: Role, tenant: Option<&str>) {
     if let Some(tenant) = tenant {
         app.state
@@ -213,7 +217,7 @@ async fn add_user(app: &TestApp, email: &str, role: Role, tenant: Option<&str>) 
         role,
         tenant: tenant.map(str::to_owned),
     };
-    users::add_user(&app.state.storage, &user, "correct horse battery")
+    users::add_user(&app.state.storage, &user, "correct horse battery", cli())
         .await
         .unwrap();
 }

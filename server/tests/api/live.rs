@@ -272,13 +272,16 @@ async fn tenants_see_only_their_own_calls_and_admins_see_what_they_chose() {
     // An ops push (a reconciliation run) reaches admins only.
     let run = app::dto::admin::ReconciliationSummary {
         id: "run-1".into(),
-        status: "succeeded".into(),
+        trigger: app::dto::admin::ReconciliationTrigger::Admin,
+        triggered_by: Some("ops@example.com".into()),
+        status: app::dto::admin::RunStatus::Succeeded,
         started_at: OffsetDateTime::now_utc(),
         finished_at: None,
         stale_closed: 0,
         backfilled: 0,
         live_cleared: 0,
         dlq_retried: 0,
+        dlq_rearmed: 0,
         error: None,
     };
     app.state

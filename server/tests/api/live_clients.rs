@@ -284,6 +284,7 @@ impl ServerProcess {
             .args(args)
             .env("JWT_SECRET", server::config::TEST_JWT_SECRET)
             .env("INGEST_API_KEY", server::config::TEST_INGEST_KEY)
+            .env("INTERNAL_API_KEY", server::config::TEST_INTERNAL_KEY)
             .env("RUST_LOG", "warn,server=info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

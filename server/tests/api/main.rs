@@ -3,6 +3,7 @@
 
 mod admin;
 mod assets;
+mod audit;
 mod auth;
 mod binary;
 mod dashboard;
@@ -12,6 +13,7 @@ mod ingest;
 mod live;
 mod live_clients;
 mod pages;
+mod reconciliation;
 mod redis;
 mod socketio;
 mod storage;

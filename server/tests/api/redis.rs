@@ -270,12 +270,16 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     // A failed retry is counted and rescheduled 10 s on.
     let first = app.state.dlq.list(1).await.unwrap().remove(0);
     app.state.dlq.retry_now(first.id).await.unwrap();
-    assert_eq!(
-        server::workers::retry_due_dead_letters(&app.state)
-            .await
-            .unwrap(),
-        0
-    );
+    let retried = server::workers::retry_due_dead_letters(&app.state)
+        .await
+        .unwrap();
+    assert!(matches!(
+        retried[..],
+        [server::workers::Retried {
+            result: server::workers::RetryResult::Failed(_),
+            ..
+        }]
+    ));
     let entry = app.state.dlq.get(first.id).await.unwrap().unwrap();
     assert_eq!(entry.attempts, 1);
     assert_eq!(
@@ -411,4 +415,159 @@ async fn two_server_processes_push_every_call_once_on_both_transports() {
         "Socket.IO on B, each exactly once"
     );
     socketio_on_b.close().await;
+}
+
+/// Waits on `bus` for the end of run `id`.
+async fn run_finished(
+    bus: &mut broadcast::Receiver<BusEvent>,
+    id: &str,
+) -> app::dto::admin::ReconciliationSummary {
+    loop {
+        if let BusEvent::ReconciliationRun(run) = bus.recv().await.unwrap()
+            && run.id == id
+            && run.status != app::dto::admin::RunStatus::Running
+        {
+            return run;
+        }
+    }
+}
+
+#[tokio::test]
+async fn reconciliation_makes_redis_the_registry_and_the_database_agree() {
+    let Some((mut conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    let now = OffsetDateTime::now_utc();
+    let key = |name: &str| format!("{prefix}{name}");
+
+    // Live in Redis, never reached the database (its producer's message was lost).
+    let _: () = conn
+        .hset_multiple(
+            key("call_ctx:lost"),
+            &[
+                ("call_id", "lost"),
+                ("user_id", "acme"),
+                ("started_at", &(now.unix_timestamp() - 60).to_string()),
+                ("phone_number", "+12025550111"),
+                ("direction", "inbound"),
+                ("agent_config_id", "agent-a"),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = conn
+        .set(key("call_heartbeat:lost"), now.unix_timestamp() - 10)
+        .await
+        .unwrap();
+    // A context nobody can write: no tenant.
+    let _: () = conn
+        .hset(key("call_ctx:nameless"), "started_at", now.unix_timestamp())
+        .await
+        .unwrap();
+    // Ended in the database, but its keys came back (a delete that never happened).
+    assert_eq!(
+        app.ingest(&started("done", &self::now())).await.status(),
+        StatusCode::OK
+    );
+    let ended = json!({"type": "call_ended", "user_id": "tenant-1", "call_id": "done",
+                       "at": self::now(), "outcome": "completed"});
+    assert_eq!(app.ingest(&ended).await.status(), StatusCode::OK);
+    let _: () = conn
+        .hset(key("call_ctx:done"), "user_id", "acme")
+        .await
+        .unwrap();
+    let _: () = conn
+        .set(key("call_heartbeat:done"), now.unix_timestamp())
+        .await
+        .unwrap();
+    // Ended in the database, still live in the registry (a fan-out message that was lost).
+    assert_eq!(
+        app.ingest(&started("gone", &self::now())).await.status(),
+        StatusCode::OK
+    );
+    let mut live_copy = app.state.storage.call("gone").await.unwrap().unwrap();
+    let ended = json!({"type": "call_ended", "user_id": "tenant-1", "call_id": "gone",
+                       "at": self::now(), "outcome": "completed"});
+    assert_eq!(app.ingest(&ended).await.status(), StatusCode::OK);
+    live_copy.status = Some("active".to_owned());
+    app.state.registry.track(&live_copy, now);
+    // A dead letter an instance claimed for a retry an hour ago and never settled.
+    app.state.ingestor.injector().set_percent(100);
+    assert_eq!(
+        app.ingest(&started("queued", &self::now())).await.status(),
+        StatusCode::ACCEPTED
+    );
+    app.state.ingestor.injector().set_percent(0);
+    let entry = app.state.dlq.list(1).await.unwrap().remove(0);
+    let claimed = app
+        .state
+        .dlq
+        .due(now + time::Duration::hours(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let an_hour_ago = (now - time::Duration::hours(1)).unix_timestamp() * 1000;
+    let _: () = conn
+        .zadd(key("switchboard:dlq:claimed"), entry.id, an_hour_ago)
+        .await
+        .unwrap();
+
+    let mut bus = app.state.bus.subscribe();
+    let run = server::reconcile::start(
+        &app.state,
+        app::dto::admin::ReconciliationTrigger::Admin,
+        Some("tests"),
+    )
+    .await
+    .unwrap();
+    let run = run_finished(&mut bus, &run.run_id).await;
+    assert_eq!(run.status, app::dto::admin::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        (run.backfilled, run.live_cleared, run.dlq_rearmed),
+        (1, 2, 1),
+        "{run:?}"
+    );
+
+    // Backfilled from what Redis held, through the write path (registry, keys, rollup).
+    let lost = app.state.storage.call("lost").await.unwrap().unwrap();
+    assert_eq!(lost.status.as_deref(), Some("active"));
+    assert_eq!(lost.phone_number.as_deref(), Some("+12025550111"));
+    assert_eq!(lost.direction.as_deref(), Some("inbound"));
+    assert_eq!(
+        lost.last_heartbeat_at
+            .map(|at| at.assume_utc().unix_timestamp()),
+        Some(now.unix_timestamp() - 10)
+    );
+    let live = app.state.registry.ids();
+    assert!(live.contains(&"lost".to_owned()), "{live:?}");
+    assert!(!live.contains(&"gone".to_owned()), "{live:?}");
+    // What the database ended is gone from Redis; what could not be written stays, named.
+    let exists = |name: &str| {
+        let mut conn = conn.clone();
+        let name = key(name);
+        async move { conn.exists::<_, bool>(name).await.unwrap() }
+    };
+    assert!(!exists("call_ctx:done").await);
+    assert!(!exists("call_heartbeat:done").await);
+    assert!(exists("call_ctx:nameless").await);
+    let detail = app
+        .admin_json(&format!("/api/admin/reconciliation/{}", run.id))
+        .await;
+    let refused = detail["touched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["repair"] == "backfill_refused")
+        .unwrap()
+        .clone();
+    assert_eq!(refused["call_id"], "nameless");
+    assert!(refused["note"].as_str().unwrap().contains("user_id"));
+    // The abandoned claim is back in line and, retried by the run or the retrier, written.
+    while app.state.storage.call("queued").await.unwrap().is_none() {
+        while !matches!(bus.recv().await.unwrap(), BusEvent::Call { call, .. } if call.id == "queued")
+        {
+        }
+    }
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
 }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use app::dto::ingest::{CallEvent, CallFields, Direction, EventType, Outcome};
-use server::storage::{Planned, RollupValues, Storage, record::MergeError};
+use server::{
+    audit::Actor,
+    storage::{Planned, RollupValues, Storage, record::MergeError},
+};
 use time::{OffsetDateTime, macros::datetime};
 
 use crate::databases::{TestDatabase, each_backend};
@@ -317,7 +320,7 @@ async fn dashboard_users_are_validated_and_their_passwords_hashed() {
             role: Role::Admin,
             tenant: None,
         };
-        add_user(&storage, &admin, "long enough secret")
+        add_user(&storage, &admin, "long enough secret", Actor::cli(None))
             .await
             .unwrap();
         let hash = storage
@@ -334,7 +337,7 @@ async fn dashboard_users_are_validated_and_their_passwords_hashed() {
             role: Role::Tenant,
             tenant: Some("acme".into()),
         };
-        add_user(&storage, &tenant, "another long one")
+        add_user(&storage, &tenant, "another long one", Actor::cli(None))
             .await
             .unwrap();
 
@@ -385,7 +388,9 @@ async fn dashboard_users_are_validated_and_their_passwords_hashed() {
             ),
         ];
         for (user, password, expected) in refused {
-            let error = add_user(&storage, &user, password).await.unwrap_err();
+            let error = add_user(&storage, &user, password, Actor::cli(None))
+                .await
+                .unwrap_err();
             assert!(
                 error.to_string().contains(expected),
                 "{}: {error}",

@@ -1,0 +1,240 @@
+//! Reconciliation over HTTP, through two doors to the same code: the admin API
+//! (`/api/admin/reconciliation…`, an admin's session or token) and seed 002's internal paths
+//! (`/api/v1/internal/admin/reconciliation/{trigger,status}`, `INTERNAL_API_KEY`). Without an
+//! internal key configured the internal paths do not exist (404), rather than standing open.
+
+use app::dto::admin::{
+    ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
+    ReconciliationTriggerResponse,
+};
+use axum::{
+    Json,
+    extract::{FromRequestParts, OriginalUri, Path, State},
+    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use utoipa::IntoParams;
+
+use super::{
+    dashboard::{encode_cursor, page_cursor},
+    error::{ApiError, ErrorBody},
+    extract::ApiQuery,
+};
+use crate::{
+    audit::{self, Action, Actor, ClientAddr, Entry},
+    auth::Admin,
+    figures::reconciliation_summary,
+    reconcile::{self, ReconcileError, Touched},
+    state::AppState,
+};
+
+/// The header seed-002 scripts send the internal key in (`Authorization: Bearer` works too).
+pub(super) const INTERNAL_KEY_HEADER: &str = "x-internal-api-key";
+
+impl From<ReconcileError> for ApiError {
+    fn from(error: ReconcileError) -> Self {
+        match error {
+            ReconcileError::Storage(error) => error.into(),
+            ReconcileError::Dlq(error) => error.into(),
+            ReconcileError::Redis(error) => Self::Unavailable(format!("Redis: {error}")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct RunsQuery {
+    /// Runs per page, newest first, 1–100, default 20.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+async fn status(
+    state: &AppState,
+    query: RunsQuery,
+) -> Result<ReconciliationStatusResponse, ApiError> {
+    let limit = ApiError::bounded("limit", query.limit, 20, 100)?;
+    let after = page_cursor(query.cursor.as_deref())?;
+    let (running, last, mut runs) = tokio::try_join!(
+        state.storage.running_reconciliation(),
+        state.storage.last_reconciliation(),
+        state
+            .storage
+            .reconciliations(after.as_ref(), i64::from(limit) + 1),
+    )?;
+    let more = runs.len() > limit as usize;
+    runs.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            runs.last()
+                .map(|run| encode_cursor(run.started_at, &run.id))
+        })
+        .flatten();
+    Ok(ReconciliationStatusResponse {
+        success: true,
+        running: running.map(reconciliation_summary),
+        last_run: last.map(reconciliation_summary),
+        schedule_interval_seconds: state.config.reconcile_interval.as_secs(),
+        runs: runs.into_iter().map(reconciliation_summary).collect(),
+        next_cursor,
+    })
+}
+
+/// Starts a run (or names the one going) and writes the audit entry.
+async fn trigger(
+    state: &AppState,
+    trigger: ReconciliationTrigger,
+    actor: Actor,
+    client: ClientAddr,
+) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
+    let by = (trigger == ReconciliationTrigger::Admin).then_some(actor.name.as_str());
+    let started = reconcile::start(state, trigger, by).await;
+    let entry = Entry::new(actor.clone(), Action::ReconciliationTrigger, client);
+    let entry = match &started {
+        Ok(started) if started.already_running => {
+            entry.target(&started.run_id).result("already_running")
+        }
+        Ok(started) => entry.target(&started.run_id),
+        Err(error) => entry.result("failed").detail("error", error.to_string()),
+    };
+    audit::record(&state.storage, entry).await;
+    let started = started?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReconciliationTriggerResponse {
+            success: true,
+            task_id: started.run_id.clone(),
+            run_id: started.run_id,
+            already_running: started.already_running,
+        }),
+    ))
+}
+
+/// The last run, the one going (if any) and the history, newest first.
+#[utoipa::path(get, path = "/admin/reconciliation", tag = "admin", params(RunsQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = ReconciliationStatusResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn admin_status(
+    _admin: Admin,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+) -> Result<Json<ReconciliationStatusResponse>, ApiError> {
+    Ok(Json(status(&state, query).await?))
+}
+
+/// One run with the calls and messages it touched.
+#[utoipa::path(get, path = "/admin/reconciliation/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Run id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = ReconciliationRunResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn admin_run(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReconciliationRunResponse>, ApiError> {
+    let run = state
+        .storage
+        .reconciliation(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no reconciliation run {id}")))?;
+    let touched: Touched = serde_json::from_str(&run.touched).unwrap_or_default();
+    Ok(Json(ReconciliationRunResponse {
+        success: true,
+        run: reconciliation_summary(run),
+        touched: touched.items,
+        touched_truncated: touched.truncated,
+    }))
+}
+
+/// Start a run now. Answers at once with the run's id (202); only one runs at a time, so
+/// while one is going this names that run (`already_running`). Its progress and result are in
+/// the status and pushed to admins (`reconciliation_update`).
+#[utoipa::path(post, path = "/admin/reconciliation/trigger", tag = "admin",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 202, body = ReconciliationTriggerResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn admin_trigger(
+    Admin(admin): Admin,
+    client: ClientAddr,
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
+    trigger(
+        &state,
+        ReconciliationTrigger::Admin,
+        Actor::user(&admin),
+        client,
+    )
+    .await
+}
+
+/// Proof that the request carries `INTERNAL_API_KEY`, compared in constant time.
+pub(super) struct InternalKey;
+
+impl FromRequestParts<AppState> for InternalKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = state.config.internal_api_key.as_deref() else {
+            // Off: as if the path did not exist.
+            let path = parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned());
+            return Err(ApiError::RouteNotFound(path));
+        };
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        let presented = header(INTERNAL_KEY_HEADER).or_else(|| {
+            header(AUTHORIZATION.as_str()).and_then(|value| value.strip_prefix("Bearer "))
+        });
+        match presented.map(str::trim) {
+            Some(key) if bool::from(key.as_bytes().ct_eq(expected.as_bytes())) => Ok(Self),
+            _ => Err(ApiError::Unauthorized(
+                "a valid internal key is required (X-Internal-API-Key: <INTERNAL_API_KEY>)",
+            )),
+        }
+    }
+}
+
+/// Seed 002's status path: the same answer as `GET /api/admin/reconciliation`.
+#[utoipa::path(get, path = "/v1/internal/admin/reconciliation/status", tag = "internal",
+    params(RunsQuery),
+    security(("internal_key" = [])),
+    responses((status = 200, body = ReconciliationStatusResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "INTERNAL_API_KEY is not set")))]
+pub(super) async fn internal_status(
+    _key: InternalKey,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+) -> Result<Json<ReconciliationStatusResponse>, ApiError> {
+    Ok(Json(status(&state, query).await?))
+}
+
+/// Seed 002's trigger path: the same as `POST /api/admin/reconciliation/trigger`; the run id
+/// is also under seed 002's name, `task_id`.
+#[utoipa::path(post, path = "/v1/internal/admin/reconciliation/trigger", tag = "internal",
+    security(("internal_key" = [])),
+    responses((status = 202, body = ReconciliationTriggerResponse), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "INTERNAL_API_KEY is not set")))]
+pub(super) async fn internal_trigger(
+    _key: InternalKey,
+    client: ClientAddr,
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
+    trigger(
+        &state,
+        ReconciliationTrigger::Internal,
+        Actor::internal_key(),
+        client,
+    )
+    .await
+}
