@@ -29,6 +29,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let app = Application::build(args.into_config()).await?;
+            // Listening for signals before telling anyone where we listen.
+            let stop = shutdown_signal();
             banner(&format!(
                 "Switchboard is running at http://{}/dashboard/realtime",
                 app.display_addr()
@@ -50,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
                     key.value
                 ));
             }
-            app.run_until_stopped(shutdown_signal()).await?;
+            app.run_until_stopped(stop).await?;
         }
         Command::User {
             command: UserCommand::Add(args),

@@ -148,7 +148,8 @@ impl RunStatus {
 pub struct ReconciliationSummary {
     pub id: String,
     pub trigger: ReconciliationTrigger,
-    /// The admin's email (or token subject) for `admin` runs; `null` otherwise.
+    /// Who asked: the admin's email (or token subject), or `internal-api-key`; `null` for the
+    /// schedule.
     pub triggered_by: Option<String>,
     pub status: RunStatus,
     #[serde(with = "time::serde::rfc3339")]

@@ -89,8 +89,7 @@ async fn trigger(
     actor: Actor,
     client: ClientAddr,
 ) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
-    let by = (trigger == ReconciliationTrigger::Admin).then_some(actor.name.as_str());
-    let started = reconcile::start(state, trigger, by).await;
+    let started = reconcile::start(state, trigger, Some(&actor.name)).await;
     let entry = Entry::new(actor.clone(), Action::ReconciliationTrigger, client);
     let entry = match &started {
         Ok(started) if started.already_running => {

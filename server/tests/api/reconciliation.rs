@@ -451,7 +451,7 @@ async fn the_internal_paths_exist_only_with_a_key_and_need_it() {
         run.trigger,
         app::dto::admin::ReconciliationTrigger::Internal
     );
-    assert_eq!(run.triggered_by, None);
+    assert_eq!(run.triggered_by.as_deref(), Some("internal-api-key"));
 
     let status = app
         .client

@@ -434,10 +434,21 @@ async fn run_finished(
 
 #[tokio::test]
 async fn reconciliation_makes_redis_the_registry_and_the_database_agree() {
-    let Some((mut conn, prefix)) = redis().await else {
+    let Some((conn, prefix)) = redis().await else {
         return;
     };
-    let app = spawn_redis_app(&prefix, None).await;
+    for (index, db) in crate::databases::each_backend().await.iter().enumerate() {
+        let prefix = format!("{prefix}{index}:");
+        reconcile_against(conn.clone(), &prefix, db.url()).await;
+    }
+}
+
+async fn reconcile_against(
+    mut conn: redis::aio::MultiplexedConnection,
+    prefix: &str,
+    database_url: &str,
+) {
+    let app = spawn_redis_app(prefix, Some(database_url.to_owned())).await;
     let now = OffsetDateTime::now_utc();
     let key = |name: &str| format!("{prefix}{name}");
 
