@@ -50,7 +50,7 @@ use crate::{
 
 /// A run holds its claim this long without renewing it; a holder that died blocks the next
 /// run at most this long.
-pub const RUN_LEASE: Duration = Duration::from_secs(60);
+pub const RUN_LEASE: time::Duration = time::Duration::minutes(1);
 const LEASE_RENEWAL: Duration = Duration::from_secs(15);
 /// A dead letter claimed for a retry this long ago and never settled belongs to an instance
 /// that died mid-retry (a retry takes milliseconds).
@@ -86,13 +86,12 @@ pub async fn start(
 ) -> Result<Started, ReconcileError> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = OffsetDateTime::now_utc();
-    let lease = time::Duration::try_from(RUN_LEASE).unwrap_or(time::Duration::MINUTE);
     let run = NewRun {
         id: &id,
         trigger: trigger.as_str(),
         triggered_by,
         started_at: utc(now),
-        lease_until: utc(now + lease),
+        lease_until: utc(now + RUN_LEASE),
     };
     let (claim, abandoned) = state.storage.claim_reconciliation(&run).await?;
     for abandoned in abandoned {
@@ -167,7 +166,7 @@ pub struct Touched {
 
 #[derive(Debug, Default)]
 struct Report {
-    summary: Counts,
+    counts: Counts,
     touched: Touched,
 }
 
@@ -190,11 +189,11 @@ impl Report {
         note: Option<String>,
     ) {
         let counter = match repair {
-            Repair::StaleClosed => Some(&mut self.summary.stale_closed),
-            Repair::Backfilled => Some(&mut self.summary.backfilled),
-            Repair::LiveCleared => Some(&mut self.summary.live_cleared),
-            Repair::DlqRetried => Some(&mut self.summary.dlq_retried),
-            Repair::DlqRearmed => Some(&mut self.summary.dlq_rearmed),
+            Repair::StaleClosed => Some(&mut self.counts.stale_closed),
+            Repair::Backfilled => Some(&mut self.counts.backfilled),
+            Repair::LiveCleared => Some(&mut self.counts.live_cleared),
+            Repair::DlqRetried => Some(&mut self.counts.dlq_retried),
+            Repair::DlqRearmed => Some(&mut self.counts.dlq_rearmed),
             Repair::BackfillRefused => None,
         };
         if let Some(counter) = counter {
@@ -223,7 +222,7 @@ async fn run_to_end(state: AppState, mut summary: ReconciliationSummary) -> Reco
     let outcome = repair(&state, &mut report).await;
     lease.abort();
 
-    let counts = report.summary;
+    let counts = report.counts;
     summary.status = if outcome.is_ok() {
         RunStatus::Succeeded
     } else {
@@ -280,10 +279,9 @@ async fn run_to_end(state: AppState, mut summary: ReconciliationSummary) -> Reco
 
 /// Renews the run's lease until aborted.
 async fn keep_lease(state: AppState, id: String) {
-    let lease = time::Duration::try_from(RUN_LEASE).unwrap_or(time::Duration::MINUTE);
     loop {
         tokio::time::sleep(LEASE_RENEWAL).await;
-        let until = utc(OffsetDateTime::now_utc() + lease);
+        let until = utc(OffsetDateTime::now_utc() + RUN_LEASE);
         if let Err(error) = state.storage.renew_reconciliation(&id, until).await {
             warn!(run = %id, %error, "cannot renew the reconciliation lease");
         }

@@ -63,10 +63,7 @@ pub struct AppState {
 impl AppState {
     /// Publishes `event` on this instance's bus and, in Redis mode, on every other instance's.
     pub async fn announce(&self, event: BusEvent) {
-        if let Some(redis) = &self.redis {
-            redis.announce(std::slice::from_ref(&event)).await;
-        }
-        self.bus.publish(event);
+        crate::live::announce(&self.bus, self.redis.as_ref(), event).await;
     }
 }
 

@@ -61,6 +61,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The `Authorization: Bearer` value of a request, trimmed.
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Whether a request presented `expected` (an API key), compared in constant time.
+pub(super) fn presents_key(presented: Option<&str>, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.is_some_and(|key| bool::from(key.as_bytes().ct_eq(expected.as_bytes())))
+}
+
 /// The query string as `T`; a malformed value is a 400 naming its parameter.
 pub(super) struct ApiQuery<T>(pub T);
 

@@ -10,12 +10,14 @@ use axum::{
     Json,
     body::Bytes,
     extract::{FromRequestParts, State, rejection::BytesRejection},
-    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    http::{StatusCode, request::Parts},
 };
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::{error::ApiError, extract::body_rejection};
+use super::{
+    error::ApiError,
+    extract::{bearer, body_rejection, presents_key},
+};
 use crate::{
     ingest::{WriteOutcome, validate::parse_body},
     state::AppState,
@@ -34,19 +36,12 @@ impl FromRequestParts<AppState> for IngestAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
-        match presented {
-            Some(key) if bool::from(key.as_bytes().ct_eq(state.ingest_key.value.as_bytes())) => {
-                Ok(Self)
-            }
-            _ => Err(ApiError::Unauthorized(
+        if presents_key(bearer(&parts.headers), &state.ingest_key.value) {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized(
                 "a valid ingest key is required (Authorization: Bearer <INGEST_API_KEY>)",
-            )),
+            ))
         }
     }
 }

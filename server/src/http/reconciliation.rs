@@ -10,16 +10,15 @@ use app::dto::admin::{
 use axum::{
     Json,
     extract::{FromRequestParts, OriginalUri, Path, State},
-    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    http::{StatusCode, request::Parts},
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 
 use super::{
     dashboard::{encode_cursor, page_cursor},
     error::{ApiError, ErrorBody},
-    extract::ApiQuery,
+    extract::{ApiQuery, bearer, presents_key},
 };
 use crate::{
     audit::{self, Action, Actor, ClientAddr, Entry},
@@ -185,20 +184,18 @@ impl FromRequestParts<AppState> for InternalKey {
                 .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned());
             return Err(ApiError::RouteNotFound(path));
         };
-        let header = |name| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-        };
-        let presented = header(INTERNAL_KEY_HEADER).or_else(|| {
-            header(AUTHORIZATION.as_str()).and_then(|value| value.strip_prefix("Bearer "))
-        });
-        match presented.map(str::trim) {
-            Some(key) if bool::from(key.as_bytes().ct_eq(expected.as_bytes())) => Ok(Self),
-            _ => Err(ApiError::Unauthorized(
+        let presented = parts
+            .headers
+            .get(INTERNAL_KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .or_else(|| bearer(&parts.headers));
+        if presents_key(presented, expected) {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized(
                 "a valid internal key is required (X-Internal-API-Key: <INTERNAL_API_KEY>)",
-            )),
+            ))
         }
     }
 }

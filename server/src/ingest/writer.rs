@@ -247,10 +247,7 @@ impl Writer {
             Ok(()) => {
                 if let Ok(depth) = self.dlq.depth().await {
                     let event = BusEvent::DlqChanged { depth };
-                    if let Some(redis) = &self.redis {
-                        redis.announce(std::slice::from_ref(&event)).await;
-                    }
-                    self.bus.publish(event);
+                    crate::live::announce(&self.bus, self.redis.as_ref(), event).await;
                 }
                 WriteOutcome::Queued
             }

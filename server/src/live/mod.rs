@@ -8,6 +8,19 @@
 //!   remembered for reconnects, with figures coalesced; `/ws` and Socket.IO (in [`crate::http`])
 //!   are its two doors.
 
+use self::{
+    bus::{BusEvent, EventBus},
+    redis::RedisLink,
+};
+
+/// Publishes `event` on this instance's `bus` and, in Redis mode, on every other instance's.
+pub async fn announce(bus: &EventBus, redis: Option<&RedisLink>, event: BusEvent) {
+    if let Some(redis) = redis {
+        redis.announce(std::slice::from_ref(&event)).await;
+    }
+    bus.publish(event);
+}
+
 pub mod bus;
 pub mod hub;
 pub mod redis;
