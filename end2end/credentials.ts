@@ -3,3 +3,10 @@ export const E2E_EMAIL = "admin@e2e.switchboard.test";
 export const E2E_PASSWORD = "e2e-password-123";
 // Where global-setup.ts leaves its signed-in session; every test starts with it.
 export const STORAGE_STATE = `${__dirname}/.artifacts/storage-state.json`;
+// Two tenant users, for what a customer sees: tenant A's page must never show tenant B's calls.
+export const TENANT_A = "e2e-tenant-a";
+export const TENANT_B = "e2e-tenant-b";
+export const TENANT_A_EMAIL = "tenant-a@e2e.switchboard.test";
+export const TENANT_B_EMAIL = "tenant-b@e2e.switchboard.test";
+export const TENANT_A_STATE = `${__dirname}/.artifacts/storage-state-tenant-a.json`;
+export const TENANT_B_STATE = `${__dirname}/.artifacts/storage-state-tenant-b.json`;

@@ -21,3 +21,28 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 });
 
 export { expect };
+
+/** A name no other test (or project running at the same time) uses. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
+}
+
+/** Digits no other test uses, for phone numbers a filter can find: `+1` and 9 digits. */
+export function uniquePhonePrefix(): string {
+  return `+1${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
+}
+
+/** Posts call events to the ingest API as the platform does; fails the test on refusal. */
+export async function ingest(request: import("@playwright/test").APIRequestContext, events: object | object[]) {
+  const response = await request.post("/api/v1/calls/events", {
+    headers: { Authorization: `Bearer ${process.env.SWITCHBOARD_INGEST_KEY}` },
+    data: events,
+  });
+  expect(response.status(), await response.text()).toBe(200);
+}
+
+/** A screenshot kept with the test artifacts, named by project, for people to look at. */
+export async function screenshot(page: import("@playwright/test").Page, name: string) {
+  const project = test.info().project.name;
+  await page.screenshot({ path: `${__dirname}/.artifacts/screenshots/${project}-${name}.png`, fullPage: true });
+}

@@ -5,20 +5,31 @@
 //!   server and the browser bundle so the two can never disagree.
 //! - [`pages`]: one module per route; [`App`] wires them into the router.
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
+//! - [`clock`]: the page's ticking `now` and the browser's time zone.
 //! - [`live_client`]: the browser's WebSocket to `/ws`; a no-op when rendered on the server.
 //! - [`session`]: who is signed in, shared from the server's render with the browser.
+//! - [`server_fns`]: the page's data, as server functions under `/rpc/`; [`data`] (server only)
+//!   is the interface the server implements for them.
 //! - [`http_status`]: lets a page set its HTTP status during SSR (the 404 page).
 
+// Leptos views are deeply nested types; the page's tables go past the default limit of 128.
+#![recursion_limit = "256"]
+
+pub mod clock;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod data;
 pub mod dto;
 pub mod http_status;
 pub mod live_client;
 pub mod pages;
+pub mod server_fns;
 pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -58,7 +69,9 @@ pub fn App() -> impl IntoView {
         <Title text="Switchboard" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/dashboard/realtime") view=RealtimeDashboard />
+                // Async: the server waits for the page's data and sends it as one complete
+                // document, readable without JavaScript (streamed parts would need a script).
+                <Route path=path!("/dashboard/realtime") view=RealtimeDashboard ssr=SsrMode::Async />
                 <Route path=path!("/login") view=Login />
             </Routes>
         </Router>

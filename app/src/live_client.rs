@@ -10,21 +10,42 @@
 //! once with its cursors. The badge shows "reconnecting" for the first few tries, then "offline
 //! since …" while retries go on.
 //!
+//! Every message that changed the feed is also handed to the page's `on_message`, after the
+//! feed has it: pages patch what the feed does not hold (a filtered list, a chart) from there.
+//!
 //! On the server, [`connect`] does nothing: there is no socket to open during SSR.
+
+use std::rc::Rc;
 
 use leptos::prelude::{RwSignal, WriteSignal};
 
-use crate::dto::live::{ConnectionState, LiveFeed};
+use crate::dto::live::{ConnectionState, LiveFeed, ServerMessage};
 
-/// Opens the live link and keeps `state` and `feed` up to date for as long as the page lives.
+/// What a page does with each message that changed its feed.
+pub type OnMessage = Rc<dyn Fn(&ServerMessage)>;
+
+/// Opens the live link for `tenant` (`None`: the caller's own, or every tenant for an admin) and
+/// keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(feature = "hydrate")]
-pub fn connect(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) {
-    leptos::task::spawn_local(browser::run(state, feed));
+pub fn connect(
+    tenant: Option<String>,
+    state: WriteSignal<ConnectionState>,
+    feed: RwSignal<LiveFeed>,
+    on_message: OnMessage,
+) {
+    leptos::task::spawn_local(browser::run(tenant, state, feed, on_message));
 }
 
-/// Opens the live link and keeps `state` and `feed` up to date for as long as the page lives.
+/// Opens the live link for `tenant` (`None`: the caller's own, or every tenant for an admin) and
+/// keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_state: WriteSignal<ConnectionState>, _feed: RwSignal<LiveFeed>) {}
+pub fn connect(
+    _tenant: Option<String>,
+    _state: WriteSignal<ConnectionState>,
+    _feed: RwSignal<LiveFeed>,
+    _on_message: OnMessage,
+) {
+}
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -33,6 +54,7 @@ mod browser {
     use gloo_timers::future::{IntervalStream, TimeoutFuture};
     use leptos::prelude::{RwSignal, Set, Update, WithUntracked, WriteSignal};
 
+    use super::OnMessage;
     use crate::dto::live::{
         ClientMessage, ConnectionState, LiveFeed, PING_INTERVAL_SECS, PING_TIMEOUT_SECS,
         ServerMessage, encode_resume,
@@ -51,11 +73,16 @@ mod browser {
         out_of_step: bool,
     }
 
-    pub(super) async fn run(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) {
+    pub(super) async fn run(
+        tenant: Option<String>,
+        state: WriteSignal<ConnectionState>,
+        feed: RwSignal<LiveFeed>,
+        on_message: OnMessage,
+    ) {
         let mut attempt = 0;
         let mut lost_at: Option<String> = None;
         loop {
-            let ended = session(state, feed).await;
+            let ended = session(tenant.as_deref(), state, feed, &on_message).await;
             if ended.out_of_step {
                 continue;
             }
@@ -76,13 +103,18 @@ mod browser {
     }
 
     /// One connection, from open to close.
-    async fn session(state: WriteSignal<ConnectionState>, feed: RwSignal<LiveFeed>) -> Ended {
+    async fn session(
+        tenant: Option<&str>,
+        state: WriteSignal<ConnectionState>,
+        feed: RwSignal<LiveFeed>,
+        on_message: &OnMessage,
+    ) -> Ended {
         let mut ended = Ended {
             was_live: false,
             out_of_step: false,
         };
         let cursors = feed.with_untracked(LiveFeed::cursors);
-        let Ok(socket) = WebSocket::open(&socket_url(&encode_resume(&cursors))) else {
+        let Ok(socket) = WebSocket::open(&socket_url(tenant, &encode_resume(&cursors))) else {
             return ended;
         };
         let (mut outgoing, incoming) = socket.split();
@@ -103,8 +135,12 @@ mod browser {
                             state.set(ConnectionState::Live);
                         }
                         let mut in_step = true;
+                        let mut changed = false;
                         feed.maybe_update(|feed| match feed.receive(&message) {
-                            Ok(changed) => changed,
+                            Ok(applied) => {
+                                changed = applied;
+                                applied
+                            }
                             Err(_gap) => {
                                 in_step = false;
                                 false
@@ -113,6 +149,9 @@ mod browser {
                         if !in_step {
                             ended.out_of_step = true;
                             return ended;
+                        }
+                        if changed {
+                            on_message(&message);
                         }
                     }
                     Some(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
@@ -134,7 +173,7 @@ mod browser {
         }
     }
 
-    fn socket_url(resume: &str) -> String {
+    fn socket_url(tenant: Option<&str>, resume: &str) -> String {
         let location = web_sys::window().map(|window| window.location());
         let secure = location
             .as_ref()
@@ -143,9 +182,11 @@ mod browser {
         let host = location
             .and_then(|l| l.host().ok())
             .unwrap_or_else(|| "localhost".to_owned());
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("resume", resume)
-            .finish();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(tenant) = tenant {
+            query.append_pair("user_id", tenant);
+        }
+        let query = query.append_pair("resume", resume).finish();
         format!("{}://{host}/ws?{query}", if secure { "wss" } else { "ws" })
     }
 

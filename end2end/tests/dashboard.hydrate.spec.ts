@@ -11,18 +11,21 @@ test("hydrates without console errors and goes live", async ({ page, consoleErro
   expect(consoleErrors).toEqual([]);
 });
 
-test("the period selector works once hydrated", async ({ page }) => {
+test("the period selector changes the figures without reloading the page", async ({ page }) => {
   await page.goto("/dashboard/realtime");
   await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
-  const sixHours = page.getByRole("button", { name: "6 h" });
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  const sixHours = page.getByRole("link", { name: "6 h" });
   await sixHours.click();
-  await expect(sixHours).toHaveAttribute("aria-pressed", "true");
-  await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "false");
-  await expect(page.getByTestId("period-note")).toHaveText("Showing the last 6 hours");
+  await expect(sixHours).toHaveAttribute("aria-current", "page");
+  await expect(page.getByRole("link", { name: "24 h" })).not.toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("period-note")).toContainText("Showing the last 6 hours");
   // Keyboard works too.
-  await page.getByRole("button", { name: "7 d" }).focus();
+  await page.getByRole("link", { name: "7 d" }).focus();
   await page.keyboard.press("Enter");
-  await expect(page.getByTestId("period-note")).toHaveText("Showing the last 7 days");
+  await expect(page.getByTestId("period-note")).toContainText("Showing the last 7 days");
+  await expect(page).toHaveURL(/period=7d/);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
 });
 
 test("a dropped link shows reconnecting, then offline since …, then live again", async ({ page }) => {

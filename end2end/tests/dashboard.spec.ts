@@ -16,9 +16,9 @@ test("the dashboard frame is rendered by the server", async ({ page }) => {
   for (const panel of ["Active calls", "Calls per hour", "Outcomes", "Agent performance", "Recent calls"]) {
     await expect(page.getByRole("region", { name: panel })).toBeVisible();
   }
-  const periods = page.getByRole("group", { name: "Period" }).getByRole("button");
+  const periods = page.getByRole("navigation", { name: "Period" }).getByRole("link");
   await expect(periods).toHaveText(["1 h", "6 h", "24 h", "7 d"]);
-  await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("link", { name: "24 h" })).toHaveAttribute("aria-current", "page");
 });
 
 test("/ redirects to the dashboard", async ({ page }) => {
@@ -41,7 +41,7 @@ test("no sideways scroll, and touch targets are at least 44 px", async ({ page }
     innerWidth: window.innerWidth,
   }));
   expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
-  for (const button of await page.getByRole("group", { name: "Period" }).getByRole("button").all()) {
+  for (const button of await page.getByRole("navigation", { name: "Period" }).getByRole("link").all()) {
     const box = await button.boundingBox();
     expect(box?.height).toBeGreaterThanOrEqual(44);
     expect(box?.width).toBeGreaterThanOrEqual(44);

@@ -80,9 +80,15 @@ pub struct UserAddArgs {
     #[arg(long, value_parser = crate::users::parse_role)]
     pub role: crate::users::Role,
 
-    /// The tenant (`userId`) a tenant user may read; not for admins.
+    /// The tenant (`userId`) a tenant user may read; not for admins. It must be known (have
+    /// sent a call) unless `--tenant-name` registers it.
     #[arg(long)]
     pub tenant: Option<String>,
+
+    /// Register `--tenant` under this business name (or rename it), so a customer can be
+    /// given a sign-in before its first call arrives.
+    #[arg(long, requires = "tenant")]
+    pub tenant_name: Option<String>,
 
     /// Read the password from the first line of standard input.
     #[arg(long)]

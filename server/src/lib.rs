@@ -18,13 +18,16 @@
 //! - [`users`]: dashboard users and their argon2 password hashes.
 //! - [`auth`]: tokens, the session cookie and tenant scoping — the one identity check of every
 //!   door; [`dashboard`]: the rules of the dashboard's figures; [`figures`]: those figures read
-//!   from storage, the registry and the DLQ, for REST and live push alike.
+//!   from storage, the registry and the DLQ, for REST and live push alike; [`data`]: the query
+//!   rules (scoping, bounds, filters, cursors) and `app`'s `DashboardData` implemented over them,
+//!   which the REST handlers and the page's server functions both call.
 //! - [`telemetry`]: structured logs through `tracing`.
 
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+pub mod data;
 pub mod demo;
 pub mod dlq;
 pub mod figures;

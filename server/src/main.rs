@@ -58,6 +58,9 @@ async fn main() -> anyhow::Result<()> {
             command: UserCommand::Add(args),
         } => {
             let storage = Storage::open(&args.storage.database_url()).await?;
+            if let (Some(tenant), Some(name)) = (&args.tenant, &args.tenant_name) {
+                storage.set_tenant_name(tenant, name.trim()).await?;
+            }
             let (password, generated) = if args.password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line)?;

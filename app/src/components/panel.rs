@@ -1,4 +1,4 @@
-//! A titled dashboard panel with an empty-state message until its content arrives.
+//! A titled dashboard panel.
 
 use leptos::prelude::*;
 
@@ -7,23 +7,29 @@ pub fn Panel(
     title: &'static str,
     /// Stable id, used as the heading's anchor and by tests.
     id: &'static str,
-    /// Shown while the panel has nothing to display.
-    empty_message: &'static str,
     #[prop(optional)] wide: bool,
+    /// Shown at the end of the title row (an export link, a count).
+    #[prop(optional, into)]
+    actions: Option<ViewFn>,
+    children: Children,
 ) -> impl IntoView {
     let heading_id = format!("panel-{id}-title");
     let labelled_by = heading_id.clone();
     view! {
-        <section
-            class="panel"
-            class:panel--wide=wide
-            data-panel=id
-            aria-labelledby=labelled_by
-        >
-            <h2 class="panel__title" id=heading_id>
-                {title}
-            </h2>
-            <p class="panel__empty">{empty_message}</p>
+        <section class="panel" class:panel--wide=wide data-panel=id aria-labelledby=labelled_by>
+            <div class="panel__head">
+                <h2 class="panel__title" id=heading_id>
+                    {title}
+                </h2>
+                {actions.map(|actions| actions.run())}
+            </div>
+            {children()}
         </section>
     }
+}
+
+/// What a panel shows while it has nothing (or could not load).
+#[component]
+pub fn Empty(#[prop(into)] message: String) -> impl IntoView {
+    view! { <p class="panel__empty">{message}</p> }
 }

@@ -28,6 +28,16 @@ impl Period {
         }
     }
 
+    /// The name in URLs (`period=6h`), as serde writes it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Hour => "1h",
+            Self::SixHours => "6h",
+            Self::Day => "24h",
+            Self::Week => "7d",
+        }
+    }
+
     /// Short label for the selector button.
     pub fn short_label(self) -> &'static str {
         match self {

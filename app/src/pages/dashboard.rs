@@ -1,47 +1,125 @@
-//! `/dashboard/realtime`: the page frame — header with the connection badge, period selector,
-//! metric cards and panels. Server-rendered so it is useful before the bundle arrives; live once
-//! hydrated: the metric cards follow the live feed of `/ws`.
+//! `/dashboard/realtime`: the calls of the signed-in tenant (an admin: every tenant, or the one
+//! in the URL), server-rendered with real data and live once hydrated.
+//!
+//! # Where each figure comes from
+//! Every panel is loaded by its server function (a `Resource`), so the first HTML carries the
+//! numbers and hydration reuses them without asking again. The view — period, filters, page —
+//! is the URL ([`PageQuery`]): links and a GET form change it, with or without JavaScript.
+//!
+//! Once hydrated, the live link's feed holds the room's state, kept gap-free by sequence
+//! numbers: the metric cards and the active calls show the feed as soon as it has them. What
+//! the feed does not hold is patched from its messages, never refetched wholesale:
+//! - a call event updates the recent calls in place (when the call matches the filters);
+//! - a metrics update (coalesced by the server, at most one a second) says whether the
+//!   calls-per-hour chart and the agent table changed; only then are those two asked again;
+//! - a snapshot (first connection, or after a gap the server could not replay) is compared
+//!   with what the page shows, and only if they differ is the rest asked again.
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_location;
+use time::OffsetDateTime;
 
 use crate::{
+    clock::Clock,
     components::{
-        connection_badge::ConnectionBadge, metric_card::MetricCard, panel::Panel,
+        active_calls::ActiveCallsTable,
+        agent_table::AgentTable,
+        charts::{CallsPerHourChart, OutcomeChart},
+        connection_badge::ConnectionBadge,
+        metric_card::MetricCard,
+        panel::{Empty, Panel},
         period_selector::PeriodSelector,
+        recent_calls::{CallFilters, RecentCallsTable, export_href},
     },
     dto::{
-        dashboard::Metrics,
-        live::{ConnectionState, LiveFeed},
-        period::Period,
+        auth::Role,
+        dashboard::{CallSummary, Metrics, RecentCallsResponse},
+        error::DataError,
+        live::{ConnectionState, LiveFeed, Push, RoomState, ServerMessage},
+        query::{PageQuery, encode_cursor},
     },
-    live_client, session,
+    live_client, server_fns, session,
 };
 
 #[component]
 pub fn RealtimeDashboard() -> impl IntoView {
+    let location = use_location();
+    let parsed = Memo::new(move |_| {
+        location
+            .search
+            .with(|search| PageQuery::parse(search.trim_start_matches('?')))
+    });
+    let view = Memo::new(move |_| parsed.with(|(view, _)| view.clone()));
+    let problems = Memo::new(move |_| parsed.with(|(_, problems)| problems.clone()));
+    let clock = Clock::start();
+    let identity = session::current_identity();
+    let is_admin = identity
+        .as_ref()
+        .is_some_and(|identity| identity.role == Role::Admin);
+    // Admins looking at every tenant see whose each call is.
+    let show_tenant = Signal::derive(move || is_admin && view.with(|v| v.calls.user_id.is_none()));
+
+    let metrics = Resource::new(move || view.get().period_query(), server_fns::metrics);
+    let active = Resource::new(move || view.get().tenant_query(), server_fns::active_calls);
+    let hourly = Resource::new(
+        move || view.get().period_query(),
+        server_fns::calls_per_hour,
+    );
+    let agents = Resource::new(
+        move || view.get().period_query(),
+        server_fns::agent_performance,
+    );
+    let recent = Resource::new(move || view.get().calls, server_fns::recent_calls);
+
+    // The live link (browser only: Effects do not run on the server).
     let (connection, set_connection) = signal(ConnectionState::Connecting);
-    let period = RwSignal::new(Period::default());
     let feed = RwSignal::new(LiveFeed::default());
-    // Effects run only in the browser: this marks hydration and opens the live link.
+    let last_update = RwSignal::new(None::<OffsetDateTime>);
     let (hydrated, set_hydrated) = signal(false);
+    let live = Live {
+        view,
+        metrics,
+        hourly,
+        agents,
+        recent,
+        last_update,
+        clock,
+    };
     Effect::new(move |_| {
         set_hydrated.set(true);
-        live_client::connect(set_connection, feed);
+        let tenant = view.with_untracked(|view| view.calls.user_id.clone());
+        live_client::connect(
+            tenant,
+            set_connection,
+            feed,
+            Rc::new(move |message: &ServerMessage| live.receive(message)),
+        );
     });
-    // The selected period's figures, once the live feed has them.
-    let card = move |format: fn(&Metrics) -> String| {
-        Signal::derive(move || {
-            let hours = period.get().hours();
-            feed.with(|feed| {
-                feed.calls()?
-                    .periods
-                    .iter()
-                    .find(|metrics| metrics.period_hours == hours)
-                    .map(format)
-            })
+
+    // The selected period's figures: the feed's once it has them, else the loaded ones.
+    let live_metrics = move || {
+        let hours = view.with(|view| view.period().hours());
+        feed.with(|feed| {
+            feed.calls()?
+                .periods
+                .iter()
+                .find(|metrics| metrics.period_hours == hours)
+                .cloned()
         })
     };
+    let live_active =
+        move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
+    let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
+    let scope_label = identity.as_ref().map(|identity| {
+        identity
+            .tenant
+            .clone()
+            .unwrap_or_else(|| "all tenants".to_owned())
+    });
+    let subject = identity.map(|identity| identity.subject);
 
     view! {
         <Title text="Realtime calls · Switchboard" />
@@ -54,16 +132,12 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 <span class="topbar__subtitle">"Realtime calls"</span>
             </div>
             <div class="topbar__end">
-                <ConnectionBadge state=connection />
-                {session::current_identity()
-                    .map(|identity| {
-                        let scope = identity
-                            .tenant
-                            .clone()
-                            .unwrap_or_else(|| "all tenants".to_owned());
+                <ConnectionBadge state=connection updated />
+                {scope_label
+                    .map(|scope| {
                         view! {
                             <form class="topbar__session" method="post" action="/logout">
-                                <span class="topbar__user" title=identity.subject.clone()>
+                                <span class="topbar__user" title=subject.clone()>
                                     {scope}
                                 </span>
                                 <button type="submit" class="topbar__logout">
@@ -92,34 +166,287 @@ pub fn RealtimeDashboard() -> impl IntoView {
         </header>
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
             <div class="toolbar">
-                <PeriodSelector period />
+                <PeriodSelector view />
                 <p class="toolbar__note" data-testid="period-note">
                     "Showing the last "
-                    {move || period.get().long_label()}
+                    {move || view.get().period().long_label()}
+                    ", times in "
+                    {move || clock.zone()}
                 </p>
             </div>
-            <section class="metrics" aria-label="Call metrics">
-                <MetricCard label="Total calls" id="total" value=card(|m| m.total_calls.to_string()) />
-                <MetricCard label="Active now" id="active" value=card(|m| m.active_calls.to_string()) />
-                <MetricCard label="Completed" id="completed" value=card(|m| m.completed_calls.to_string()) />
-                <MetricCard
-                    label="Avg duration"
-                    id="average-duration"
-                    value=card(|m| format!("{} s", m.average_duration))
-                />
-                <MetricCard
-                    label="Success rate"
-                    id="success-rate"
-                    value=card(|m| format!("{} %", m.success_rate))
-                />
-            </section>
+            {move || {
+                let problems = problems.get();
+                (!problems.is_empty())
+                    .then(|| {
+                        view! {
+                            <p class="notice" role="alert" data-testid="query-problems">
+                                "Ignored in the address: "
+                                {problems.join("; ")}
+                            </p>
+                        }
+                    })
+            }}
+            <Transition fallback=|| view! { <MetricCards metrics=None /> }>
+                {move || {
+                    let loaded = metrics.get().map(|loaded| loaded.map(|response| response.metrics));
+                    match (live_metrics(), loaded) {
+                        (Some(live), _) => view! { <MetricCards metrics=Some(live) /> }.into_any(),
+                        (None, Some(Ok(loaded))) => view! { <MetricCards metrics=Some(loaded) /> }.into_any(),
+                        (None, Some(Err(error))) => {
+                            view! {
+                                <MetricCards metrics=None />
+                                <Failed error />
+                            }
+                                .into_any()
+                        }
+                        (None, None) => view! { <MetricCards metrics=None /> }.into_any(),
+                    }
+                }}
+            </Transition>
             <div class="panels">
-                <Panel title="Active calls" id="active-calls" empty_message="No active calls right now." wide=true />
-                <Panel title="Calls per hour" id="calls-per-hour" empty_message="No calls in this period." />
-                <Panel title="Outcomes" id="outcomes" empty_message="No finished calls in this period." />
-                <Panel title="Agent performance" id="agents" empty_message="No agent activity in this period." wide=true />
-                <Panel title="Recent calls" id="recent-calls" empty_message="No calls yet." wide=true />
+                <Panel title="Active calls" id="active-calls" wide=true>
+                    <Transition fallback=Loading>
+                        {move || {
+                            let calls = match (live_active(), active.get()) {
+                                (Some(live), _) => live,
+                                (None, Some(Ok(loaded))) => loaded.active_calls,
+                                (None, Some(Err(error))) => return view! { <Failed error /> }.into_any(),
+                                (None, None) => Vec::new(),
+                            };
+                            view! { <ActiveCallsTable calls show_tenant clock /> }.into_any()
+                        }}
+                    </Transition>
+                </Panel>
+                <Panel title="Calls per hour" id="calls-per-hour">
+                    <Transition fallback=Loading>
+                        {move || {
+                            hourly
+                                .get()
+                                .map(|loaded| match loaded {
+                                    Ok(loaded) => view! { <CallsPerHourChart hours=loaded.data clock /> }.into_any(),
+                                    Err(error) => view! { <Failed error /> }.into_any(),
+                                })
+                        }}
+                    </Transition>
+                </Panel>
+                <Panel title="Outcomes" id="outcomes">
+                    <Transition fallback=Loading>
+                        {move || {
+                            let loaded = metrics.get().map(|loaded| loaded.map(|response| response.metrics));
+                            match (live_metrics(), loaded) {
+                                (Some(live), _) => view! { <OutcomeChart outcomes=live.outcome_counts /> }.into_any(),
+                                (None, Some(Ok(loaded))) => view! { <OutcomeChart outcomes=loaded.outcome_counts /> }.into_any(),
+                                (None, Some(Err(error))) => view! { <Failed error /> }.into_any(),
+                                (None, None) => ().into_any(),
+                            }
+                        }}
+                    </Transition>
+                </Panel>
+                <Panel title="Agent performance" id="agents" wide=true>
+                    <Transition fallback=Loading>
+                        {move || {
+                            agents
+                                .get()
+                                .map(|loaded| match loaded {
+                                    Ok(loaded) => view! { <AgentTable agents=loaded.agents /> }.into_any(),
+                                    Err(error) => view! { <Failed error /> }.into_any(),
+                                })
+                        }}
+                    </Transition>
+                </Panel>
+                <Panel
+                    title="Recent calls"
+                    id="recent-calls"
+                    wide=true
+                    actions=move || {
+                        view! {
+                            <a
+                                class="button"
+                                href=move || export_href(&view.get())
+                                download
+                                rel="external"
+                                data-testid="export-csv"
+                            >
+                                "Export CSV"
+                            </a>
+                        }
+                    }
+                >
+                    <CallFilters view />
+                    <Transition fallback=Loading>
+                        {move || {
+                            recent
+                                .get()
+                                .map(|loaded| match loaded {
+                                    Ok(page) => view! { <RecentCallsTable view page show_tenant clock /> }.into_any(),
+                                    Err(error) => view! { <Failed error /> }.into_any(),
+                                })
+                        }}
+                    </Transition>
+                </Panel>
             </div>
         </main>
     }
+}
+
+/// The five headline numbers; em dashes while there are none.
+#[component]
+fn MetricCards(metrics: Option<Metrics>) -> impl IntoView {
+    let card = |format: fn(&Metrics) -> String| metrics.as_ref().map(format);
+    view! {
+        <section class="metrics" aria-label="Call metrics">
+            <MetricCard label="Total calls" id="total" value=card(|m| m.total_calls.to_string()) />
+            <MetricCard label="Active now" id="active" value=card(|m| m.active_calls.to_string()) />
+            <MetricCard label="Completed" id="completed" value=card(|m| m.completed_calls.to_string()) />
+            <MetricCard
+                label="Avg duration"
+                id="average-duration"
+                value=card(|m| crate::clock::duration(m.average_duration.round() as i64))
+            />
+            <MetricCard label="Success rate" id="success-rate" value=card(|m| format!("{} %", m.success_rate)) />
+        </section>
+    }
+}
+
+#[component]
+fn Loading() -> impl IntoView {
+    view! { <Empty message="Loading…" /> }
+}
+
+/// A panel that could not load says why, in words (and the rest of the page stays useful).
+#[component]
+fn Failed(error: DataError) -> impl IntoView {
+    view! {
+        <p class="panel__error" role="alert">
+            {format!("Could not load this: {error}")}
+        </p>
+    }
+}
+
+/// What the page keeps in step with the live link, beyond the feed itself. `Copy`: every
+/// field is a handle.
+#[derive(Clone, Copy)]
+struct Live {
+    view: Memo<PageQuery>,
+    metrics: Resource<Result<crate::dto::dashboard::MetricsResponse, DataError>>,
+    hourly: Resource<Result<crate::dto::dashboard::CallsPerHourResponse, DataError>>,
+    agents: Resource<Result<crate::dto::dashboard::AgentPerformanceResponse, DataError>>,
+    recent: Resource<Result<RecentCallsResponse, DataError>>,
+    last_update: RwSignal<Option<OffsetDateTime>>,
+    clock: Clock,
+}
+
+impl Live {
+    /// One message that changed the feed.
+    fn receive(self, message: &ServerMessage) {
+        match message {
+            ServerMessage::Snapshot {
+                state: RoomState::Calls(snapshot),
+                ..
+            } => {
+                self.touched(snapshot.timestamp);
+                // Whatever happened before this snapshot may be missing from the panels the
+                // feed does not hold: ask again, unless the figures show nothing changed.
+                let hours = self.view.with_untracked(|view| view.period().hours());
+                let now = snapshot.periods.iter().find(|m| m.period_hours == hours);
+                let shown = self.metrics.get_untracked().and_then(Result::ok);
+                if now != shown.as_ref().map(|shown| &shown.metrics) {
+                    self.hourly.refetch();
+                    self.agents.refetch();
+                    self.recent.refetch();
+                }
+            }
+            ServerMessage::Push { push, .. } => match push {
+                Push::CallEvent(event) => {
+                    self.touched(event.timestamp);
+                    self.apply_to_recent(&event.call);
+                }
+                Push::MetricsUpdate(update) => {
+                    self.touched(update.timestamp);
+                    let hours = self.view.with_untracked(|view| view.period().hours());
+                    let Some(now) = update.periods.iter().find(|m| m.period_hours == hours) else {
+                        return;
+                    };
+                    let charted = self.hourly.with_untracked(|loaded| match loaded {
+                        Some(Ok(loaded)) => Some(loaded.data.values().sum::<i64>()),
+                        _ => None,
+                    });
+                    if charted != Some(now.total_calls) {
+                        self.hourly.refetch();
+                    }
+                    // Agent figures are averages over the period: ask for them only when
+                    // a figure they are made of moved.
+                    let shown = self.metrics.get_untracked().and_then(Result::ok);
+                    if shown
+                        .as_ref()
+                        .is_none_or(|shown| !same_totals(&shown.metrics, now))
+                    {
+                        self.agents.refetch();
+                        self.metrics.update(|loaded| {
+                            if let Some(Ok(loaded)) = loaded {
+                                loaded.metrics = now.clone();
+                            }
+                        });
+                    }
+                }
+                Push::ActiveCallsUpdate(update) => self.touched(update.timestamp),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn touched(self, at: OffsetDateTime) {
+        self.last_update
+            .set(Some(at.max(self.clock.now.get_untracked())));
+    }
+
+    /// A call's new state in the recent calls shown: updated where it is, or (on the newest
+    /// page) added in order when it matches the filters; a call that no longer matches leaves.
+    fn apply_to_recent(self, call: &CallSummary) {
+        let (filter, first_page) = self
+            .view
+            .with_untracked(|view| (view.calls.filter().ok(), view.calls.cursor.is_none()));
+        let Some(filter) = filter else { return };
+        let limit = self
+            .view
+            .with_untracked(|view| view.calls.limit)
+            .unwrap_or(crate::dto::dashboard::DEFAULT_LIMIT) as usize;
+        self.recent.update(|loaded| {
+            let Some(Ok(page)) = loaded else { return };
+            let shown = page.calls.iter().position(|shown| shown.id == call.id);
+            let wanted = filter.matches(call);
+            match (shown, wanted) {
+                (Some(at), true) => page.calls[at] = call.clone(),
+                (Some(at), false) => {
+                    page.calls.remove(at);
+                }
+                (None, true) if first_page => {
+                    let at = page.calls.partition_point(|other| {
+                        (other.started_at, &other.id) > (call.started_at, &call.id)
+                    });
+                    if at < limit {
+                        page.calls.insert(at, call.clone());
+                        if page.calls.len() > limit {
+                            page.calls.truncate(limit);
+                            // The "older" link now starts after a different call.
+                            page.next_cursor = page
+                                .calls
+                                .last()
+                                .map(|last| encode_cursor(last.started_at, &last.id));
+                        }
+                    }
+                }
+                (None, _) => {}
+            }
+            page.count = page.calls.len();
+        });
+    }
+}
+
+/// Whether two metric sets count the same calls (the active count aside).
+fn same_totals(a: &Metrics, b: &Metrics) -> bool {
+    (a.total_calls, a.completed_calls, &a.outcome_counts)
+        == (b.total_calls, b.completed_calls, &b.outcome_counts)
+        && a.average_duration == b.average_duration
 }

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use app::dto::error::DataError;
 use app::dto::{
     admin::{
         AdminActiveCallsResponse, AuditLogResponse, ComponentHealth, DlqActionResponse, DlqMessage,
@@ -100,7 +101,7 @@ pub(super) async fn dlq(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DlqQuery>,
 ) -> Result<Json<DlqResponse>, ApiError> {
-    let limit = i64::from(ApiError::bounded("limit", query.limit, 100, 1000)?);
+    let limit = i64::from(DataError::bounded("limit", query.limit, 100, 1000)?);
     let (depth, final_failures, letters) = tokio::try_join!(
         state.dlq.depth(),
         state.dlq.final_failures(),
@@ -155,7 +156,7 @@ pub(super) async fn retry_one(
     )
     .await;
     if !found {
-        return Err(ApiError::NotFound(format!("no DLQ message {id}")));
+        return Err(ApiError::not_found(format!("no DLQ message {id}")));
     }
     after_action(&state, 1).await
 }
@@ -207,7 +208,7 @@ pub(super) async fn discard(
     )
     .await;
     if !found {
-        return Err(ApiError::NotFound(format!("no DLQ message {id}")));
+        return Err(ApiError::not_found(format!("no DLQ message {id}")));
     }
     after_action(&state, 1).await
 }
@@ -362,7 +363,7 @@ pub(super) async fn audit_log(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditLogResponse>, ApiError> {
-    let limit = ApiError::bounded("limit", query.limit, 100, 500)?;
+    let limit = DataError::bounded("limit", query.limit, 100, 500)?;
     let before = query
         .cursor
         .as_deref()

@@ -61,19 +61,19 @@ async fn sign_in(
     let _turn = state.sign_in_limits.hashing_turn().await;
     let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        .map_err(|error| ApiError::internal(error.to_string()))?;
     let Some(user) = user.filter(|_| matches) else {
         let log = &state.sign_in_limits.failures_logged;
         log.record(&state.storage, failure("refused")).await;
         return Ok(None);
     };
     let role = Role::parse(&user.role)
-        .ok_or_else(|| ApiError::Internal(format!("user {} has role {:?}", user.id, user.role)))?;
+        .ok_or_else(|| ApiError::internal(format!("user {} has role {:?}", user.id, user.role)))?;
     state
         .jwt
         .mint(&user.email, role, user.tenant_id.as_deref(), SESSION_TTL)
         .map(Some)
-        .map_err(|error| ApiError::Internal(error.to_string()))
+        .map_err(|error| ApiError::internal(error.to_string()))
 }
 
 /// Exchange email and password for a bearer token.
@@ -87,7 +87,7 @@ pub(super) async fn token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let (token, identity) = sign_in(&state, &credentials, client)
         .await?
-        .ok_or(ApiError::Unauthorized("wrong email or password"))?;
+        .ok_or(ApiError::unauthorized("wrong email or password"))?;
     Ok(Json(TokenResponse {
         success: true,
         token,

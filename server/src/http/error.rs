@@ -1,33 +1,29 @@
 //! The API's one error type and its JSON body. Every rejection under `/api/` answers with
 //! [`ErrorBody`], never plain text and never a stack trace.
+//!
+//! Refusals the data layer can give (401, 403, 400 for a field, 404, 503, 500) are
+//! [`DataError`]s, shared with the server functions so both doors answer alike; what only HTTP
+//! can go wrong with (routes, bodies, rate limits) is added here. Internal errors are logged
+//! where they are made (`crate::data::internal`), so each is logged once whichever door answers.
 
+use app::dto::error::DataError;
+pub use app::dto::error::ErrorBody;
 use axum::{
     Json,
     extract::OriginalUri,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
-use tracing::error;
 
 /// What went wrong, each with the status it answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A refusal of the data layer (see [`DataError`] for the statuses).
+    #[error(transparent)]
+    Data(#[from] DataError),
     /// 404: no such API route.
     #[error("no API route at {0}")]
     RouteNotFound(String),
-    /// 401: missing or wrong credentials. Which of the two is not said.
-    #[error("{0}")]
-    Unauthorized(&'static str),
-    /// 403: signed in, but not allowed to read or do this.
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// 400: one input is wrong; `field` names it.
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    /// 404: the thing named does not exist.
-    #[error("{0}")]
-    NotFound(String),
     /// 400: the request as a whole cannot be read.
     #[error("{0}")]
     BadRequest(String),
@@ -37,108 +33,71 @@ pub enum ApiError {
     /// 429: too many attempts; retry after this many seconds.
     #[error("too many attempts: try again in {0} s")]
     TooManyRequests(u64),
-    /// 503: a dependency is down; retrying later may work.
-    #[error("{0}")]
-    Unavailable(String),
-    /// 500: a bug or an unexpected failure. Logged; the client sees no detail.
-    #[error("internal error")]
-    Internal(String),
 }
 
 impl ApiError {
     /// 400 for the input `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        DataError::invalid(field, message).into()
     }
 
-    /// `requested` (or `default` when absent) if it is within `1..=max`, else a 400 for `field`.
-    pub fn bounded(
-        field: &str,
-        requested: Option<u32>,
-        default: u32,
-        max: u32,
-    ) -> Result<u32, Self> {
-        match requested.unwrap_or(default) {
-            value if (1..=max).contains(&value) => Ok(value),
-            _ => Err(Self::invalid(field, format!("must be between 1 and {max}"))),
-        }
+    /// 401 (which of missing or wrong credentials is not said).
+    pub fn unauthorized(message: &str) -> Self {
+        DataError::Unauthorized(message.to_owned()).into()
+    }
+
+    /// 404: the thing named does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        DataError::NotFound(message.into()).into()
+    }
+
+    /// 500: logged with `detail`; the client sees no detail.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        crate::data::internal(detail).into()
     }
 
     fn status(&self) -> StatusCode {
         match self {
+            Self::Data(error) => {
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
             Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn code(&self) -> &'static str {
-        match self {
+    fn body(&self) -> ErrorBody {
+        let code = match self {
+            Self::Data(error) => return error.body(),
             Self::RouteNotFound(_) => "not_found",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::Invalid { .. } => "invalid_parameter",
-            Self::NotFound(_) => "not_found",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::TooManyRequests(_) => "too_many_requests",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
+        };
+        ErrorBody {
+            success: false,
+            error: self.to_string(),
+            code: code.to_owned(),
+            field: None,
         }
     }
-}
-
-/// The body of every API error: `success: false` as the old backend's clients expect, a
-/// human-readable `error`, and a stable machine-readable `code`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub success: bool,
-    pub error: String,
-    pub code: &'static str,
-    /// The input at fault, when one is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            error!(%detail, "internal error");
-        }
-        let mut response = (
-            self.status(),
-            Json(ErrorBody {
-                success: false,
-                error: self.to_string(),
-                code: self.code(),
-                field: match &self {
-                    Self::Invalid { field, .. } => Some(field.clone()),
-                    _ => None,
-                },
-            }),
-        )
-            .into_response();
+        let mut response = (self.status(), Json(self.body())).into_response();
         match self {
-            Self::Unauthorized(_) => {
-                response.headers_mut().insert(
-                    axum::http::header::WWW_AUTHENTICATE,
-                    axum::http::HeaderValue::from_static("Bearer"),
-                );
+            Self::Data(DataError::Unauthorized(_)) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::TooManyRequests(seconds) => {
                 response
                     .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, seconds.into());
+                    .insert(header::RETRY_AFTER, seconds.into());
             }
             _ => {}
         }
@@ -154,7 +113,7 @@ pub(super) async fn method_not_allowed(
     let body = ErrorBody {
         success: false,
         error: format!("{method} is not allowed on {}", uri.path()),
-        code: "method_not_allowed",
+        code: "method_not_allowed".to_owned(),
         field: None,
     };
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
@@ -162,38 +121,25 @@ pub(super) async fn method_not_allowed(
 
 impl From<crate::auth::AuthError> for ApiError {
     fn from(error: crate::auth::AuthError) -> Self {
-        if error.is_forbidden() {
-            Self::Forbidden(error.message())
-        } else {
-            Self::Unauthorized(error.message())
-        }
+        DataError::from(error).into()
     }
 }
 
 impl From<crate::storage::StorageError> for ApiError {
     fn from(error: crate::storage::StorageError) -> Self {
-        use crate::storage::StorageError;
-        match &error {
-            StorageError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => Self::Unavailable("the database is unavailable; try again shortly".into()),
-            _ => Self::Internal(error.to_string()),
-        }
+        DataError::from(error).into()
     }
 }
 
 impl From<crate::figures::FiguresError> for ApiError {
     fn from(error: crate::figures::FiguresError) -> Self {
-        match error {
-            crate::figures::FiguresError::Storage(error) => error.into(),
-            crate::figures::FiguresError::Dlq(error) => error.into(),
-        }
+        DataError::from(error).into()
     }
 }
 
 impl From<crate::dlq::DlqError> for ApiError {
     fn from(error: crate::dlq::DlqError) -> Self {
-        Self::Internal(format!("dead-letter queue: {error}"))
+        DataError::from(error).into()
     }
 }
 

@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for IngestAuth {
         if presents_key(bearer(&parts.headers), &state.ingest_key.value) {
             Ok(Self)
         } else {
-            Err(ApiError::Unauthorized(
+            Err(ApiError::unauthorized(
                 "a valid ingest key is required (Authorization: Bearer <INGEST_API_KEY>)",
             ))
         }

@@ -165,6 +165,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api", any(error::api_not_found))
         .route("/api/", any(error::api_not_found))
         .route("/api/{*rest}", any(error::api_not_found))
+        // Server functions are registered by `leptos_routes_with_context` under their own
+        // prefix; any other path there is a JSON 404 like the API's.
+        .route(
+            &format!("{}/{{*rest}}", app::server_fns::PREFIX),
+            any(error::api_not_found),
+        )
         .route("/", get(|| async { Redirect::temporary(DASHBOARD_PATH) }))
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))

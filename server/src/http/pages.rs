@@ -1,7 +1,10 @@
 //! What the pages need from the server: the context Leptos renders them with, and sign-in in
 //! front of the dashboard (an anonymous visitor is sent to `/login` and back afterwards).
 
-use app::dto::auth::{Identity, LoginHints};
+use app::{
+    data::DataSource,
+    dto::auth::{Identity, LoginHints},
+};
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -14,6 +17,8 @@ use crate::{demo, state::AppState};
 /// Context for rendering a page: the state, and the login page's demo hints (demo mode only).
 pub(super) fn provide_page_context(state: &AppState) {
     provide_context(state.clone());
+    // The page's server functions read through this (see `crate::data`).
+    provide_context(DataSource::new(state.clone()));
     let hints = if state.config.demo {
         LoginHints {
             demo_users: demo::demo_users()

@@ -3,9 +3,12 @@
 //! (`/api/v1/internal/admin/reconciliation/{trigger,status}`, `INTERNAL_API_KEY`). Without an
 //! internal key configured the internal paths do not exist (404), rather than standing open.
 
-use app::dto::admin::{
-    ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
-    ReconciliationTriggerResponse,
+use app::dto::{
+    admin::{
+        ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
+        ReconciliationTriggerResponse,
+    },
+    error::DataError,
 };
 use axum::{
     Json,
@@ -16,13 +19,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{
-    dashboard::{encode_cursor, page_cursor},
     error::{ApiError, ErrorBody},
     extract::{ApiQuery, bearer, presents_key},
 };
 use crate::{
     audit::{self, Action, Actor, ClientAddr, Entry},
     auth::Admin,
+    data::{encode_cursor, page_cursor},
     figures::reconciliation_summary,
     reconcile::{self, ReconcileError, Touched},
     state::AppState,
@@ -36,7 +39,9 @@ impl From<ReconcileError> for ApiError {
         match error {
             ReconcileError::Storage(error) => error.into(),
             ReconcileError::Dlq(error) => error.into(),
-            ReconcileError::Redis(error) => Self::Unavailable(format!("Redis: {error}")),
+            ReconcileError::Redis(error) => {
+                DataError::Unavailable(format!("Redis: {error}")).into()
+            }
         }
     }
 }
@@ -54,7 +59,7 @@ async fn status(
     state: &AppState,
     query: RunsQuery,
 ) -> Result<ReconciliationStatusResponse, ApiError> {
-    let limit = ApiError::bounded("limit", query.limit, 20, 100)?;
+    let limit = DataError::bounded("limit", query.limit, 20, 100)?;
     let after = page_cursor(query.cursor.as_deref())?;
     let (running, last, mut runs) = tokio::try_join!(
         state.storage.running_reconciliation(),
@@ -138,7 +143,7 @@ pub(super) async fn admin_run(
         .storage
         .reconciliation(&id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no reconciliation run {id}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no reconciliation run {id}")))?;
     let touched: Touched = serde_json::from_str(&run.touched).unwrap_or_default();
     Ok(Json(ReconciliationRunResponse {
         success: true,
@@ -193,7 +198,7 @@ impl FromRequestParts<AppState> for InternalKey {
         if presents_key(presented, expected) {
             Ok(Self)
         } else {
-            Err(ApiError::Unauthorized(
+            Err(ApiError::unauthorized(
                 "a valid internal key is required (X-Internal-API-Key: <INTERNAL_API_KEY>)",
             ))
         }

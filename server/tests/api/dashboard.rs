@@ -125,7 +125,7 @@ async fn clear_of_the_hour_boundary() {
     }
 }
 
-async fn load_fixture(app: &TestApp) {
+pub(crate) async fn load_fixture(app: &TestApp) {
     clear_of_the_hour_boundary().await;
     let hour = current_hour();
     let mut events = Vec::new();
@@ -404,7 +404,6 @@ async fn bad_parameters_are_400s_naming_the_field() {
         ("/api/dashboard/metrics?hours=169", "hours"),
         ("/api/dashboard/metrics?hours=-1", "hours"),
         ("/api/dashboard/metrics?hours=abc", "hours"),
-        ("/api/dashboard/metrics?hours=", "hours"),
         ("/api/dashboard/metrics?hours=1.5", "hours"),
         ("/api/dashboard/agent-performance?hours=500", "hours"),
         ("/api/dashboard/calls-per-hour?hours=0", "hours"),
@@ -436,8 +435,12 @@ async fn bad_parameters_are_400s_naming_the_field() {
             "{path}: {body}"
         );
     }
-    // The bounds themselves are fine.
+    // The bounds themselves are fine, and a blank value is no value: a plain form sends every
+    // field, empty ones too.
     for path in [
+        "/api/dashboard/metrics?hours=",
+        "/api/dashboard/recent-calls?status=&outcome=&direction=&phone=&from=&to=&limit=&cursor=",
+        "/api/dashboard/calls.csv?status=&outcome=&phone=",
         "/api/dashboard/metrics?hours=1",
         "/api/dashboard/metrics?hours=168",
         "/api/dashboard/recent-calls?limit=1",

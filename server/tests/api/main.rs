@@ -15,5 +15,6 @@ mod live_clients;
 mod pages;
 mod reconciliation;
 mod redis;
+mod server_fns;
 mod socketio;
 mod storage;

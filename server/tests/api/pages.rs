@@ -65,7 +65,7 @@ async fn dashboard_is_server_rendered_with_the_page_frame() {
         );
     }
     assert!(
-        html.contains(r#"aria-pressed="true""#),
+        html.contains(r#"aria-current="page""#),
         "a period is selected"
     );
     // The hydration script asks for the bundle under the names Trunk gives it.

@@ -1,0 +1,147 @@
+//! The page's sense of time: a `now` that ticks every second in the browser (durations and
+//! "N s ago" count up without a request), and the browser's UTC offset for showing times.
+//!
+//! The server renders with its own clock and UTC; the value it rendered with travels to the
+//! browser inside the page, so hydration starts from exactly the same text, and only then does
+//! the browser's ticking and local time take over.
+
+use leptos::prelude::*;
+use time::{OffsetDateTime, UtcOffset, macros::format_description};
+
+#[derive(Clone, Copy)]
+pub struct Clock {
+    /// Now, to the second.
+    pub now: ReadSignal<OffsetDateTime>,
+    /// Where times are shown: UTC on the server and until hydration, then the browser's zone.
+    pub offset: ReadSignal<UtcOffset>,
+}
+
+impl Clock {
+    /// A clock for this page; ticking starts once the page has hydrated.
+    pub fn start() -> Self {
+        let rendered_at = SharedValue::new(|| OffsetDateTime::UNIX_EPOCH + server_now());
+        let (now, set_now) = signal(rendered_at.into_inner());
+        let (offset, set_offset) = signal(UtcOffset::UTC);
+        // Effects run only in the browser, after hydration.
+        Effect::new(move |_| {
+            set_offset.set(browser::offset());
+            set_now.set(browser::now());
+            if let Ok(ticking) = set_interval_with_handle(
+                move || set_now.set(browser::now()),
+                std::time::Duration::from_secs(1),
+            ) {
+                on_cleanup(move || ticking.clear());
+            }
+        });
+        Self { now, offset }
+    }
+
+    /// Seconds from `since` to now, never negative.
+    pub fn seconds_since(&self, since: OffsetDateTime) -> i64 {
+        (self.now.get() - since).whole_seconds().max(0)
+    }
+
+    /// `HH:MM:SS` in the shown zone, for an event of today; with the date otherwise.
+    pub fn time_of(&self, at: OffsetDateTime) -> String {
+        let offset = self.offset.get();
+        let at = at.to_offset(offset);
+        let today = self.now.get().to_offset(offset).date() == at.date();
+        let format = if today {
+            format_description!("[hour]:[minute]:[second]")
+        } else {
+            format_description!("[year]-[month]-[day] [hour]:[minute]")
+        };
+        at.format(format).unwrap_or_default()
+    }
+
+    /// The shown zone, e.g. "UTC" or "UTC+01:00".
+    pub fn zone(&self) -> String {
+        let offset = self.offset.get();
+        if offset.is_utc() {
+            "UTC".to_owned()
+        } else {
+            let (hours, minutes, _) = offset.as_hms();
+            format!(
+                "UTC{}{:02}:{:02}",
+                if offset.is_negative() { '-' } else { '+' },
+                hours.abs(),
+                minutes.abs()
+            )
+        }
+    }
+}
+
+/// RFC 3339, for `<time datetime=…>`.
+pub fn machine(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A duration as a person reads it: `42 s`, `3:07`, `1:02:03`.
+pub fn duration(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else if minutes > 0 {
+        format!("{minutes}:{seconds:02}")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// Since the Unix epoch, whole seconds (the server's clock; unused in the browser).
+fn server_now() -> time::Duration {
+    #[cfg(feature = "ssr")]
+    {
+        time::Duration::seconds(OffsetDateTime::now_utc().unix_timestamp())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        time::Duration::ZERO
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use time::{OffsetDateTime, UtcOffset};
+
+    /// The browser's clock (the `time` crate has none on wasm32-unknown-unknown).
+    pub(super) fn now() -> OffsetDateTime {
+        let seconds = (js_sys::Date::now() / 1000.0) as i64;
+        OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    pub(super) fn offset() -> UtcOffset {
+        // getTimezoneOffset is minutes *behind* UTC.
+        let minutes = js_sys::Date::new_0().get_timezone_offset() as i32;
+        UtcOffset::from_whole_seconds(-minutes * 60).unwrap_or(UtcOffset::UTC)
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod browser {
+    use time::{OffsetDateTime, UtcOffset};
+
+    pub(super) fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + super::server_now()
+    }
+
+    pub(super) fn offset() -> UtcOffset {
+        UtcOffset::UTC
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(0), "0 s");
+        assert_eq!(duration(42), "42 s");
+        assert_eq!(duration(187), "3:07");
+        assert_eq!(duration(3723), "1:02:03");
+        assert_eq!(duration(-5), "0 s");
+    }
+}

@@ -1,0 +1,101 @@
+//! The dashboard's server functions, under a prefix of their own ([`PREFIX`]), apart from the
+//! REST API. Each is a second door to the same code as its REST twin: it finds the server's
+//! [`DashboardData`](crate::data::DashboardData) in its context, checks the caller's session with
+//! the server's own check, and answers with the same DTO — or with the API's JSON error body and
+//! status.
+//!
+//! Reads are `GET`s: safe to repeat, and the browser never sends a body for them. Their query
+//! string is the REST twin's (`/rpc/metrics?hours=6` as `/api/dashboard/metrics?hours=6`).
+
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+
+use crate::dto::{
+    dashboard::{
+        ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
+        RecentCallsResponse,
+    },
+    error::DataError,
+    query::{CallsQuery, PeriodQuery, TenantQuery},
+};
+
+/// Where the server functions live: `/rpc/<name>`.
+pub const PREFIX: &str = "/rpc";
+
+/// The metric cards over a period (`GET /api/dashboard/metrics`).
+#[server(prefix = "/rpc", endpoint = "metrics", input = GetUrl)]
+pub async fn metrics(#[server(flatten)] query: PeriodQuery) -> Result<MetricsResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.metrics(&caller, &query).await)
+}
+
+/// Calls in progress (`GET /api/dashboard/active-calls`).
+#[server(prefix = "/rpc", endpoint = "active_calls", input = GetUrl)]
+pub async fn active_calls(
+    #[server(flatten)] query: TenantQuery,
+) -> Result<ActiveCallsResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.active_calls(&caller, &query).await)
+}
+
+/// A page of calls, filtered (`GET /api/dashboard/recent-calls`).
+#[server(prefix = "/rpc", endpoint = "recent_calls", input = GetUrl)]
+pub async fn recent_calls(
+    #[server(flatten)] query: CallsQuery,
+) -> Result<RecentCallsResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.recent_calls(&caller, &query).await)
+}
+
+/// Per-agent figures (`GET /api/dashboard/agent-performance`).
+#[server(prefix = "/rpc", endpoint = "agent_performance", input = GetUrl)]
+pub async fn agent_performance(
+    #[server(flatten)] query: PeriodQuery,
+) -> Result<AgentPerformanceResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.agent_performance(&caller, &query).await)
+}
+
+/// Calls per hour, zero-filled (`GET /api/dashboard/calls-per-hour`).
+#[server(prefix = "/rpc", endpoint = "calls_per_hour", input = GetUrl)]
+pub async fn calls_per_hour(
+    #[server(flatten)] query: PeriodQuery,
+) -> Result<CallsPerHourResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.calls_per_hour(&caller, &query).await)
+}
+
+/// What every server function does around its one call.
+#[cfg(feature = "ssr")]
+mod door {
+    use leptos::prelude::use_context;
+    use leptos_axum::ResponseOptions;
+
+    use crate::{
+        data::DataSource,
+        dto::{auth::Identity, error::DataError},
+    };
+
+    /// The data layer and the caller, whose session the server checks; refused otherwise.
+    pub(super) fn open() -> Result<(DataSource, Identity), DataError> {
+        let data = use_context::<DataSource>()
+            .ok_or_else(|| refuse(DataError::Internal("no DataSource in context".into())))?;
+        let parts = use_context::<axum::http::request::Parts>()
+            .ok_or_else(|| refuse(DataError::Internal("no request in context".into())))?;
+        let caller = data.identify(&parts.headers).map_err(refuse)?;
+        Ok((data, caller))
+    }
+
+    /// The answer, with the error's HTTP status set on the response.
+    pub(super) fn answer<T>(result: Result<T, DataError>) -> Result<T, DataError> {
+        result.map_err(refuse)
+    }
+
+    fn refuse(error: DataError) -> DataError {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            let status = axum::http::StatusCode::from_u16(error.status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            response.set_status(status);
+        }
+        error
+    }
+}

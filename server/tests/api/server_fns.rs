@@ -1,0 +1,233 @@
+//! The page's server functions (`/rpc/…`) are a second door to the REST API's code: the same
+//! figures, the same tenant scoping, the same JSON errors and statuses. And the page they feed
+//! carries the signed-in tenant's data — only its own — in its first HTML.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::{
+    dashboard::load_fixture,
+    helpers::{TestApp, spawn_app},
+};
+
+/// `GET path` with `tenant`'s session cookie, as the tenant's browser sends it.
+async fn get_as_browser(app: &TestApp, path: &str, tenant: Option<&str>) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header(
+            "cookie",
+            format!("{}={}", server::auth::SESSION_COOKIE, app.token(tenant)),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn json_ok(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A call list's ids, in order.
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|call| call["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn server_functions_answer_exactly_as_the_rest_api() {
+    let app = spawn_app().await;
+    load_fixture(&app).await;
+    // Server-function arguments are `...]` (serde_qs); REST takes the bare names.
+    for (rpc, rest) in [
+        ("/rpc/metrics?hours=24", "/api/dashboard/metrics?hours=24"),
+        ("/rpc/metrics?hours=168", "/api/dashboard/metrics?hours=168"),
+        (
+            "/rpc/agent_performance?hours=6",
+            "/api/dashboard/agent-performance?hours=6",
+        ),
+        (
+            "/rpc/calls_per_hour?hours=24",
+            "/api/dashboard/calls-per-hour?hours=24",
+        ),
+        (
+            "/rpc/recent_calls?status=ended&limit=3",
+            "/api/dashboard/recent-calls?status=ended&limit=3",
+        ),
+    ] {
+        let by_rpc = json_ok(get_as_browser(&app, rpc, Some("acme")).await).await;
+        let by_rest = json_ok(get_as_browser(&app, rest, Some("acme")).await).await;
+        assert_eq!(by_rpc, by_rest, "{rpc} vs {rest}");
+        assert_eq!(by_rpc["user_id"], "acme", "{rpc}");
+    }
+    // Active calls carry their duration so far, which moves between two requests: compare
+    // the calls.
+    let by_rpc = json_ok(get_as_browser(&app, "/rpc/active_calls", Some("acme")).await).await;
+    let by_rest =
+        json_ok(get_as_browser(&app, "/api/dashboard/active-calls", Some("acme")).await).await;
+    assert_eq!(ids(&by_rpc["active_calls"]), ids(&by_rest["active_calls"]));
+    assert_eq!(ids(&by_rpc["active_calls"]), ["c5"]);
+    // An admin with no tenant named reads every tenant, by either door.
+    let all = json_ok(get_as_browser(&app, "/rpc/active_calls", None).await).await;
+    assert_eq!(ids(&all["active_calls"]), ["c5", "g2"]);
+}
+
+#[tokio::test]
+async fn server_functions_refuse_as_the_rest_api_does() {
+    let app = spawn_app().await;
+    // No session at all.
+    let response = app.get("/rpc/metrics").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["success"].clone(), body["code"].clone()),
+        (false.into(), "unauthorized".into())
+    );
+
+    for (path, status, code, field) in [
+        // A tenant naming another tenant.
+        (
+            "/rpc/metrics?user_id=globex",
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            None,
+        ),
+        (
+            "/rpc/recent_calls?user_id=globex",
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            None,
+        ),
+        (
+            "/rpc/active_calls?user_id=globex",
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            None,
+        ),
+        // Bounds and filters, named as the API names them.
+        (
+            "/rpc/metrics?hours=0",
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            Some("hours"),
+        ),
+        (
+            "/rpc/recent_calls?limit=101",
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            Some("limit"),
+        ),
+        (
+            "/rpc/recent_calls?phone=call-me",
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            Some("phone"),
+        ),
+        (
+            "/rpc/recent_calls?cursor=nope",
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            Some("cursor"),
+        ),
+        // No such server function: a JSON 404, never the HTML page.
+        ("/rpc/drop_tables", StatusCode::NOT_FOUND, "not_found", None),
+    ] {
+        let response = get_as_browser(&app, path, Some("acme")).await;
+        assert_eq!(response.status(), status, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["success"], false, "{path}: {body}");
+        assert_eq!(body["code"], code, "{path}: {body}");
+        if let Some(field) = field {
+            assert_eq!(body["field"], field, "{path}: {body}");
+        }
+    }
+    // Blank filters, as a plain form sends them, are no filters.
+    let blank = "/rpc/recent_calls?status=&outcome=&phone=&from=";
+    json_ok(get_as_browser(&app, blank, Some("acme")).await).await;
+}
+
+#[tokio::test]
+async fn the_page_carries_the_tenants_own_data_in_its_first_html() {
+    let app = spawn_app().await;
+    load_fixture(&app).await;
+    let response = get_as_browser(&app, "/dashboard/realtime", Some("acme")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    // The 24 h cards (worked out in dashboard.rs): 6 calls, 1 active, 2 completed, 40 %.
+    for (metric, value) in [
+        ("total", "6"),
+        ("active", "1"),
+        ("completed", "2"),
+        ("success-rate", "40 %"),
+    ] {
+        let card = format!(r#"data-metric="{metric}""#);
+        let at = html
+            .find(&card)
+            .unwrap_or_else(|| panic!("no {metric} card"));
+        let value_at = html[at..].find("metric-card__value").unwrap() + at;
+        assert!(
+            html[value_at..value_at + 60].contains(&format!(">{value}<")),
+            "{metric}: {}",
+            &html[value_at..value_at + 60]
+        );
+    }
+    // acme's active call and its recent calls are there; globex's never.
+    assert!(html.contains(r#"data-call-id="c5""#), "active call c5");
+    for id in ["c1", "c2", "c3", "c4", "c7"] {
+        assert!(
+            html.contains(&format!(r#"data-call-id="{id}""#)),
+            "recent call {id}"
+        );
+    }
+    for id in ["g1", "g2"] {
+        assert!(
+            !html.contains(&format!(r#"data-call-id="{id}""#)),
+            "globex's {id} leaked"
+        );
+    }
+    assert!(!html.contains("globex"), "globex named on acme's page");
+    // The chart and the agent table are in the HTML too, as the page's own markup.
+    assert!(
+        html.contains(r#"data-testid="calls-per-hour" data-total="6""#),
+        "chart total"
+    );
+    assert!(html.contains(r#"data-agent="agent-a""#), "agent table");
+
+    // Filters from the address, blanks included, as the GET form sends them.
+    let filtered = get_as_browser(
+        &app,
+        "/dashboard/realtime?period=24h&status=ended&outcome=no_answer&direction=&phone=&from=&to=",
+        Some("acme"),
+    )
+    .await;
+    assert_eq!(filtered.status(), StatusCode::OK);
+    let html = filtered.text().await.unwrap();
+    let recent_at = html
+        .find(r#"data-testid="recent-calls""#)
+        .expect("recent calls table");
+    let recent = &html[recent_at..];
+    assert!(recent.contains(r#"data-call-id="c3""#));
+    for id in ["c1", "c2", "c4", "c5", "c7"] {
+        assert!(
+            !recent.contains(&format!(r#"data-call-id="{id}""#)),
+            "{id} passed the filter"
+        );
+    }
+    // The form shows the filter it applied.
+    assert!(
+        html.contains(r#"<option value="no_answer" selected"#),
+        "selected outcome"
+    );
+}
