@@ -78,6 +78,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let (connection, set_connection) = signal(ConnectionState::Connecting);
     let feed = RwSignal::new(LiveFeed::default());
     let last_update = RwSignal::new(None::<OffsetDateTime>);
+    let patches = RwSignal::new(RecentPatches::default());
     let (hydrated, set_hydrated) = signal(false);
     let live = Live {
         view,
@@ -85,6 +86,8 @@ pub fn RealtimeDashboard() -> impl IntoView {
         hourly,
         agents,
         recent,
+        patches,
+        agents_basis: StoredValue::new(None),
         last_update,
         clock,
     };
@@ -278,7 +281,12 @@ pub fn RealtimeDashboard() -> impl IntoView {
                             recent
                                 .get()
                                 .map(|loaded| match loaded {
-                                    Ok(page) => view! { <RecentCallsTable view page show_tenant clock /> }.into_any(),
+                                    Ok(loaded) => {
+                                        let page = Signal::derive(move || {
+                                            patches.with(|patches| view.with(|view| patches.apply(&loaded, view)))
+                                        });
+                                        view! { <RecentCallsTable view page show_tenant clock /> }.into_any()
+                                    }
                                     Err(error) => view! { <Failed error /> }.into_any(),
                                 })
                         }}
@@ -325,6 +333,11 @@ fn Failed(error: DataError) -> impl IntoView {
 
 /// What the page keeps in step with the live link, beyond the feed itself. `Copy`: every
 /// field is a handle.
+///
+/// Loaded data is never written to: a `Resource` written while it reloads drops the answer it
+/// was waiting for (leptos keeps the newer write), so a live call arriving during a filter
+/// change would leave the old, unfiltered list on screen. Live changes are kept beside the
+/// loaded data instead and laid over it when shown.
 #[derive(Clone, Copy)]
 struct Live {
     view: Memo<PageQuery>,
@@ -332,6 +345,9 @@ struct Live {
     hourly: Resource<Result<crate::dto::dashboard::CallsPerHourResponse, DataError>>,
     agents: Resource<Result<crate::dto::dashboard::AgentPerformanceResponse, DataError>>,
     recent: Resource<Result<RecentCallsResponse, DataError>>,
+    patches: RwSignal<RecentPatches>,
+    /// The figures the agent table was last asked again for.
+    agents_basis: StoredValue<Option<Metrics>>,
     last_update: RwSignal<Option<OffsetDateTime>>,
     clock: Clock,
 }
@@ -359,7 +375,7 @@ impl Live {
             ServerMessage::Push { push, .. } => match push {
                 Push::CallEvent(event) => {
                     self.touched(event.timestamp);
-                    self.apply_to_recent(&event.call);
+                    self.patches.update(|patches| patches.record(&event.call));
                 }
                 Push::MetricsUpdate(update) => {
                     self.touched(update.timestamp);
@@ -376,18 +392,16 @@ impl Live {
                     }
                     // Agent figures are averages over the period: ask for them only when
                     // a figure they are made of moved.
-                    let shown = self.metrics.get_untracked().and_then(Result::ok);
-                    if shown
-                        .as_ref()
-                        .is_none_or(|shown| !same_totals(&shown.metrics, now))
-                    {
+                    let basis = self.agents_basis.get_value().or_else(|| {
+                        self.metrics
+                            .get_untracked()
+                            .and_then(Result::ok)
+                            .map(|m| m.metrics)
+                    });
+                    if basis.is_none_or(|basis| !same_totals(&basis, now)) {
                         self.agents.refetch();
-                        self.metrics.update(|loaded| {
-                            if let Some(Ok(loaded)) = loaded {
-                                loaded.metrics = now.clone();
-                            }
-                        });
                     }
+                    self.agents_basis.set_value(Some(now.clone()));
                 }
                 Push::ActiveCallsUpdate(update) => self.touched(update.timestamp),
                 _ => {}
@@ -400,47 +414,91 @@ impl Live {
         self.last_update
             .set(Some(at.max(self.clock.now.get_untracked())));
     }
+}
 
-    /// A call's new state in the recent calls shown: updated where it is, or (on the newest
-    /// page) added in order when it matches the filters; a call that no longer matches leaves.
-    fn apply_to_recent(self, call: &CallSummary) {
-        let (filter, first_page) = self
-            .view
-            .with_untracked(|view| (view.calls.filter().ok(), view.calls.cursor.is_none()));
-        let Some(filter) = filter else { return };
-        let limit = self
-            .view
-            .with_untracked(|view| view.calls.limit)
-            .unwrap_or(crate::dto::dashboard::DEFAULT_LIMIT) as usize;
-        self.recent.update(|loaded| {
-            let Some(Ok(page)) = loaded else { return };
-            let shown = page.calls.iter().position(|shown| shown.id == call.id);
-            let wanted = filter.matches(call);
-            match (shown, wanted) {
-                (Some(at), true) => page.calls[at] = call.clone(),
-                (Some(at), false) => {
-                    page.calls.remove(at);
+/// The newest state of each call the live link reported, laid over whatever page of recent
+/// calls is loaded. Bounded: the oldest reports are forgotten first (by then the loaded data
+/// has them, or they are far down the list).
+#[derive(Clone, Debug, Default)]
+struct RecentPatches {
+    calls: std::collections::HashMap<String, CallSummary>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Live reports kept for laying over loaded pages.
+const PATCHES_KEPT: usize = 500;
+
+impl RecentPatches {
+    fn record(&mut self, call: &CallSummary) {
+        if self.calls.insert(call.id.clone(), call.clone()).is_none() {
+            self.order.push_back(call.id.clone());
+        }
+        while self.order.len() > PATCHES_KEPT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.calls.remove(&oldest);
+            }
+        }
+    }
+
+    /// `loaded` with the live reports applied: a shown call takes its newest state (and leaves
+    /// if it no longer matches the filters); on the newest page, reported calls that match and
+    /// belong among the shown ones are added in order, the page keeping its length.
+    fn apply(&self, loaded: &RecentCallsResponse, view: &PageQuery) -> RecentCallsResponse {
+        let mut page = loaded.clone();
+        if self.calls.is_empty() {
+            return page;
+        }
+        let Ok(filter) = view.calls.filter() else {
+            return page;
+        };
+        let scope = view.calls.user_id.as_deref();
+        let wanted = |call: &CallSummary| {
+            filter.matches(call) && scope.is_none_or(|tenant| call.user_id == tenant)
+        };
+        page.calls
+            .retain_mut(|shown| match self.calls.get(&shown.id) {
+                Some(newer) => {
+                    *shown = newer.clone();
+                    wanted(shown)
                 }
-                (None, true) if first_page => {
+                None => true,
+            });
+        if view.calls.cursor.is_none() {
+            let limit = view
+                .calls
+                .limit
+                .unwrap_or(crate::dto::dashboard::DEFAULT_LIMIT) as usize;
+            // Older than the last shown call of a full page: it belongs to a later page.
+            let floor = (page.calls.len() >= limit)
+                .then(|| {
+                    page.calls
+                        .last()
+                        .map(|last| (last.started_at, last.id.clone()))
+                })
+                .flatten();
+            for call in self.calls.values() {
+                let shown = page.calls.iter().any(|shown| shown.id == call.id);
+                let below = floor
+                    .as_ref()
+                    .is_some_and(|floor| (call.started_at, &call.id) < (floor.0, &floor.1));
+                if !shown && !below && wanted(call) {
                     let at = page.calls.partition_point(|other| {
                         (other.started_at, &other.id) > (call.started_at, &call.id)
                     });
-                    if at < limit {
-                        page.calls.insert(at, call.clone());
-                        if page.calls.len() > limit {
-                            page.calls.truncate(limit);
-                            // The "older" link now starts after a different call.
-                            page.next_cursor = page
-                                .calls
-                                .last()
-                                .map(|last| encode_cursor(last.started_at, &last.id));
-                        }
-                    }
+                    page.calls.insert(at, call.clone());
                 }
-                (None, _) => {}
             }
-            page.count = page.calls.len();
-        });
+            if page.calls.len() > limit {
+                page.calls.truncate(limit);
+                // The "older" link now starts after a different call.
+                page.next_cursor = page
+                    .calls
+                    .last()
+                    .map(|last| encode_cursor(last.started_at, &last.id));
+            }
+        }
+        page.count = page.calls.len();
+        page
     }
 }
 
