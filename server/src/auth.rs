@@ -285,19 +285,22 @@ impl Scope {
 pub struct Caller(pub Identity);
 
 impl Caller {
-    /// The scope of a request naming `requested` (its `user_id`): a tenant reads only its own
-    /// tenant, named or not (another is a 403); an admin reads the one named, or every tenant.
+    /// The scope of a request naming `requested` (see [`scope_of`]).
     pub fn scope(&self, requested: Option<&str>) -> Result<Scope, AuthError> {
-        let requested = requested.filter(|tenant| !tenant.is_empty());
-        match (self.0.role, &self.0.tenant, requested) {
-            (Role::Admin, _, Some(tenant)) => Ok(Scope::Tenant(tenant.to_owned())),
-            (Role::Admin, _, None) => Ok(Scope::AllTenants),
-            (Role::Tenant, Some(own), None) => Ok(Scope::Tenant(own.clone())),
-            (Role::Tenant, Some(own), Some(tenant)) if tenant == own => {
-                Ok(Scope::Tenant(own.clone()))
-            }
-            (Role::Tenant, _, _) => Err(AuthError::ForeignTenant),
-        }
+        scope_of(&self.0, requested)
+    }
+}
+
+/// The scope of `identity` naming `requested` (its `user_id`): a tenant reads only its own
+/// tenant, named or not (another is a 403); an admin reads the one named, or every tenant.
+pub fn scope_of(identity: &Identity, requested: Option<&str>) -> Result<Scope, AuthError> {
+    let requested = requested.filter(|tenant| !tenant.is_empty());
+    match (identity.role, &identity.tenant, requested) {
+        (Role::Admin, _, Some(tenant)) => Ok(Scope::Tenant(tenant.to_owned())),
+        (Role::Admin, _, None) => Ok(Scope::AllTenants),
+        (Role::Tenant, Some(own), None) => Ok(Scope::Tenant(own.clone())),
+        (Role::Tenant, Some(own), Some(tenant)) if tenant == own => Ok(Scope::Tenant(own.clone())),
+        (Role::Tenant, _, _) => Err(AuthError::ForeignTenant),
     }
 }
 

@@ -19,7 +19,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use tracing::error;
 
 use crate::{
-    auth::{AuthError, Caller, Scope},
+    auth::{AuthError, Scope, scope_of},
     dashboard,
     dlq::DlqError,
     figures::{self, FiguresError},
@@ -87,7 +87,7 @@ fn period(caller: &Identity, query: &PeriodQuery) -> Result<(Scope, u32, HourRan
 
 /// The tenant(s) `caller` reads when naming `requested`.
 pub fn scope(caller: &Identity, requested: Option<&str>) -> Result<Scope, DataError> {
-    Ok(Caller(caller.clone()).scope(requested)?)
+    Ok(scope_of(caller, requested)?)
 }
 
 fn user_id(scope: &Scope) -> Option<String> {

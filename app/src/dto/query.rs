@@ -304,15 +304,12 @@ pub fn decode_cursor(cursor: &str) -> Option<(OffsetDateTime, String)> {
 /// The dashboard page's own URL (`/dashboard/realtime?period=6h&status=ended&…`): the period, the
 /// recent calls' filters and page, and (admins) the tenant. Links and the filter form build it,
 /// so a view can be shared and survives a reload.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Not a serde type: [`PageQuery::parse`] reads it field by field so that one bad value is
+/// reported and ignored rather than failing the page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageQuery {
-    #[serde(
-        default,
-        deserialize_with = "blank_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub period: Option<Period>,
-    #[serde(flatten)]
     pub calls: CallsQuery,
 }
 

@@ -113,6 +113,13 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 .cloned()
         })
     };
+    // Read inside a Transition: the loaded value is always read, so the Transition waits for it.
+    let shown_metrics = move || {
+        let loaded = metrics
+            .get()
+            .map(|loaded| loaded.map(|response| response.metrics));
+        live_metrics().map(Ok).or(loaded)
+    };
     let live_active =
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
@@ -190,20 +197,16 @@ pub fn RealtimeDashboard() -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <MetricCards metrics=None /> }>
-                {move || {
-                    let loaded = metrics.get().map(|loaded| loaded.map(|response| response.metrics));
-                    match (live_metrics(), loaded) {
-                        (Some(live), _) => view! { <MetricCards metrics=Some(live) /> }.into_any(),
-                        (None, Some(Ok(loaded))) => view! { <MetricCards metrics=Some(loaded) /> }.into_any(),
-                        (None, Some(Err(error))) => {
-                            view! {
-                                <MetricCards metrics=None />
-                                <Failed error />
-                            }
-                                .into_any()
+                {move || match shown_metrics() {
+                    Some(Ok(shown)) => view! { <MetricCards metrics=Some(shown) /> }.into_any(),
+                    Some(Err(error)) => {
+                        view! {
+                            <MetricCards metrics=None />
+                            <Failed error />
                         }
-                        (None, None) => view! { <MetricCards metrics=None /> }.into_any(),
+                            .into_any()
                     }
+                    None => view! { <MetricCards metrics=None /> }.into_any(),
                 }}
             </Transition>
             <div class="panels">
@@ -234,14 +237,10 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 </Panel>
                 <Panel title="Outcomes" id="outcomes">
                     <Transition fallback=Loading>
-                        {move || {
-                            let loaded = metrics.get().map(|loaded| loaded.map(|response| response.metrics));
-                            match (live_metrics(), loaded) {
-                                (Some(live), _) => view! { <OutcomeChart outcomes=live.outcome_counts /> }.into_any(),
-                                (None, Some(Ok(loaded))) => view! { <OutcomeChart outcomes=loaded.outcome_counts /> }.into_any(),
-                                (None, Some(Err(error))) => view! { <Failed error /> }.into_any(),
-                                (None, None) => ().into_any(),
-                            }
+                        {move || match shown_metrics() {
+                            Some(Ok(shown)) => view! { <OutcomeChart outcomes=shown.outcome_counts /> }.into_any(),
+                            Some(Err(error)) => view! { <Failed error /> }.into_any(),
+                            None => ().into_any(),
                         }}
                     </Transition>
                 </Panel>

@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
-    auth::{AuthError, Caller, Scope},
+    auth::{AuthError, Scope, scope_of},
     live::hub::{self, Next, Start, StreamSwitch, Subscription},
     state::AppState,
 };
@@ -138,7 +138,7 @@ async fn authenticate(
         .filter(|token| !token.trim().is_empty())
         .ok_or(AuthError::MissingToken)?;
     let identity = state.jwt.authenticate(token.trim())?;
-    let scope = Caller(identity.clone()).scope(handshake.user_id.as_deref())?;
+    let scope = scope_of(&identity, handshake.user_id.as_deref())?;
     socket.extensions.insert(Viewer { identity, scope });
     Ok(())
 }
@@ -362,7 +362,7 @@ fn switch_stream(
         Err(_) => return refuse(String::new(), "expected {stream: <name>}".to_owned()),
     };
     // Naming another tenant is refused outright, whatever the stream.
-    if let Err(error) = Caller(viewer.identity.clone()).scope(request.user_id.as_deref()) {
+    if let Err(error) = scope_of(&viewer.identity, request.user_id.as_deref()) {
         return refuse(request.stream, error.message().to_owned());
     }
     if request
