@@ -44,7 +44,9 @@ pub fn CallsPerHourChart(
             .enumerate()
             .map(|(at, (hour, calls))| {
                 let height = format!("height: {:.1}%", *calls as f64 / peak as f64 * 100.0);
-                let axis = (at % every == 0).then(|| hour.clone());
+                // The axis has room for the hour only; the date stays in the title and table.
+                let axis =
+                    (at % every == 0).then(|| hour.rsplit(' ').next().unwrap_or(hour).to_owned());
                 view! {
                     <div class="columns__column" title=format!("{hour}: {calls}")>
                         <div class="columns__bar" style=height></div>
