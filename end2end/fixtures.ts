@@ -46,3 +46,23 @@ export async function screenshot(page: import("@playwright/test").Page, name: st
   const project = test.info().project.name;
   await page.screenshot({ path: `${__dirname}/.artifacts/screenshots/${project}-${name}.png`, fullPage: true });
 }
+
+/** Events for `count` calls of `tenant` that started in the last minutes and ended completed. */
+export function endedCalls(tenant: string, prefix: string, count: number) {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => {
+    const id = unique(`call-${i}`);
+    const started = new Date(now - (count - i) * 60_000);
+    const ended = new Date(started.getTime() + 30_000);
+    return [
+      {
+        type: "call_started",
+        user_id: tenant,
+        call_id: id,
+        at: started.toISOString(),
+        call: { phoneNumber: `${prefix}${String(i).padStart(2, "0")}`, direction: "inbound", agentConfigId: "agent-e2e" },
+      },
+      { type: "call_ended", user_id: tenant, call_id: id, at: ended.toISOString(), outcome: "completed", duration: 30 },
+    ];
+  }).flat();
+}

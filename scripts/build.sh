@@ -10,8 +10,11 @@ setup_build_tools
 
 log "building the browser bundle"
 trunk build --release --config Trunk.toml
-# gzip twins, served to browsers that accept gzip instead of compressing on every request.
-gzip -9 --keep --force target/site/pkg/*.js target/site/pkg/*.wasm target/site/pkg/*.css
+log "building ECharts (only what the charts draw)"
+esbuild frontend/echarts/entry.js --bundle --minify --format=iife --global-name=echarts \
+  --target=es2020 --legal-comments=none --log-level=warning --outfile=target/site/pkg/echarts.js
+# Brotli and gzip twins, served instead of compressing on every request.
+node scripts/lib/compress.mjs target/site/pkg/*.js target/site/pkg/*.wasm target/site/pkg/*.css
 
 if [[ "${1:-}" == "--debug" ]]; then
   log "building the server (debug)"

@@ -6,6 +6,7 @@
 //! - [`pages`]: one module per route; [`App`] wires them into the router.
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
 //! - [`clock`]: the page's ticking `now` and the browser's time zone.
+//! - [`echarts`]: the charts' canvases, drawn by charming on our own ECharts build once hydrated.
 //! - [`live_client`]: the browser's WebSocket to `/ws`; a no-op when rendered on the server.
 //! - [`session`]: who is signed in, shared from the server's render with the browser.
 //! - [`server_fns`]: the page's data, as server functions under `/rpc/`; [`data`] (server only)
@@ -20,6 +21,7 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod data;
 pub mod dto;
+pub mod echarts;
 pub mod http_status;
 pub mod live_client;
 pub mod pages;
@@ -51,6 +53,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
                 <HydrationScripts options />
+                // Chart canvases are drawn by the browser bundle; without it they would be gaps.
+                <noscript>
+                    <style>".chart-frame__canvas { display: none; }"</style>
+                </noscript>
                 <MetaTags />
             </head>
             <body>

@@ -127,7 +127,7 @@ mod browser {
                     Some(Ok(Message::Text(text))) => {
                         last_heard = js_sys::Date::now();
                         // Messages this build does not know (a newer server) are skipped, not fatal.
-                        let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else {
+                        let Ok(message) = ServerMessage::from_json(&text) else {
                             continue;
                         };
                         if matches!(message, ServerMessage::Hello { .. }) {

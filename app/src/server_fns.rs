@@ -7,7 +7,12 @@
 //! Reads are `GET`s: safe to repeat, and the browser never sends a body for them. Their query
 //! string is the REST twin's (`/rpc/metrics?hours=6` as `/api/dashboard/metrics?hours=6`).
 
-use leptos::{prelude::*, server_fn::codec::GetUrl};
+use leptos::{
+    prelude::*,
+    server_fn::codec::{GetUrl, Post},
+};
+
+pub use answer_encoding::JsonTextEncoding;
 
 use crate::dto::{
     dashboard::{
@@ -21,15 +26,53 @@ use crate::dto::{
 /// Where the server functions live: `/rpc/<name>`.
 pub const PREFIX: &str = "/rpc";
 
+/// The answers' encoding (the method part is unused for answers).
+pub type JsonText = Post<JsonTextEncoding>;
+
+mod answer_encoding {
+    use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
+    use serde::{Serialize, de::DeserializeOwned};
+
+    /// JSON, like server_fn's own `JsonEncoding`, but read as text (`serde_json::from_str`):
+    /// the Resources that hydrate the same DTOs read them that way, so the browser bundle holds
+    /// one deserialiser per DTO instead of two (`from_slice` is another instance of each).
+    pub struct JsonTextEncoding;
+
+    impl ContentType for JsonTextEncoding {
+        const CONTENT_TYPE: &'static str = "application/json";
+    }
+
+    impl FormatType for JsonTextEncoding {
+        const FORMAT_TYPE: Format = Format::Text;
+    }
+
+    impl<T: Serialize> Encodes<T> for JsonTextEncoding {
+        type Error = serde_json::Error;
+
+        fn encode(output: &T) -> Result<Bytes, Self::Error> {
+            serde_json::to_vec(output).map(Bytes::from)
+        }
+    }
+
+    impl<T: DeserializeOwned> Decodes<T> for JsonTextEncoding {
+        type Error = serde_json::Error;
+
+        fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+            let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
+            serde_json::from_str(text)
+        }
+    }
+}
+
 /// The metric cards over a period (`GET /api/dashboard/metrics`).
-#[server(prefix = "/rpc", endpoint = "metrics", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "metrics", input = GetUrl, output = JsonText)]
 pub async fn metrics(#[server(flatten)] query: PeriodQuery) -> Result<MetricsResponse, DataError> {
     let (data, caller) = door::open()?;
     door::answer(data.metrics(&caller, &query).await)
 }
 
 /// Calls in progress (`GET /api/dashboard/active-calls`).
-#[server(prefix = "/rpc", endpoint = "active_calls", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "active_calls", input = GetUrl, output = JsonText)]
 pub async fn active_calls(
     #[server(flatten)] query: TenantQuery,
 ) -> Result<ActiveCallsResponse, DataError> {
@@ -38,7 +81,7 @@ pub async fn active_calls(
 }
 
 /// A page of calls, filtered (`GET /api/dashboard/recent-calls`).
-#[server(prefix = "/rpc", endpoint = "recent_calls", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "recent_calls", input = GetUrl, output = JsonText)]
 pub async fn recent_calls(
     #[server(flatten)] query: CallsQuery,
 ) -> Result<RecentCallsResponse, DataError> {
@@ -47,7 +90,7 @@ pub async fn recent_calls(
 }
 
 /// Per-agent figures (`GET /api/dashboard/agent-performance`).
-#[server(prefix = "/rpc", endpoint = "agent_performance", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "agent_performance", input = GetUrl, output = JsonText)]
 pub async fn agent_performance(
     #[server(flatten)] query: PeriodQuery,
 ) -> Result<AgentPerformanceResponse, DataError> {
@@ -56,7 +99,7 @@ pub async fn agent_performance(
 }
 
 /// Calls per hour, zero-filled (`GET /api/dashboard/calls-per-hour`).
-#[server(prefix = "/rpc", endpoint = "calls_per_hour", input = GetUrl)]
+#[server(prefix = "/rpc", endpoint = "calls_per_hour", input = GetUrl, output = JsonText)]
 pub async fn calls_per_hour(
     #[server(flatten)] query: PeriodQuery,
 ) -> Result<CallsPerHourResponse, DataError> {

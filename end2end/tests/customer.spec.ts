@@ -2,30 +2,11 @@
 // reading their own calls from the first HTML, filtering and paging recent calls through the
 // address, and exporting what the filters select.
 import { TENANT_A, TENANT_A_STATE, TENANT_B } from "../credentials";
-import { expect, ingest, screenshot, test, unique, uniquePhonePrefix } from "../fixtures";
+import { endedCalls, expect, ingest, screenshot, test, uniquePhonePrefix } from "../fixtures";
 
 test.use({ storageState: TENANT_A_STATE });
 
 /** `count` ended calls for `tenant`, a minute apart, with phone numbers `prefix` + 2 digits. */
-function endedCalls(tenant: string, prefix: string, count: number) {
-  const now = Date.now();
-  return Array.from({ length: count }, (_, i) => {
-    const id = unique(`call-${i}`);
-    const started = new Date(now - (count - i) * 60_000);
-    const ended = new Date(started.getTime() + 30_000);
-    return [
-      {
-        type: "call_started",
-        user_id: tenant,
-        call_id: id,
-        at: started.toISOString(),
-        call: { phoneNumber: `${prefix}${String(i).padStart(2, "0")}`, direction: "inbound", agentConfigId: "agent-e2e" },
-      },
-      { type: "call_ended", user_id: tenant, call_id: id, at: ended.toISOString(), outcome: "completed", duration: 30 },
-    ];
-  }).flat();
-}
-
 test("the first HTML carries the tenant's own calls and figures, and no one else's", async ({ page, request }) => {
   const ours = uniquePhonePrefix();
   const theirs = uniquePhonePrefix();

@@ -1,13 +1,19 @@
-//! The two charts, drawn with plain HTML and CSS so they are there in the first HTML, without
-//! JavaScript, and readable by screen readers: calls per hour as columns (with the numbers in a
-//! table one click away), outcomes as a table whose rows carry their own bar.
+//! The two charts. Each is first plain HTML and CSS, so it is in the first HTML, works without
+//! JavaScript and reads well to screen readers: calls per hour as columns (with the numbers in a
+//! table one click away), outcomes as a table whose rows carry their own bar. Once the page is
+//! hydrated, ECharts draws the same figures on a canvas (`crate::echarts`) that stays mounted
+//! while the figures change, and the CSS columns step aside.
 
 use std::collections::BTreeMap;
 
-use leptos::prelude::*;
+use leptos::{html::Div, prelude::*};
 use time::{PrimitiveDateTime, macros::format_description};
 
-use crate::{clock::Clock, components::panel::Empty};
+use crate::{
+    clock::Clock,
+    components::panel::Empty,
+    echarts::{self, ChartSpec, Slice},
+};
 
 /// Calls started per hour of the period; every hour present (zero-filled by the server).
 #[component]
@@ -17,17 +23,33 @@ pub fn CallsPerHourChart(
     hours: Signal<BTreeMap<String, i64>>,
     clock: Clock,
 ) -> impl IntoView {
-    move || {
-        let hours = hours.get();
-        let total: i64 = hours.values().sum();
+    let labelled = Memo::new(move |_| {
+        hours
+            .get()
+            .iter()
+            .map(|(key, calls)| (hour_label(key, &clock), *calls))
+            .collect::<Vec<_>>()
+    });
+    let spec = Signal::derive(move || {
+        let (labels, values) = labelled.get().into_iter().unzip();
+        ChartSpec::Columns {
+            series: "Calls",
+            labels,
+            values,
+        }
+    });
+    let figures = move || {
+        let labelled = labelled.get();
+        let total: i64 = labelled.iter().map(|(_, calls)| calls).sum();
         if total == 0 {
             return view! { <Empty message="No calls in this period." /> }.into_any();
         }
-        let peak = hours.values().copied().max().unwrap_or(1).max(1);
-        let labelled: Vec<(String, i64)> = hours
+        let peak = labelled
             .iter()
-            .map(|(key, calls)| (hour_label(key, &clock), *calls))
-            .collect();
+            .map(|(_, calls)| *calls)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let busiest = labelled
             .iter()
             .max_by_key(|(_, calls)| *calls)
@@ -87,7 +109,8 @@ pub fn CallsPerHourChart(
             </figure>
         }
         .into_any()
-    }
+    };
+    view! { <ChartFrame kind="columns" testid="calls-per-hour-canvas" spec>{figures}</ChartFrame> }
 }
 
 /// `"2026-11-21 14:00"` (UTC) as the hour in the shown zone, `"14:00"`; a day's first hour
@@ -111,13 +134,29 @@ fn hour_label(key: &str, clock: &Clock) -> String {
 /// Ended calls per outcome, largest first, each row with its share as a bar.
 #[component]
 pub fn OutcomeChart(#[prop(into)] outcomes: Signal<BTreeMap<String, i64>>) -> impl IntoView {
-    move || {
+    let sorted = Memo::new(move |_| {
         let mut outcomes: Vec<(String, i64)> = outcomes.get().into_iter().collect();
+        outcomes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        outcomes
+    });
+    let spec = Signal::derive(move || ChartSpec::Shares {
+        series: "Outcomes",
+        slices: sorted
+            .get()
+            .into_iter()
+            .map(|(key, value)| Slice {
+                label: key.replace('_', " "),
+                key,
+                value,
+            })
+            .collect(),
+    });
+    let figures = move || {
+        let outcomes = sorted.get();
         let total: i64 = outcomes.iter().map(|(_, count)| count).sum();
         if total == 0 {
             return view! { <Empty message="No finished calls in this period." /> }.into_any();
         }
-        outcomes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let rows = outcomes
             .into_iter()
             .map(|(outcome, count)| {
@@ -154,5 +193,35 @@ pub fn OutcomeChart(#[prop(into)] outcomes: Signal<BTreeMap<String, i64>>) -> im
             </table>
         }
         .into_any()
+    };
+    view! { <ChartFrame kind="shares" testid="outcomes-canvas" spec>{figures}</ChartFrame> }
+}
+
+/// The canvas ECharts draws `spec` on (hidden while it has no figures), with the server's
+/// rendering of the same figures (`children`), which steps aside once the canvas is drawn.
+/// `kind` places the canvas: `columns` over the CSS columns, `shares` above the table.
+#[component]
+fn ChartFrame(
+    kind: &'static str,
+    testid: &'static str,
+    spec: Signal<ChartSpec>,
+    children: Children,
+) -> impl IntoView {
+    let canvas = NodeRef::<Div>::new();
+    let drawn = echarts::draw(canvas, spec);
+    view! {
+        <div
+            class="chart-frame"
+            class:chart-frame--drawn=move || drawn.get()
+            class:chart-frame--empty=move || spec.with(|spec| spec.total() == 0)
+        >
+            <div
+                class=format!("chart-frame__canvas chart-frame__canvas--{kind}")
+                data-testid=testid
+                node_ref=canvas
+                aria-hidden="true"
+            ></div>
+            {children()}
+        </div>
     }
 }

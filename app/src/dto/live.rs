@@ -427,6 +427,115 @@ pub enum ServerMessage {
     Pong { timestamp: String },
 }
 
+impl ServerMessage {
+    /// Reads a message as the derived `Deserialize` does (a test holds them equal), but without
+    /// serde's buffering of tagged enums: that compiled a second deserialiser for every payload
+    /// type into the browser bundle (serde's `Content`), beside the one the page's data already
+    /// uses. Here the envelope's fields are read once and each payload, kept as raw JSON, is
+    /// read by that same `serde_json::from_str`. The server still sends the tag first, but this
+    /// does not rely on it.
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        use serde::de::Error as _;
+        use serde_json::value::RawValue;
+
+        #[derive(Deserialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "type")]
+            kind: String,
+            room: Option<Room>,
+            epoch: Option<u32>,
+            seq: Option<u64>,
+            replayed: Option<u64>,
+            event: Option<String>,
+            #[serde(borrow)]
+            data: Option<&'a RawValue>,
+            #[serde(borrow)]
+            state: Option<&'a RawValue>,
+            version: Option<String>,
+            server_time: Option<String>,
+            tenant: Option<String>,
+            rooms: Option<Vec<Room>>,
+            streams: Option<Vec<Stream>>,
+            message: Option<String>,
+            timestamp: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Kind {
+            kind: String,
+        }
+        fn need<T>(value: Option<T>, field: &'static str) -> serde_json::Result<T> {
+            value.ok_or_else(|| serde_json::Error::missing_field(field))
+        }
+
+        let envelope: Envelope<'_> = serde_json::from_str(text)?;
+        Ok(match envelope.kind.as_str() {
+            "hello" => Self::Hello {
+                version: need(envelope.version, "version")?,
+                server_time: need(envelope.server_time, "server_time")?,
+                tenant: envelope.tenant,
+                rooms: need(envelope.rooms, "rooms")?,
+            },
+            "snapshot" => {
+                let state = need(envelope.state, "state")?.get();
+                let Kind { kind } = serde_json::from_str(state)?;
+                Self::Snapshot {
+                    room: need(envelope.room, "room")?,
+                    epoch: need(envelope.epoch, "epoch")?,
+                    seq: need(envelope.seq, "seq")?,
+                    state: match kind.as_str() {
+                        "calls" => RoomState::Calls(serde_json::from_str(state)?),
+                        "ops" => RoomState::Ops(serde_json::from_str(state)?),
+                        other => {
+                            return Err(serde_json::Error::unknown_variant(
+                                other,
+                                &["calls", "ops"],
+                            ));
+                        }
+                    },
+                }
+            }
+            "resumed" => Self::Resumed {
+                room: need(envelope.room, "room")?,
+                epoch: need(envelope.epoch, "epoch")?,
+                replayed: need(envelope.replayed, "replayed")?,
+            },
+            "push" => {
+                let data = need(envelope.data, "data")?.get();
+                let event = need(envelope.event, "event")?;
+                Self::Push {
+                    room: need(envelope.room, "room")?,
+                    epoch: need(envelope.epoch, "epoch")?,
+                    seq: need(envelope.seq, "seq")?,
+                    push: match event.as_str() {
+                        "call_event" => Push::CallEvent(serde_json::from_str(data)?),
+                        "metrics_update" => Push::MetricsUpdate(serde_json::from_str(data)?),
+                        "active_calls_update" => {
+                            Push::ActiveCallsUpdate(serde_json::from_str(data)?)
+                        }
+                        "heartbeat_health" => Push::HeartbeatHealth(serde_json::from_str(data)?),
+                        "live_calls_update" => Push::LiveCallsUpdate(serde_json::from_str(data)?),
+                        "dlq_update" => Push::DlqUpdate(serde_json::from_str(data)?),
+                        "reconciliation_update" => {
+                            Push::ReconciliationUpdate(serde_json::from_str(data)?)
+                        }
+                        other => return Err(serde_json::Error::unknown_variant(other, &[])),
+                    },
+                }
+            }
+            "streams" => Self::Streams {
+                streams: need(envelope.streams, "streams")?,
+            },
+            "error" => Self::Error {
+                message: need(envelope.message, "message")?,
+            },
+            "pong" => Self::Pong {
+                timestamp: need(envelope.timestamp, "timestamp")?,
+            },
+            other => return Err(serde_json::Error::unknown_variant(other, &[])),
+        })
+    }
+}
+
 /// Client → server, on `/ws`. Anything else closes the connection (policy violation).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -750,6 +859,196 @@ mod tests {
             serde_json::from_value::<ServerMessage>(json).unwrap(),
             message
         );
+    }
+
+    /// One message of every kind and every push, with payloads that are not all empty.
+    fn every_message() -> Vec<ServerMessage> {
+        use crate::dto::admin::{ReconciliationTrigger, RunStatus};
+        let at = datetime!(2026-11-21 13:00 UTC);
+        let mut ended = call("c1", 5, "ended");
+        ended.outcome = Some("completed".into());
+        ended.call_metadata = Some(serde_json::json!({"campaign": {"id": 7}, "tags": ["a", "b"]}));
+        let active = ActiveCall {
+            id: "c2".into(),
+            user_id: "acme".into(),
+            phone_number: Some("+15550100".into()),
+            direction: Some("inbound".into()),
+            started_at: at,
+            duration: 42,
+            livekit_room_name: None,
+            agent_config_id: Some("agent \"quoted\" ✓".into()),
+        };
+        let live = LiveCalls {
+            active_calls: vec![LiveCallHealth {
+                call: active.clone(),
+                business_name: "Acme".into(),
+                last_heartbeat_at: Some(at),
+                heartbeat_age_seconds: 70,
+                health: HeartbeatHealth::Warning,
+            }],
+            count: 1,
+            warning_count: 1,
+            stale_count: 0,
+        };
+        let dlq = DlqSummary {
+            depth: 3,
+            final_failures: 1,
+        };
+        let run = ReconciliationSummary {
+            id: "run-1".into(),
+            trigger: ReconciliationTrigger::Admin,
+            triggered_by: Some("ops@example.com".into()),
+            status: RunStatus::Failed,
+            started_at: at,
+            finished_at: None,
+            stale_closed: 1,
+            backfilled: 2,
+            live_cleared: 3,
+            dlq_retried: 4,
+            dlq_rearmed: 5,
+            error: Some("database gone".into()),
+        };
+        let mut figures = metrics();
+        figures.total_calls = 9;
+        figures.outcome_counts.insert("completed".into(), 4);
+        let pushes = vec![
+            Push::CallEvent(Box::new(CallEventPayload {
+                kind: CallEventType::CallEnded,
+                call: ended.clone(),
+                timestamp: at,
+            })),
+            Push::MetricsUpdate(MetricsUpdate {
+                metrics: figures.clone(),
+                periods: vec![figures.clone()],
+                timestamp: at,
+            }),
+            Push::ActiveCallsUpdate(ActiveCallsUpdate {
+                active_calls: vec![active.clone()],
+                count: 1,
+                timestamp: at,
+            }),
+            Push::HeartbeatHealth(HealthChange {
+                call_id: "c2".into(),
+                user_id: "acme".into(),
+                from: HeartbeatHealth::Healthy,
+                to: HeartbeatHealth::Warning,
+                timestamp: at,
+            }),
+            Push::LiveCallsUpdate(LiveCallsUpdate {
+                live: live.clone(),
+                timestamp: at,
+            }),
+            Push::DlqUpdate(DlqUpdate { dlq, timestamp: at }),
+            Push::ReconciliationUpdate(ReconciliationUpdate {
+                run: run.clone(),
+                timestamp: at,
+            }),
+        ];
+        let mut messages = vec![
+            ServerMessage::Hello {
+                version: "1.0".into(),
+                server_time: "2026-11-21T13:00:00Z".into(),
+                tenant: None,
+                rooms: vec![Room::AllTenants, Room::Ops],
+            },
+            ServerMessage::Hello {
+                version: "1.0".into(),
+                server_time: "2026-11-21T13:00:00Z".into(),
+                tenant: Some("acme".into()),
+                rooms: vec![Room::Tenant("acme".into())],
+            },
+            ServerMessage::Snapshot {
+                room: Room::Tenant("acme".into()),
+                epoch: 2,
+                seq: 11,
+                state: RoomState::Calls(InitialState {
+                    active_calls: vec![active],
+                    metrics: figures.clone(),
+                    recent_calls: vec![ended],
+                    outcome_distribution: figures.outcome_counts.clone(),
+                    periods: vec![figures],
+                    timestamp: at,
+                }),
+            },
+            ServerMessage::Snapshot {
+                room: Room::Ops,
+                epoch: 1,
+                seq: 0,
+                state: RoomState::Ops(OpsState {
+                    live,
+                    dlq,
+                    last_reconciliation: Some(run),
+                    timestamp: at,
+                }),
+            },
+            ServerMessage::Resumed {
+                room: Room::Ops,
+                epoch: 4,
+                replayed: 2,
+            },
+            ServerMessage::Streams {
+                streams: vec![Stream::Calls, Stream::Dlq],
+            },
+            ServerMessage::Error {
+                message: "no such stream".into(),
+            },
+            ServerMessage::Pong {
+                timestamp: "t".into(),
+            },
+        ];
+        messages.extend(
+            pushes
+                .into_iter()
+                .enumerate()
+                .map(|(seq, push)| ServerMessage::Push {
+                    room: Room::AllTenants,
+                    epoch: 3,
+                    seq: seq as u64 + 1,
+                    push,
+                }),
+        );
+        messages
+    }
+
+    #[test]
+    fn the_browsers_reader_agrees_with_serde_on_every_message() {
+        for message in every_message() {
+            let text = serde_json::to_string(&message).unwrap();
+            assert_eq!(ServerMessage::from_json(&text).unwrap(), message, "{text}");
+            // Field order is not part of the contract: keys sorted (a `Map` is a BTreeMap here)
+            // put the tag after the payload.
+            let sorted: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).unwrap();
+            let sorted = serde_json::to_string(&sorted).unwrap();
+            assert!(!sorted.starts_with(r#"{"type""#), "{sorted}");
+            assert_eq!(
+                ServerMessage::from_json(&sorted).unwrap(),
+                message,
+                "{sorted}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_browsers_reader_refuses_what_serde_refuses() {
+        for text in [
+            r#"{"type":"shutdown"}"#,
+            r#"{"type":"push","room":"ops","epoch":1,"seq":1,"event":"secrets","data":{}}"#,
+            r#"{"type":"push","room":"ops","epoch":1,"event":"dlq_update","data":{"depth":1,"final_failures":0,"timestamp":"2026-11-21T12:00:00Z"}}"#,
+            r#"{"type":"snapshot","room":"ops","epoch":1,"seq":1,"state":{"kind":"everything"}}"#,
+            r#"{"type":"hello","version":"1","rooms":[]}"#,
+            r#"{"type":"resumed","room":"nowhere","epoch":1,"replayed":0}"#,
+            r#"not json"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ServerMessage>(text).is_err(),
+                "serde takes {text}"
+            );
+            assert!(
+                ServerMessage::from_json(text).is_err(),
+                "from_json takes {text}"
+            );
+        }
     }
 
     #[test]

@@ -224,24 +224,28 @@ pub fn RealtimeDashboard() -> impl IntoView {
                     </Transition>
                 </Panel>
                 <Panel title="Calls per hour" id="calls-per-hour">
+                    // The chart stays mounted while its figures change, so its canvas is
+                    // updated in place rather than drawn again.
                     <Transition fallback=Loading>
-                        {move || {
-                            hourly
-                                .get()
-                                .map(|loaded| match loaded {
-                                    Ok(loaded) => view! { <CallsPerHourChart hours=loaded.data clock /> }.into_any(),
-                                    Err(error) => view! { <Failed error /> }.into_any(),
+                        {move || hourly.get().and_then(Result::err).map(|error| view! { <Failed error /> })}
+                        <div hidden=move || hourly.with(|loaded| matches!(loaded, Some(Err(_))))>
+                            <CallsPerHourChart
+                                hours=Signal::derive(move || {
+                                    hourly.get().and_then(Result::ok).map(|loaded| loaded.data).unwrap_or_default()
                                 })
-                        }}
+                                clock
+                            />
+                        </div>
                     </Transition>
                 </Panel>
                 <Panel title="Outcomes" id="outcomes">
                     <Transition fallback=Loading>
-                        {move || match shown_metrics() {
-                            Some(Ok(shown)) => view! { <OutcomeChart outcomes=shown.outcome_counts /> }.into_any(),
-                            Some(Err(error)) => view! { <Failed error /> }.into_any(),
-                            None => ().into_any(),
-                        }}
+                        {move || shown_metrics().and_then(Result::err).map(|error| view! { <Failed error /> })}
+                        <div hidden=move || matches!(shown_metrics(), Some(Err(_)))>
+                            <OutcomeChart outcomes=Signal::derive(move || {
+                                shown_metrics().and_then(Result::ok).map(|shown| shown.outcome_counts).unwrap_or_default()
+                            }) />
+                        </div>
                     </Transition>
                 </Panel>
                 <Panel title="Agent performance" id="agents" wide=true>

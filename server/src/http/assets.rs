@@ -2,8 +2,9 @@
 //!
 //! Bundle names carry no content hash (Leptos' hydration script asks for fixed names), so they
 //! are served `no-cache`: browsers keep them but revalidate with `If-Modified-Since`, which costs
-//! a 304 instead of a download. The build writes `.gz` twins, served when the client accepts
-//! gzip, so the wasm is not compressed again on every request.
+//! a 304 instead of a download. The build writes brotli (`.br`) and gzip (`.gz`) twins at their
+//! best settings, served to clients that accept them, so the wasm and ECharts are never
+//! compressed again per request (and more tightly than a per-request compressor would).
 
 use std::path::Path;
 
@@ -15,7 +16,11 @@ use tower_http::{
 };
 
 pub(super) fn bundle(site_root: &Path) -> SetResponseHeader<ServeDir, HeaderValue> {
-    cache_control("no-cache").layer(ServeDir::new(site_root.join("pkg")).precompressed_gzip())
+    cache_control("no-cache").layer(
+        ServeDir::new(site_root.join("pkg"))
+            .precompressed_br()
+            .precompressed_gzip(),
+    )
 }
 
 pub(super) fn favicon(site_root: &Path) -> SetResponseHeader<ServeFile, HeaderValue> {
