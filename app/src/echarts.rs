@@ -111,6 +111,9 @@ mod canvas {
                     leptos::logging::warn!("charts stay as tables: {error:?}");
                     return;
                 }
+                // Each chart draws in a task of its own, not in the one that ran ECharts' script:
+                // shorter tasks keep the page responsive on slow phones.
+                gloo_timers::future::TimeoutFuture::new(0).await;
                 let (Some(element), Some(spec)) =
                     (element.get_untracked(), spec.try_get_untracked())
                 else {

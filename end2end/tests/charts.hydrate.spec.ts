@@ -75,3 +75,15 @@ test("the charts resize with the window", async ({ page, request }) => {
   else await expect.poll(width).toBeLessThan(first);
   expect(await width()).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
 });
+
+test("in the dark scheme the charts draw in the page's dark colours", async ({ page, request }) => {
+  await ingest(request, endedCalls(TENANT_A, uniquePhonePrefix(), 1));
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto("/dashboard/realtime");
+  await expect(page.getByTestId("outcomes-canvas")).toHaveAttribute("data-drawn", /\d+/);
+  await expect(page.getByTestId("calls-per-hour-canvas")).toHaveAttribute("data-drawn", /\d+/);
+  // The bars take the page's own brand colour, which is lighter in the dark scheme.
+  const brand = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--brand").trim());
+  expect(brand).toBe("#6f9dff");
+  await screenshot(page, "charts-dark");
+});

@@ -252,20 +252,33 @@ impl Latencies {
     }
 }
 
-/// `requests` sequential GETs (after `warmup`); the last answer and every latency.
-async fn measure(
+/// How a request says who it is.
+#[derive(Clone, Copy)]
+enum Credential<'a> {
+    Anonymous,
+    Bearer(&'a str),
+    /// The session cookie, as a signed-in browser sends it.
+    Session(&'a str),
+}
+
+/// `requests` sequential GETs (after `warmup`); the last body and every latency.
+async fn measure_raw(
     client: &reqwest::Client,
     url: &str,
-    token: Option<&str>,
+    credential: Credential<'_>,
     warmup: usize,
     requests: usize,
-) -> (Value, Latencies) {
+) -> (Vec<u8>, Latencies) {
     let get = || {
-        let mut request = client.get(url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        let request = client.get(url);
+        match credential {
+            Credential::Anonymous => request,
+            Credential::Bearer(token) => request.bearer_auth(token),
+            Credential::Session(token) => request.header(
+                reqwest::header::COOKIE,
+                format!("{}={token}", server::auth::SESSION_COOKIE),
+            ),
         }
-        request
     };
     for _ in 0..warmup {
         let response = get().send().await.unwrap();
@@ -277,15 +290,30 @@ async fn measure(
         response.bytes().await.unwrap();
     }
     let mut latencies = Vec::with_capacity(requests);
-    let mut last = Value::Null;
+    let mut last = None;
     for _ in 0..requests {
         let started = Instant::now();
         let response = get().send().await.unwrap();
         let body = response.bytes().await.unwrap();
         latencies.push(started.elapsed());
-        last = serde_json::from_slice(&body).unwrap();
+        last = Some(body);
     }
-    (last, Latencies(latencies))
+    (
+        last.map(|body| body.to_vec()).unwrap_or_default(),
+        Latencies(latencies),
+    )
+}
+
+/// [`measure_raw`] of a JSON endpoint: the last answer, parsed.
+async fn measure(
+    client: &reqwest::Client,
+    url: &str,
+    credential: Credential<'_>,
+    warmup: usize,
+    requests: usize,
+) -> (Value, Latencies) {
+    let (body, latencies) = measure_raw(client, url, credential, warmup, requests).await;
+    (serde_json::from_slice(&body).unwrap(), latencies)
 }
 
 fn main() {
@@ -339,13 +367,19 @@ fn main() {
             let (ours_body, ours_lat) = measure(
                 &client,
                 &format!("{ours}{path}"),
-                Some(&token),
+                Credential::Bearer(&token),
                 50,
                 ours_requests,
             )
             .await;
-            let (seed_body, seed_lat) =
-                measure(&client, &format!("{seed}{path}"), None, 2, seed_requests).await;
+            let (seed_body, seed_lat) = measure(
+                &client,
+                &format!("{seed}{path}"),
+                Credential::Anonymous,
+                2,
+                seed_requests,
+            )
+            .await;
             // Same figures both ways (agent names aside: the seed had none).
             let mut ours_cmp = ours_body.clone();
             if let Some(agents) = ours_cmp.get_mut("agents").and_then(Value::as_array_mut) {
@@ -381,9 +415,55 @@ fn main() {
             .0;
         for endpoint in ["metrics", "agent-performance", "calls-per-hour"] {
             let path = format!("/api/dashboard/{endpoint}?hours={HOURS}");
-            let (_, lat) = measure(&client, &format!("{ours}{path}"), Some(&admin), 5, 100).await;
+            let (_, lat) = measure(
+                &client,
+                &format!("{ours}{path}"),
+                Credential::Bearer(&admin),
+                5,
+                100,
+            )
+            .await;
             println!(
                 "| {endpoint}, all tenants (admin) | ours (hourly rollup) | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                lat.0.len(),
+                lat.percentile(0.50),
+                lat.percentile(0.99),
+                lat.percentile(1.0),
+                lat.mean()
+            );
+        }
+        // The page itself, server-rendered for the largest tenant, every figure in the HTML.
+        let expected_total = measure(
+            &client,
+            &format!("{ours}/api/dashboard/metrics?user_id={LARGEST}&hours=24"),
+            Credential::Bearer(&token),
+            0,
+            1,
+        )
+        .await
+        .0["metrics"]["total_calls"]
+            .clone();
+        for query in ["", "?period=7d"] {
+            let (page, lat) = measure_raw(
+                &client,
+                &format!("{ours}/dashboard/realtime{query}"),
+                Credential::Session(&token),
+                20,
+                ours_requests / 4,
+            )
+            .await;
+            let html = String::from_utf8_lossy(&page);
+            assert!(
+                query.contains("7d") || html.contains(&format!(">{expected_total}<")),
+                "the first HTML must carry the tenant's total ({expected_total})"
+            );
+            assert!(
+                html.contains("data-call-id="),
+                "the first HTML must list calls"
+            );
+            println!(
+                "| page /dashboard/realtime{query} (SSR, {} KB) | ours | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                page.len() / 1024,
                 lat.0.len(),
                 lat.percentile(0.50),
                 lat.percentile(0.99),
