@@ -106,48 +106,56 @@ mod canvas {
         fn dispose(this: &EchartsInstance);
     }
 
+    /// At most one redraw per chart in this time: live updates can change the figures many
+    /// times a second, and each drawing lays the chart out and measures its text again.
+    const REDRAW_EVERY_MS: u32 = 1_000;
+
     pub(super) fn draw(element: NodeRef<Div>, spec: Signal<ChartSpec>) -> Signal<bool> {
         let drawn = RwSignal::new(false);
         let chart = StoredValue::new_local(None::<EchartsInstance>);
+        // Spec changes seen, and whether a drawing loop is running to catch up with them.
+        let changes = StoredValue::new(0_u64);
+        let drawing = StoredValue::new(false);
         Effect::new(move |_| {
-            // Subscribes to the spec; the drawing below reads its latest value.
             spec.track();
+            changes.update_value(|changes| *changes += 1);
+            if drawing.get_value() {
+                return;
+            }
+            drawing.set_value(true);
             spawn_local(async move {
                 if let Err(error) = load_echarts().await {
                     leptos::logging::warn!("charts stay as tables: {error:?}");
+                    // The next change tries again.
+                    drawing.try_set_value(false);
                     return;
                 }
-                // Each chart draws in a task of its own, not in the one that ran ECharts' script:
-                // shorter tasks keep the page responsive on slow phones.
-                gloo_timers::future::TimeoutFuture::new(0).await;
-                let (Some(element), Some(spec)) =
-                    (element.get_untracked(), spec.try_get_untracked())
-                else {
-                    return;
-                };
-                let option = match option_of(&spec) {
-                    Ok(option) => option,
-                    Err(error) => {
-                        leptos::logging::warn!("chart not drawn: {error:?}");
+                let mut shown_change = 0;
+                loop {
+                    // Each drawing runs in a task of its own (not in the one that ran ECharts'
+                    // script): shorter tasks keep the page responsive on slow phones.
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                    let Some(latest) = changes.try_get_value() else {
                         return;
+                    };
+                    if latest == shown_change {
+                        break;
                     }
-                };
-                let shown = chart.try_update_value(|chart| {
-                    let chart = chart.get_or_insert_with(|| init(&element, theme()));
-                    // Its element may have been hidden (no figures) while the window changed
-                    // size. Only then: a resize lays the whole chart out again (measured: a
-                    // quarter of the drawing time when done on every update).
-                    let (width, height) = (element.client_width(), element.client_height());
-                    if chart.width() != f64::from(width) || chart.height() != f64::from(height) {
-                        chart.resize();
+                    shown_change = latest;
+                    let (Some(element), Some(spec)) =
+                        (element.get_untracked(), spec.try_get_untracked())
+                    else {
+                        return;
+                    };
+                    if paint(chart, &element, &spec) {
+                        // What is on the canvas, for people and tests reading the page's markup.
+                        let _ = element.set_attribute("data-drawn", &spec.total().to_string());
+                        drawn.try_set(true);
                     }
-                    chart.set_option(&option);
-                });
-                if shown.is_some() {
-                    // What is on the canvas, for people and tests reading the page's markup.
-                    let _ = element.set_attribute("data-drawn", &spec.total().to_string());
-                    drawn.try_set(true);
+                    gloo_timers::future::TimeoutFuture::new(REDRAW_EVERY_MS).await;
                 }
+                // No await since the last check: a change now starts a new loop.
+                drawing.try_set_value(false);
             });
         });
         let resize = window_event_listener(ev::resize, move |_| {
@@ -158,6 +166,35 @@ mod canvas {
             chart.try_update_value(|chart| chart.take().map(|chart| chart.dispose()));
         });
         drawn.into()
+    }
+
+    /// Draws `spec` on the element's chart, creating the chart the first time. False when it
+    /// could not (the component is gone, or the option did not serialise).
+    fn paint(
+        chart: StoredValue<Option<EchartsInstance>, LocalStorage>,
+        element: &web_sys::HtmlDivElement,
+        spec: &ChartSpec,
+    ) -> bool {
+        let option = match option_of(spec) {
+            Ok(option) => option,
+            Err(error) => {
+                leptos::logging::warn!("chart not drawn: {error:?}");
+                return false;
+            }
+        };
+        chart
+            .try_update_value(|chart| {
+                let chart = chart.get_or_insert_with(|| init(element, theme()));
+                // Its element may have been hidden (no figures) while the window changed size.
+                // Only then: a resize lays the whole chart out again (measured: a quarter of the
+                // drawing time when done on every update).
+                let (width, height) = (element.client_width(), element.client_height());
+                if chart.width() != f64::from(width) || chart.height() != f64::from(height) {
+                    chart.resize();
+                }
+                chart.set_option(&option);
+            })
+            .is_some()
     }
 
     /// Loads `/pkg/echarts.js` once per page; charts that ask while it loads wait for the same
