@@ -343,6 +343,18 @@ mod canvas {
                         .label(Label::new().color(text).formatter("{b}: {d} %"))
                         .data(data)],
                 })
+                .and_then(|option| {
+                    // Whole percents, as the outcome table shows them: charming's `Pie` has no
+                    // `percentPrecision` (ECharts' default is two decimals).
+                    let series = js_sys::Reflect::get(&option, &JsValue::from_str("series"))?;
+                    let pie = js_sys::Reflect::get_u32(&series, 0)?;
+                    js_sys::Reflect::set(
+                        &pie,
+                        &JsValue::from_str("percentPrecision"),
+                        &JsValue::from(0),
+                    )?;
+                    Ok(option)
+                })
             }
         }
     }
