@@ -79,7 +79,7 @@ async fn pages_and_scripts_are_compressed_on_the_fly() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(header(&response, "content-encoding"), "br", "{path}");
     }
-    let plain = app.get_signed_in("/dashboard/realtime").await;
+    let plain = app.get_signed_in("/dashboard/realtime", None).await;
     assert!(plain.headers().get("content-encoding").is_none());
 }
 

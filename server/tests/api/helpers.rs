@@ -127,13 +127,18 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// `GET path` with an admin's session cookie, as a browser that signed in sends it.
-    pub(crate) async fn get_signed_in(&self, path: &str) -> reqwest::Response {
+    /// `GET path` with the session cookie of `tenant`'s user (`None`: an admin), as a browser
+    /// that signed in sends it.
+    pub(crate) async fn get_signed_in(
+        &self,
+        path: &str,
+        tenant: Option<&str>,
+    ) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .header(
                 "cookie",
-                format!("{}={}", server::auth::SESSION_COOKIE, self.token(None)),
+                format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
             )
             .send()
             .await

@@ -29,7 +29,7 @@ async fn root_redirects_to_the_dashboard() {
 #[tokio::test]
 async fn dashboard_is_server_rendered_with_the_page_frame() {
     let app = spawn_app().await;
-    let response = app.get_signed_in("/dashboard/realtime").await;
+    let response = app.get_signed_in("/dashboard/realtime", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(header(&response, "content-type").starts_with("text/html"));
     assert_eq!(header(&response, "cache-control"), "no-cache");

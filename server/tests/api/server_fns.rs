@@ -5,23 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{
-    dashboard::load_fixture,
-    helpers::{TestApp, spawn_app},
-};
-
-/// `GET path` with `tenant`'s session cookie, as the tenant's browser sends it.
-async fn get_as_browser(app: &TestApp, path: &str, tenant: Option<&str>) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .header(
-            "cookie",
-            format!("{}={}", server::auth::SESSION_COOKIE, app.token(tenant)),
-        )
-        .send()
-        .await
-        .unwrap()
-}
+use crate::{dashboard::load_fixture, helpers::spawn_app};
 
 async fn json_ok(response: reqwest::Response) -> Value {
     let status = response.status();
@@ -60,20 +44,23 @@ async fn server_functions_answer_exactly_as_the_rest_api() {
             "/api/dashboard/recent-calls?status=ended&limit=3",
         ),
     ] {
-        let by_rpc = json_ok(get_as_browser(&app, rpc, Some("acme")).await).await;
-        let by_rest = json_ok(get_as_browser(&app, rest, Some("acme")).await).await;
+        let by_rpc = json_ok(app.get_signed_in(rpc, Some("acme")).await).await;
+        let by_rest = json_ok(app.get_signed_in(rest, Some("acme")).await).await;
         assert_eq!(by_rpc, by_rest, "{rpc} vs {rest}");
         assert_eq!(by_rpc["user_id"], "acme", "{rpc}");
     }
     // Active calls carry their duration so far, which moves between two requests: compare
     // the calls.
-    let by_rpc = json_ok(get_as_browser(&app, "/rpc/active_calls", Some("acme")).await).await;
-    let by_rest =
-        json_ok(get_as_browser(&app, "/api/dashboard/active-calls", Some("acme")).await).await;
+    let by_rpc = json_ok(app.get_signed_in("/rpc/active_calls", Some("acme")).await).await;
+    let by_rest = json_ok(
+        app.get_signed_in("/api/dashboard/active-calls", Some("acme"))
+            .await,
+    )
+    .await;
     assert_eq!(ids(&by_rpc["active_calls"]), ids(&by_rest["active_calls"]));
     assert_eq!(ids(&by_rpc["active_calls"]), ["c5"]);
     // An admin with no tenant named reads every tenant, by either door.
-    let all = json_ok(get_as_browser(&app, "/rpc/active_calls", None).await).await;
+    let all = json_ok(app.get_signed_in("/rpc/active_calls", None).await).await;
     assert_eq!(ids(&all["active_calls"]), ["c5", "g2"]);
 }
 
@@ -137,7 +124,7 @@ async fn server_functions_refuse_as_the_rest_api_does() {
         // No such server function: a JSON 404, never the HTML page.
         ("/rpc/drop_tables", StatusCode::NOT_FOUND, "not_found", None),
     ] {
-        let response = get_as_browser(&app, path, Some("acme")).await;
+        let response = app.get_signed_in(path, Some("acme")).await;
         assert_eq!(response.status(), status, "{path}");
         assert!(
             response.headers()["content-type"]
@@ -155,14 +142,14 @@ async fn server_functions_refuse_as_the_rest_api_does() {
     }
     // Blank filters, as a plain form sends them, are no filters.
     let blank = "/rpc/recent_calls?status=&outcome=&phone=&from=";
-    json_ok(get_as_browser(&app, blank, Some("acme")).await).await;
+    json_ok(app.get_signed_in(blank, Some("acme")).await).await;
 }
 
 #[tokio::test]
 async fn the_page_carries_the_tenants_own_data_in_its_first_html() {
     let app = spawn_app().await;
     load_fixture(&app).await;
-    let response = get_as_browser(&app, "/dashboard/realtime", Some("acme")).await;
+    let response = app.get_signed_in("/dashboard/realtime", Some("acme")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     // The 24 h cards (worked out in dashboard.rs): 6 calls, 1 active, 2 completed, 40 %.
@@ -206,8 +193,7 @@ async fn the_page_carries_the_tenants_own_data_in_its_first_html() {
     assert!(html.contains(r#"data-agent="agent-a""#), "agent table");
 
     // Filters from the address, blanks included, as the GET form sends them.
-    let filtered = get_as_browser(
-        &app,
+    let filtered = app.get_signed_in(
         "/dashboard/realtime?period=24h&status=ended&outcome=no_answer&direction=&phone=&from=&to=",
         Some("acme"),
     )
