@@ -239,16 +239,33 @@ mod canvas {
         if dark { "dark" } else { "" }
     }
 
-    /// A custom property of the page's style sheet, e.g. `--brand` → `#1d5ad6`.
-    fn css_colour(property: &str) -> Color {
-        let value = web_sys::window()
-            .zip(web_sys::window().and_then(|window| window.document()?.document_element()))
-            .and_then(|(window, root)| window.get_computed_style(&root).ok().flatten())
-            .and_then(|style| style.get_property_value(property).ok())
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-            .unwrap_or_else(|| "#1d5ad6".to_owned());
-        Color::from(value.as_str())
+    /// The page's style sheet, read once per drawing: its custom properties are the colours.
+    struct PageColours(Option<web_sys::CssStyleDeclaration>);
+
+    impl PageColours {
+        fn read() -> Self {
+            let window = web_sys::window();
+            let root = window
+                .as_ref()
+                .and_then(|window| window.document()?.document_element());
+            Self(
+                window
+                    .zip(root)
+                    .and_then(|(window, root)| window.get_computed_style(&root).ok().flatten()),
+            )
+        }
+
+        /// A custom property, e.g. `--brand` → `#1d5ad6` (that, when the page has none).
+        fn get(&self, property: &str) -> Color {
+            let value = self
+                .0
+                .as_ref()
+                .and_then(|style| style.get_property_value(property).ok())
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| "#1d5ad6".to_owned());
+            Color::from(value.as_str())
+        }
     }
 
     /// ECharts' option object: the parts are charming's types, serialised one by one.
@@ -275,14 +292,15 @@ mod canvas {
     }
 
     fn option_of(spec: &ChartSpec) -> Result<JsValue, JsValue> {
-        let text = css_colour("--muted");
+        let colours = PageColours::read();
+        let text = colours.get("--muted");
         match spec {
             ChartSpec::Columns {
                 series,
                 labels,
                 values,
             } => {
-                let line = LineStyle::new().color(css_colour("--border"));
+                let line = LineStyle::new().color(colours.get("--border"));
                 to_js(&Option_ {
                     background_color: "transparent",
                     // Live updates change a figure or two; re-animating the chart distracts.
@@ -312,7 +330,7 @@ mod canvas {
                     ),
                     series: [Bar::new()
                         .name(*series)
-                        .item_style(ItemStyle::new().color(css_colour("--brand")))
+                        .item_style(ItemStyle::new().color(colours.get("--brand")))
                         .data(values.clone())],
                 })
             }
@@ -322,7 +340,7 @@ mod canvas {
                     .map(|slice| {
                         DataPointItem::new(slice.value)
                             .name(slice.label.clone())
-                            .item_style(ItemStyle::new().color(css_colour(tone_of(&slice.key))))
+                            .item_style(ItemStyle::new().color(colours.get(tone_of(&slice.key))))
                     })
                     .collect::<Vec<_>>();
                 to_js(&Option_ {
@@ -337,7 +355,7 @@ mod canvas {
                         .radius(vec!["45%", "70%"])
                         .item_style(
                             ItemStyle::new()
-                                .border_color(css_colour("--surface"))
+                                .border_color(colours.get("--surface"))
                                 .border_width(2),
                         )
                         .label(Label::new().color(text).formatter("{b}: {d} %"))
