@@ -101,3 +101,32 @@ test("a filtered list takes only the live calls that match it", async ({ page, r
     { type: "call_ended", user_id: TENANT_A, call_id: matching, at, outcome: "failed", duration: 0 },
   ]);
 });
+
+test("what someone types before the page is interactive stays in the filters", async ({ page }) => {
+  // The bundle is held back until the fields are filled: on a slow link people type first.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/pkg/frontend_bg.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/dashboard/realtime?period=6h");
+  const filters = page.getByRole("group", { name: "Filter recent calls" });
+  await filters.getByLabel("Phone").fill("+1555");
+  await filters.getByLabel("Started from").fill("2026-01-02");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "false");
+  release();
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await expect(filters.getByLabel("Phone")).toHaveValue("+1555");
+  await expect(filters.getByLabel("Started from")).toHaveValue("2026-01-02");
+
+  // Once hydrated, the fields follow the address: Clear empties them without a page load.
+  await filters.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/phone=%2B1555/);
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  await filters.getByRole("link", { name: "Clear" }).click();
+  await expect(page).not.toHaveURL(/phone=/);
+  await expect(filters.getByLabel("Phone")).toHaveValue("");
+  await expect(filters.getByLabel("Started from")).toHaveValue("");
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+});

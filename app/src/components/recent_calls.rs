@@ -2,7 +2,7 @@
 //! JavaScript and can be shared), the list newest first, paging by cursor links, and the CSV
 //! export of everything the filters select.
 
-use leptos::prelude::*;
+use leptos::{html::Input, prelude::*};
 use leptos_router::components::Form;
 
 use crate::{
@@ -65,6 +65,10 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
         .collect_view();
     let text =
         move |pick: fn(&PageQuery) -> Option<String>| move || pick(&view.get()).unwrap_or_default();
+    let (phone, from, to) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
+    follow_view(phone, text(|view| view.calls.phone.clone()));
+    follow_view(from, text(|view| view.calls.from.clone()));
+    follow_view(to, text(|view| view.calls.to.clone()));
     view! {
         <Form method="GET" action="" noscroll=true>
             <div class="filters" role="group" aria-label="Filter recent calls">
@@ -110,7 +114,7 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                         inputmode="tel"
                         autocomplete="off"
                         placeholder="+1555…"
-                        prop:value=text(|view| view.calls.phone.clone())
+                        node_ref=phone
                         value=text(|view| view.calls.phone.clone())
                     />
                 </label>
@@ -119,7 +123,7 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                     <input
                         type="date"
                         name="from"
-                        prop:value=text(|view| view.calls.from.clone())
+                        node_ref=from
                         value=text(|view| view.calls.from.clone())
                     />
                 </label>
@@ -128,7 +132,7 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                     <input
                         type="date"
                         name="to"
-                        prop:value=text(|view| view.calls.to.clone())
+                        node_ref=to
                         value=text(|view| view.calls.to.clone())
                     />
                 </label>
@@ -153,6 +157,21 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
             </div>
         </Form>
     }
+}
+
+/// Keeps a text field showing the view's value when the view changes without a page load (a
+/// link, the back button). Not when the page hydrates: whatever someone typed while the bundle
+/// loaded stays in the field (the server's `value` attribute already shows the view).
+fn follow_view(input: NodeRef<Input>, value: impl Fn() -> String + 'static) {
+    Effect::watch(
+        value,
+        move |value, _, _| {
+            if let Some(input) = input.get_untracked() {
+                input.set_value(value);
+            }
+        },
+        false,
+    );
 }
 
 #[component]
