@@ -90,6 +90,17 @@ pub fn duration(seconds: i64) -> String {
     }
 }
 
+/// How long ago, as a person reads it: `just now`, `42 s ago`, `15 m ago`, `3 h ago`, `2 d ago`.
+pub fn ago(seconds: i64) -> String {
+    match seconds.max(0) {
+        0..5 => "just now".to_owned(),
+        seconds @ 5..60 => format!("{seconds} s ago"),
+        seconds @ 60..3600 => format!("{} m ago", seconds / 60),
+        seconds @ 3600..86_400 => format!("{} h ago", seconds / 3600),
+        seconds => format!("{} d ago", seconds / 86_400),
+    }
+}
+
 /// Since the Unix epoch, whole seconds (the server's clock; unused in the browser).
 fn server_now() -> time::Duration {
     #[cfg(feature = "ssr")]
@@ -135,6 +146,23 @@ mod browser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_read_naturally_and_round_down() {
+        for (seconds, shown) in [
+            (-3, "just now"),
+            (4, "just now"),
+            (5, "5 s ago"),
+            (59, "59 s ago"),
+            (60, "1 m ago"),
+            (15 * 60 + 59, "15 m ago"),
+            (3600, "1 h ago"),
+            (86_399, "23 h ago"),
+            (2 * 86_400 + 5, "2 d ago"),
+        ] {
+            assert_eq!(ago(seconds), shown, "{seconds} s");
+        }
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -13,6 +13,7 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use crate::dto::{
+    admin::{SystemHealth, TenantsResponse},
     auth::Identity,
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
@@ -25,7 +26,8 @@ use crate::dto::{
 /// What a data method returns: a boxed future, so the trait can be used as `dyn`.
 pub type DataFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DataError>> + Send + 'a>>;
 
-/// The dashboard's reads, scoped to `caller`. Implemented by the server.
+/// The dashboard's reads, scoped to `caller`; the admin board's are refused to tenants.
+/// Implemented by the server.
 pub trait DashboardData: Send + Sync + 'static {
     /// Who sent a request (bearer token or session cookie): the server's one session check.
     fn identify(&self, headers: &axum::http::HeaderMap) -> Result<Identity, DataError>;
@@ -59,6 +61,12 @@ pub trait DashboardData: Send + Sync + 'static {
         caller: &'a Identity,
         query: &'a PeriodQuery,
     ) -> DataFuture<'a, CallsPerHourResponse>;
+
+    /// Admins only: database, live state, DLQ, stale calls, last reconciliation, and a verdict.
+    fn system_health<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, SystemHealth>;
+
+    /// Admins only: every tenant with its business name.
+    fn tenants<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, TenantsResponse>;
 }
 
 /// The server's [`DashboardData`], as the page and server functions find it in their context.

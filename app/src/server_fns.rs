@@ -15,6 +15,7 @@ use leptos::{
 pub use answer_encoding::JsonTextEncoding;
 
 use crate::dto::{
+    admin::{SystemHealth, TenantsResponse},
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
         RecentCallsResponse,
@@ -105,6 +106,20 @@ pub async fn calls_per_hour(
 ) -> Result<CallsPerHourResponse, DataError> {
     let (data, caller) = door::open()?;
     door::answer(data.calls_per_hour(&caller, &query).await)
+}
+
+/// Admins only: the system's health (`GET /api/admin/health`).
+#[server(prefix = "/rpc", endpoint = "health", input = GetUrl, output = JsonText)]
+pub async fn health() -> Result<SystemHealth, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.system_health(&caller).await)
+}
+
+/// Admins only: every tenant, with business names (`GET /api/admin/tenants`).
+#[server(prefix = "/rpc", endpoint = "tenants", input = GetUrl, output = JsonText)]
+pub async fn tenants() -> Result<TenantsResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.tenants(&caller).await)
 }
 
 /// What every server function does around its one call.

@@ -3,15 +3,20 @@
 //! filters and cursors — that the REST handlers, the server functions and the CSV export all go
 //! through. One implementation per figure and per rule; the doors only translate.
 
+use std::time::Instant;
+
 use app::{
     data::{DashboardData, DataFuture},
     dto::{
-        auth::Identity,
+        admin::{ComponentHealth, RunStatus, SystemHealth, TenantsResponse},
+        auth::{Identity, Role},
+        calls::HeartbeatHealth,
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, DEFAULT_HOURS,
-            DEFAULT_LIMIT, MAX_HOURS, MAX_LIMIT, MetricsResponse, RecentCallsResponse,
+            DEFAULT_LIMIT, MAX_HOURS, MAX_LIMIT, MetricsResponse, RecentCallsResponse, Tenant,
         },
         error::DataError,
+        health::HealthStatus,
         query::{CallsQuery, PeriodQuery, TenantQuery},
     },
 };
@@ -25,7 +30,7 @@ use crate::{
     figures::{self, FiguresError},
     state::AppState,
     storage::{
-        StorageError,
+        Backend, StorageError,
         reads::{CallFilter, CallKey, HourRange},
         record::utc,
     },
@@ -130,6 +135,119 @@ fn decode_cursor(cursor: &str) -> Option<CallKey> {
         started_at: utc(at),
         id,
     })
+}
+
+fn component(kind: &str, started: Instant, result: Result<(), String>) -> ComponentHealth {
+    let latency_ms = Some((started.elapsed().as_secs_f64() * 1e5).round() / 100.0);
+    match result {
+        Ok(()) => ComponentHealth {
+            status: HealthStatus::Healthy,
+            kind: kind.to_owned(),
+            latency_ms,
+            error: None,
+        },
+        Err(error) => ComponentHealth {
+            status: HealthStatus::Down,
+            kind: kind.to_owned(),
+            latency_ms: None,
+            error: Some(error),
+        },
+    }
+}
+
+/// Database, live state (Redis or embedded), DLQ, stale calls and the last reconciliation,
+/// with an overall verdict. Always 200: the body says how healthy.
+async fn system_health(state: &AppState) -> SystemHealth {
+    let started = Instant::now();
+    let database = component(
+        match state.storage.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        },
+        started,
+        state
+            .storage
+            .ping()
+            .await
+            .map_err(|error| error.to_string()),
+    );
+    let started = Instant::now();
+    let live_state = match &state.redis {
+        Some(redis) => component(
+            "redis",
+            started,
+            redis.ping().await.map_err(|e| e.to_string()),
+        ),
+        None => component("embedded", started, Ok(())),
+    };
+    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.final_failures()).ok();
+    let now = OffsetDateTime::now_utc();
+    let live = state.registry.snapshot(None, now);
+    let count =
+        |wanted: HeartbeatHealth| live.iter().filter(|(_, health)| *health == wanted).count();
+    let (warning_calls, stale_calls) = (
+        count(HeartbeatHealth::Warning),
+        count(HeartbeatHealth::Stale),
+    );
+    let last_reconciliation = match state.storage.last_reconciliation().await {
+        Ok(run) => run.map(figures::reconciliation_summary),
+        Err(_) => None,
+    };
+
+    let dlq_final_failures = dlq.map(|(_, finals)| finals);
+    let mut down = Vec::new();
+    let mut degraded = Vec::new();
+    if let Some(error) = &database.error {
+        down.push(format!("database unreachable: {error}"));
+    }
+    if let Some(error) = &live_state.error {
+        degraded.push(format!("Redis unreachable: {error}"));
+    }
+    match dlq_final_failures {
+        None => degraded.push("dead-letter queue unreadable".to_owned()),
+        Some(0) => {}
+        Some(n) => degraded.push(format!("{n} DLQ message(s) failed for good")),
+    }
+    if stale_calls > 0 {
+        degraded.push(format!("{stale_calls} live call(s) stale"));
+    }
+    if last_reconciliation
+        .as_ref()
+        .is_some_and(|run| run.status == RunStatus::Failed)
+    {
+        degraded.push("the last reconciliation failed".to_owned());
+    }
+    let status = if !down.is_empty() {
+        HealthStatus::Down
+    } else if !degraded.is_empty() {
+        HealthStatus::Degraded
+    } else {
+        HealthStatus::Healthy
+    };
+    down.extend(degraded);
+    SystemHealth {
+        success: true,
+        status,
+        database,
+        live_state,
+        dlq_depth: dlq.map(|(depth, _)| depth),
+        dlq_final_failures,
+        active_calls: live.len(),
+        warning_calls,
+        stale_calls,
+        last_reconciliation,
+        reasons: down,
+        checked_at: now,
+    }
+}
+
+/// Refuses every caller but an admin.
+fn admin_only(caller: &Identity) -> Result<(), DataError> {
+    if caller.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AuthError::AdminOnly.into())
+    }
 }
 
 impl DashboardData for AppState {
@@ -253,6 +371,30 @@ impl DashboardData for AppState {
                 data: dashboard::calls_per_hour(range, &counts),
                 period_hours: hours,
                 user_id: user_id(&scope),
+            })
+        })
+    }
+
+    fn system_health<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, SystemHealth> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            Ok(system_health(self).await)
+        })
+    }
+
+    fn tenants<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, TenantsResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            let tenants = self
+                .storage
+                .tenants()
+                .await?
+                .into_iter()
+                .map(|(id, name)| Tenant { id, name })
+                .collect();
+            Ok(TenantsResponse {
+                success: true,
+                tenants,
             })
         })
     }

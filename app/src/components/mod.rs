@@ -5,6 +5,7 @@ pub mod agent_table;
 pub mod charts;
 pub mod connection_badge;
 pub mod metric_card;
+pub mod ops;
 pub mod panel;
 pub mod period_selector;
 pub mod recent_calls;

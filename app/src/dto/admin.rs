@@ -285,6 +285,8 @@ pub struct SystemHealth {
     pub dlq_depth: Option<i64>,
     pub dlq_final_failures: Option<i64>,
     pub active_calls: usize,
+    /// Live calls whose last heartbeat is in the warning band.
+    pub warning_calls: usize,
     pub stale_calls: usize,
     pub last_reconciliation: Option<ReconciliationSummary>,
     /// Why the status is not `healthy`, one line per reason.

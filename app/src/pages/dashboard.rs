@@ -30,6 +30,7 @@ use crate::{
         charts::{CallsPerHourChart, OutcomeChart},
         connection_badge::ConnectionBadge,
         metric_card::MetricCard,
+        ops::{OpsCards, OpsFigures, TenantPicker},
         panel::{Empty, Panel},
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
@@ -73,6 +74,13 @@ pub fn RealtimeDashboard() -> impl IntoView {
         server_fns::agent_performance,
     );
     let recent = Resource::new(move || view.get().calls, server_fns::recent_calls);
+    // The admin's board: the tenant list and the system's health (never asked by a tenant).
+    let admin = is_admin.then(|| {
+        (
+            Resource::new(|| (), |_| server_fns::tenants()),
+            Resource::new(|| (), |_| server_fns::health()),
+        )
+    });
 
     // The live link (browser only: Effects do not run on the server).
     let (connection, set_connection) = signal(ConnectionState::Connecting);
@@ -123,6 +131,46 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let live_active =
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
+    let ops_board = admin.map(|(tenants, health)| {
+        let live_ops = move || {
+            feed.with(|feed| {
+                feed.ops().map(|ops| {
+                    OpsFigures::from_live(&ops.live, ops.dlq, ops.last_reconciliation.clone())
+                })
+            })
+        };
+        // The verdict is the server's: asked again when what it is made of moved.
+        Effect::watch(
+            move || live_ops().map(|figures| figures.health_basis()),
+            move |basis, _, _| {
+                let shown = health
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .map(|health| OpsFigures::from_health(&health).health_basis());
+                if basis.is_some() && shown != *basis {
+                    health.refetch();
+                }
+            },
+            false,
+        );
+        let figures = Signal::derive(move || {
+            live_ops().or_else(|| {
+                health
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|health| OpsFigures::from_health(&health))
+            })
+        });
+        (
+            view! { <TenantPicker view tenants /> },
+            view! {
+                <Transition>
+                    <OpsCards figures health clock />
+                </Transition>
+            },
+        )
+    });
+    let (tenant_picker, ops_cards) = ops_board.unzip();
     let scope_label = identity.as_ref().map(|identity| {
         identity
             .tenant
@@ -177,6 +225,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
             <div class="toolbar">
                 <PeriodSelector view />
+                {tenant_picker}
                 <p class="toolbar__note" data-testid="period-note">
                     "Showing the last "
                     {move || view.get().period().long_label()}
@@ -196,6 +245,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
                         }
                     })
             }}
+            {ops_cards}
             <Transition fallback=|| view! { <MetricCards metrics=None /> }>
                 {move || match shown_metrics() {
                     Some(Ok(shown)) => view! { <MetricCards metrics=Some(shown) /> }.into_any(),

@@ -2,17 +2,15 @@
 //! the dead-letter queue and its actions, system health and the tenant list. Live calls come from
 //! the in-memory registry and business names from one query, never a query per call.
 
-use std::time::Instant;
-
-use app::dto::error::DataError;
-use app::dto::{
-    admin::{
-        AdminActiveCallsResponse, AuditLogResponse, ComponentHealth, DlqActionResponse, DlqMessage,
-        DlqResponse, SystemHealth, TenantsResponse,
+use app::{
+    data::DashboardData,
+    dto::{
+        admin::{
+            AdminActiveCallsResponse, AuditLogResponse, DlqActionResponse, DlqMessage, DlqResponse,
+            SystemHealth, TenantsResponse,
+        },
+        error::DataError,
     },
-    calls::HeartbeatHealth,
-    dashboard::Tenant,
-    health::HealthStatus,
 };
 use axum::{
     Json,
@@ -33,7 +31,6 @@ use crate::{
     figures,
     live::bus::BusEvent,
     state::AppState,
-    storage::Backend,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -213,24 +210,6 @@ pub(super) async fn discard(
     after_action(&state, 1).await
 }
 
-fn component(kind: &str, started: Instant, result: Result<(), String>) -> ComponentHealth {
-    let latency_ms = Some((started.elapsed().as_secs_f64() * 1e5).round() / 100.0);
-    match result {
-        Ok(()) => ComponentHealth {
-            status: HealthStatus::Healthy,
-            kind: kind.to_owned(),
-            latency_ms,
-            error: None,
-        },
-        Err(error) => ComponentHealth {
-            status: HealthStatus::Down,
-            kind: kind.to_owned(),
-            latency_ms: None,
-            error: Some(error),
-        },
-    }
-}
-
 /// Database, live state (Redis or embedded), DLQ, stale calls and the last reconciliation,
 /// with an overall verdict. Always 200: the body says how healthy.
 #[utoipa::path(get, path = "/admin/health", tag = "admin",
@@ -238,87 +217,10 @@ fn component(kind: &str, started: Instant, result: Result<(), String>) -> Compon
     responses((status = 200, body = SystemHealth), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn health(
-    _admin: Admin,
+    Admin(admin): Admin,
     State(state): State<AppState>,
 ) -> Result<Json<SystemHealth>, ApiError> {
-    let started = Instant::now();
-    let database = component(
-        match state.storage.backend() {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        },
-        started,
-        state
-            .storage
-            .ping()
-            .await
-            .map_err(|error| error.to_string()),
-    );
-    let started = Instant::now();
-    let live_state = match &state.redis {
-        Some(redis) => component(
-            "redis",
-            started,
-            redis.ping().await.map_err(|e| e.to_string()),
-        ),
-        None => component("embedded", started, Ok(())),
-    };
-    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.final_failures()).ok();
-    let now = OffsetDateTime::now_utc();
-    let live = state.registry.snapshot(None, now);
-    let stale_calls = live
-        .iter()
-        .filter(|(_, health)| *health == HeartbeatHealth::Stale)
-        .count();
-    let last_reconciliation = match state.storage.last_reconciliation().await {
-        Ok(run) => run.map(figures::reconciliation_summary),
-        Err(_) => None,
-    };
-
-    let dlq_final_failures = dlq.map(|(_, finals)| finals);
-    let mut down = Vec::new();
-    let mut degraded = Vec::new();
-    if let Some(error) = &database.error {
-        down.push(format!("database unreachable: {error}"));
-    }
-    if let Some(error) = &live_state.error {
-        degraded.push(format!("Redis unreachable: {error}"));
-    }
-    match dlq_final_failures {
-        None => degraded.push("dead-letter queue unreadable".to_owned()),
-        Some(0) => {}
-        Some(n) => degraded.push(format!("{n} DLQ message(s) failed for good")),
-    }
-    if stale_calls > 0 {
-        degraded.push(format!("{stale_calls} live call(s) stale"));
-    }
-    if last_reconciliation
-        .as_ref()
-        .is_some_and(|run| run.status == app::dto::admin::RunStatus::Failed)
-    {
-        degraded.push("the last reconciliation failed".to_owned());
-    }
-    let status = if !down.is_empty() {
-        HealthStatus::Down
-    } else if !degraded.is_empty() {
-        HealthStatus::Degraded
-    } else {
-        HealthStatus::Healthy
-    };
-    down.extend(degraded);
-    Ok(Json(SystemHealth {
-        success: true,
-        status,
-        database,
-        live_state,
-        dlq_depth: dlq.map(|(depth, _)| depth),
-        dlq_final_failures,
-        active_calls: live.len(),
-        stale_calls,
-        last_reconciliation,
-        reasons: down,
-        checked_at: now,
-    }))
+    Ok(Json(state.system_health(&admin).await?))
 }
 
 /// Every tenant with its business name.
@@ -327,20 +229,10 @@ pub(super) async fn health(
     responses((status = 200, body = TenantsResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn tenants(
-    _admin: Admin,
+    Admin(admin): Admin,
     State(state): State<AppState>,
 ) -> Result<Json<TenantsResponse>, ApiError> {
-    let tenants = state
-        .storage
-        .tenants()
-        .await?
-        .into_iter()
-        .map(|(id, name)| Tenant { id, name })
-        .collect();
-    Ok(Json(TenantsResponse {
-        success: true,
-        tenants,
-    }))
+    Ok(Json(state.tenants(&admin).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -217,3 +217,95 @@ async fn the_page_carries_the_tenants_own_data_in_its_first_html() {
         "selected outcome"
     );
 }
+
+#[tokio::test]
+async fn the_admin_boards_server_functions_answer_as_the_admin_api_and_refuse_tenants() {
+    let app = spawn_app().await;
+    load_fixture(&app).await;
+    // An admin gets what the admin API gives (the health check's own time and latencies
+    // aside: each request measures them again).
+    let by_rpc = json_ok(app.get_signed_in("/rpc/tenants", None).await).await;
+    let by_rest = json_ok(app.get_signed_in("/api/admin/tenants", None).await).await;
+    assert_eq!(by_rpc, by_rest);
+    let tenants: Vec<&str> = by_rpc["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tenant| tenant["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(tenants, ["acme", "globex"]);
+    let without_timings = |mut health: Value| {
+        health["checked_at"] = Value::Null;
+        for part in ["database", "live_state"] {
+            health[part]["latency_ms"] = Value::Null;
+        }
+        health
+    };
+    let by_rpc = json_ok(app.get_signed_in("/rpc/health", None).await).await;
+    let by_rest = json_ok(app.get_signed_in("/api/admin/health", None).await).await;
+    assert_eq!(without_timings(by_rpc.clone()), without_timings(by_rest));
+    // The same live calls as the admin API's list, health counted alike.
+    let live = json_ok(app.get_signed_in("/api/admin/active-calls", None).await).await;
+    assert_eq!(
+        (
+            &by_rpc["active_calls"],
+            &by_rpc["warning_calls"],
+            &by_rpc["stale_calls"]
+        ),
+        (&live["count"], &live["warning_count"], &live["stale_count"])
+    );
+    assert_eq!(by_rpc["active_calls"], 2);
+
+    // A tenant is refused by both doors, with the same JSON error; so is nobody.
+    for (rpc, rest) in [
+        ("/rpc/tenants", "/api/admin/tenants"),
+        ("/rpc/health", "/api/admin/health"),
+    ] {
+        let refused = app.get_signed_in(rpc, Some("acme")).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
+        let by_rpc: Value = refused.json().await.unwrap();
+        let by_rest: Value = app
+            .get_signed_in(rest, Some("acme"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(by_rpc, by_rest, "{rpc}");
+        assert_eq!(by_rpc["code"], "forbidden", "{rpc}: {by_rpc}");
+        assert_eq!(
+            app.get(rpc).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{rpc}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_an_admins_page_carries_the_ops_board() {
+    let app = spawn_app().await;
+    load_fixture(&app).await;
+    let admin = app.get_signed_in("/dashboard/realtime", None).await;
+    assert_eq!(admin.status(), StatusCode::OK);
+    let html = admin.text().await.unwrap();
+    for part in [
+        r#"data-testid="ops-cards""#,
+        r#"data-testid="tenant-picker""#,
+        r#"data-metric="ops-health""#,
+        r#"<option value="globex""#,
+    ] {
+        assert!(html.contains(part), "admin page without {part}");
+    }
+    // Two live calls, counted in the first HTML.
+    let at = html.find(r#"data-metric="ops-active""#).unwrap();
+    assert!(
+        html[at..at + 300].contains(">2<"),
+        "{}",
+        &html[at..at + 300]
+    );
+
+    let tenant = app.get_signed_in("/dashboard/realtime", Some("acme")).await;
+    let html = tenant.text().await.unwrap();
+    for part in ["ops-cards", "tenant-picker", "ops-health", "globex"] {
+        assert!(!html.contains(part), "a tenant's page shows {part}");
+    }
+}
