@@ -10,7 +10,6 @@ use app::{
     dto::{
         admin::{ComponentHealth, RunStatus, SystemHealth, TenantsResponse},
         auth::{Identity, Role},
-        calls::HeartbeatHealth,
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, DEFAULT_HOURS,
             DEFAULT_LIMIT, MAX_HOURS, MAX_LIMIT, MetricsResponse, RecentCallsResponse, Tenant,
@@ -156,7 +155,7 @@ fn component(kind: &str, started: Instant, result: Result<(), String>) -> Compon
 }
 
 /// Database, live state (Redis or embedded), DLQ, stale calls and the last reconciliation,
-/// with an overall verdict. Always 200: the body says how healthy.
+/// with an overall verdict. Never an error: what cannot be read is a reason in the verdict.
 async fn system_health(state: &AppState) -> SystemHealth {
     let started = Instant::now();
     let database = component(
@@ -180,21 +179,17 @@ async fn system_health(state: &AppState) -> SystemHealth {
         ),
         None => component("embedded", started, Ok(())),
     };
-    let dlq = tokio::try_join!(state.dlq.depth(), state.dlq.final_failures()).ok();
+    let dlq = figures::dlq_summary(&state.dlq).await.ok();
     let now = OffsetDateTime::now_utc();
     let live = state.registry.snapshot(None, now);
-    let count =
-        |wanted: HeartbeatHealth| live.iter().filter(|(_, health)| *health == wanted).count();
-    let (warning_calls, stale_calls) = (
-        count(HeartbeatHealth::Warning),
-        count(HeartbeatHealth::Stale),
-    );
+    let (warning_calls, stale_calls) =
+        figures::warning_and_stale(live.iter().map(|(_, health)| *health));
     let last_reconciliation = match state.storage.last_reconciliation().await {
         Ok(run) => run.map(figures::reconciliation_summary),
         Err(_) => None,
     };
 
-    let dlq_final_failures = dlq.map(|(_, finals)| finals);
+    let dlq_final_failures = dlq.map(|dlq| dlq.final_failures);
     let mut down = Vec::new();
     let mut degraded = Vec::new();
     if let Some(error) = &database.error {
@@ -230,7 +225,7 @@ async fn system_health(state: &AppState) -> SystemHealth {
         status,
         database,
         live_state,
-        dlq_depth: dlq.map(|(depth, _)| depth),
+        dlq_depth: dlq.map(|dlq| dlq.depth),
         dlq_final_failures,
         active_calls: live.len(),
         warning_calls,

@@ -194,13 +194,24 @@ pub async fn live_calls(
             call: dashboard::active_call(&live.call, now),
         })
         .collect();
-    let count_of = |wanted| active_calls.iter().filter(|c| c.health == wanted).count();
+    let (warning_count, stale_count) = warning_and_stale(active_calls.iter().map(|c| c.health));
     Ok(LiveCalls {
         count: active_calls.len(),
-        warning_count: count_of(HeartbeatHealth::Warning),
-        stale_count: count_of(HeartbeatHealth::Stale),
+        warning_count,
+        stale_count,
         active_calls,
     })
+}
+
+/// How many of these live calls are in the warning band, and how many are stale.
+pub fn warning_and_stale(healths: impl IntoIterator<Item = HeartbeatHealth>) -> (usize, usize) {
+    healths
+        .into_iter()
+        .fold((0, 0), |(warning, stale), health| match health {
+            HeartbeatHealth::Warning => (warning + 1, stale),
+            HeartbeatHealth::Stale => (warning, stale + 1),
+            HeartbeatHealth::Healthy => (warning, stale),
+        })
 }
 
 pub async fn dlq_summary(dlq: &DeadLetterQueue) -> Result<DlqSummary, DlqError> {

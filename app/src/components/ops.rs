@@ -12,7 +12,7 @@ use crate::{
         admin::{ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
         error::DataError,
         health::HealthStatus,
-        live::{DlqSummary, LiveCalls},
+        live::{DlqSummary, OpsState},
         query::PageQuery,
     },
 };
@@ -29,17 +29,13 @@ pub struct OpsFigures {
 }
 
 impl OpsFigures {
-    pub fn from_live(
-        live: &LiveCalls,
-        dlq: DlqSummary,
-        last_run: Option<ReconciliationSummary>,
-    ) -> Self {
+    pub fn from_ops(ops: &OpsState) -> Self {
         Self {
-            active: live.count,
-            warning: live.warning_count,
-            stale: live.stale_count,
-            dlq: Some(dlq),
-            last_run,
+            active: ops.live.count,
+            warning: ops.live.warning_count,
+            stale: ops.live.stale_count,
+            dlq: Some(ops.dlq),
+            last_run: ops.last_reconciliation.clone(),
         }
     }
 

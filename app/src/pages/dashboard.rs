@@ -132,13 +132,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
     let ops_board = admin.map(|(tenants, health)| {
-        let live_ops = move || {
-            feed.with(|feed| {
-                feed.ops().map(|ops| {
-                    OpsFigures::from_live(&ops.live, ops.dlq, ops.last_reconciliation.clone())
-                })
-            })
-        };
+        let live_ops = move || feed.with(|feed| feed.ops().map(OpsFigures::from_ops));
         // The verdict is the server's: asked again when what it is made of moved.
         Effect::watch(
             move || live_ops().map(|figures| figures.health_basis()),
