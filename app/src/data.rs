@@ -10,17 +10,25 @@
 //! Every method takes the caller's identity: scoping (a tenant reads only its own tenant) is
 //! part of the implementation, never of a door.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
 
 use crate::dto::{
-    admin::{SystemHealth, TenantsResponse},
+    admin::{
+        AdminActiveCallsResponse, AuditLogResponse, DlqActionResponse, DlqResponse,
+        ReconciliationStatusResponse, ReconciliationTriggerResponse, SystemHealth, TenantsResponse,
+    },
     auth::Identity,
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
         RecentCallsResponse,
     },
     error::DataError,
-    query::{CallsQuery, PeriodQuery, TenantQuery},
+    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
 };
 
 /// What a data method returns: a boxed future, so the trait can be used as `dyn`.
@@ -67,6 +75,96 @@ pub trait DashboardData: Send + Sync + 'static {
 
     /// Admins only: every tenant with its business name.
     fn tenants<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, TenantsResponse>;
+
+    /// Admins only: live calls across tenants (or one) with business name and heartbeat health.
+    fn live_calls<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a TenantQuery,
+    ) -> DataFuture<'a, AdminActiveCallsResponse>;
+
+    /// Admins only: the dead-letter queue's depth and its oldest messages.
+    fn dlq<'a>(&'a self, caller: &'a Identity, query: &'a DlqQuery) -> DataFuture<'a, DlqResponse>;
+
+    /// Admins only: retry dead letter `id` now (audited). `id` as the client sent it.
+    fn dlq_retry<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+        id: &'a str,
+    ) -> DataFuture<'a, DlqActionResponse>;
+
+    /// Admins only: retry every dead letter now (audited).
+    fn dlq_retry_all<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+    ) -> DataFuture<'a, DlqActionResponse>;
+
+    /// Admins only: give up on dead letter `id` (audited, with what it was).
+    fn dlq_discard<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+        id: &'a str,
+    ) -> DataFuture<'a, DlqActionResponse>;
+
+    /// Admins only: the reconciliation run going on, the last one, and the history.
+    fn reconciliation<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a RunsQuery,
+    ) -> DataFuture<'a, ReconciliationStatusResponse>;
+
+    /// Admins only: start a reconciliation run now, or name the one going (audited).
+    fn reconcile_now<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+    ) -> DataFuture<'a, ReconciliationTriggerResponse>;
+
+    /// Admins only: the audit log, newest first.
+    fn audit_log<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a AuditQuery,
+    ) -> DataFuture<'a, AuditLogResponse>;
+}
+
+/// Where a request came from, for the audit log: the peer's address, and what
+/// `X-Forwarded-For` claimed (kept apart: a client can write anything there).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAddr {
+    pub peer: Option<String>,
+    pub forwarded_for: Option<String>,
+}
+
+impl ClientAddr {
+    /// The addresses of the request `parts` describe.
+    pub fn of(parts: &Parts) -> Self {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let forwarded_for = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(200).collect());
+        Self {
+            peer,
+            forwarded_for,
+        }
+    }
+}
+
+/// Never fails: a request without connection info (none in practice) has no peer address.
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
 }
 
 /// The server's [`DashboardData`], as the page and server functions find it in their context.

@@ -6,6 +6,8 @@
 //!
 //! Reads are `GET`s: safe to repeat, and the browser never sends a body for them. Their query
 //! string is the REST twin's (`/rpc/metrics?hours=6` as `/api/dashboard/metrics?hours=6`).
+//! The ops board's actions are `POST`s of a form-encoded body (`id=12`), refused to tenants by
+//! the same check as the admin API, and recorded in the audit log with the caller's address.
 
 use leptos::{
     prelude::*,
@@ -15,13 +17,16 @@ use leptos::{
 pub use answer_encoding::JsonTextEncoding;
 
 use crate::dto::{
-    admin::{SystemHealth, TenantsResponse},
+    admin::{
+        AdminActiveCallsResponse, AuditLogResponse, DlqActionResponse, DlqResponse,
+        ReconciliationStatusResponse, ReconciliationTriggerResponse, SystemHealth, TenantsResponse,
+    },
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
         RecentCallsResponse,
     },
     error::DataError,
-    query::{CallsQuery, PeriodQuery, TenantQuery},
+    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
 };
 
 /// Where the server functions live: `/rpc/<name>`.
@@ -122,6 +127,72 @@ pub async fn tenants() -> Result<TenantsResponse, DataError> {
     door::answer(data.tenants(&caller).await)
 }
 
+/// Admins only: live calls across tenants with heartbeat health (`GET /api/admin/active-calls`).
+#[server(prefix = "/rpc", endpoint = "live_calls", input = GetUrl, output = JsonText)]
+pub async fn live_calls(
+    #[server(flatten)] query: TenantQuery,
+) -> Result<AdminActiveCallsResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.live_calls(&caller, &query).await)
+}
+
+/// Admins only: the dead-letter queue (`GET /api/admin/dlq`).
+#[server(prefix = "/rpc", endpoint = "dlq", input = GetUrl, output = JsonText)]
+pub async fn dlq(#[server(flatten)] query: DlqQuery) -> Result<DlqResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.dlq(&caller, &query).await)
+}
+
+/// Admins only: retry one dead letter now (`POST /api/admin/dlq/{id}/retry`).
+#[server(prefix = "/rpc", endpoint = "dlq_retry", output = JsonText)]
+pub async fn dlq_retry(id: String) -> Result<DlqActionResponse, DataError> {
+    let (data, caller) = door::open()?;
+    let client = door::client();
+    door::answer(data.dlq_retry(&caller, &client, &id).await)
+}
+
+/// Admins only: retry every dead letter now (`POST /api/admin/dlq/retry`).
+#[server(prefix = "/rpc", endpoint = "dlq_retry_all", output = JsonText)]
+pub async fn dlq_retry_all() -> Result<DlqActionResponse, DataError> {
+    let (data, caller) = door::open()?;
+    let client = door::client();
+    door::answer(data.dlq_retry_all(&caller, &client).await)
+}
+
+/// Admins only: give up on one dead letter (`DELETE /api/admin/dlq/{id}`).
+#[server(prefix = "/rpc", endpoint = "dlq_discard", output = JsonText)]
+pub async fn dlq_discard(id: String) -> Result<DlqActionResponse, DataError> {
+    let (data, caller) = door::open()?;
+    let client = door::client();
+    door::answer(data.dlq_discard(&caller, &client, &id).await)
+}
+
+/// Admins only: reconciliation runs (`GET /api/admin/reconciliation`).
+#[server(prefix = "/rpc", endpoint = "reconciliation", input = GetUrl, output = JsonText)]
+pub async fn reconciliation(
+    #[server(flatten)] query: RunsQuery,
+) -> Result<ReconciliationStatusResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.reconciliation(&caller, &query).await)
+}
+
+/// Admins only: start a reconciliation run now (`POST /api/admin/reconciliation/trigger`).
+#[server(prefix = "/rpc", endpoint = "reconcile_now", output = JsonText)]
+pub async fn reconcile_now() -> Result<ReconciliationTriggerResponse, DataError> {
+    let (data, caller) = door::open()?;
+    let client = door::client();
+    door::answer(data.reconcile_now(&caller, &client).await)
+}
+
+/// Admins only: the audit log, newest first (`GET /api/admin/audit`).
+#[server(prefix = "/rpc", endpoint = "audit_log", input = GetUrl, output = JsonText)]
+pub async fn audit_log(
+    #[server(flatten)] query: AuditQuery,
+) -> Result<AuditLogResponse, DataError> {
+    let (data, caller) = door::open()?;
+    door::answer(data.audit_log(&caller, &query).await)
+}
+
 /// What every server function does around its one call.
 #[cfg(feature = "ssr")]
 mod door {
@@ -129,7 +200,7 @@ mod door {
     use leptos_axum::ResponseOptions;
 
     use crate::{
-        data::DataSource,
+        data::{ClientAddr, DataSource},
         dto::{auth::Identity, error::DataError},
     };
 
@@ -141,6 +212,13 @@ mod door {
             .ok_or_else(|| refuse(DataError::Internal("no request in context".into())))?;
         let caller = data.identify(&parts.headers).map_err(refuse)?;
         Ok((data, caller))
+    }
+
+    /// Where the request came from, for the audit log.
+    pub(super) fn client() -> ClientAddr {
+        use_context::<axum::http::request::Parts>()
+            .map(|parts| ClientAddr::of(&parts))
+            .unwrap_or_default()
     }
 
     /// The answer, with the error's HTTP status set on the response.

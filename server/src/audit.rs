@@ -11,12 +11,16 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
+pub use app::data::ClientAddr;
 use app::dto::{admin::AuditEntry, auth::Identity};
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use tracing::error;
 
-use crate::storage::{Storage, operations::AuditRow, record::utc};
+use crate::{
+    state::AppState,
+    storage::{Storage, operations::AuditRow, record::utc},
+};
 
 /// What an operator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,14 +92,6 @@ impl Actor {
     }
 }
 
-/// Where a request came from: the peer's address, and what `X-Forwarded-For` claimed (kept
-/// apart: a client can write anything there).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientAddr {
-    pub peer: Option<String>,
-    pub forwarded_for: Option<String>,
-}
-
 /// One entry about to be written.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -155,14 +151,20 @@ impl Entry {
     }
 }
 
-/// Appends `entry`. The action it records has already happened, so a failure to record it does
-/// not undo or fail the action: it is logged as an error for the operator to see.
-pub async fn record(storage: &Storage, entry: Entry) {
+/// Appends `entry` and returns it as stored. The action it records has already happened, so a
+/// failure to record it does not undo or fail the action: it is logged as an error for the
+/// operator to see. Use [`AppState::audit`](crate::state::AppState::audit) where admins should
+/// see the entry live.
+pub async fn record(storage: &Storage, entry: Entry) -> Option<AuditEntry> {
     let action = entry.action.as_str();
     let row = entry.into_row(utc(OffsetDateTime::now_utc()));
-    if let Err(error) = storage.append_audit(&row).await {
-        error!(%error, action, actor = %row.actor, target = ?row.target, result = %row.result,
-               "an operator action could not be written to the audit log");
+    match storage.append_audit(&row).await {
+        Ok(id) => Some(entry_of(AuditRow { id, ..row })),
+        Err(error) => {
+            error!(%error, action, actor = %row.actor, target = ?row.target, result = %row.result,
+                   "an operator action could not be written to the audit log");
+            None
+        }
     }
 }
 
@@ -189,7 +191,7 @@ impl Default for SignInFailureLog {
 impl SignInFailureLog {
     /// Records a failed sign-in unless over the rate; the next one recorded says how many were
     /// left out meanwhile.
-    pub async fn record(&self, storage: &Storage, mut entry: Entry) {
+    pub async fn record(&self, state: &AppState, mut entry: Entry) {
         if self.limiter.check().is_err() {
             self.left_out.fetch_add(1, Ordering::Relaxed);
             return;
@@ -198,7 +200,7 @@ impl SignInFailureLog {
         if left_out > 0 {
             entry = entry.detail("not_recorded_since_last", left_out);
         }
-        record(storage, entry).await;
+        state.audit(entry).await;
     }
 }
 

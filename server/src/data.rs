@@ -6,9 +6,13 @@
 use std::time::Instant;
 
 use app::{
-    data::{DashboardData, DataFuture},
+    data::{ClientAddr, DashboardData, DataFuture},
     dto::{
-        admin::{ComponentHealth, RunStatus, SystemHealth, TenantsResponse},
+        admin::{
+            AdminActiveCallsResponse, AuditLogResponse, ComponentHealth, DlqActionResponse,
+            DlqResponse, ReconciliationStatusResponse, ReconciliationTrigger,
+            ReconciliationTriggerResponse, RunStatus, SystemHealth, TenantsResponse,
+        },
         auth::{Identity, Role},
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, DEFAULT_HOURS,
@@ -16,17 +20,19 @@ use app::{
         },
         error::DataError,
         health::HealthStatus,
-        query::{CallsQuery, PeriodQuery, TenantQuery},
+        query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
     },
 };
 use time::{OffsetDateTime, PrimitiveDateTime};
 use tracing::error;
 
 use crate::{
+    audit::Actor,
     auth::{AuthError, Scope, scope_of},
     dashboard,
     dlq::DlqError,
     figures::{self, FiguresError},
+    ops,
     state::AppState,
     storage::{
         Backend, StorageError,
@@ -391,6 +397,93 @@ impl DashboardData for AppState {
                 success: true,
                 tenants,
             })
+        })
+    }
+
+    fn live_calls<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a TenantQuery,
+    ) -> DataFuture<'a, AdminActiveCallsResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::live_calls(self, query.user_id.as_deref()).await
+        })
+    }
+
+    fn dlq<'a>(&'a self, caller: &'a Identity, query: &'a DlqQuery) -> DataFuture<'a, DlqResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::dlq(self, query).await
+        })
+    }
+
+    fn dlq_retry<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+        id: &'a str,
+    ) -> DataFuture<'a, DlqActionResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::dlq_retry(self, Actor::user(caller), client.clone(), id).await
+        })
+    }
+
+    fn dlq_retry_all<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+    ) -> DataFuture<'a, DlqActionResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::dlq_retry_all(self, Actor::user(caller), client.clone()).await
+        })
+    }
+
+    fn dlq_discard<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+        id: &'a str,
+    ) -> DataFuture<'a, DlqActionResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::dlq_discard(self, Actor::user(caller), client.clone(), id).await
+        })
+    }
+
+    fn reconciliation<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a RunsQuery,
+    ) -> DataFuture<'a, ReconciliationStatusResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::reconciliation(self, query).await
+        })
+    }
+
+    fn reconcile_now<'a>(
+        &'a self,
+        caller: &'a Identity,
+        client: &'a ClientAddr,
+    ) -> DataFuture<'a, ReconciliationTriggerResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            let actor = Actor::user(caller);
+            ops::reconcile_now(self, ReconciliationTrigger::Admin, actor, client.clone()).await
+        })
+    }
+
+    fn audit_log<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a AuditQuery,
+    ) -> DataFuture<'a, AuditLogResponse> {
+        Box::pin(async move {
+            admin_only(caller)?;
+            ops::audit_log(self, query).await
         })
     }
 }

@@ -34,6 +34,7 @@ pub mod figures;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod ops;
 pub mod reconcile;
 pub mod secrets;
 pub mod startup;

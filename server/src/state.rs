@@ -65,6 +65,13 @@ impl AppState {
     pub async fn announce(&self, event: BusEvent) {
         crate::live::announce(&self.bus, self.redis.as_ref(), event).await;
     }
+
+    /// Records `entry` in the audit log and shows it to every admin watching the board.
+    pub async fn audit(&self, entry: crate::audit::Entry) {
+        if let Some(stored) = crate::audit::record(&self.storage, entry).await {
+            self.announce(BusEvent::Audited(Box::new(stored))).await;
+        }
+    }
 }
 
 /// The key `POST /api/v1/calls/events` requires, and where it came from.

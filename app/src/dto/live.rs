@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{
-    admin::{LiveCallHealth, ReconciliationSummary},
+    admin::{AuditEntry, LiveCallHealth, ReconciliationSummary},
     calls::HeartbeatHealth,
     dashboard::{ActiveCall, CallSummary, DEFAULT_LIMIT, Metrics},
     period::Period,
@@ -69,7 +69,12 @@ impl Room {
             Self::Tenant(_) | Self::AllTenants => {
                 &[Stream::Calls, Stream::ActiveCalls, Stream::Metrics]
             }
-            Self::Ops => &[Stream::Health, Stream::Dlq, Stream::Reconciliation],
+            Self::Ops => &[
+                Stream::Health,
+                Stream::Dlq,
+                Stream::Reconciliation,
+                Stream::Audit,
+            ],
         }
     }
 }
@@ -130,21 +135,27 @@ pub enum Stream {
     Dlq,
     /// Admins: `reconciliation_update`.
     Reconciliation,
+    /// Admins: `audit_entry`.
+    Audit,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 6] = [
+    pub const ALL: [Stream; 7] = [
         Self::Calls,
         Self::ActiveCalls,
         Self::Metrics,
         Self::Health,
         Self::Dlq,
         Self::Reconciliation,
+        Self::Audit,
     ];
 
     /// Streams only admins may receive.
     pub fn admin_only(self) -> bool {
-        matches!(self, Self::Health | Self::Dlq | Self::Reconciliation)
+        matches!(
+            self,
+            Self::Health | Self::Dlq | Self::Reconciliation | Self::Audit
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -155,6 +166,7 @@ impl Stream {
             Self::Health => "health",
             Self::Dlq => "dlq",
             Self::Reconciliation => "reconciliation",
+            Self::Audit => "audit",
         }
     }
 
@@ -271,6 +283,8 @@ pub enum Push {
     LiveCallsUpdate(LiveCallsUpdate),
     DlqUpdate(DlqUpdate),
     ReconciliationUpdate(ReconciliationUpdate),
+    /// An operator action (or a failed sign-in) was added to the audit log.
+    AuditEntry(Box<AuditEntry>),
 }
 
 impl Push {
@@ -284,6 +298,7 @@ impl Push {
             Self::LiveCallsUpdate(_) => "live_calls_update",
             Self::DlqUpdate(_) => "dlq_update",
             Self::ReconciliationUpdate(_) => "reconciliation_update",
+            Self::AuditEntry(_) => "audit_entry",
         }
     }
 
@@ -297,6 +312,7 @@ impl Push {
             Self::LiveCallsUpdate(data) => serde_json::to_string(data),
             Self::DlqUpdate(data) => serde_json::to_string(data),
             Self::ReconciliationUpdate(data) => serde_json::to_string(data),
+            Self::AuditEntry(data) => serde_json::to_string(data),
         }
     }
 
@@ -308,6 +324,7 @@ impl Push {
             Self::HeartbeatHealth(_) | Self::LiveCallsUpdate(_) => Stream::Health,
             Self::DlqUpdate(_) => Stream::Dlq,
             Self::ReconciliationUpdate(_) => Stream::Reconciliation,
+            Self::AuditEntry(_) => Stream::Audit,
         }
     }
 }
@@ -518,6 +535,7 @@ impl ServerMessage {
                         "reconciliation_update" => {
                             Push::ReconciliationUpdate(serde_json::from_str(data)?)
                         }
+                        "audit_entry" => Push::AuditEntry(serde_json::from_str(data)?),
                         other => return Err(serde_json::Error::unknown_variant(other, &[])),
                     },
                 }

@@ -49,7 +49,7 @@ async fn sign_in(
     };
     if let Err(wait) = state.sign_in_limits.attempt(&email) {
         let log = &state.sign_in_limits.failures_logged;
-        log.record(&state.storage, failure("throttled")).await;
+        log.record(state, failure("throttled")).await;
         return Err(ApiError::TooManyRequests(wait));
     }
     let user = state.storage.user_by_email(&email).await?;
@@ -64,7 +64,7 @@ async fn sign_in(
         .map_err(|error| ApiError::internal(error.to_string()))?;
     let Some(user) = user.filter(|_| matches) else {
         let log = &state.sign_in_limits.failures_logged;
-        log.record(&state.storage, failure("refused")).await;
+        log.record(state, failure("refused")).await;
         return Ok(None);
     };
     let role = Role::parse(&user.role)

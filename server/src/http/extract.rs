@@ -1,18 +1,15 @@
 //! Extractors whose rejections are [`ApiError`]s naming the field at fault, where axum's own
 //! answer in plain text.
 
-use std::net::SocketAddr;
-
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
     http::{StatusCode, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::{
-    audit::ClientAddr,
     auth::{Admin, AuthError, Caller},
     state::AppState,
 };
@@ -36,28 +33,6 @@ impl FromRequestParts<AppState> for Admin {
             return Err(AuthError::AdminOnly.into());
         }
         Ok(Admin(identity))
-    }
-}
-
-/// Where the request came from, for the audit log. Never fails: a request without connection
-/// info (none in practice) has no peer address.
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
-        let forwarded_for = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.chars().take(200).collect());
-        Ok(Self {
-            peer,
-            forwarded_for,
-        })
     }
 }
 

@@ -3,117 +3,33 @@
 //! (`/api/v1/internal/admin/reconciliation/{trigger,status}`, `INTERNAL_API_KEY`). Without an
 //! internal key configured the internal paths do not exist (404), rather than standing open.
 
-use app::dto::{
-    admin::{
-        ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
-        ReconciliationTriggerResponse,
+use app::{
+    data::{ClientAddr, DashboardData},
+    dto::{
+        admin::{
+            ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
+            ReconciliationTriggerResponse,
+        },
+        query::RunsQuery,
     },
-    error::DataError,
 };
 use axum::{
     Json,
     extract::{FromRequestParts, OriginalUri, Path, State},
     http::{StatusCode, request::Parts},
 };
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::{
     error::{ApiError, ErrorBody},
     extract::{ApiQuery, bearer, presents_key},
 };
 use crate::{
-    audit::{self, Action, Actor, ClientAddr, Entry},
-    auth::Admin,
-    data::{encode_cursor, page_cursor},
-    figures::reconciliation_summary,
-    reconcile::{self, ReconcileError, Touched},
+    audit::Actor, auth::Admin, figures::reconciliation_summary, ops, reconcile::Touched,
     state::AppState,
 };
 
 /// The header seed-002 scripts send the internal key in (`Authorization: Bearer` works too).
 pub(super) const INTERNAL_KEY_HEADER: &str = "x-internal-api-key";
-
-impl From<ReconcileError> for ApiError {
-    fn from(error: ReconcileError) -> Self {
-        match error {
-            ReconcileError::Storage(error) => error.into(),
-            ReconcileError::Dlq(error) => error.into(),
-            ReconcileError::Redis(error) => {
-                DataError::Unavailable(format!("Redis: {error}")).into()
-            }
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(super) struct RunsQuery {
-    /// Runs per page, newest first, 1–100, default 20.
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-async fn status(
-    state: &AppState,
-    query: RunsQuery,
-) -> Result<ReconciliationStatusResponse, ApiError> {
-    let limit = DataError::bounded("limit", query.limit, 20, 100)?;
-    let after = page_cursor(query.cursor.as_deref())?;
-    let (running, last, mut runs) = tokio::try_join!(
-        state.storage.running_reconciliation(),
-        state.storage.last_reconciliation(),
-        state
-            .storage
-            .reconciliations(after.as_ref(), i64::from(limit) + 1),
-    )?;
-    let more = runs.len() > limit as usize;
-    runs.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            runs.last()
-                .map(|run| encode_cursor(run.started_at, &run.id))
-        })
-        .flatten();
-    Ok(ReconciliationStatusResponse {
-        success: true,
-        running: running.map(reconciliation_summary),
-        last_run: last.map(reconciliation_summary),
-        schedule_interval_seconds: state.config.reconcile_interval.as_secs(),
-        runs: runs.into_iter().map(reconciliation_summary).collect(),
-        next_cursor,
-    })
-}
-
-/// Starts a run (or names the one going) and writes the audit entry.
-async fn trigger(
-    state: &AppState,
-    trigger: ReconciliationTrigger,
-    actor: Actor,
-    client: ClientAddr,
-) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
-    let started = reconcile::start(state, trigger, Some(&actor.name)).await;
-    let entry = Entry::new(actor.clone(), Action::ReconciliationTrigger, client);
-    let entry = match &started {
-        Ok(started) if started.already_running => {
-            entry.target(&started.run_id).result("already_running")
-        }
-        Ok(started) => entry.target(&started.run_id),
-        Err(error) => entry.result("failed").detail("error", error.to_string()),
-    };
-    audit::record(&state.storage, entry).await;
-    let started = started?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ReconciliationTriggerResponse {
-            success: true,
-            task_id: started.run_id.clone(),
-            run_id: started.run_id,
-            already_running: started.already_running,
-        }),
-    ))
-}
 
 /// The last run, the one going (if any) and the history, newest first.
 #[utoipa::path(get, path = "/admin/reconciliation", tag = "admin", params(RunsQuery),
@@ -121,11 +37,11 @@ async fn trigger(
     responses((status = 200, body = ReconciliationStatusResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn admin_status(
-    _admin: Admin,
+    Admin(admin): Admin,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> Result<Json<ReconciliationStatusResponse>, ApiError> {
-    Ok(Json(status(&state, query).await?))
+    Ok(Json(state.reconciliation(&admin, &query).await?))
 }
 
 /// One run with the calls and messages it touched.
@@ -165,13 +81,8 @@ pub(super) async fn admin_trigger(
     client: ClientAddr,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
-    trigger(
-        &state,
-        ReconciliationTrigger::Admin,
-        Actor::user(&admin),
-        client,
-    )
-    .await
+    let started = state.reconcile_now(&admin, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(started)))
 }
 
 /// Proof that the request carries `INTERNAL_API_KEY`, compared in constant time.
@@ -217,7 +128,7 @@ pub(super) async fn internal_status(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> Result<Json<ReconciliationStatusResponse>, ApiError> {
-    Ok(Json(status(&state, query).await?))
+    Ok(Json(ops::reconciliation(&state, &query).await?))
 }
 
 /// Seed 002's trigger path: the same as `POST /api/admin/reconciliation/trigger`; the run id
@@ -231,11 +142,7 @@ pub(super) async fn internal_trigger(
     client: ClientAddr,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {
-    trigger(
-        &state,
-        ReconciliationTrigger::Internal,
-        Actor::internal_key(),
-        client,
-    )
-    .await
+    let trigger = ReconciliationTrigger::Internal;
+    let started = ops::reconcile_now(&state, trigger, Actor::internal_key(), client).await?;
+    Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -7,8 +7,8 @@
 //! - On connect: `connected {user_id, sid}`, then a fresh `initial_state` (admins also get
 //!   `ops_state`), then every push of the socket's rooms as its seed event (`call_event`,
 //!   `metrics_update`, `active_calls_update`; admins also `heartbeat_health`,
-//!   `live_calls_update`, `dlq_update`, `reconciliation_update`), the payload serialized once by
-//!   the hub.
+//!   `live_calls_update`, `dlq_update`, `reconciliation_update`, `audit_entry`), the payload
+//!   serialized once by the hub.
 //! - Client events: `subscribe` / `unsubscribe` `{stream}` switch a stream of the socket's rooms
 //!   on or off (answered with `subscribed` / `unsubscribed`, or `error`, and the ack if asked);
 //!   `ping` is answered with `pong {timestamp}`.

@@ -3,7 +3,10 @@
 //! [`CAPACITY`] events behind loses the oldest and is told so (`RecvError::Lagged`), so a slow
 //! consumer can never hold memory or delay the writers.
 
-use app::dto::{admin::ReconciliationSummary, calls::HeartbeatHealth};
+use app::dto::{
+    admin::{AuditEntry, ReconciliationSummary},
+    calls::HeartbeatHealth,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -38,6 +41,8 @@ pub enum BusEvent {
     DlqChanged { depth: i64 },
     /// A reconciliation run started or finished.
     ReconciliationRun(ReconciliationSummary),
+    /// An entry was added to the audit log.
+    Audited(Box<AuditEntry>),
 }
 
 #[derive(Clone, Debug)]

@@ -539,6 +539,7 @@ impl Hub {
                 });
                 self.publish(&[Room::Ops], &push);
             }
+            BusEvent::Audited(entry) => self.publish(&[Room::Ops], &Push::AuditEntry(entry)),
         }
     }
 }
@@ -864,7 +865,7 @@ fn active_calls_push(active_calls: Vec<ActiveCall>, now: OffsetDateTime) -> Push
 
 /// The current figures of `stream` in `room` as a push: what the coalescer sends when they
 /// changed, and what a client gets at once when it switches the stream on. `None` for streams
-/// of single events (calls, health changes, reconciliation runs).
+/// of single events (calls, health changes, reconciliation runs, audit entries).
 pub async fn current_figures(
     state: &AppState,
     room: &Room,
@@ -892,7 +893,7 @@ pub async fn current_figures(
             dlq: figures::dlq_summary(&state.dlq).await?,
             timestamp: now,
         })),
-        Stream::Calls | Stream::Reconciliation => None,
+        Stream::Calls | Stream::Reconciliation | Stream::Audit => None,
     })
 }
 
@@ -1025,14 +1026,22 @@ mod tests {
         let mut subscription = hub.subscribe(&[Room::Ops], &[]);
         let switch = subscription.switch();
         assert!(switch.set(Stream::Dlq, false));
-        assert_eq!(switch.streams(), [Stream::Health, Stream::Reconciliation]);
+        assert_eq!(
+            switch.streams(),
+            [Stream::Health, Stream::Reconciliation, Stream::Audit]
+        );
         hub.publish(&[Room::Ops], &dlq(1));
         assert!(!switch.set(Stream::Dlq, true));
         hub.publish(&[Room::Ops], &dlq(2));
         assert_eq!(next_frame(&mut subscription).await.seq, 2);
         assert_eq!(
             switch.streams(),
-            [Stream::Health, Stream::Dlq, Stream::Reconciliation]
+            [
+                Stream::Health,
+                Stream::Dlq,
+                Stream::Reconciliation,
+                Stream::Audit
+            ]
         );
         assert!(!switch.offers(Stream::Calls));
     }

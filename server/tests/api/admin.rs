@@ -167,7 +167,14 @@ async fn the_dlq_can_be_listed_retried_and_discarded() {
             (status, &body["affected"], &body["depth"]),
             (StatusCode::OK, &json!(1), &json!(1))
         );
-        assert_eq!(bus.recv().await.unwrap(), BusEvent::DlqChanged { depth: 1 });
+        // The action is audited (and that entry pushed to admins) as well.
+        let changed = loop {
+            match bus.recv().await.unwrap() {
+                BusEvent::Audited(entry) => assert_eq!(entry.action, "dlq.discard"),
+                other => break other,
+            }
+        };
+        assert_eq!(changed, BusEvent::DlqChanged { depth: 1 });
         let (status, body) = delete_as_admin(&app, &format!("/api/admin/dlq/{first_id}")).await;
         assert_eq!(
             (status, &body["code"]),

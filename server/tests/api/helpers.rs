@@ -145,6 +145,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST path` with a form body and the session cookie of `tenant`'s user (`None`: an
+    /// admin), as the page's server functions post.
+    pub(crate) async fn post_signed_in(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        tenant: Option<&str>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header(
+                "cookie",
+                format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
+            )
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts `body` to the ingest endpoint with the test ingest key.
     pub(crate) async fn ingest(&self, body: &serde_json::Value) -> reqwest::Response {
         self.client

@@ -350,6 +350,69 @@ async fn tenants_see_only_their_own_calls_and_admins_see_what_they_chose() {
 }
 
 #[tokio::test]
+async fn admins_see_each_audited_action_as_it_is_recorded_and_tenants_never() {
+    let app = spawn_app().await;
+    let mut admin = client(&app, None, &[]).await;
+    let mut acme = client(&app, Some("acme"), &[]).await;
+    settle(&mut admin).await;
+    settle(&mut acme).await;
+    let retried = app
+        .client
+        .post(app.url("/api/admin/dlq/retry"))
+        .bearer_auth(app.token(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), reqwest::StatusCode::OK);
+    let seen = admin
+        .recv_until(|message| {
+            matches!(
+                message,
+                ServerMessage::Push {
+                    push: Push::AuditEntry(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    let Some(ServerMessage::Push {
+        room,
+        push: Push::AuditEntry(entry),
+        ..
+    }) = seen.last()
+    else {
+        unreachable!()
+    };
+    assert_eq!(*room, Room::Ops);
+    assert_eq!(
+        (
+            entry.action.as_str(),
+            entry.actor.as_str(),
+            entry.result.as_str()
+        ),
+        ("dlq.retry_all", "tests", "ok")
+    );
+    let stored = app.admin_json("/api/admin/audit").await;
+    assert_eq!(stored["entries"][0]["id"], entry.id, "the entry as stored");
+
+    // The tenant's socket carries its own call after the action, and no audit entry before it.
+    ingest_ok(&app, &json!([call_started("acme", "after-audit")])).await;
+    let seen = acme
+        .recv_until(|message| !call_events(std::slice::from_ref(message)).is_empty())
+        .await;
+    assert!(
+        !seen.iter().any(|message| matches!(
+            message,
+            ServerMessage::Push {
+                push: Push::AuditEntry(_),
+                ..
+            }
+        )),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_burst_gives_one_metrics_update_per_interval() {
     let interval = Duration::from_millis(300);
     let app = spawn_app_with(|config| config.push.interval = interval).await;

@@ -309,3 +309,208 @@ async fn only_an_admins_page_carries_the_ops_board() {
         assert!(!html.contains(part), "a tenant's page shows {part}");
     }
 }
+
+/// A form post to the REST twin of an action, with the session cookie of `tenant`'s user.
+async fn rest_action(
+    app: &crate::helpers::TestApp,
+    method: reqwest::Method,
+    path: &str,
+    tenant: Option<&str>,
+) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .header(
+            "cookie",
+            format!("{}={}", server::auth::SESSION_COOKIE, app.token(tenant)),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ops_boards_actions_are_the_admin_apis_and_refused_to_tenants() {
+    let app = spawn_app().await;
+    load_fixture(&app).await;
+    app.state.ingestor.injector().set_percent(100);
+    for id in ["lost-1", "lost-2"] {
+        let event = serde_json::json!({"type": "call_started", "user_id": "acme", "call_id": id,
+            "at": time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339).unwrap()});
+        assert_eq!(app.ingest(&event).await.status(), StatusCode::ACCEPTED);
+    }
+    app.state.ingestor.injector().set_percent(0);
+    let dlq = json_ok(app.get_signed_in("/api/admin/dlq", None).await).await;
+    let first = dlq["messages"][0]["id"].as_i64().unwrap().to_string();
+
+    // Reads: what the admin API answers.
+    for (rpc, rest) in [
+        ("/rpc/dlq", "/api/admin/dlq"),
+        ("/rpc/dlq?limit=1", "/api/admin/dlq?limit=1"),
+        ("/rpc/reconciliation", "/api/admin/reconciliation"),
+        ("/rpc/audit_log?limit=5", "/api/admin/audit?limit=5"),
+    ] {
+        let by_rpc = json_ok(app.get_signed_in(rpc, None).await).await;
+        let by_rest = json_ok(app.get_signed_in(rest, None).await).await;
+        assert_eq!(by_rpc, by_rest, "{rpc} vs {rest}");
+    }
+    // Heartbeat ages move between two requests: compare the calls and the counts.
+    let by_rpc = json_ok(app.get_signed_in("/rpc/live_calls", None).await).await;
+    let by_rest = json_ok(app.get_signed_in("/api/admin/active-calls", None).await).await;
+    assert_eq!(ids(&by_rpc["active_calls"]), ids(&by_rest["active_calls"]));
+    assert_eq!(ids(&by_rpc["active_calls"]), ["c5", "g2"]);
+    // No business name was given for the fixture's tenants: the id stands in.
+    assert_eq!(by_rpc["active_calls"][1]["business_name"], "globex");
+    let one = json_ok(
+        app.get_signed_in("/rpc/live_calls?user_id=globex", None)
+            .await,
+    )
+    .await;
+    assert_eq!(ids(&one["active_calls"]), ["g2"]);
+
+    // A tenant is refused every read and every action, by both doors alike, and nothing moves.
+    let reads = [
+        ("/rpc/live_calls", "/api/admin/active-calls"),
+        ("/rpc/dlq", "/api/admin/dlq"),
+        ("/rpc/reconciliation", "/api/admin/reconciliation"),
+        ("/rpc/audit_log", "/api/admin/audit"),
+    ];
+    for (rpc, rest) in reads {
+        let refused = app.get_signed_in(rpc, Some("acme")).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
+        let by_rpc: Value = refused.json().await.unwrap();
+        let by_rest: Value = app
+            .get_signed_in(rest, Some("acme"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(by_rpc, by_rest, "{rpc}");
+        assert_eq!(
+            app.get(rpc).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{rpc}"
+        );
+    }
+    let retry_one = format!("/api/admin/dlq/{first}/retry");
+    let discard_one = format!("/api/admin/dlq/{first}");
+    let actions = [
+        ("/rpc/dlq_retry", reqwest::Method::POST, retry_one.as_str()),
+        (
+            "/rpc/dlq_retry_all",
+            reqwest::Method::POST,
+            "/api/admin/dlq/retry",
+        ),
+        (
+            "/rpc/dlq_discard",
+            reqwest::Method::DELETE,
+            discard_one.as_str(),
+        ),
+        (
+            "/rpc/reconcile_now",
+            reqwest::Method::POST,
+            "/api/admin/reconciliation/trigger",
+        ),
+    ];
+    for (rpc, method, rest) in &actions {
+        let refused = app
+            .post_signed_in(rpc, &[("id", &first)], Some("acme"))
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
+        let by_rpc: Value = refused.json().await.unwrap();
+        assert_eq!(by_rpc["code"], "forbidden", "{rpc}: {by_rpc}");
+        assert!(
+            by_rpc["error"].as_str().unwrap().contains("admin"),
+            "a clear message: {by_rpc}"
+        );
+        let by_rest: Value = rest_action(&app, method.clone(), rest, Some("acme"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(by_rpc, by_rest, "{rpc}");
+        let anonymous = app
+            .client
+            .post(app.url(rpc))
+            .form(&[("id", &first)])
+            .send()
+            .await;
+        assert_eq!(
+            anonymous.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{rpc}"
+        );
+    }
+    let after = json_ok(app.get_signed_in("/api/admin/dlq", None).await).await;
+    assert_eq!(
+        after["messages"], dlq["messages"],
+        "the tenant changed nothing"
+    );
+    let runs = json_ok(app.get_signed_in("/api/admin/reconciliation", None).await).await;
+    assert_eq!(
+        runs["runs"],
+        serde_json::json!([]),
+        "the tenant started no run"
+    );
+
+    // An admin acts through the server functions: clear answers, recorded with who and where.
+    let discarded = json_ok(
+        app.post_signed_in("/rpc/dlq_discard", &[("id", &first)], None)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (&discarded["affected"], &discarded["depth"]),
+        (&1.into(), &1.into())
+    );
+    let again = app
+        .post_signed_in("/rpc/dlq_discard", &[("id", &first)], None)
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let garbage = app
+        .post_signed_in("/rpc/dlq_retry", &[("id", "twelve")], None)
+        .await;
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    let garbage: Value = garbage.json().await.unwrap();
+    assert_eq!(garbage["field"], "id", "{garbage}");
+    let started = json_ok(app.post_signed_in("/rpc/reconcile_now", &[], None).await).await;
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    let status = json_ok(app.get_signed_in("/rpc/reconciliation", None).await).await;
+    let known: Vec<&Value> = [&status["running"], &status["last_run"]]
+        .into_iter()
+        .chain(status["runs"].as_array().unwrap())
+        .collect();
+    assert!(
+        known.iter().any(|run| run["id"] == run_id.as_str()),
+        "{run_id} in {status}"
+    );
+
+    let audit = json_ok(app.get_signed_in("/rpc/audit_log", None).await).await;
+    let entries = audit["entries"].as_array().unwrap();
+    let of = |action: &str, result: &str| {
+        entries
+            .iter()
+            .find(|entry| entry["action"] == action && entry["result"] == result)
+            .unwrap_or_else(|| panic!("no {action} {result} in {audit}"))
+    };
+    let trigger = of("reconciliation.trigger", "ok");
+    assert_eq!(trigger["target"], run_id.as_str());
+    let discard = of("dlq.discard", "ok");
+    assert_eq!(
+        (&discard["target"], &discard["actor"], &discard["role"]),
+        (
+            &Value::from(first.as_str()),
+            &"tests".into(),
+            &"admin".into()
+        )
+    );
+    assert_eq!(discard["detail"]["call_id"], "lost-1");
+    assert_eq!(discard["client_addr"], "127.0.0.1", "{discard}");
+    of("dlq.discard", "not_found");
+    // Newest first; the tenant's refused attempts wrote nothing.
+    assert_eq!(entries[0]["action"], "reconciliation.trigger", "{audit}");
+    assert!(
+        entries.iter().all(|entry| entry["role"] == "admin"),
+        "{audit}"
+    );
+}
