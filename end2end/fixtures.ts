@@ -1,6 +1,7 @@
 // The base URL of the server global-setup.ts started, and a console-error collector.
 import { test as base, expect, type ConsoleMessage } from "@playwright/test";
-import { E2E_EMAIL, E2E_PASSWORD } from "./credentials";
+import { E2E_EMAIL, E2E_PASSWORD, TENANT_A, TENANT_A_EMAIL, TENANT_B, TENANT_B_EMAIL } from "./credentials";
+import { addUser, dataDir, startServer, type Server } from "./server";
 
 export { E2E_EMAIL, E2E_PASSWORD };
 
@@ -22,6 +23,26 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 
 export { expect };
 
+/**
+ * A server of the test's own, serving with `args` added, stopped when `body` is done: on a fresh
+ * data folder with the suite's tenants (business names included), or on `dir`, the folder of
+ * one stopped before. For flows that change the whole server (failing writes, short heartbeat
+ * thresholds, reconciliation runs) without touching what other tests see.
+ */
+export async function ownServer<T>(args: string[], body: (server: Server) => Promise<T>, dir?: string): Promise<T> {
+  if (!dir) {
+    dir = dataDir();
+    addUser(dir, TENANT_A_EMAIL, E2E_PASSWORD, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]);
+    addUser(dir, TENANT_B_EMAIL, E2E_PASSWORD, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]);
+  }
+  const server = await startServer(dir, args);
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
 /** A name no other test (or project running at the same time) uses. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
@@ -32,13 +53,22 @@ export function uniquePhonePrefix(): string {
   return `+1${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
 }
 
-/** Posts call events to the ingest API as the platform does; fails the test on refusal. */
-export async function ingest(request: import("@playwright/test").APIRequestContext, events: object | object[]) {
-  const response = await request.post("/api/v1/calls/events", {
+/**
+ * Posts call events to the ingest API as the platform does (of the shared server, or of the one
+ * at `base`); fails the test unless it answers `status` (200: every event stored; 202: some
+ * queued for retry).
+ */
+export async function ingest(
+  request: import("@playwright/test").APIRequestContext,
+  events: object | object[],
+  base = "",
+  status = 200,
+) {
+  const response = await request.post(`${base}/api/v1/calls/events`, {
     headers: { Authorization: `Bearer ${process.env.SWITCHBOARD_INGEST_KEY}` },
     data: events,
   });
-  expect(response.status(), await response.text()).toBe(200);
+  expect(response.status(), await response.text()).toBe(status);
 }
 
 /** A screenshot kept with the test artifacts, named by project, for people to look at. */

@@ -1,9 +1,9 @@
-// Starts the real `switchboard` binary on a free port (port 0: the kernel picks, no race) with a
-// fresh data folder, and hands its URL to the tests through the environment.
-import { spawn, spawnSync } from "node:child_process";
+// Starts the suite's shared server (server.ts), with the defaults an operator gets, signs its
+// users in, and hands its URL to the tests through the environment (SWITCHBOARD_URL). The JWT
+// secret and ingest key it is given stay in the environment for the servers tests start of
+// their own (fixtures.ts `ownServer`), so one signed-in browser session works on every one.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import {
@@ -17,52 +17,20 @@ import {
   TENANT_B_EMAIL,
   TENANT_B_STATE,
 } from "./credentials";
-
-const root = path.resolve(__dirname, "..");
+import { addUser, dataDir, startServer } from "./server";
 
 export default async function globalSetup() {
-  const bin = process.env.SWITCHBOARD_BIN ?? path.join(root, "target/debug/switchboard");
-  const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? path.join(root, "target/site");
-  const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-e2e-"));
-
-  // A signed-in browser needs a user: an admin and two tenant users with a known password, added
-  // the way an operator would (the password on stdin, never in argv).
+  process.env.JWT_SECRET = randomBytes(32).toString("hex");
+  process.env.INGEST_API_KEY = randomBytes(24).toString("hex");
   const users: [string, string[]][] = [
     [E2E_EMAIL, ["--role", "admin"]],
     [TENANT_A_EMAIL, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]],
     [TENANT_B_EMAIL, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]],
   ];
-  for (const [email, role] of users) {
-    const added = spawnSync(
-      bin,
-      ["user", "add", "--data-dir", dataDir, "--email", email, ...role, "--password-stdin"],
-      { input: `${E2E_PASSWORD}\n`, encoding: "utf8" },
-    );
-    if (added.status !== 0) throw new Error(`switchboard user add failed: ${added.stderr}`);
-  }
-
-  // Tests that need calls post them to the ingest endpoint with this key.
-  const ingestKey = randomBytes(24).toString("hex");
-  const server = spawn(
-    bin,
-    ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--site-root", siteRoot],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn", INGEST_API_KEY: ingestKey },
-    },
-  );
-  server.stderr.on("data", (chunk) => process.stderr.write(`[switchboard] ${chunk}`));
-
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = "";
-    server.stdout.on("data", (chunk) => {
-      seen += chunk;
-      const match = seen.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (match) resolve(match[0]);
-    });
-    server.on("exit", (code) => reject(new Error(`switchboard exited (${code}) before listening: ${seen}`)));
-    server.on("error", reject);
-  });
+  const main = dataDir();
+  for (const [email, role] of users) addUser(main, email, E2E_PASSWORD, role);
+  const server = await startServer(main);
+  const url = server.url;
 
   // Sign in once per user, through the real login form, and hand the sessions to the tests
   // (sign-in is rate-limited per email, as it should be, so tests do not each sign in again).
@@ -80,6 +48,7 @@ export default async function globalSetup() {
     const session = login.headers.get("set-cookie")?.split(";")[0];
     if (login.status !== 303 || !session) throw new Error(`sign-in of ${email} failed: ${login.status}`);
     const [name, value] = session.split("=");
+    // A cookie for 127.0.0.1 goes to every port: the session works on every server here.
     writeFileSync(
       state,
       JSON.stringify({
@@ -90,7 +59,7 @@ export default async function globalSetup() {
   }
 
   process.env.SWITCHBOARD_URL = url;
-  process.env.SWITCHBOARD_INGEST_KEY = ingestKey;
-  process.env.SWITCHBOARD_PID = String(server.pid);
-  writeFileSync(path.join(dataDir, "e2e-url"), url);
+  process.env.SWITCHBOARD_INGEST_KEY = process.env.INGEST_API_KEY;
+  process.env.SWITCHBOARD_PIDS = String(server.process.pid);
+  writeFileSync(path.join(main, "e2e-url"), url);
 }

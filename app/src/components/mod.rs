@@ -6,6 +6,7 @@ pub mod charts;
 pub mod connection_badge;
 pub mod metric_card;
 pub mod ops;
+pub mod ops_panels;
 pub mod panel;
 pub mod period_selector;
 pub mod recent_calls;

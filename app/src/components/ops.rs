@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::{
     clock::{self, Clock},
+    components::recent_calls::PanelsKept,
     dto::{
         admin::{ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
         error::DataError,
@@ -79,6 +80,7 @@ pub fn TenantPicker(
         // A native form, not the router's: a new tenant is a new page, live link included.
         <form class="tenant-picker" method="get" action="/dashboard/realtime" data-testid="tenant-picker">
             <input type="hidden" name="period" value=move || view.get().period().key() />
+            <PanelsKept view />
             <label class="field">
                 <span class="field__label">"Tenant"</span>
                 <select name="user_id">
@@ -216,8 +218,16 @@ pub fn OpsCards(
     }
 }
 
-/// What a finished run repaired, in words.
+/// What a finished run repaired, in words, for the card.
 fn repairs(run: &ReconciliationSummary) -> String {
+    match repairs_words(run) {
+        Some(done) => format!("● repaired {done}"),
+        None => "● nothing to repair".to_owned(),
+    }
+}
+
+/// The repairs a run made, counted by kind ("2 stale closed, 1 backfilled"); `None` for none.
+pub(crate) fn repairs_words(run: &ReconciliationSummary) -> Option<String> {
     let counts = [
         (run.stale_closed, "stale closed"),
         (run.backfilled, "backfilled"),
@@ -230,11 +240,7 @@ fn repairs(run: &ReconciliationSummary) -> String {
         .filter(|(count, _)| *count > 0)
         .map(|(count, what)| format!("{count} {what}"))
         .collect();
-    if done.is_empty() {
-        "● nothing to repair".to_owned()
-    } else {
-        format!("● repaired {}", done.join(", "))
-    }
+    (!done.is_empty()).then(|| done.join(", "))
 }
 
 /// One ops card: a value, a line saying what it means, and a tone (`ok`, `warn`, `bad`) that

@@ -33,3 +33,19 @@ pub fn Panel(
 pub fn Empty(#[prop(into)] message: String) -> impl IntoView {
     view! { <p class="panel__empty">{message}</p> }
 }
+
+/// What a panel shows while its data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <Empty message="Loading…" /> }
+}
+
+/// A panel that could not load says why, in words (and the rest of the page stays useful).
+#[component]
+pub fn Failed(error: crate::dto::error::DataError) -> impl IntoView {
+    view! {
+        <p class="panel__error" role="alert">
+            {format!("Could not load this: {error}")}
+        </p>
+    }
+}

@@ -79,6 +79,7 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                         .user_id
                         .map(|tenant| view! { <input type="hidden" name="user_id" value=tenant /> })
                 }}
+                <PanelsKept view />
                 <label class="field">
                     <span class="field__label">"Status"</span>
                     <select name="status">
@@ -148,6 +149,7 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                                 ..PageQuery::default()
                             };
                             cleared.calls.user_id = view.get().calls.user_id;
+                            cleared.panels = view.get().panels;
                             format!("?{}", cleared.to_query_string())
                         }
                     >
@@ -156,6 +158,16 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                 </div>
             </div>
         </Form>
+    }
+}
+
+/// The ops board's open panels, carried along by a GET form that changes the rest of the view.
+#[component]
+pub fn PanelsKept(view: Memo<PageQuery>) -> impl IntoView {
+    move || {
+        view.get()
+            .panels_param()
+            .map(|panels| view! { <input type="hidden" name="panels" value=panels /> })
     }
 }
 

@@ -361,12 +361,18 @@ pub fn decode_cursor(cursor: &str) -> Option<(OffsetDateTime, String)> {
 /// recent calls' filters and page, and (admins) the tenant. Links and the filter form build it,
 /// so a view can be shared and survives a reload.
 ///
+/// `panels=none`: every ops panel closed on purpose.
+const PANELS_NONE: &str = "none";
+
 /// Not a serde type: [`PageQuery::parse`] reads it field by field so that one bad value is
 /// reported and ignored rather than failing the page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageQuery {
     pub period: Option<Period>,
     pub calls: CallsQuery,
+    /// The ops board's open panels (admins): `None` until someone opens or closes one, then
+    /// each open panel's id (`panels=calls,dlq`; `panels=none` when all are closed).
+    pub panels: Option<Vec<String>>,
 }
 
 impl PageQuery {
@@ -415,6 +421,13 @@ impl PageQuery {
                 from: text("from"),
                 to: text("to"),
             },
+            panels: text("panels").map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty() && *id != PANELS_NONE)
+                    .map(str::to_owned)
+                    .collect()
+            }),
         };
         (view, problems)
     }
@@ -455,6 +468,7 @@ impl PageQuery {
             ("to", calls.to.clone()),
             ("limit", calls.limit.map(|l| l.to_string())),
             ("cursor", calls.cursor.clone()),
+            ("panels", self.panels_param()),
         ];
         for (name, value) in pairs {
             if let Some(value) = value {
@@ -470,6 +484,41 @@ impl PageQuery {
             period: Some(period),
             ..self.clone()
         }
+    }
+
+    /// Whether the URL says panel `id` is open; `None` when it says nothing of any panel.
+    pub fn panel_open(&self, id: &str) -> Option<bool> {
+        self.panels
+            .as_ref()
+            .map(|open| open.iter().any(|open| open == id))
+    }
+
+    /// This view with panel `id` opened or closed; `shown` are the panels open now.
+    pub fn with_panel(&self, shown: &[&str], id: &str, open: bool) -> Self {
+        let mut panels: Vec<String> = shown
+            .iter()
+            .filter(|shown| **shown != id)
+            .map(|shown| (*shown).to_owned())
+            .collect();
+        if open {
+            panels.push(id.to_owned());
+        }
+        panels.sort();
+        Self {
+            panels: Some(panels),
+            ..self.clone()
+        }
+    }
+
+    /// The `panels` parameter's value, as forms carry it along.
+    pub fn panels_param(&self) -> Option<String> {
+        self.panels.as_ref().map(|open| {
+            if open.is_empty() {
+                PANELS_NONE.to_owned()
+            } else {
+                open.join(",")
+            }
+        })
     }
 
     /// This view at another page of recent calls (`None`: the first).

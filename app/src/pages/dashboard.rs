@@ -31,11 +31,13 @@ use crate::{
         connection_badge::ConnectionBadge,
         metric_card::MetricCard,
         ops::{OpsCards, OpsFigures, TenantPicker},
-        panel::{Empty, Panel},
+        ops_panels::OpsPanels,
+        panel::{Failed, Loading, Panel},
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
     },
     dto::{
+        admin::AuditEntry,
         auth::Role,
         dashboard::{CallSummary, Metrics, RecentCallsResponse},
         error::DataError,
@@ -87,6 +89,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let feed = RwSignal::new(LiveFeed::default());
     let last_update = RwSignal::new(None::<OffsetDateTime>);
     let patches = RwSignal::new(RecentPatches::default());
+    let audit_live = RwSignal::new(Vec::new());
     let (hydrated, set_hydrated) = signal(false);
     let live = Live {
         view,
@@ -96,6 +99,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
         recent,
         patches,
         agents_basis: StoredValue::new(None),
+        audit_live,
         last_update,
         clock,
     };
@@ -161,6 +165,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 <Transition>
                     <OpsCards figures health clock />
                 </Transition>
+                <OpsPanels view feed audit_live tenants clock />
             },
         )
     });
@@ -367,21 +372,6 @@ fn MetricCards(metrics: Option<Metrics>) -> impl IntoView {
     }
 }
 
-#[component]
-fn Loading() -> impl IntoView {
-    view! { <Empty message="Loading…" /> }
-}
-
-/// A panel that could not load says why, in words (and the rest of the page stays useful).
-#[component]
-fn Failed(error: DataError) -> impl IntoView {
-    view! {
-        <p class="panel__error" role="alert">
-            {format!("Could not load this: {error}")}
-        </p>
-    }
-}
-
 /// What the page keeps in step with the live link, beyond the feed itself. `Copy`: every
 /// field is a handle.
 ///
@@ -399,6 +389,8 @@ struct Live {
     patches: RwSignal<RecentPatches>,
     /// The figures the agent table was last asked again for.
     agents_basis: StoredValue<Option<Metrics>>,
+    /// Audit entries pushed since the page loaded, newest first (admins).
+    audit_live: RwSignal<Vec<AuditEntry>>,
     last_update: RwSignal<Option<OffsetDateTime>>,
     clock: Clock,
 }
@@ -455,6 +447,10 @@ impl Live {
                     self.agents_basis.set_value(Some(now.clone()));
                 }
                 Push::ActiveCallsUpdate(update) => self.touched(update.timestamp),
+                Push::AuditEntry(entry) => self.audit_live.update(|entries| {
+                    entries.insert(0, (**entry).clone());
+                    entries.truncate(AUDIT_KEPT);
+                }),
                 _ => {}
             },
             _ => {}
@@ -475,6 +471,9 @@ struct RecentPatches {
     calls: std::collections::HashMap<String, CallSummary>,
     order: std::collections::VecDeque<String>,
 }
+
+/// Pushed audit entries kept (the panel shows fewer).
+const AUDIT_KEPT: usize = 100;
 
 /// Live reports kept for laying over loaded pages.
 const PATCHES_KEPT: usize = 500;

@@ -292,8 +292,36 @@ async fn only_an_admins_page_carries_the_ops_board() {
         r#"data-testid="tenant-picker""#,
         r#"data-metric="ops-health""#,
         r#"<option value="globex""#,
+        r#"data-testid="ops-panels""#,
+        // The fixture's live calls started hours ago and never sent a heartbeat.
+        r#"data-call-id="g2" data-health="stale""#,
+        "2 live · 0 warning · 2 stale",
+        "■ 2 calls stopped sending heartbeats: stale",
+        "● empty",
+        "No run yet.",
     ] {
         assert!(html.contains(part), "admin page without {part}");
+    }
+    // Nothing in the address: the live calls open by themselves (stale calls), the empty queue
+    // does not.
+    assert!(html.contains(r#"data-panel="calls" open"#));
+    assert!(!html.contains(r#"data-panel="dlq" open"#));
+    // The address opens and closes them, without JavaScript.
+    let opened = app
+        .get_signed_in("/dashboard/realtime?panels=audit", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    // Once the address names the open panels, it alone decides: stale calls or not.
+    for (panel, open) in [
+        ("calls", false),
+        ("dlq", false),
+        ("runs", false),
+        ("audit", true),
+    ] {
+        let tag = format!(r#"data-panel="{panel}" open"#);
+        assert_eq!(opened.contains(&tag), open, "{panel}");
     }
     // Two live calls, counted in the first HTML.
     let at = html.find(r#"data-metric="ops-active""#).unwrap();
@@ -305,7 +333,14 @@ async fn only_an_admins_page_carries_the_ops_board() {
 
     let tenant = app.get_signed_in("/dashboard/realtime", Some("acme")).await;
     let html = tenant.text().await.unwrap();
-    for part in ["ops-cards", "tenant-picker", "ops-health", "globex"] {
+    for part in [
+        "ops-cards",
+        "tenant-picker",
+        "ops-health",
+        "globex",
+        "ops-panels",
+        "ops-panel",
+    ] {
         assert!(!html.contains(part), "a tenant's page shows {part}");
     }
 }
