@@ -12,7 +12,7 @@ async function openLive(page: Page, url: string) {
 }
 
 test("a call whose heartbeats stop turns warning, then stale, and is called out first", async ({ page, request }) => {
-  await ownServer(["--heartbeat-warning-secs=2", "--heartbeat-stale-secs=4"], async (server) => {
+  await ownServer(["--heartbeat-warning-secs=2", "--heartbeat-stale-secs=6"], async (server) => {
     const quiet = unique("quiet");
     const beating = unique("beating");
     const at = new Date().toISOString();

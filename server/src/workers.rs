@@ -15,6 +15,8 @@ use crate::{
 };
 
 const DLQ_POLL: Duration = Duration::from_secs(1);
+/// Longest pause between health sweeps. Short thresholds (tests, demos) sweep more often, so a
+/// call is seen in every state it passes through.
 const HEALTH_SWEEP: Duration = Duration::from_secs(5);
 /// Dead letters retried per pass; the rest wait for the next pass.
 const DLQ_BATCH: i64 = 100;
@@ -31,7 +33,10 @@ pub fn spawn_all(state: &AppState) {
             }
         }
     }));
-    tokio::spawn(every(HEALTH_SWEEP, state.shutdown.clone(), {
+    let sweep = std::time::Duration::try_from(state.config.heartbeat.warning / 4)
+        .unwrap_or(HEALTH_SWEEP)
+        .clamp(Duration::from_millis(250), HEALTH_SWEEP);
+    tokio::spawn(every(sweep, state.shutdown.clone(), {
         let state = state.clone();
         move || {
             let state = state.clone();
