@@ -27,7 +27,8 @@ test("a call whose heartbeats stop turns warning, then stale, and is called out 
     );
     const panel = page.locator('details[data-panel="calls"]');
     const health = (id: string) => panel.locator(`tr[data-call-id="${id}"] [data-label="Health"]`);
-    await expect(health(quiet)).toHaveText("● healthy");
+    // It arrives healthy, but may already be past that by the time it is looked at: 2 s.
+    await expect(health(quiet)).toHaveText(/^(● healthy|▲ warning)$/);
     // One call keeps beating; the other falls silent.
     const beat = setInterval(() => {
       void ingest(request, { type: "heartbeat", user_id: TENANT_B, call_id: beating, at: new Date().toISOString() }, server.url).catch(() => {});
