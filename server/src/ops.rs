@@ -103,6 +103,22 @@ async fn after_dlq_action(state: &AppState, affected: u64) -> Result<DlqActionRe
     })
 }
 
+/// Records an action on message `id` (found or not) and answers: 404, or what it touched.
+async fn after_one_message(
+    state: &AppState,
+    entry: Entry,
+    id: i64,
+    found: bool,
+) -> Result<DlqActionResponse, DataError> {
+    state
+        .audit(entry.result(if found { "ok" } else { "not_found" }))
+        .await;
+    if !found {
+        return Err(DataError::NotFound(format!("no DLQ message {id}")));
+    }
+    after_dlq_action(state, 1).await
+}
+
 /// Retries dead letter `id` now (final failures included); the retrier picks it up within a
 /// second.
 pub async fn dlq_retry(
@@ -114,13 +130,7 @@ pub async fn dlq_retry(
     let id = message_id(id)?;
     let found = state.dlq.retry_now(id).await?;
     let entry = Entry::new(actor, Action::DlqRetry, client).target(id);
-    state
-        .audit(entry.result(if found { "ok" } else { "not_found" }))
-        .await;
-    if !found {
-        return Err(DataError::NotFound(format!("no DLQ message {id}")));
-    }
-    after_dlq_action(state, 1).await
+    after_one_message(state, entry, id, found).await
 }
 
 /// Retries every dead letter now.
@@ -154,13 +164,7 @@ pub async fn dlq_discard(
             .detail("event_type", letter.event.0.event_type.as_str())
             .detail("error", letter.error);
     }
-    state
-        .audit(entry.result(if found { "ok" } else { "not_found" }))
-        .await;
-    if !found {
-        return Err(DataError::NotFound(format!("no DLQ message {id}")));
-    }
-    after_dlq_action(state, 1).await
+    after_one_message(state, entry, id, found).await
 }
 
 /// The run going on (if any), the last finished run and a page of the history, newest first.

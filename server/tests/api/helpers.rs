@@ -127,38 +127,41 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// `GET path` with the session cookie of `tenant`'s user (`None`: an admin), as a browser
+    /// A request with the session cookie of `tenant`'s user (`None`: an admin), as a browser
     /// that signed in sends it.
+    pub(crate) fn signed_in(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        tenant: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).header(
+            "cookie",
+            format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
+        )
+    }
+
+    /// `GET path` signed in as `tenant`'s user (`None`: an admin).
     pub(crate) async fn get_signed_in(
         &self,
         path: &str,
         tenant: Option<&str>,
     ) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .header(
-                "cookie",
-                format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
-            )
+        self.signed_in(reqwest::Method::GET, path, tenant)
             .send()
             .await
             .unwrap()
     }
 
-    /// `POST path` with a form body and the session cookie of `tenant`'s user (`None`: an
-    /// admin), as the page's server functions post.
+    /// `POST path` with a form body, signed in as `tenant`'s user (`None`: an admin), as the
+    /// page's server functions post.
     pub(crate) async fn post_signed_in(
         &self,
         path: &str,
         form: &[(&str, &str)],
         tenant: Option<&str>,
     ) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header(
-                "cookie",
-                format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
-            )
+        self.signed_in(reqwest::Method::POST, path, tenant)
             .form(form)
             .send()
             .await

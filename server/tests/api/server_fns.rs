@@ -5,7 +5,10 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{dashboard::load_fixture, helpers::spawn_app};
+use crate::{
+    dashboard::load_fixture,
+    helpers::{TestApp, spawn_app},
+};
 
 async fn json_ok(response: reqwest::Response) -> Value {
     let status = response.status();
@@ -261,22 +264,7 @@ async fn the_admin_boards_server_functions_answer_as_the_admin_api_and_refuse_te
         ("/rpc/tenants", "/api/admin/tenants"),
         ("/rpc/health", "/api/admin/health"),
     ] {
-        let refused = app.get_signed_in(rpc, Some("acme")).await;
-        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
-        let by_rpc: Value = refused.json().await.unwrap();
-        let by_rest: Value = app
-            .get_signed_in(rest, Some("acme"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(by_rpc, by_rest, "{rpc}");
-        assert_eq!(by_rpc["code"], "forbidden", "{rpc}: {by_rpc}");
-        assert_eq!(
-            app.get(rpc).await.status(),
-            StatusCode::UNAUTHORIZED,
-            "{rpc}"
-        );
+        refused_alike(&app, rpc, rest).await;
     }
 }
 
@@ -345,22 +333,25 @@ async fn only_an_admins_page_carries_the_ops_board() {
     }
 }
 
-/// A form post to the REST twin of an action, with the session cookie of `tenant`'s user.
-async fn rest_action(
-    app: &crate::helpers::TestApp,
-    method: reqwest::Method,
-    path: &str,
-    tenant: Option<&str>,
-) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .header(
-            "cookie",
-            format!("{}={}", server::auth::SESSION_COOKIE, app.token(tenant)),
-        )
-        .send()
+/// `rpc` and its REST twin `rest` refuse a tenant alike (403, the same JSON error) and refuse
+/// nobody signed in (401).
+async fn refused_alike(app: &TestApp, rpc: &str, rest: &str) {
+    let refused = app.get_signed_in(rpc, Some("acme")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
+    let by_rpc: Value = refused.json().await.unwrap();
+    let by_rest: Value = app
+        .get_signed_in(rest, Some("acme"))
         .await
-        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_rpc, by_rest, "{rpc}");
+    assert_eq!(by_rpc["code"], "forbidden", "{rpc}: {by_rpc}");
+    assert_eq!(
+        app.get(rpc).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "{rpc}"
+    );
 }
 
 #[tokio::test]
@@ -411,21 +402,7 @@ async fn the_ops_boards_actions_are_the_admin_apis_and_refused_to_tenants() {
         ("/rpc/audit_log", "/api/admin/audit"),
     ];
     for (rpc, rest) in reads {
-        let refused = app.get_signed_in(rpc, Some("acme")).await;
-        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{rpc}");
-        let by_rpc: Value = refused.json().await.unwrap();
-        let by_rest: Value = app
-            .get_signed_in(rest, Some("acme"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(by_rpc, by_rest, "{rpc}");
-        assert_eq!(
-            app.get(rpc).await.status(),
-            StatusCode::UNAUTHORIZED,
-            "{rpc}"
-        );
+        refused_alike(&app, rpc, rest).await;
     }
     let retry_one = format!("/api/admin/dlq/{first}/retry");
     let discard_one = format!("/api/admin/dlq/{first}");
@@ -458,8 +435,11 @@ async fn the_ops_boards_actions_are_the_admin_apis_and_refused_to_tenants() {
             by_rpc["error"].as_str().unwrap().contains("admin"),
             "a clear message: {by_rpc}"
         );
-        let by_rest: Value = rest_action(&app, method.clone(), rest, Some("acme"))
+        let by_rest: Value = app
+            .signed_in(method.clone(), rest, Some("acme"))
+            .send()
             .await
+            .unwrap()
             .json()
             .await
             .unwrap();
