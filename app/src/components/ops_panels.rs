@@ -26,7 +26,7 @@ use crate::{
         },
         calls::HeartbeatHealth,
         error::DataError,
-        live::LiveFeed,
+        live::{DlqSummary, LiveFeed},
         query::{AuditQuery, DlqQuery, PageQuery, RunsQuery, TenantQuery},
     },
     server_fns,
@@ -59,10 +59,12 @@ pub fn OpsPanels(
         },
         server_fns::audit_log,
     );
+    // The ops room as the live link has it, once per change (the feed also moves with every
+    // call of the calls room).
+    let ops = Memo::new(move |_| feed.with(|feed| feed.ops().cloned()));
     // Ask again when the live link says the queue or the runs moved.
-    let ops = move || feed.with(|feed| feed.ops().cloned());
     Effect::watch(
-        move || ops().map(|ops| ops.dlq),
+        move || ops.with(|ops| ops.as_ref().map(|ops| ops.dlq)),
         move |now, _, _| {
             let shown = dlq.get_untracked().and_then(Result::ok);
             let shown = shown.map(|shown| (shown.depth, shown.final_failures));
@@ -73,7 +75,12 @@ pub fn OpsPanels(
         false,
     );
     Effect::watch(
-        move || ops().and_then(|ops| ops.last_reconciliation.map(|run| (run.id, run.status))),
+        move || {
+            ops.with(|ops| {
+                let run = ops.as_ref()?.last_reconciliation.as_ref()?;
+                Some((run.id.clone(), run.status))
+            })
+        },
         move |now, _, _| {
             if now.is_some() {
                 runs.refetch();
@@ -82,9 +89,11 @@ pub fn OpsPanels(
         false,
     );
 
-    let calls = Signal::derive(move || {
-        let mut calls = match (ops(), live_calls.get()) {
-            (Some(ops), _) => ops.live.active_calls,
+    // Memos: each is read by several parts of its panel, and sorting or copying once is enough.
+    let calls = Memo::new(move |_| {
+        let live = ops.with(|ops| ops.as_ref().map(|ops| ops.live.active_calls.clone()));
+        let mut calls = match (live, live_calls.get()) {
+            (Some(live), _) => live,
             (None, Some(Ok(loaded))) => loaded.active_calls,
             _ => Vec::new(),
         };
@@ -106,14 +115,17 @@ pub fn OpsPanels(
                 .any(|call| call.health != HeartbeatHealth::Healthy)
         })
     };
-    let queued = move || {
-        ops()
-            .map(|ops| ops.dlq.depth)
-            .or_else(|| dlq.get().and_then(Result::ok).map(|dlq| dlq.depth))
-            .unwrap_or(0)
-            > 0
+    // The queue's size: the live link's once it has it, else the loaded one.
+    let dlq_now = move || {
+        ops.with(|ops| ops.as_ref().map(|ops| ops.dlq)).or_else(|| {
+            dlq.get().and_then(Result::ok).map(|loaded| DlqSummary {
+                depth: loaded.depth,
+                final_failures: loaded.final_failures,
+            })
+        })
     };
-    let names = Signal::derive(move || {
+    let queued = move || dlq_now().is_some_and(|now| now.depth > 0);
+    let names = Memo::new(move |_| {
         tenants
             .get()
             .and_then(Result::ok)
@@ -134,8 +146,7 @@ pub fn OpsPanels(
             if *queued && was == Some(&false) {
                 let view = view.get_untracked();
                 if view.panel_open("dlq") == Some(false) {
-                    let shown = open_panels(&view, true, false);
-                    let next = view.with_panel(&shown, "dlq", true);
+                    let next = view.with_panel(&panels_open_but("dlq"), "dlq", true);
                     navigate(&format!("?{}", next.to_query_string()), quiet());
                 }
             }
@@ -154,13 +165,10 @@ pub fn OpsPanels(
             )
         })
     });
-    let dlq_summary = Signal::derive(move || match ops().map(|ops| ops.dlq) {
+    let dlq_summary = Signal::derive(move || match dlq_now() {
         Some(now) => dlq_words(now.depth, now.final_failures),
-        None => match dlq.get() {
-            Some(Ok(loaded)) => dlq_words(loaded.depth, loaded.final_failures),
-            Some(Err(_)) => "could not be read".to_owned(),
-            None => String::new(),
-        },
+        None if dlq.with(|loaded| matches!(loaded, Some(Err(_)))) => "could not be read".to_owned(),
+        None => String::new(),
     });
     let runs_summary = Signal::derive(move || {
         runs.get()
@@ -176,7 +184,6 @@ pub fn OpsPanels(
             })
             .unwrap_or_default()
     });
-    let audit_summary = Signal::derive(move || "newest first".to_owned());
 
     view! {
         <section class="ops-panels" aria-label="Operations panels" data-testid="ops-panels">
@@ -205,7 +212,7 @@ pub fn OpsPanels(
                 id="runs"
                 title="Reconciliation"
                 view
-                default_open=Signal::derive(|| false)
+                default_open=Signal::stored(false)
                 summary=runs_summary
             >
                 <RunsPanel runs clock />
@@ -214,8 +221,8 @@ pub fn OpsPanels(
                 id="audit"
                 title="Audit log"
                 view
-                default_open=Signal::derive(|| false)
-                summary=audit_summary
+                default_open=Signal::stored(false)
+                summary=Signal::stored("newest first".to_owned())
             >
                 <AuditPanel audit audit_live clock />
             </Disclosure>
@@ -231,20 +238,6 @@ fn quiet() -> NavigateOptions {
         scroll: false,
         ..NavigateOptions::default()
     }
-}
-
-/// The panels open now: as the address says, or by default while it says nothing.
-fn open_panels(view: &PageQuery, dlq_default: bool, calls_default: bool) -> Vec<&'static str> {
-    PANELS
-        .into_iter()
-        .filter(|id| {
-            view.panel_open(id).unwrap_or(match *id {
-                "dlq" => dlq_default,
-                "calls" => calls_default,
-                _ => false,
-            })
-        })
-        .collect()
 }
 
 fn dlq_words(depth: i64, final_failures: i64) -> String {
@@ -288,17 +281,10 @@ fn Disclosure(
         if now_open == open.get_untracked() {
             return;
         }
-        let view = view.get_untracked();
         // What the others show now (defaults included) becomes explicit, with this one changed.
-        let shown: Vec<&str> = PANELS
-            .into_iter()
-            .filter(|other| {
-                *other != id
-                    && document_panel_open(other)
-                        .unwrap_or_else(|| view.panel_open(other) == Some(true))
-            })
-            .collect();
-        let next = view.with_panel(&shown, id, now_open);
+        let next = view
+            .get_untracked()
+            .with_panel(&panels_open_but(id), id, now_open);
         navigate(&format!("?{}", next.to_query_string()), quiet());
     };
     let heading = format!("ops-panel-{id}-title");
@@ -323,18 +309,26 @@ fn Disclosure(
     }
 }
 
-/// Whether the panel `id` is open on the page now (browser only).
-fn document_panel_open(id: &str) -> Option<bool> {
+/// The panels open on the page now, `id` aside (browser only): what the address says, or the
+/// defaults while it says nothing, as each disclosure shows it.
+fn panels_open_but(id: &str) -> Vec<&'static str> {
     let document = leptos::prelude::document();
-    let element = document
-        .query_selector(&format!("details.ops-panel[data-panel=\"{id}\"]"))
-        .ok()??;
-    Some(element.has_attribute("open"))
+    PANELS
+        .into_iter()
+        .filter(|other| *other != id)
+        .filter(|other| {
+            document
+                .query_selector(&format!("details.ops-panel[data-panel=\"{other}\"]"))
+                .ok()
+                .flatten()
+                .is_some_and(|element| element.has_attribute("open"))
+        })
+        .collect()
 }
 
 /// Live calls across tenants: stale first and called out, with ticking ages.
 #[component]
-fn LiveCallsTable(calls: Signal<Vec<LiveCallHealth>>, clock: Clock) -> impl IntoView {
+fn LiveCallsTable(calls: Memo<Vec<LiveCallHealth>>, clock: Clock) -> impl IntoView {
     let stale = move || {
         calls.with(|calls| {
             calls
@@ -525,7 +519,7 @@ fn OutcomeLine(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
 #[component]
 fn DlqPanel(
     dlq: Resource<Result<DlqResponse, DataError>>,
-    names: Signal<Vec<(String, String)>>,
+    names: Memo<Vec<(String, String)>>,
     clock: Clock,
 ) -> impl IntoView {
     let pending = RwSignal::new(None::<Intent>);
@@ -611,7 +605,7 @@ fn DlqPanel(
 #[component]
 fn DlqItem(
     message: DlqMessage,
-    names: Signal<Vec<(String, String)>>,
+    names: Memo<Vec<(String, String)>>,
     clock: Clock,
     ask: Callback<Intent>,
 ) -> impl IntoView {
