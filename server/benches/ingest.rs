@@ -12,13 +12,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use app::dto::ingest::IngestResponse;
 use serde_json::{Value, json};
-use server::{
-    config::{Config, TEST_INGEST_KEY},
-    startup::Application,
-    state::AppState,
-};
+use server::{config::Config, startup::Application, state::AppState};
 use sqlx::{Connection, PgConnection};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -99,17 +94,7 @@ async fn run(server: &Server, run: &str, calls: usize, senders: usize, batch: us
                     } else {
                         Value::Array(chunk.to_vec())
                     };
-                    let reply: IngestResponse = client
-                        .post(&url)
-                        .bearer_auth(TEST_INGEST_KEY)
-                        .json(&body)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
-                    stored += reply.stored;
+                    stored += common::post_events(&client, &url, &body).await.stored;
                 }
                 stored
             })

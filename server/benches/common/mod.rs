@@ -35,3 +35,22 @@ pub(crate) fn postgres_url(name: &str) -> String {
         .map_or(admin.as_str(), |(base, _)| base);
     format!("{base}/{name}")
 }
+
+/// Posts `body` (one event or an array) to the ingest endpoint `url` with the test ingest key;
+/// the server's answer.
+pub(crate) async fn post_events(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> app::dto::ingest::IngestResponse {
+    client
+        .post(url)
+        .bearer_auth(server::config::TEST_INGEST_KEY)
+        .json(body)
+        .send()
+        .await
+        .expect("the ingest request is sent")
+        .json()
+        .await
+        .expect("the ingest answer is JSON")
+}

@@ -59,18 +59,27 @@ impl Backend {
 /// (sqlx's types differ per database, so each arm is compiled separately).
 macro_rules! with_pool {
     ($self:ident, $pool:ident => $body:expr) => {
-        match $self {
-            Storage::Sqlite($pool) => $body,
-            Storage::Postgres($pool) => $body,
+        match &$self.pool {
+            $crate::storage::Pool::Sqlite($pool) => $body,
+            $crate::storage::Pool::Postgres($pool) => $body,
         }
     };
 }
 
+mod all_tenants;
 pub mod operations;
 pub mod reads;
 
+/// The calls database, and what this server keeps in memory to read it faster.
 #[derive(Clone, Debug)]
-pub enum Storage {
+pub struct Storage {
+    pool: Pool,
+    all_tenants: std::sync::Arc<all_tenants::AllTenantHours>,
+}
+
+/// The connection pool of whichever backend the URL named.
+#[derive(Clone, Debug)]
+pub enum Pool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
@@ -78,15 +87,24 @@ pub enum Storage {
 impl Storage {
     /// Connects (creating the SQLite file and its folder when needed) without migrating.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(postgres::connect(url).await?))
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(postgres::connect(url).await?)
         } else if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(sqlite::connect(url).await?))
+            Pool::Sqlite(sqlite::connect(url).await?)
         } else {
             // Never echo credentials back.
             let scheme = url.split(':').next().unwrap_or_default();
-            Err(StorageError::UnsupportedUrl(format!("{scheme}:…")))
-        }
+            return Err(StorageError::UnsupportedUrl(format!("{scheme}:…")));
+        };
+        Ok(Self {
+            pool,
+            all_tenants: Default::default(),
+        })
+    }
+
+    /// The pool itself, for SQL that has no method here (tests, benchmarks).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Connects and applies pending migrations.
@@ -97,16 +115,16 @@ impl Storage {
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        match self {
-            Self::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
-            Self::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -122,9 +140,9 @@ impl Storage {
         let mut ids: Vec<&str> = events.iter().map(|event| event.call_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        match self {
-            Self::Sqlite(pool) => sqlite::write_batch(pool, &ids, events).await,
-            Self::Postgres(pool) => postgres::write_batch(pool, &ids, events).await,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::write_batch(pool, &ids, events).await,
+            Pool::Postgres(pool) => postgres::write_batch(pool, &ids, events).await,
         }
     }
 
@@ -134,9 +152,9 @@ impl Storage {
 
     /// The calls among `ids` that exist, by id.
     pub async fn calls(&self, ids: &[&str]) -> Result<HashMap<String, CallRecord>, StorageError> {
-        match self {
-            Self::Sqlite(pool) => sqlite::load(pool, ids).await,
-            Self::Postgres(pool) => postgres::load(pool, ids).await,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::load(pool, ids).await,
+            Pool::Postgres(pool) => postgres::load(pool, ids).await,
         }
     }
 
@@ -150,9 +168,9 @@ impl Storage {
         &self,
         user_id: &str,
     ) -> Result<Vec<(RollupKey, RollupValues)>, StorageError> {
-        Ok(match self {
-            Self::Sqlite(pool) => sqlite::rollup(pool, user_id).await?,
-            Self::Postgres(pool) => postgres::rollup(pool, user_id).await?,
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => sqlite::rollup(pool, user_id).await?,
+            Pool::Postgres(pool) => postgres::rollup(pool, user_id).await?,
         })
     }
 

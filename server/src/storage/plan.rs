@@ -28,7 +28,7 @@ pub struct RollupValues {
 }
 
 impl RollupValues {
-    fn add(&mut self, other: Self, sign: i64) {
+    pub(crate) fn add(&mut self, other: Self, sign: i64) {
         self.calls += sign * other.calls;
         self.ended += sign * other.ended;
         self.duration_sum += sign * other.duration_sum;
@@ -92,6 +92,16 @@ pub struct BatchPlan {
     pub events: Vec<Planned>,
     /// The final state of every row an event changed, by id.
     pub changed: HashMap<String, CallRecord>,
+}
+
+impl BatchPlan {
+    /// The rollup hours this plan changes, ascending: the order writers bump their versions in
+    /// (see `storage::all_tenants`), so concurrent batches never deadlock on them.
+    pub fn rollup_hours(&self) -> Vec<PrimitiveDateTime> {
+        let hours: BTreeSet<PrimitiveDateTime> =
+            self.rollup.iter().map(|(key, _)| key.hour).collect();
+        hours.into_iter().collect()
+    }
 }
 
 /// Plans `events` against `stored`, the current rows of the calls they name.

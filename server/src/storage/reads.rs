@@ -1,5 +1,6 @@
 //! What the dashboard and admin API read. Period figures come from `call_hourly_rollup` (hours,
-//! never a scan of a period's `call_logs` rows); call lists are keyset pages over the
+//! never a scan of a period's `call_logs` rows; every tenant's together from the per-hour sums
+//! of [`super::all_tenants`]); call lists are keyset pages over the
 //! `(userId, startedAt)` index. The SQL is shared by both backends (quoted camelCase names mean
 //! the same column in SQLite and PostgreSQL), so each statement is written once.
 
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use sqlx::AssertSqlSafe;
 use time::PrimitiveDateTime;
 
-use super::{CallRecord, Storage, StorageError};
+use super::{CallRecord, Pool, Storage, StorageError};
 
 /// Rollup sums of one (agent, outcome) pair over a period. `''` stands for "none" in both keys
 /// (no agent; not ended yet).
@@ -80,14 +81,14 @@ const PERIOD_SUMS: &str = r#""agentConfigId", outcome,
 /// array for SQLite, a text array for PostgreSQL; `$query` binds the rest and fetches.
 macro_rules! tenant_set {
     ($self:ident, $tenants:expr, $sql:expr, $pool:ident, $query:ident => $fetch:expr) => {
-        match $self {
-            Storage::Sqlite($pool) => {
+        match &$self.pool {
+            Pool::Sqlite($pool) => {
                 let tenants = serde_json::to_string($tenants)
                     .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
                 let $query = sqlx::query_as(AssertSqlSafe($sql)).bind(tenants);
                 $fetch
             }
-            Storage::Postgres($pool) => {
+            Pool::Postgres($pool) => {
                 let $query = sqlx::query_as(AssertSqlSafe($sql)).bind($tenants);
                 $fetch
             }
@@ -116,13 +117,7 @@ impl Storage {
                 .into_iter()
                 .map(|row| row.totals)
                 .collect(),
-            None => {
-                let sql = format!(
-                    r#"SELECT {PERIOD_SUMS} FROM call_hourly_rollup WHERE hour >= $1 AND hour <= $2 GROUP BY "agentConfigId", outcome"#
-                );
-                with_pool!(self, pool => sqlx::query_as(AssertSqlSafe(sql))
-                    .bind(hours.first).bind(hours.last).fetch_all(pool).await)?
-            }
+            None => self.all_tenant_totals(hours).await?,
         })
     }
 
@@ -155,12 +150,7 @@ impl Storage {
                 with_pool!(self, pool => sqlx::query_as(sql)
                     .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?
             }
-            None => {
-                let sql = r#"SELECT hour, CAST(SUM(calls) AS BIGINT) FROM call_hourly_rollup
-                    WHERE hour >= $1 AND hour <= $2 GROUP BY hour"#;
-                with_pool!(self, pool => sqlx::query_as(sql)
-                    .bind(hours.first).bind(hours.last).fetch_all(pool).await)?
-            }
+            None => self.all_tenant_calls_per_hour(hours).await?,
         };
         Ok(rows)
     }
@@ -226,10 +216,10 @@ impl Storage {
 
     /// `"userId"` is one of the tenants bound as `param` ([`tenant_set!`] binds them).
     fn tenant_in(&self, param: &str) -> String {
-        match self {
+        match self.pool {
             // A JSON array: one statement text (and one cached plan) for any number of tenants.
-            Storage::Sqlite(_) => format!(r#""userId" IN (SELECT value FROM json_each({param}))"#),
-            Storage::Postgres(_) => format!(r#""userId" = ANY({param})"#),
+            Pool::Sqlite(_) => format!(r#""userId" IN (SELECT value FROM json_each({param}))"#),
+            Pool::Postgres(_) => format!(r#""userId" = ANY({param})"#),
         }
     }
 

@@ -124,6 +124,15 @@ pub(super) async fn write_batch(
              duration_count = duration_count + excluded.duration_count",
         );
         query.build().execute(&mut *tx).await?;
+
+        // See `storage::all_tenants`.
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO call_hour_versions (hour, version) ");
+        query.push_values(plan.rollup_hours(), |mut row, hour| {
+            row.push_bind(hour).push_bind(1_i64);
+        });
+        query.push(" ON CONFLICT (hour) DO UPDATE SET version = version + 1");
+        query.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(plan)

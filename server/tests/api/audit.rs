@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::{
     audit::{Action, Actor, ClientAddr, Entry, SIGN_IN_FAILURES_PER_MINUTE, SignInFailureLog},
-    storage::Storage,
+    storage::Pool,
     users::{self, NewUser, Role},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -188,9 +188,9 @@ async fn nobody_can_change_the_audit_log() {
             "UPDATE audit_log SET result = 'forged'",
             "DELETE FROM audit_log",
         ] {
-            let refused = match &app.state.storage {
-                Storage::Sqlite(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
-                Storage::Postgres(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
+            let refused = match app.state.storage.pool() {
+                Pool::Sqlite(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
+                Pool::Postgres(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
             };
             let error = refused.unwrap_err().to_string();
             assert!(error.contains("append-only"), "{statement}: {error}");

@@ -13,7 +13,7 @@ use server::{
     config::TEST_INTERNAL_KEY,
     live::bus::{BusEvent, CallChange},
     storage::{
-        Storage,
+        Pool, Storage,
         operations::{ABANDONED, NewRun, RunClaim},
         record::utc,
     },
@@ -68,14 +68,14 @@ async fn run_as_admin(app: &TestApp) -> ReconciliationSummary {
 
 /// Runs `sqlite` or `postgres`, whichever `storage` is.
 async fn execute(storage: &Storage, sqlite: &str, postgres: &str) {
-    match storage {
-        Storage::Sqlite(pool) => {
+    match storage.pool() {
+        Pool::Sqlite(pool) => {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite))
                 .execute(pool)
                 .await
                 .unwrap();
         }
-        Storage::Postgres(pool) => {
+        Pool::Postgres(pool) => {
             sqlx::raw_sql(sqlx::AssertSqlSafe(postgres))
                 .execute(pool)
                 .await
@@ -521,7 +521,7 @@ async fn two_server_processes_triggered_at_once_run_once() {
 
     // Hold the stale call's row: whichever run claims first stays running until released.
     let storage = Storage::connect(db.url()).await.unwrap();
-    let Storage::Postgres(pool) = &storage else {
+    let Pool::Postgres(pool) = storage.pool() else {
         unreachable!("a PostgreSQL URL")
     };
     let mut lock = pool.begin().await.unwrap();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use app::dto::ingest::{CallEvent, CallFields, Direction, EventType, Outcome};
 use server::{
     audit::Actor,
-    storage::{Planned, RollupValues, Storage, record::MergeError},
+    storage::{Planned, Pool, RollupValues, Storage, record::MergeError},
 };
 use time::{OffsetDateTime, macros::datetime};
 
@@ -219,6 +219,125 @@ async fn concurrent_writers_lose_nothing() {
     }
 }
 
+/// Every tenant's period sums, keyed by (agent, outcome): (calls, ended, duration sum, count).
+type AllTenants = HashMap<(String, String), (i64, i64, i64, i64)>;
+
+fn keyed(totals: Vec<server::storage::reads::PeriodTotals>) -> AllTenants {
+    let mut keyed = AllTenants::new();
+    for row in totals {
+        let sum = keyed.entry((row.agent_config_id, row.outcome)).or_default();
+        sum.0 += row.calls;
+        sum.1 += row.ended;
+        sum.2 += row.duration_sum;
+        sum.3 += row.duration_count;
+    }
+    keyed
+}
+
+/// What the all-tenant figures must say: each tenant's own figures (read straight from its
+/// rollup rows) added up.
+async fn tenant_by_tenant(
+    storage: &Storage,
+    tenants: &[&str],
+    range: server::storage::reads::HourRange,
+) -> (AllTenants, Vec<(time::PrimitiveDateTime, i64)>) {
+    let mut totals = Vec::new();
+    let mut per_hour = std::collections::BTreeMap::new();
+    for tenant in tenants {
+        totals.extend(storage.period_totals(Some(tenant), range).await.unwrap());
+        for (hour, calls) in storage.calls_per_hour(Some(tenant), range).await.unwrap() {
+            *per_hour.entry(hour).or_insert(0) += calls;
+        }
+    }
+    (keyed(totals), per_hour.into_iter().collect())
+}
+
+#[tokio::test]
+async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
+    for db in each_backend().await {
+        // Two handles on one database: two servers, each remembering its own hours.
+        let reader = db.open().await;
+        let writer = Storage::connect(db.url()).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let range = server::dashboard::period(now, 168);
+        let tenants = ["tenant-a", "tenant-b"];
+        let started = |tenant: &str, call: &str, at: OffsetDateTime, agent: &str| {
+            let mut event = event(EventType::CallStarted, tenant, call, at);
+            if let Some(fields) = event.call.as_mut() {
+                fields.agent_config_id = Some(agent.into());
+            }
+            event
+        };
+        let all_tenants = || async {
+            let totals = keyed(reader.period_totals(None, range).await.unwrap());
+            let per_hour = reader.calls_per_hour(None, range).await.unwrap();
+            (totals, per_hour)
+        };
+
+        writer
+            .write_batch(&[
+                started("tenant-a", "old", now - time::Duration::hours(3), "agent-a"),
+                started("tenant-a", "a1", now, "agent-a"),
+                started("tenant-b", "b1", now, "agent-b"),
+            ])
+            .await
+            .unwrap();
+        let first = all_tenants().await;
+        assert_eq!(
+            first,
+            tenant_by_tenant(&reader, &tenants, range).await,
+            "{}",
+            db.url()
+        );
+        assert_eq!(first.1.iter().map(|(_, calls)| calls).sum::<i64>(), 3);
+
+        // The reader has every hour now; a write into an older hour by the other server (the
+        // call of three hours ago ends), a new agent in the current hour, and a call started
+        // before the period (outside it) must all show on the next read.
+        let mut ended = event(EventType::CallEnded, "tenant-a", "old", now);
+        ended.duration = Some(100);
+        writer
+            .write_batch(&[
+                ended,
+                started("tenant-b", "b2", now, "agent-c"),
+                started(
+                    "tenant-b",
+                    "long-ago",
+                    now - time::Duration::hours(200),
+                    "agent-b",
+                ),
+            ])
+            .await
+            .unwrap();
+        let second = all_tenants().await;
+        assert_eq!(
+            second,
+            tenant_by_tenant(&reader, &tenants, range).await,
+            "{}",
+            db.url()
+        );
+        assert_ne!(second, first, "{}", db.url());
+        assert_eq!(second.1.iter().map(|(_, calls)| calls).sum::<i64>(), 4);
+        assert_eq!(
+            second
+                .0
+                .get(&("agent-a".to_owned(), "completed".to_owned())),
+            Some(&(1, 1, 100, 1)),
+            "the old call, ended: {}",
+            db.url()
+        );
+
+        // A shorter period reads the same remembered hours, cut to its own.
+        let hour = server::dashboard::period(now, 1);
+        assert_eq!(
+            keyed(reader.period_totals(None, hour).await.unwrap()),
+            tenant_by_tenant(&reader, &tenants, hour).await.0,
+            "{}",
+            db.url()
+        );
+    }
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent() {
     for db in each_backend().await {
@@ -236,7 +355,7 @@ async fn an_existing_seed_table_is_adopted() {
         return;
     };
     let storage = Storage::connect(db.url()).await.unwrap();
-    let Storage::Postgres(pool) = &storage else {
+    let Pool::Postgres(pool) = storage.pool() else {
         unreachable!()
     };
     sqlx::raw_sql(
