@@ -24,6 +24,9 @@ export default defineConfig({
   globalTeardown: "./global-teardown.ts",
   forbidOnly: !!process.env.CI,
   retries: 0,
+  // A deadline for awaited events, not a speed target: on a shared 2-core machine a debug bundle
+  // can take more than the default 5 s to hydrate and draw while the other worker loads pages.
+  expect: { timeout: 10_000 },
   workers: 2,
   reporter: [["list"], ["json", { outputFile: "./.artifacts/results.json" }]],
   outputDir: "./.artifacts/test-results",

@@ -80,6 +80,7 @@ test("in the dark scheme the charts draw in the page's dark colours", async ({ p
   await ingest(request, endedCalls(TENANT_A, uniquePhonePrefix(), 1));
   await page.emulateMedia({ colorScheme: "dark" });
   await page.goto("/dashboard/realtime");
+  await expect(page.getByTestId("connection-badge")).toHaveAttribute("data-state", "live");
   await expect(page.getByTestId("outcomes-canvas")).toHaveAttribute("data-drawn", /\d+/);
   await expect(page.getByTestId("calls-per-hour-canvas")).toHaveAttribute("data-drawn", /\d+/);
   // The bars take the page's own brand colour, which is lighter in the dark scheme.

@@ -12,11 +12,14 @@ async function openLive(page: Page, url: string) {
 }
 
 test("a call whose heartbeats stop turns warning, then stale, and is called out first", async ({ page, request }) => {
-  await ownServer(["--heartbeat-warning-secs=2", "--heartbeat-stale-secs=6"], async (server) => {
+  // Warning after 2 s of silence, stale after 12 s: a window wide enough to be seen on a busy
+  // machine, where a page load alone can take seconds.
+  await ownServer(["--heartbeat-warning-secs=2", "--heartbeat-stale-secs=12"], async (server) => {
     const quiet = unique("quiet");
     const beating = unique("beating");
-    const at = new Date().toISOString();
     await openLive(page, `${server.url}/dashboard/realtime?panels=calls`);
+    // Stamped after the page is live, so the silence starts now and not during the page load.
+    const at = new Date().toISOString();
     await ingest(
       request,
       [
@@ -35,7 +38,7 @@ test("a call whose heartbeats stop turns warning, then stale, and is called out 
     }, 500);
     try {
       await expect(health(quiet)).toHaveText("▲ warning", { timeout: 10_000 });
-      await expect(health(quiet)).toHaveText("■ stale", { timeout: 10_000 });
+      await expect(health(quiet)).toHaveText("■ stale", { timeout: 15_000 });
       await expect(panel.getByTestId("stale-callout")).toHaveText("■ 1 call stopped sending heartbeats: stale");
       await expect(panel.locator("tbody tr").first()).toHaveAttribute("data-call-id", quiet);
       await expect(health(beating)).toHaveText("● healthy");
