@@ -222,7 +222,9 @@ const CONCURRENT_HASHES: usize = 4;
 /// outcome), and only a few hashes are computed at a time.
 #[derive(Debug)]
 pub struct SignInLimits {
-    per_email: governor::DefaultKeyedRateLimiter<String>,
+    /// Keyed by a keyed hash of the email: every key is 8 bytes, however long the email.
+    per_email: governor::DefaultKeyedRateLimiter<u64>,
+    email_keys: std::hash::RandomState,
     hashing: tokio::sync::Semaphore,
     /// Failed attempts are audited, at a bounded rate.
     pub failures_logged: crate::audit::SignInFailureLog,
@@ -235,6 +237,7 @@ impl Default for SignInLimits {
         );
         Self {
             per_email: governor::RateLimiter::keyed(quota),
+            email_keys: std::hash::RandomState::new(),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
             failures_logged: crate::audit::SignInFailureLog::default(),
         }
@@ -250,7 +253,8 @@ impl SignInLimits {
             // memory without bound.
             self.per_email.retain_recent();
         }
-        self.per_email.check_key(&email.to_owned()).map_err(|wait| {
+        let key = std::hash::BuildHasher::hash_one(&self.email_keys, email);
+        self.per_email.check_key(&key).map_err(|wait| {
             wait.wait_time_from(DefaultClock::default().now())
                 .as_secs()
                 .max(1)

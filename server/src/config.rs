@@ -169,6 +169,12 @@ pub struct ServeArgs {
     )]
     pub reconcile_interval_secs: u64,
 
+    /// Where people reach this dashboard (`https://board.example.com`) when a proxy stands in
+    /// front: pages posting from there are this site's own (cross-site posts are refused), and
+    /// an `https` address makes the session cookie `Secure`.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_parser = public_origin)]
+    pub public_url: Option<String>,
+
     /// Live push: at most one metrics / active-calls / live-calls update per room per this many
     /// milliseconds, however many events arrive (call events themselves are pushed at once).
     #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
@@ -204,6 +210,7 @@ impl ServeArgs {
                 ..PushSettings::default()
             },
             reconcile_interval: std::time::Duration::from_secs(self.reconcile_interval_secs),
+            public_url: self.public_url,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -228,6 +235,8 @@ pub struct Config {
     pub push: PushSettings,
     /// Between scheduled reconciliation runs; zero: no schedule.
     pub reconcile_interval: std::time::Duration,
+    /// `SWITCHBOARD_PUBLIC_URL` as an origin (`https://board.example.com`, no path).
+    pub public_url: Option<String>,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
     /// `JWT_SECRET`; when unset one is generated into the data folder.
@@ -302,10 +311,30 @@ impl Config {
             },
             // Tests start runs themselves; a schedule would race them.
             reconcile_interval: std::time::Duration::ZERO,
+            public_url: None,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,
         }
+    }
+}
+
+/// `SWITCHBOARD_PUBLIC_URL` as the origin browsers send (`scheme://host[:port]`); a trailing
+/// `/` is dropped, any other path refused.
+fn public_origin(value: &str) -> Result<String, String> {
+    let value = value.trim().trim_end_matches('/');
+    let valid = value.split_once("://").is_some_and(|(scheme, authority)| {
+        matches!(scheme, "http" | "https")
+            && !authority.is_empty()
+            && !authority.contains(['/', '?', '#', '@', ' '])
+    });
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(
+            "expected http(s)://host[:port] with no path, e.g. https://board.example.com"
+                .to_owned(),
+        )
     }
 }
 
@@ -323,7 +352,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 12] = [
+    const TABLE: [(&str, &str, Option<&str>); 13] = [
         ("addr", "SWITCHBOARD_ADDR", Some("0.0.0.0:5001")),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
         ("database-url", "DATABASE_URL", None),
@@ -356,6 +385,7 @@ mod tests {
             "SWITCHBOARD_RECONCILE_INTERVAL_SECS",
             Some("900"),
         ),
+        ("public-url", "SWITCHBOARD_PUBLIC_URL", None),
     ];
 
     /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
@@ -389,6 +419,28 @@ mod tests {
             dlq_max_retries: 3,
             push_interval_ms: 1000,
             reconcile_interval_secs: 900,
+            public_url: None,
+        }
+    }
+
+    #[test]
+    fn the_public_url_is_an_origin() {
+        assert_eq!(
+            public_origin(" https://board.example.com/ "),
+            Ok("https://board.example.com".to_owned())
+        );
+        assert_eq!(
+            public_origin("http://10.0.0.7:5001"),
+            Ok("http://10.0.0.7:5001".to_owned())
+        );
+        for wrong in [
+            "board.example.com",
+            "ftp://board.example.com",
+            "https://",
+            "https://board.example.com/dashboard",
+            "https://user@board.example.com",
+        ] {
+            assert!(public_origin(wrong).is_err(), "{wrong}");
         }
     }
 

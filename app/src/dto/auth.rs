@@ -34,8 +34,35 @@ impl Role {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    #[cfg_attr(feature = "ssr", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
     pub password: String,
+}
+
+/// The longest email accepted at sign-in (RFC 5321's limit for an address).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// The longest password accepted at sign-in: far beyond any real one, short enough to hash.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+impl Credentials {
+    /// Refuses values no account can have, before anything is looked up, hashed or counted.
+    pub fn check(&self) -> Result<(), super::error::DataError> {
+        use super::error::DataError;
+        if self.email.len() > MAX_EMAIL_BYTES {
+            return Err(DataError::invalid(
+                "email",
+                format!("at most {MAX_EMAIL_BYTES} bytes"),
+            ));
+        }
+        if self.password.len() > MAX_PASSWORD_BYTES {
+            return Err(DataError::invalid(
+                "password",
+                format!("at most {MAX_PASSWORD_BYTES} bytes"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A signed-in identity, as the token carries it.

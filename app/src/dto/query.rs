@@ -530,6 +530,61 @@ impl PageQuery {
 }
 
 #[cfg(test)]
+mod properties {
+    //! Whatever a URL holds, the parsers answer — a value or a 400 — and never panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Date-ish text: mostly near-misses of the accepted forms, at their edges.
+    fn instant_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[+-]?[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}",
+            "[+-]?[0-9]{4,6}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,12})?(Z|[+-][0-2][0-9]:[0-5][0-9])",
+            Just("9999-12-31T23:59:59-01:00".to_owned()),
+            Just("-0001-01-01".to_owned()),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_filter_is_an_answer_or_a_400(
+            from in proptest::option::of(instant_text()),
+            to in proptest::option::of(instant_text()),
+            phone in proptest::option::of(any::<String>()),
+        ) {
+            let query = CallsQuery { from, to, phone, ..CallsQuery::default() };
+            match query.filter() {
+                Ok(filter) => {
+                    // What passes is something both databases can store and compare.
+                    for at in [filter.from, filter.to].into_iter().flatten() {
+                        prop_assert!((-9999..=9999).contains(&at.year()), "{at}");
+                    }
+                }
+                Err(error) => prop_assert_eq!(error.status(), 400),
+            }
+        }
+
+        #[test]
+        fn the_page_address_reads_back_as_written(query in "[ -~]{0,120}") {
+            let (page, _) = PageQuery::parse(&query);
+            let (again, problems) = PageQuery::parse(&page.to_query_string());
+            prop_assert_eq!(again, page);
+            prop_assert!(problems.is_empty(), "{problems:?}");
+        }
+
+        #[test]
+        fn any_cursor_decodes_or_is_refused(cursor in any::<String>()) {
+            if let Some((at, id)) = decode_cursor(&cursor) {
+                prop_assert_eq!(decode_cursor(&encode_cursor(at, &id)), Some((at, id)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -2,11 +2,14 @@
 //! browser's `POST /login` / `POST /logout` (a form and a session cookie, so both work without
 //! JavaScript).
 
-use app::dto::auth::{Credentials, Identity, MeResponse, Role, TokenResponse};
+use app::dto::{
+    auth::{Credentials, Identity, MeResponse, Role, TokenResponse},
+    error::DataError,
+};
 use axum::{
     Form, Json,
     extract::{Query, State},
-    http::HeaderMap,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::{
@@ -27,6 +30,9 @@ use crate::{
     users::verify_password,
 };
 
+/// The sign-in form's largest body: an email and a password at their limits, and room to spare.
+pub(super) const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+
 /// A real argon2id hash of a random password: checked when the email is unknown, so a wrong
 /// email costs the same time as a wrong password and timing does not reveal who has an account.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8b7fDwM8m8xQmGx5hY0rmcsH4p0OfO3pCg9iKc1E8I";
@@ -38,6 +44,7 @@ async fn sign_in(
     credentials: &Credentials,
     client: ClientAddr,
 ) -> Result<Option<(String, Identity)>, ApiError> {
+    credentials.check()?;
     let email = credentials.email.trim().to_lowercase();
     let failure = |result| {
         let entry = Entry::new(
@@ -130,10 +137,16 @@ fn local_target(next: Option<&str>) -> &str {
 /// The session cookie: never readable by scripts, not sent on cross-site requests (except
 /// top-level navigation), and `Secure` when the request came over HTTPS through a proxy that says
 /// so, so it never travels in clear text after that.
-fn session_cookie(value: String, max_age: time::Duration, headers: &HeaderMap) -> Cookie<'static> {
-    let https = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+fn session_cookie(
+    value: String,
+    max_age: time::Duration,
+    headers: &HeaderMap,
+    public_url: Option<&str>,
+) -> Cookie<'static> {
+    let https = public_url.is_some_and(|url| url.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     Cookie::build((SESSION_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -157,8 +170,13 @@ pub(super) async fn login(
     let signed_in = match form {
         Ok(Form(credentials)) => match sign_in(&state, &credentials, client).await {
             Err(ApiError::TooManyRequests(_)) => Err("throttled"),
+            // Over-long values: as wrong as any other, said the same way.
+            Err(ApiError::Data(DataError::Invalid { .. })) => Err("1"),
             other => other?.ok_or("1"),
         },
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::PayloadTooLarge(LOGIN_BODY_LIMIT));
+        }
         Err(_) => Err("1"),
     };
     let token = match signed_in {
@@ -169,18 +187,28 @@ pub(super) async fn login(
         }
     };
     Ok((
-        jar.add(session_cookie(token, SESSION_TTL, &headers)),
+        jar.add(session_cookie(
+            token,
+            SESSION_TTL,
+            &headers,
+            state.config.public_url.as_deref(),
+        )),
         Redirect::to(&next),
     )
         .into_response())
 }
 
 /// Ends the browser session.
-pub(super) async fn logout(headers: HeaderMap, jar: CookieJar) -> Response {
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     let jar = jar.remove(session_cookie(
         String::new(),
         time::Duration::ZERO,
         &headers,
+        state.config.public_url.as_deref(),
     ));
     (jar, Redirect::to("/login")).into_response()
 }

@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod health;
 mod ingest;
+mod origin;
 mod pages;
 mod reconciliation;
 mod socketio;
@@ -144,6 +145,24 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// A panic in a handler is a bug: logged, and answered with the same 500 JSON as any internal
+/// error, instead of a dropped connection.
+pub fn catch_panics() -> tower_http::catch_panic::CatchPanicLayer<
+    fn(Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response,
+> {
+    fn answer(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+        let detail = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message");
+        axum::response::IntoResponse::into_response(ApiError::internal(format!(
+            "handler panicked: {detail}"
+        )))
+    }
+    tower_http::catch_panic::CatchPanicLayer::custom(answer as fn(_) -> _)
+}
+
 pub fn router(state: AppState) -> Router {
     let (api, document) = api();
     let api = api
@@ -172,7 +191,10 @@ pub fn router(state: AppState) -> Router {
             any(error::api_not_found),
         )
         .route("/", get(|| async { Redirect::temporary(DASHBOARD_PATH) }))
-        .route("/login", post(auth::login))
+        .route(
+            "/login",
+            post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)),
+        )
         .route("/logout", post(auth::logout))
         .route("/ws", get(ws::upgrade))
         .nest_service("/pkg", assets::bundle(site_root))
@@ -185,6 +207,11 @@ pub fn router(state: AppState) -> Router {
         )
         // Unknown paths render the app, whose router shows the 404 page with status 404.
         .fallback(render_app_to_stream_with_context(context, shell))
+        // Inside Socket.IO's layer: its clients authenticate in the handshake, never by cookie.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            origin::require_same_origin,
+        ))
         // Everything under /socket.io/ is Socket.IO's; the rest passes through.
         .layer(socketio::layer(state.clone()))
         .layer(middleware::map_request(socketio::detach_request))
@@ -197,6 +224,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ))
         .layer(CompressionLayer::new())
+        .layer(catch_panics())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

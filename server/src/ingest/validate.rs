@@ -193,6 +193,86 @@ fn text(field: &str, value: Option<&str>, max: usize) -> Result<(), String> {
 }
 
 #[cfg(test)]
+mod properties {
+    //! Whatever a producer sends, validation answers — an event or a rejection — and never
+    //! panics; what it accepts, storage can hold.
+
+    use proptest::prelude::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-21 12:00 UTC);
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::hash_map(
+                    prop_oneof![
+                        Just("type".to_owned()),
+                        Just("user_id".to_owned()),
+                        Just("call_id".to_owned()),
+                        Just("at".to_owned()),
+                        Just("call".to_owned()),
+                        Just("outcome".to_owned()),
+                        Just("duration".to_owned()),
+                        any::<String>(),
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_is_an_event_or_a_rejection(value in any_json()) {
+            let _ = validate(value, NOW);
+        }
+
+        #[test]
+        fn any_body_is_events_or_a_clear_error(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_body(&body, NOW);
+        }
+
+        #[test]
+        fn what_is_accepted_can_be_stored(
+            event_type in prop_oneof![Just("call_started"), Just("heartbeat"), Just("call_ended")],
+            user_id in ".{0,40}",
+            call_id in ".{0,40}",
+            at in prop_oneof![
+                "[+-]?[0-9]{4,6}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](Z|[+-][0-2][0-9]:[0-5][0-9])",
+                Just("9999-12-31T23:59:59-01:00".to_owned()),
+                any::<String>(),
+            ],
+            duration in any::<Option<i64>>(),
+        ) {
+            let value = json!({"type": event_type, "user_id": user_id, "call_id": call_id,
+                               "at": at, "outcome": "completed", "duration": duration});
+            if let Ok(event) = validate(value, NOW) {
+                prop_assert!(event.at >= EARLIEST && event.at <= NOW + MAX_CLOCK_SKEW);
+                prop_assert!(!event.user_id.is_empty() && event.user_id.len() <= MAX_ID);
+                prop_assert!(!event.call_id.is_empty() && event.call_id.len() <= MAX_ID);
+                prop_assert!(event.duration.is_none_or(|d| (0..=MAX_DURATION_SECS).contains(&d)));
+                // The row's UTC time: the conversion that used to panic at the far edges.
+                let _ = crate::storage::record::utc(event.at);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
     use time::macros::datetime;

@@ -11,7 +11,7 @@ use server::{
     users::{self, NewUser, Role},
 };
 
-use crate::helpers::{TestApp, header, spawn_app};
+use crate::helpers::{TestApp, header, spawn_app, spawn_app_with};
 
 /// Every endpoint that reads tenant data, with a query that is valid apart from `user_id`.
 const TENANT_ENDPOINTS: [&str; 6] = [
@@ -528,4 +528,182 @@ async fn oversized_json_is_a_413_and_weak_secrets_are_refused() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+}
+
+/// The probe and its relatives: a page on another site posting to us with the victim's
+/// cookie (or signing them in or out) is refused before anything happens; our own pages, and
+/// clients that are not browsers, are not.
+#[tokio::test]
+async fn cross_site_posts_are_refused_whatever_they_carry() {
+    let app = spawn_app().await;
+    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    let own_origin = app.url("").trim_end_matches('/').to_owned();
+    let evil = [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    let failures_before = app.state.dlq.depth().await.unwrap();
+    let audited = |log: Value| log["entries"].as_array().map(Vec::len);
+    let audit_before = audited(app.admin_json("/api/admin/audit").await);
+
+    // Cookie-authenticated admin actions: the REST door and the page's server function.
+    for path in ["/api/admin/dlq/retry", "/rpc/dlq_retry_all"] {
+        for (name, value) in evil {
+            let response = app
+                .signed_in(reqwest::Method::POST, path, None)
+                .header(name, value)
+                .form(&[("id", "1")])
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = status_and_body(response).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} with {name}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("cross-origin"),
+                "{body}"
+            );
+        }
+    }
+    // Signing someone in (into the attacker's account) or out.
+    for (path, form) in [
+        (
+            "/login",
+            &[
+                ("email", "admin@ops.test"),
+                ("password", "correct horse battery"),
+            ][..],
+        ),
+        ("/logout", &[][..]),
+    ] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .header("origin", "https://evil.example")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(response.headers().get("set-cookie").is_none(), "{path}");
+    }
+    assert_eq!(app.state.dlq.depth().await.unwrap(), failures_before);
+    assert_eq!(
+        audited(app.admin_json("/api/admin/audit").await),
+        audit_before,
+        "nothing was done, so nothing was recorded"
+    );
+
+    // Our own pages: the same requests go through.
+    let own = app
+        .signed_in(reqwest::Method::POST, "/rpc/dlq_retry_all", None)
+        .header("origin", &own_origin)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let login = sign_in_from(&app, &own_origin).await;
+    assert!(header(&login, "set-cookie").starts_with("switchboard_session="));
+}
+
+/// The admin's right credentials posted to `/login` by a page of `origin`.
+async fn sign_in_from(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/login"))
+        .header("origin", origin)
+        .form(&[
+            ("email", "admin@ops.test"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_public_url_is_this_site_and_makes_cookies_secure() {
+    let app = spawn_app_with(|config| {
+        config.public_url = Some("https://board.example".to_owned());
+    })
+    .await;
+    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    let login = sign_in_from(&app, "https://board.example").await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert!(header(&login, "set-cookie").contains("Secure"));
+}
+
+/// A handler that panics answers 500 JSON like any internal error; the connection is not dropped.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_json() {
+    let router: axum::Router = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                let parsed: Result<u8, _> = "999".parse();
+                parsed.expect("a bug").to_string()
+            }),
+        )
+        .layer(server::http::catch_panics());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/boom", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (status, body) = status_and_body(reqwest::get(&url).await.unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert!(
+        !body.to_string().contains("a bug"),
+        "no detail leaks: {body}"
+    );
+}
+
+/// The probe: 2 MB emails on `/login` grew the server by 214 MB (each kept as a
+/// rate-limiter key). Values no account can have are refused before anything is kept.
+#[tokio::test]
+async fn sign_in_values_are_bounded() {
+    let app = spawn_app().await;
+    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    let long_email = format!("{}@ops.test", "a".repeat(250));
+
+    let (status, body) = status_and_body(
+        app.client
+            .post(app.url("/api/auth/token"))
+            .json(&json!({"email": long_email, "password": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("email"), "{body}");
+    let (status, body) = status_and_body(
+        app.client
+            .post(app.url("/api/auth/token"))
+            .json(&json!({"email": "admin@ops.test", "password": "p".repeat(1025)}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("password"),
+        "{body}"
+    );
+
+    // The form: an over-long email is just a failed sign-in; a huge body is not read.
+    let form = post_login_as(&app, "/login", &long_email, "x").await;
+    assert!(header(&form, "location").starts_with("/login?error=1"));
+    let huge = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "a".repeat(2 << 20)), ("password", "x".to_owned())])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+
+    // At the limits, signing in still works.
+    let right = post_login(&app, "/login", "correct horse battery").await;
+    assert!(header(&right, "set-cookie").starts_with("switchboard_session="));
 }
