@@ -172,6 +172,9 @@ pub struct EventResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     pub status: EventStatus,
+    /// Why a `rejected` event was refused: `invalid_event` (the field at fault is in `error`),
+    /// `tenant_mismatch` (the call is another tenant's), `room_sid_taken` (another of the
+    /// tenant's calls holds its `livekitRoomSid`) or `unavailable` (send it again later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -106,7 +106,7 @@ pub(super) async fn post_events(
                         WriteOutcome::Queued => (EventStatus::Queued, None, None),
                         WriteOutcome::Rejected(error) => (
                             EventStatus::Rejected,
-                            Some("tenant_mismatch"),
+                            Some(error.code()),
                             Some(error.to_string()),
                         ),
                         WriteOutcome::Unavailable(error) => {

@@ -159,9 +159,40 @@ fn check(event: &CallEvent, now: OffsetDateTime) -> Result<(), String> {
                     "call.call_metadata: {size} bytes, at most {MAX_METADATA_BYTES}"
                 ));
             }
+            // PostgreSQL's jsonb cannot hold U+0000; refused here, the event gets its own error
+            // instead of failing the transaction it would share with others.
+            if let Some(path) = nul_in_fields(metadata, "call.call_metadata") {
+                return Err(format!(
+                    "{path}: contains U+0000 (NUL), which cannot be stored"
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// The path of the first key or string in `value` that holds U+0000.
+fn nul_in(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| nul_in(item, &format!("{path}[{index}]"))),
+        Value::Object(fields) => nul_in_fields(fields, path),
+        _ => None,
+    }
+}
+
+fn nul_in_fields(fields: &serde_json::Map<String, Value>, path: &str) -> Option<String> {
+    fields.iter().find_map(|(key, item)| {
+        let path = format!("{path}.{key}");
+        if key.contains('\0') {
+            Some(path)
+        } else {
+            nul_in(item, &path)
+        }
+    })
 }
 
 fn identifier(field: &str, value: &str) -> Result<(), String> {
@@ -267,6 +298,16 @@ mod properties {
                 prop_assert!(event.duration.is_none_or(|d| (0..=MAX_DURATION_SECS).contains(&d)));
                 // The row's UTC time: the conversion that used to panic at the far edges.
                 let _ = crate::storage::record::utc(event.at);
+            }
+        }
+
+        #[test]
+        fn accepted_metadata_never_holds_nul(metadata in any_json()) {
+            let value = json!({"type": "call_started", "user_id": "t", "call_id": "c",
+                               "at": "2026-11-21T11:59:00Z", "call": {"call_metadata": metadata}});
+            if let Ok(event) = validate(value, NOW) {
+                let stored = serde_json::to_string(&event.call.and_then(|call| call.call_metadata));
+                prop_assert!(!stored.unwrap_or_default().contains("\\u0000"));
             }
         }
     }
@@ -376,6 +417,26 @@ mod tests {
                     json!({"blob": "x".repeat(17_000)}),
                 ),
                 "call.call_metadata",
+            ),
+            (
+                with(started(), &["call", "sipCallId"], json!("sip\u{0}1")),
+                "call.sipCallId: must not contain control characters",
+            ),
+            (
+                with(
+                    started(),
+                    &["call", "call_metadata"],
+                    json!({"notes": ["fine", "a\u{0}b"]}),
+                ),
+                "call.call_metadata.notes[1]: contains U+0000",
+            ),
+            (
+                with(
+                    started(),
+                    &["call", "call_metadata"],
+                    json!({"nested": {"k\u{0}": 1}}),
+                ),
+                "call.call_metadata.nested.k\u{0}: contains U+0000",
             ),
         ];
         for (event, expected) in cases {

@@ -28,7 +28,7 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
-    storage::{BatchPlan, Planned, Storage, record::MergeError},
+    storage::{BatchPlan, Planned, Storage, StorageError, record::MergeError},
 };
 
 /// Most events in one transaction.
@@ -199,21 +199,8 @@ impl Writer {
         let mut written = if batch.is_empty() {
             Vec::new()
         } else {
-            let started = std::time::Instant::now();
-            let result = self.storage.write_batch(&batch).await;
-            debug!(
-                events = batch.len(),
-                requests = jobs.len(),
-                elapsed_us = started.elapsed().as_micros(),
-                "transaction"
-            );
-            match result {
-                Ok(plan) => self.after_commit(&batch, &plan).await,
-                Err(error) => {
-                    warn!(%error, events = batch.len(), "write failed; queueing the batch for retry");
-                    vec![self.queue(&batch, &error.to_string()).await; batch.len()]
-                }
-            }
+            debug!(events = batch.len(), requests = jobs.len(), "transaction");
+            self.write_or_split(&batch).await
         }
         .into_iter();
         for (job, injected) in jobs.into_iter().zip(injected) {
@@ -227,6 +214,37 @@ impl Writer {
             // The producer may have hung up; its events are written all the same.
             let _ = job.reply.send(outcomes);
         }
+    }
+
+    /// Writes `events` in one transaction. When the database refuses it, the halves are
+    /// written on their own, and theirs again, so the events it refuses alone go to the DLQ and
+    /// every other event of the batch is stored. A database that cannot be reached fails every
+    /// part alike: then the batch is queued whole, at once.
+    async fn write_or_split(&self, events: &[CallEvent]) -> Vec<WriteOutcome> {
+        match self.storage.write_batch(events).await {
+            Ok(plan) => self.after_commit(events, &plan).await,
+            Err(error) if events.len() > 1 && error.is_refusal() => {
+                debug!(%error, events = events.len(), "batch refused; writing its halves");
+                let (first, second) = events.split_at(events.len() / 2);
+                let mut outcomes = Box::pin(self.write_or_split(first)).await;
+                outcomes.extend(Box::pin(self.write_or_split(second)).await);
+                outcomes
+            }
+            Err(error) if error.is_refusal() => {
+                // Alone, once more: a conflict with a batch committed meanwhile (two calls
+                // claiming one room sid at once) is then planned against what it wrote.
+                match self.storage.write_batch(events).await {
+                    Ok(plan) => self.after_commit(events, &plan).await,
+                    Err(error) => self.queue_failed(events, &error).await,
+                }
+            }
+            Err(error) => self.queue_failed(events, &error).await,
+        }
+    }
+
+    async fn queue_failed(&self, events: &[CallEvent], error: &StorageError) -> Vec<WriteOutcome> {
+        warn!(%error, events = events.len(), "write failed; queueing for retry");
+        vec![self.queue(events, &error.to_string()).await; events.len()]
     }
 
     async fn write_direct(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {

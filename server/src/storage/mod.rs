@@ -39,6 +39,33 @@ pub enum StorageError {
     UnsupportedUrl(String),
 }
 
+impl StorageError {
+    /// Whether the database refused what the statements carried — a constraint, a value, a
+    /// trigger, a conflict with another writer — rather than failing to run them at all. Only a
+    /// refusal can go away when the batch is written in smaller parts.
+    pub fn is_refusal(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        let code = error.code().unwrap_or_default();
+        if error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            // SQLSTATE classes: data exception, integrity constraint violation, transaction
+            // rollback (deadlock, serialization), raised by a PL/pgSQL trigger.
+            ["22", "23", "40", "P0"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        } else {
+            // SQLite's extended code; its low byte is the primary one: TOOBIG, CONSTRAINT
+            // (triggers' RAISE included), MISMATCH, RANGE.
+            code.parse::<i32>()
+                .is_ok_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25))
+        }
+    }
+}
+
 /// Which backend a [`Storage`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -140,9 +167,10 @@ impl Storage {
         let mut ids: Vec<&str> = events.iter().map(|event| event.call_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
+        let claimed = plan::claimed_room_sids(events);
         match &self.pool {
-            Pool::Sqlite(pool) => sqlite::write_batch(pool, &ids, events).await,
-            Pool::Postgres(pool) => postgres::write_batch(pool, &ids, events).await,
+            Pool::Sqlite(pool) => sqlite::write_batch(pool, &ids, &claimed, events).await,
+            Pool::Postgres(pool) => postgres::write_batch(pool, &ids, &claimed, events).await,
         }
     }
 

@@ -104,15 +104,36 @@ impl BatchPlan {
     }
 }
 
-/// Plans `events` against `stored`, the current rows of the calls they name.
-pub fn plan(stored: &HashMap<String, CallRecord>, events: &[CallEvent]) -> BatchPlan {
+/// Which call holds a room sid, by (tenant, sid).
+pub type RoomSidHolders = HashMap<(String, String), String>;
+
+/// The (tenant, room sid) pairs `events` claim: what [`plan`] needs to know the holders of.
+pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
+    let claimed: BTreeSet<(String, String)> = events
+        .iter()
+        .filter_map(|event| {
+            let sid = event.call.as_ref()?.livekit_room_sid.as_ref()?;
+            Some((event.user_id.clone(), sid.clone()))
+        })
+        .collect();
+    claimed.into_iter().collect()
+}
+
+/// Plans `events` against `stored`, the current rows of the calls they name, and `holders`, the
+/// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
+pub fn plan(
+    stored: &HashMap<String, CallRecord>,
+    holders: &RoomSidHolders,
+    events: &[CallEvent],
+) -> BatchPlan {
     let mut current: HashMap<&str, CallRecord> = HashMap::new();
+    let mut holders = holders.clone();
     let mut planned = Vec::with_capacity(events.len());
     for event in events {
         let before = current
             .get(event.call_id.as_str())
             .or_else(|| stored.get(&event.call_id));
-        match apply(before, event) {
+        match apply(before, event).and_then(|after| hold_room_sid(&mut holders, before, after)) {
             Ok(after) => {
                 let changed = before != Some(&after);
                 planned.push(Planned::Applied { changed });
@@ -158,6 +179,40 @@ pub fn plan(stored: &HashMap<String, CallRecord>, events: &[CallEvent]) -> Batch
     }
 }
 
+/// Refuses `after` if its room sid is another call's; otherwise records who holds what now.
+fn hold_room_sid(
+    holders: &mut RoomSidHolders,
+    before: Option<&CallRecord>,
+    after: CallRecord,
+) -> Result<CallRecord, MergeError> {
+    let released = before.and_then(|row| row.livekit_room_sid.as_ref());
+    if released == after.livekit_room_sid.as_ref() {
+        return Ok(after);
+    }
+    if let Some(sid) = &after.livekit_room_sid {
+        let key = (after.user_id.clone(), sid.clone());
+        match holders.get(&key) {
+            Some(holder) if *holder != after.id => {
+                return Err(MergeError::RoomSidTaken {
+                    call_id: after.id,
+                    room_sid: sid.clone(),
+                    holder: holder.clone(),
+                });
+            }
+            _ => {
+                holders.insert(key, after.id.clone());
+            }
+        }
+    }
+    if let Some(sid) = released {
+        let key = (after.user_id.clone(), sid.clone());
+        if holders.get(&key) == Some(&after.id) {
+            holders.remove(&key);
+        }
+    }
+    Ok(after)
+}
+
 #[cfg(test)]
 mod tests {
     use app::dto::ingest::{EventType, Outcome};
@@ -182,7 +237,11 @@ mod tests {
 
     #[test]
     fn a_started_then_ended_call_moves_between_rollup_rows() {
-        let first = plan(&HashMap::new(), &[event(EventType::CallStarted, "a", 5)]);
+        let first = plan(
+            &HashMap::new(),
+            &RoomSidHolders::new(),
+            &[event(EventType::CallStarted, "a", 5)],
+        );
         assert_eq!(first.new_tenants, vec!["tenant-1".to_owned()]);
         assert_eq!(first.rollup.len(), 1);
         assert_eq!(first.rollup[0].0.outcome, "");
@@ -201,7 +260,11 @@ mod tests {
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let second = plan(&stored, &[event(EventType::CallEnded, "a", 7)]);
+        let second = plan(
+            &stored,
+            &RoomSidHolders::new(),
+            &[event(EventType::CallEnded, "a", 7)],
+        );
         assert!(second.new_tenants.is_empty());
         let deltas: Vec<(&str, RollupValues)> = second
             .rollup
@@ -240,16 +303,62 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallEnded, "a", 2),
         ];
-        let first = plan(&HashMap::new(), &events);
+        let first = plan(&HashMap::new(), &RoomSidHolders::new(), &events);
         let stored: HashMap<_, _> = first
             .upserts
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let again = plan(&stored, &events);
+        let again = plan(&stored, &RoomSidHolders::new(), &events);
         assert!(again.upserts.is_empty());
         assert!(again.rollup.is_empty());
         assert_eq!(again.events, vec![Planned::Applied { changed: false }; 2]);
+    }
+
+    fn in_room(mut event: CallEvent, sid: &str) -> CallEvent {
+        event.call = Some(app::dto::ingest::CallFields {
+            livekit_room_sid: Some(sid.into()),
+            ..Default::default()
+        });
+        event
+    }
+
+    #[test]
+    fn a_room_sid_is_held_by_one_call_of_a_tenant() {
+        let stored_holder = HashMap::from([(("tenant-1".into(), "RM_1".into()), "a".into())]);
+        let mut other_tenant = in_room(event(EventType::CallStarted, "x", 1), "RM_1");
+        other_tenant.user_id = "tenant-2".into();
+        let events = [
+            // Taken by a stored call of the same tenant: refused, alone.
+            in_room(event(EventType::CallStarted, "b", 1), "RM_1"),
+            // Another tenant's room of the same sid is its own.
+            other_tenant,
+            // Claimed earlier in the batch: the first claim wins.
+            in_room(event(EventType::CallStarted, "c", 1), "RM_2"),
+            in_room(event(EventType::CallStarted, "d", 1), "RM_2"),
+            // The holder itself may say it again.
+            in_room(event(EventType::CallUpdated, "c", 2), "RM_2"),
+        ];
+        let planned = plan(&HashMap::new(), &stored_holder, &events);
+        let taken = |call_id: &str, room_sid: &str, holder: &str| {
+            Planned::Rejected(MergeError::RoomSidTaken {
+                call_id: call_id.into(),
+                room_sid: room_sid.into(),
+                holder: holder.into(),
+            })
+        };
+        assert_eq!(
+            planned.events,
+            [
+                taken("b", "RM_1", "a"),
+                Planned::Applied { changed: true },
+                Planned::Applied { changed: true },
+                taken("d", "RM_2", "c"),
+                Planned::Applied { changed: true },
+            ]
+        );
+        let written: Vec<&str> = planned.upserts.iter().map(|row| row.id.as_str()).collect();
+        assert_eq!(written, ["c", "x"]);
     }
 
     #[test]
@@ -259,7 +368,7 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallStarted, "b", 1),
         ];
-        let ids: Vec<String> = plan(&HashMap::new(), &events)
+        let ids: Vec<String> = plan(&HashMap::new(), &RoomSidHolders::new(), &events)
             .upserts
             .into_iter()
             .map(|row| row.id)

@@ -14,7 +14,8 @@ use sqlx::{
 };
 
 use super::{
-    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc, plan::plan,
+    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc,
+    plan::{RoomSidHolders, plan},
 };
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StorageError> {
@@ -68,14 +69,44 @@ async fn load_in(
     Ok(by_id(rows))
 }
 
+/// The stored calls holding the (tenant, room sid) pairs in `claimed`. Two batches may claim
+/// one sid at once; the unique index refuses the second commit, and the writer's retry of that
+/// event alone then finds the holder here.
+async fn room_sid_holders(
+    conn: &mut sqlx::PgConnection,
+    claimed: &[(String, String)],
+) -> Result<RoomSidHolders, StorageError> {
+    if claimed.is_empty() {
+        return Ok(RoomSidHolders::new());
+    }
+    let (tenants, sids): (Vec<&str>, Vec<&str>) = claimed
+        .iter()
+        .map(|(tenant, sid)| (tenant.as_str(), sid.as_str()))
+        .unzip();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        r#"SELECT "userId", "livekitRoomSid", id FROM call_logs
+           WHERE ("userId", "livekitRoomSid") IN (SELECT * FROM unnest($1::text[], $2::text[]))"#,
+    )
+    .bind(tenants)
+    .bind(sids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, sid, id)| ((tenant, sid), id))
+        .collect())
+}
+
 pub(super) async fn write_batch(
     pool: &PgPool,
     ids: &[&str],
+    claimed: &[(String, String)],
     events: &[CallEvent],
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin().await?;
     let stored = load_in(&mut tx, ids, true).await?;
-    let plan = plan(&stored, events);
+    let holders = room_sid_holders(&mut tx, claimed).await?;
+    let plan = plan(&stored, &holders, events);
     let now = now_utc();
 
     if !plan.upserts.is_empty() || !plan.rollup.is_empty() {

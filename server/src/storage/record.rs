@@ -60,6 +60,23 @@ pub struct CallRecord {
 pub enum MergeError {
     #[error("call {call_id} belongs to another tenant")]
     TenantMismatch { call_id: String },
+    /// Room sids are unique per tenant: the same room cannot host two of a tenant's calls.
+    #[error("call {call_id}: livekitRoomSid {room_sid} is already held by call {holder}")]
+    RoomSidTaken {
+        call_id: String,
+        room_sid: String,
+        holder: String,
+    },
+}
+
+impl MergeError {
+    /// The stable code producers see for this refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TenantMismatch { .. } => "tenant_mismatch",
+            Self::RoomSidTaken { .. } => "room_sid_taken",
+        }
+    }
 }
 
 /// UTC wall-clock time without offset, as `call_logs` stores it.

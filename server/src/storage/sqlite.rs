@@ -11,7 +11,7 @@ use sqlx::{
 
 use super::{
     BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id, now_utc,
-    plan::plan,
+    plan::{RoomSidHolders, plan},
 };
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
@@ -29,7 +29,7 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
+        crate::secrets::create_private_dir(folder).map_err(sqlx::Error::Io)?;
     }
     Ok(SqlitePoolOptions::new()
         .max_connections(8)
@@ -63,14 +63,39 @@ async fn load_in(
     Ok(by_id(rows))
 }
 
+/// The stored calls holding the (tenant, room sid) pairs in `claimed`.
+async fn room_sid_holders(
+    conn: &mut sqlx::SqliteConnection,
+    claimed: &[(String, String)],
+) -> Result<RoomSidHolders, StorageError> {
+    if claimed.is_empty() {
+        return Ok(RoomSidHolders::new());
+    }
+    let pairs =
+        serde_json::to_string(claimed).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT userId, livekitRoomSid, id FROM call_logs WHERE (userId, livekitRoomSid) IN \
+         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+    )
+    .bind(pairs)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, sid, id)| ((tenant, sid), id))
+        .collect())
+}
+
 pub(super) async fn write_batch(
     pool: &SqlitePool,
     ids: &[&str],
+    claimed: &[(String, String)],
     events: &[CallEvent],
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let stored = load_in(&mut tx, ids).await?;
-    let plan = plan(&stored, events);
+    let holders = room_sid_holders(&mut tx, claimed).await?;
+    let plan = plan(&stored, &holders, events);
     let now = now_utc();
 
     if !plan.new_tenants.is_empty() {

@@ -10,6 +10,7 @@ mod dashboard;
 mod databases;
 mod helpers;
 mod ingest;
+mod ingest_refusals;
 mod live;
 mod live_clients;
 mod pages;
