@@ -1,6 +1,8 @@
 //! Cross-site request forgery. A browser attaches our session cookie to any site's form post or
 //! fetch, so a state-changing request must come from our own pages — sign-in and sign-out
-//! included (a forged sign-in would put a victim in an attacker's session).
+//! included (a forged sign-in would put a victim in an attacker's session) — and so must a
+//! WebSocket handshake to `/ws` (Socket.IO clients authenticate in their handshake, not by
+//! cookie).
 //!
 //! The check is the one browsers make possible and Go's `http.CrossOriginProtection` uses:
 //! safe methods pass; `Sec-Fetch-Site` (every current browser sends it) must say `same-origin`
@@ -27,7 +29,7 @@ pub(super) async fn require_same_origin(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method().is_safe()
+    if (request.method().is_safe() && !opens_websocket(request.headers()))
         || same_origin(request.headers(), state.config.public_url.as_deref())
     {
         return next.run(request).await;
@@ -37,6 +39,14 @@ pub(super) async fn require_same_origin(
             .to_owned(),
     ))
     .into_response()
+}
+
+/// A WebSocket handshake is a GET, but the socket it opens acts for the cookie's owner (another
+/// site's page could otherwise read a signed-in operator's live feed): checked like a write.
+fn opens_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .is_some_and(|upgrade| upgrade.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
 /// Whether a state-changing request may be served (see the module's text).

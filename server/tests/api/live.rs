@@ -134,6 +134,30 @@ async fn anonymous_sockets_are_refused() {
 }
 
 #[tokio::test]
+async fn another_sites_page_cannot_open_a_socket_with_the_operators_cookie() {
+    let app = spawn_app().await;
+    let cookie = format!("{}={}", server::auth::SESSION_COOKIE, app.token(None));
+    let handshake = |origin: String| {
+        let mut request = ws_url(app.addr, &[]).into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("cookie", cookie.parse().unwrap());
+        headers.insert("origin", origin.parse().unwrap());
+        connect_async(request)
+    };
+    match handshake("https://evil.example".to_owned()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected an HTTP 403, got {other:?}"),
+    }
+    // Our own page, asked under the address it was served from, is welcome.
+    let (socket, _) = handshake(format!("http://{}", app.addr)).await.unwrap();
+    let mut own = WsClient::new(socket, LiveFeed::default());
+    let greeting = settle(&mut own).await;
+    assert!(matches!(greeting[0], ServerMessage::Hello { .. }));
+}
+
+#[tokio::test]
 async fn a_tenant_cannot_open_another_tenants_socket_nor_send_garbage_cursors() {
     let app = spawn_app().await;
     for (query, status) in [
