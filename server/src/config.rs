@@ -119,9 +119,11 @@ impl StorageArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on. 5001 is the old backend's port: its clients only change the host.
-    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "0.0.0.0:5001")]
-    pub addr: SocketAddr,
+    /// Address to listen on [default: 0.0.0.0:5001; 127.0.0.1:5001 with --demo, whose login
+    /// page shows the demo passwords]. 5001 is the old backend's port: its clients only change
+    /// the host.
+    #[arg(long, env = "SWITCHBOARD_ADDR")]
+    pub addr: Option<SocketAddr>,
 
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -184,8 +186,15 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub fn into_config(self) -> Config {
+        // The demo prints its passwords on the login page: reachable from this machine only,
+        // unless an address is given.
+        let host = if self.demo {
+            [127, 0, 0, 1]
+        } else {
+            [0, 0, 0, 0]
+        };
         Config {
-            addr: self.addr,
+            addr: self.addr.unwrap_or(SocketAddr::from((host, DEFAULT_PORT))),
             database_url: self.storage.database_url(),
             data_dir: self.storage.data_dir,
             redis_url: self.redis_url.filter(|url| !url.trim().is_empty()),
@@ -285,10 +294,10 @@ pub const JWT_SECRET_FILE: &str = "jwt_secret";
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
 
 /// The internal key tests use (`INTERNAL_API_KEY`).
-pub const TEST_INTERNAL_KEY: &str = "test-internal-key";
+pub const TEST_INTERNAL_KEY: &str = "test-internal-key-of-at-least-32-chars";
 
 /// The ingest key tests use.
-pub const TEST_INGEST_KEY: &str = "test-ingest-key";
+pub const TEST_INGEST_KEY: &str = "test-ingest-key-of-at-least-32-chars";
 
 impl Config {
     /// Defaults for tests: an ephemeral port on loopback, everything else as `serve` would have it.
@@ -338,6 +347,9 @@ fn public_origin(value: &str) -> Result<String, String> {
     }
 }
 
+/// The old backend's port.
+const DEFAULT_PORT: u16 = 5001;
+
 fn default_database_url(data_dir: &Path) -> String {
     format!(
         "sqlite://{}?mode=rwc",
@@ -353,7 +365,8 @@ mod tests {
 
     /// The SPEC's configuration table: flag, environment variable, default.
     const TABLE: [(&str, &str, Option<&str>); 13] = [
-        ("addr", "SWITCHBOARD_ADDR", Some("0.0.0.0:5001")),
+        // 0.0.0.0:5001, or loopback with --demo: see `the_demo_listens_on_loopback_unless_told`.
+        ("addr", "SWITCHBOARD_ADDR", None),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
         ("database-url", "DATABASE_URL", None),
         ("redis-url", "REDIS_URL", None),
@@ -404,7 +417,7 @@ mod tests {
 
     fn args(database_url: Option<&str>, redis_url: Option<&str>) -> ServeArgs {
         ServeArgs {
-            addr: SocketAddr::from(([0, 0, 0, 0], 5001)),
+            addr: None,
             storage: StorageArgs {
                 data_dir: PathBuf::from("/var/lib/switchboard"),
                 database_url: database_url.map(str::to_owned),
@@ -539,6 +552,23 @@ mod tests {
         );
         assert_eq!(demo(Some(0)).into_config().inject_write_failures, 0);
         assert_eq!(args(None, None).into_config().inject_write_failures, 0);
+    }
+
+    #[test]
+    fn the_demo_listens_on_loopback_unless_told() {
+        let addr = |demo: bool, addr: Option<&str>| {
+            ServeArgs {
+                demo,
+                addr: addr.map(|addr| addr.parse().unwrap()),
+                ..args(None, None)
+            }
+            .into_config()
+            .addr
+            .to_string()
+        };
+        assert_eq!(addr(false, None), "0.0.0.0:5001");
+        assert_eq!(addr(true, None), "127.0.0.1:5001");
+        assert_eq!(addr(true, Some("0.0.0.0:8080")), "0.0.0.0:8080");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Secrets that default to "generated once into the data folder": the first run needs no
-//! configuration, and restarts keep the same values.
+//! configuration, and restarts keep the same values. The folder (secrets, the embedded database,
+//! the DLQ) is made readable by its owner only, and so is every secret file in it.
 
 use std::{
     fs,
@@ -30,13 +31,14 @@ pub fn load_or_generate(
     let path = data_dir.join(file);
     match fs::read_to_string(&path) {
         Ok(value) if !value.trim().is_empty() => {
+            owner_only(&path)?;
             return Ok((value.trim().to_owned(), SecretSource::DataFolder));
         }
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(error),
     }
-    fs::create_dir_all(data_dir)?;
+    create_private_dir(data_dir)?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let value: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -48,6 +50,31 @@ pub fn load_or_generate(
     out.write_all(value.as_bytes())?;
     out.sync_all()?;
     Ok((value, SecretSource::Generated))
+}
+
+/// Creates `dir` (and missing parents) readable by its owner only (0700). A folder that already
+/// exists keeps its permissions: the operator chose them.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Narrows a secret file someone made readable by others back to its owner (0600).
+fn owner_only(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777),
+                "a secret file was readable by others; narrowed to 0600");
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 /// A random password of 20 letters and digits (about 119 bits).
@@ -80,6 +107,25 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_folder_is_the_owners_and_so_are_secrets_found_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data").join("nested");
+        load_or_generate(None, &data, "key").unwrap();
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
+
+        let open = data.join("copied");
+        fs::write(&open, "a-secret-someone-copied-in").unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).unwrap();
+        let (value, _) = load_or_generate(None, &data, "copied").unwrap();
+        assert_eq!(value, "a-secret-someone-copied-in");
+        assert_eq!(mode(&open), 0o600);
     }
 
     #[test]

@@ -36,6 +36,21 @@ pub enum StartupError {
     Secret(#[from] crate::auth::TokenError),
     #[error("cannot read or write the data folder: {0}")]
     DataFolder(#[from] std::io::Error),
+    #[error(
+        "{0} must be at least {MIN_KEY_LEN} characters: whoever guesses it writes calls or runs \
+         repairs for every tenant (unset INGEST_API_KEY to have a 64-character one generated)"
+    )]
+    WeakKey(&'static str),
+}
+
+/// Shortest accepted `INGEST_API_KEY` / `INTERNAL_API_KEY`.
+pub const MIN_KEY_LEN: usize = 32;
+
+fn strong_enough(name: &'static str, key: Option<&str>) -> Result<(), StartupError> {
+    match key {
+        Some(key) if key.chars().count() < MIN_KEY_LEN => Err(StartupError::WeakKey(name)),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Clone, FromRef)]
@@ -84,6 +99,8 @@ pub struct IngestKey {
 impl AppState {
     /// Opens storage (migrating it), the DLQ and the ingest key, and rebuilds the live registry.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        strong_enough("INGEST_API_KEY", config.ingest_api_key.as_deref())?;
+        strong_enough("INTERNAL_API_KEY", config.internal_api_key.as_deref())?;
         let storage = Storage::open(&config.database_url).await?;
         let policy = RetryPolicy {
             max_attempts: i64::from(config.dlq_max_retries),

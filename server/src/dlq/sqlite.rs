@@ -21,7 +21,7 @@ pub(super) struct SqliteDlq {
 impl SqliteDlq {
     pub(super) async fn open(path: &Path, policy: RetryPolicy) -> Result<Self, DlqError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
+            crate::secrets::create_private_dir(folder).map_err(sqlx::Error::Io)?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)

@@ -71,6 +71,26 @@ fn a_bad_flag_fails_with_a_usage_message() {
 }
 
 #[test]
+fn a_guessable_ingest_key_stops_the_server_before_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("INGEST_API_KEY", "hunter2")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("INGEST_API_KEY must be at least 32 characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).is_empty());
+}
+
+#[test]
 fn migrate_creates_the_embedded_database_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
