@@ -160,31 +160,44 @@ fn component(kind: &str, started: Instant, result: Result<(), String>) -> Compon
     }
 }
 
+/// How long a health check waits for the database or Redis before calling it unreachable: a
+/// pool waiting for a dead server would otherwise hold the check for its whole acquire timeout,
+/// and load balancers give up after a few seconds.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn ping<E: std::fmt::Display>(
+    kind: &str,
+    ping: impl Future<Output = Result<(), E>>,
+) -> ComponentHealth {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(PING_TIMEOUT, ping).await {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
+    };
+    component(kind, started, result)
+}
+
+/// The database, pinged once.
+pub(crate) async fn database_health(state: &AppState) -> ComponentHealth {
+    let kind = match state.storage.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    ping(kind, state.storage.ping()).await
+}
+
+/// Live state: Redis, pinged once, or the embedded registry (always there).
+pub(crate) async fn live_state_health(state: &AppState) -> ComponentHealth {
+    match &state.redis {
+        Some(redis) => ping("redis", redis.ping()).await,
+        None => component("embedded", Instant::now(), Ok(())),
+    }
+}
+
 /// Database, live state (Redis or embedded), DLQ, stale calls and the last reconciliation,
 /// with an overall verdict. Never an error: what cannot be read is a reason in the verdict.
 async fn system_health(state: &AppState) -> SystemHealth {
-    let started = Instant::now();
-    let database = component(
-        match state.storage.backend() {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        },
-        started,
-        state
-            .storage
-            .ping()
-            .await
-            .map_err(|error| error.to_string()),
-    );
-    let started = Instant::now();
-    let live_state = match &state.redis {
-        Some(redis) => component(
-            "redis",
-            started,
-            redis.ping().await.map_err(|e| e.to_string()),
-        ),
-        None => component("embedded", started, Ok(())),
-    };
+    let (database, live_state) = tokio::join!(database_health(state), live_state_health(state));
     let dlq = figures::dlq_summary(&state.dlq).await.ok();
     let now = OffsetDateTime::now_utc();
     let live = state.registry.snapshot(None, now);

@@ -1,7 +1,11 @@
 //! Binding, serving and stopping. [`Application::build`] binds first and reports the real
 //! address, so tests can ask for port 0 and run many servers side by side.
 
-use std::{future::Future, io, net::SocketAddr};
+use std::{
+    future::{Future, IntoFuture},
+    io,
+    net::SocketAddr,
+};
 
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
@@ -13,6 +17,10 @@ use crate::{
     state::{AppState, StartupError},
     workers,
 };
+
+/// How long a stopping server waits for requests in flight: within the 30 s orchestrators
+/// usually allow between SIGTERM and SIGKILL, with room to spare.
+pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Application {
     listener: TcpListener,
@@ -94,13 +102,28 @@ impl Application {
         });
         // The peer's address reaches handlers (the audit log records it).
         let router = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                stop.await;
-                info!("shutting down");
-                shutdown.cancel();
-            })
-            .await?;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            stop.await;
+            info!("shutting down");
+            shutdown.cancel();
+            let _ = stopping.send(());
+        });
+        // Requests in flight get a deadline to finish: a client that never completes its
+        // request (a body trickling in, or never coming) must not keep the process alive.
+        let deadline = async move {
+            match stopped.await {
+                Ok(()) => tokio::time::sleep(SHUTDOWN_DEADLINE).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = serve.into_future() => served?,
+            () = deadline => warn!(
+                deadline_secs = SHUTDOWN_DEADLINE.as_secs(),
+                "requests still in flight at the shutdown deadline; stopping without them"
+            ),
+        }
         info!("stopped");
         Ok(())
     }

@@ -113,6 +113,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let routes = OpenApiRouter::new()
         .routes(routes!(openapi_json))
         .routes(routes!(health::health))
+        .routes(routes!(health::ready))
         // Ingest batches are the largest bodies; nothing else comes near.
         .merge(
             OpenApiRouter::new()

@@ -66,6 +66,20 @@ impl TestDatabase {
         }
     }
 
+    /// Drops a PostgreSQL database now, closing its connections: to a server using it, the
+    /// database is gone.
+    pub(crate) async fn drop_now(&self) {
+        let Self::Postgres { name, .. } = self else {
+            return;
+        };
+        let mut conn = PgConnection::connect(&postgres_admin_url()).await.unwrap();
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
     pub(crate) async fn open(&self) -> Storage {
         Storage::open(self.url()).await.unwrap()
     }

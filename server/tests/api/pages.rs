@@ -3,7 +3,10 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{header, spawn_app};
+use crate::{
+    databases::TestDatabase,
+    helpers::{header, spawn_app, spawn_app_with},
+};
 
 #[tokio::test]
 async fn health_answers_in_the_seed_shape() {
@@ -14,7 +17,58 @@ async fn health_answers_in_the_seed_shape() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"status": "healthy", "websocket_enabled": true})
+        json!({"status": "healthy", "websocket_enabled": true, "database": "healthy"})
+    );
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    assert_eq!(header(&response, "content-type"), "application/json");
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn health_and_readiness_tell_when_the_database_is_gone() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let app = spawn_app_with(|config| config.database_url = url).await;
+    assert_eq!(
+        json_of(app.get("/api/dashboard/health/ready").await).await,
+        (
+            StatusCode::OK,
+            json!({"ready": true, "database": "healthy", "live_state": "healthy", "draining": false})
+        )
+    );
+
+    db.drop_now().await;
+    assert_eq!(
+        json_of(app.get("/api/dashboard/health").await).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "down", "websocket_enabled": true, "database": "down"})
+        )
+    );
+    assert_eq!(
+        json_of(app.get("/api/dashboard/health/ready").await).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "database": "down", "live_state": "healthy", "draining": false})
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_server_shutting_down_is_not_ready() {
+    let app = spawn_app().await;
+    // What a graceful shutdown does first: the server finishes what it has, takes nothing new.
+    app.state.shutdown.cancel();
+    assert_eq!(
+        json_of(app.get("/api/dashboard/health/ready").await).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "database": "healthy", "live_state": "healthy", "draining": true})
+        )
     );
 }
 
@@ -125,4 +179,35 @@ async fn wrong_methods_are_refused_not_crashed() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    // A body announced at 1,000 bytes of which 10 ever come.
+    let mut stuck = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/calls/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
+        app.addr,
+        server::config::TEST_INGEST_KEY
+    );
+    stuck.write_all(head.as_bytes()).await.unwrap();
+    // "100 Continue" comes when the handler starts reading the body: it is now in flight.
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("100 Continue") {
+        let mut buffer = [0; 256];
+        let read = stuck.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "closed before 100 Continue");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    stuck.write_all(b"[{\"type\":").await.unwrap();
+    // Bounded only so that a regression fails instead of hanging the run; the deadline is 10 s.
+    let stopped = tokio::time::timeout(server::startup::SHUTDOWN_DEADLINE * 6, app.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "the server waited on the stuck request: {stopped:?}"
+    );
+    drop(stuck);
 }
