@@ -12,12 +12,14 @@
 //! - [`server_fns`]: the page's data, as server functions under `/rpc/`; [`data`] (server only)
 //!   is the interface the server implements for them.
 //! - [`http_status`]: lets a page set its HTTP status during SSR (the 404 page).
+//! - [`content_security`]: the page's Content Security Policy, sent with each render.
 
 // Leptos views are deeply nested types; the page's tables go past the default limit of 128.
 #![recursion_limit = "256"]
 
 pub mod clock;
 pub mod components;
+pub mod content_security;
 #[cfg(feature = "ssr")]
 pub mod data;
 pub mod dto;
@@ -44,6 +46,7 @@ pub const BUNDLE_NAME: &str = "frontend";
 
 /// The HTML document around the app; only the server renders it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    content_security::set_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -84,7 +87,11 @@ fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
         js = format!("{bundle}.js"),
         wasm = format!("{bundle}_bg.wasm"),
     );
-    view! { <script type="module">{script}</script> }
+    view! {
+        <script type="module" nonce=leptos::nonce::use_nonce()>
+            {script}
+        </script>
+    }
 }
 
 /// The routes. (`/` is a plain HTTP redirect made by the server, so it needs no JavaScript.)

@@ -88,3 +88,28 @@ test("in the dark scheme the charts draw in the page's dark colours", async ({ p
   expect(brand).toBe("#6f9dff");
   await screenshot(page, "charts-dark");
 });
+
+test("the page, its bundle and its charts run under the page's Content Security Policy", async ({ page, request }) => {
+  await ingest(request, endedCalls(TENANT_A, uniquePhonePrefix(), 1));
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { violations: string[] }).violations = seen;
+    document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+  const response = await page.goto("/dashboard/realtime");
+  expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  await expect(page.getByTestId("connection-badge")).toHaveAttribute("data-state", "live");
+  await expect(page.getByTestId("calls-per-hour-canvas")).toHaveAttribute("data-drawn", /\d+/);
+  await expect(page.getByTestId("outcomes-canvas")).toHaveAttribute("data-drawn", /\d+/);
+  expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
+  // A script someone manages to inject does not run.
+  const injected = await page.evaluate(async () => {
+    const script = document.createElement("script");
+    script.textContent = "window.injected = true";
+    const refused = new Promise((resolve) => document.addEventListener("securitypolicyviolation", resolve, { once: true }));
+    document.body.append(script);
+    await refused;
+    return (window as unknown as { injected?: boolean }).injected === true;
+  });
+  expect(injected).toBe(false);
+});

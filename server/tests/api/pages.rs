@@ -211,3 +211,59 @@ async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline
     );
     drop(stuck);
 }
+
+/// The nonce a page's Content Security Policy allows scripts by.
+fn nonce_of(policy: &str) -> String {
+    policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {policy:?}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_page_runs_only_its_own_scripts_and_nothing_can_be_framed() {
+    let app = spawn_app().await;
+    let response = app.get("/login").await;
+    let policy = header(&response, "content-security-policy").to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("object-src 'none'"), "{policy}");
+    let nonce = nonce_of(&policy);
+    assert!(nonce.len() >= 16, "{nonce}");
+    let html = response.text().await.unwrap();
+    let scripts = html.matches("<script").count();
+    assert!(
+        scripts >= 2,
+        "the bundle loader and the page's data: {html}"
+    );
+    assert_eq!(
+        html.matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+            .count()
+            + html.matches(&format!("<script nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every inline script carries this render's nonce: {html}"
+    );
+    let again = app.get("/login").await;
+    assert_ne!(
+        nonce_of(header(&again, "content-security-policy")),
+        nonce,
+        "a nonce is never reused"
+    );
+
+    // What is not a page allows nothing; nothing is framed, sniffed or leaks its address.
+    for path in ["/api/dashboard/health", "/pkg/frontend.js", "/api/nowhere"] {
+        let response = app.get(path).await;
+        for (name, value) in [
+            (
+                "content-security-policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+        ] {
+            assert_eq!(header(&response, name), value, "{path}: {name}");
+        }
+    }
+}
