@@ -215,6 +215,11 @@ impl JwtKeys {
 
 /// Sign-in attempts per email: a burst of this many, then one more every 6 seconds.
 const ATTEMPTS_PER_MINUTE: u32 = 10;
+/// Sign-in attempts per client address, whatever the emails: guessing across many accounts
+/// from one place is slowed too. Higher than per email, as an office shares one address.
+pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
+/// Keys a limiter holds before it forgets those whose allowance has refilled.
+const LIMITER_KEYS: usize = 100_000;
 /// Password hashes checked at once; more wait their turn rather than starve the server's cores.
 const CONCURRENT_HASHES: usize = 4;
 
@@ -225,6 +230,7 @@ pub struct SignInLimits {
     /// Keyed by a keyed hash of the email: every key is 8 bytes, however long the email.
     per_email: governor::DefaultKeyedRateLimiter<u64>,
     email_keys: std::hash::RandomState,
+    per_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     hashing: tokio::sync::Semaphore,
     /// Failed attempts are audited, at a bounded rate.
     pub failures_logged: crate::audit::SignInFailureLog,
@@ -232,12 +238,15 @@ pub struct SignInLimits {
 
 impl Default for SignInLimits {
     fn default() -> Self {
-        let quota = governor::Quota::per_minute(
-            std::num::NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
-        );
+        let per_minute = |attempts| {
+            governor::Quota::per_minute(
+                std::num::NonZeroU32::new(attempts).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
         Self {
-            per_email: governor::RateLimiter::keyed(quota),
+            per_email: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_MINUTE)),
             email_keys: std::hash::RandomState::new(),
+            per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
             failures_logged: crate::audit::SignInFailureLog::default(),
         }
@@ -245,20 +254,28 @@ impl Default for SignInLimits {
 }
 
 impl SignInLimits {
-    /// Counts an attempt for `email`; `Err(seconds)` when it must wait that long first.
-    pub fn attempt(&self, email: &str) -> Result<(), u64> {
+    /// Counts an attempt for `email` from `address`; `Err(seconds)` when it must wait that long
+    /// first.
+    pub fn attempt(&self, email: &str, address: Option<std::net::IpAddr>) -> Result<(), u64> {
         use governor::clock::{Clock, DefaultClock};
-        if self.per_email.len() > 100_000 {
-            // Forget emails whose allowance has refilled, so guessing many emails cannot grow
-            // memory without bound.
+        // Forget keys whose allowance has refilled, so guessing from many emails or addresses
+        // cannot grow memory without bound.
+        if self.per_email.len() > LIMITER_KEYS {
             self.per_email.retain_recent();
         }
-        let key = std::hash::BuildHasher::hash_one(&self.email_keys, email);
-        self.per_email.check_key(&key).map_err(|wait| {
+        if self.per_address.len() > LIMITER_KEYS {
+            self.per_address.retain_recent();
+        }
+        let seconds = |wait: governor::NotUntil<_>| {
             wait.wait_time_from(DefaultClock::default().now())
                 .as_secs()
                 .max(1)
-        })
+        };
+        if let Some(address) = address {
+            self.per_address.check_key(&address).map_err(seconds)?;
+        }
+        let key = std::hash::BuildHasher::hash_one(&self.email_keys, email);
+        self.per_email.check_key(&key).map_err(seconds)
     }
 
     /// A turn at hashing.

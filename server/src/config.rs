@@ -177,6 +177,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_parser = public_origin)]
     pub public_url: Option<String>,
 
+    /// The header the proxy in front writes the client's address into (`X-Forwarded-For`: its
+    /// last entry, the one the proxy added; `X-Real-IP`, `CF-Connecting-IP`: the whole value).
+    /// Sign-in attempts are limited per client address; unset, the address is the connection's
+    /// peer. Set it only behind such a proxy: clients can write any header themselves.
+    #[arg(long, env = "SWITCHBOARD_CLIENT_IP_HEADER",
+          value_parser = clap::value_parser!(axum::http::HeaderName))]
+    pub client_ip_header: Option<axum::http::HeaderName>,
+
     /// Live push: at most one metrics / active-calls / live-calls update per room per this many
     /// milliseconds, however many events arrive (call events themselves are pushed at once).
     #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
@@ -220,6 +228,7 @@ impl ServeArgs {
             },
             reconcile_interval: std::time::Duration::from_secs(self.reconcile_interval_secs),
             public_url: self.public_url,
+            client_ip_header: self.client_ip_header,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -246,6 +255,8 @@ pub struct Config {
     pub reconcile_interval: std::time::Duration,
     /// `SWITCHBOARD_PUBLIC_URL` as an origin (`https://board.example.com`, no path).
     pub public_url: Option<String>,
+    /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
     /// `JWT_SECRET`; when unset one is generated into the data folder.
@@ -321,6 +332,7 @@ impl Config {
             // Tests start runs themselves; a schedule would race them.
             reconcile_interval: std::time::Duration::ZERO,
             public_url: None,
+            client_ip_header: None,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,
@@ -364,7 +376,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 13] = [
+    const TABLE: [(&str, &str, Option<&str>); 14] = [
         // 0.0.0.0:5001, or loopback with --demo: see `the_demo_listens_on_loopback_unless_told`.
         ("addr", "SWITCHBOARD_ADDR", None),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
@@ -399,6 +411,7 @@ mod tests {
             Some("900"),
         ),
         ("public-url", "SWITCHBOARD_PUBLIC_URL", None),
+        ("client-ip-header", "SWITCHBOARD_CLIENT_IP_HEADER", None),
     ];
 
     /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
@@ -433,6 +446,7 @@ mod tests {
             push_interval_ms: 1000,
             reconcile_interval_secs: 900,
             public_url: None,
+            client_ip_header: None,
         }
     }
 

@@ -17,6 +17,7 @@ use axum_extra::extract::{
     cookie::{Cookie, SameSite},
 };
 use serde::Deserialize;
+use std::net::IpAddr;
 
 use super::{
     DASHBOARD_PATH,
@@ -37,14 +38,34 @@ pub(super) const LOGIN_BODY_LIMIT: usize = 4 * 1024;
 /// email costs the same time as a wrong password and timing does not reveal who has an account.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8b7fDwM8m8xQmGx5hY0rmcsH4p0OfO3pCg9iKc1E8I";
 
+/// The address a sign-in attempt counts against: what the proxy named by
+/// `SWITCHBOARD_CLIENT_IP_HEADER` says — for `X-Forwarded-For` its last entry, the one that proxy
+/// added, as earlier ones are whatever the client wrote — else the connection's peer.
+fn client_ip(state: &AppState, client: &ClientAddr, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer = client.peer.as_deref().and_then(|peer| peer.parse().ok());
+    let Some(name) = &state.config.client_ip_header else {
+        return peer;
+    };
+    headers
+        .get_all(name)
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .or(peer)
+}
+
 /// A token and the identity `credentials` sign in as, or `None` when they are wrong.
 /// Failed attempts go to the audit log (at a bounded rate).
 async fn sign_in(
     state: &AppState,
     credentials: &Credentials,
     client: ClientAddr,
+    headers: &HeaderMap,
 ) -> Result<Option<(String, Identity)>, ApiError> {
     credentials.check()?;
+    let address = client_ip(state, &client, headers);
     let email = credentials.email.trim().to_lowercase();
     let failure = |result| {
         let entry = Entry::new(
@@ -54,7 +75,7 @@ async fn sign_in(
         );
         entry.target(&email).result(result)
     };
-    if let Err(wait) = state.sign_in_limits.attempt(&email) {
+    if let Err(wait) = state.sign_in_limits.attempt(&email, address) {
         let log = &state.sign_in_limits.failures_logged;
         log.record(state, failure("throttled")).await;
         return Err(ApiError::TooManyRequests(wait));
@@ -86,13 +107,16 @@ async fn sign_in(
 /// Exchange email and password for a bearer token.
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 429, description = "Too many attempts for this email or from this \
+                address; `Retry-After` says when to try again", body = ErrorBody)))]
 pub(super) async fn token(
     State(state): State<AppState>,
     client: ClientAddr,
+    headers: HeaderMap,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (token, identity) = sign_in(&state, &credentials, client)
+    let (token, identity) = sign_in(&state, &credentials, client, &headers)
         .await?
         .ok_or(ApiError::unauthorized("wrong email or password"))?;
     Ok(Json(TokenResponse {
@@ -168,7 +192,7 @@ pub(super) async fn login(
 ) -> Result<Response, ApiError> {
     let next = local_target(target.next.as_deref()).to_owned();
     let signed_in = match form {
-        Ok(Form(credentials)) => match sign_in(&state, &credentials, client).await {
+        Ok(Form(credentials)) => match sign_in(&state, &credentials, client, &headers).await {
             Err(ApiError::TooManyRequests(_)) => Err("throttled"),
             // Over-long values: as wrong as any other, said the same way.
             Err(ApiError::Data(DataError::Invalid { .. })) => Err("1"),

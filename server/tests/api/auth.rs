@@ -505,6 +505,68 @@ async fn password_guessing_is_throttled_per_email() {
 }
 
 #[tokio::test]
+async fn guessing_across_many_emails_is_throttled_per_client_address() {
+    use server::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
+    let app = spawn_app_with(|config| {
+        config.client_ip_header = Some(reqwest::header::HeaderName::from_static("x-forwarded-for"));
+    })
+    .await;
+    // What the proxy appends is the client's address; what comes before is the client's own
+    // writing, and changing it must not buy new attempts.
+    let attempt = |n: u32, forwarded: &'static str| {
+        app.client
+            .post(app.url("/api/auth/token"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": format!("guess-{n}@acme.test"), "password": "wrong password!"}))
+            .send()
+    };
+    for n in 0..ATTEMPTS_PER_ADDRESS_PER_MINUTE {
+        let forged = [
+            "1.1.1.1, 203.0.113.7",
+            "203.0.113.7",
+            "9.9.9.9, 203.0.113.7",
+        ][n as usize % 3];
+        assert_eq!(
+            attempt(n, forged).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {n}"
+        );
+    }
+    let throttled = attempt(1_000, "8.8.8.8, 203.0.113.7").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(!header(&throttled, "retry-after").is_empty());
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        attempt(1_001, "203.0.113.8").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn without_a_trusted_header_the_peer_is_the_client() {
+    use server::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
+    let app = spawn_app().await;
+    // Headers a client writes itself change nothing: every attempt comes from this peer.
+    for n in 0..=ATTEMPTS_PER_ADDRESS_PER_MINUTE {
+        let status = app
+            .client
+            .post(app.url("/api/auth/token"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&json!({"email": format!("guess-{n}@acme.test"), "password": "wrong password!"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let expected = if n < ATTEMPTS_PER_ADDRESS_PER_MINUTE {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(status, expected, "attempt {n}");
+    }
+}
+
+#[tokio::test]
 async fn oversized_json_is_a_413_and_weak_secrets_are_refused() {
     let app = spawn_app().await;
     let huge = "x".repeat(100 * 1024);
