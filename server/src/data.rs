@@ -119,6 +119,16 @@ pub fn call_filter(query: &CallsQuery) -> Result<CallFilter, DataError> {
     })
 }
 
+/// The page size of a call list's query, 1–[`MAX_LIMIT`] (default [`DEFAULT_LIMIT`]).
+pub fn page_limit(query: &CallsQuery) -> Result<i64, DataError> {
+    Ok(i64::from(DataError::bounded(
+        "limit",
+        query.limit,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+    )?))
+}
+
 /// The `cursor` parameter of a time-ordered list (calls, reconciliation runs); empty is none.
 pub fn page_cursor(raw: Option<&str>) -> Result<Option<CallKey>, DataError> {
     raw.filter(|cursor| !cursor.is_empty())
@@ -317,12 +327,7 @@ impl DashboardData for AppState {
     ) -> DataFuture<'a, RecentCallsResponse> {
         Box::pin(async move {
             let scope = scope(caller, query.user_id.as_deref())?;
-            let limit = i64::from(DataError::bounded(
-                "limit",
-                query.limit,
-                DEFAULT_LIMIT,
-                MAX_LIMIT,
-            )?);
+            let limit = page_limit(query)?;
             let filter = call_filter(query)?;
             let after = page_cursor(query.cursor.as_deref())?;
             // One more than asked tells whether a next page exists.

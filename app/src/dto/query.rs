@@ -107,6 +107,7 @@ pub struct PeriodQuery {
         deserialize_with = "blank_as_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 168, default = 24))]
     pub hours: Option<u32>,
 }
 
@@ -121,6 +122,7 @@ pub struct DlqQuery {
         deserialize_with = "blank_as_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 1000, default = 100))]
     pub limit: Option<u32>,
 }
 
@@ -135,6 +137,7 @@ pub struct RunsQuery {
         deserialize_with = "blank_as_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 100, default = 20))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(
@@ -156,6 +159,7 @@ pub struct AuditQuery {
         deserialize_with = "blank_as_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 500, default = 100))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(
@@ -184,6 +188,7 @@ pub struct CallsQuery {
         deserialize_with = "blank_as_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 100, default = 10))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(

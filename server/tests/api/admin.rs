@@ -238,6 +238,67 @@ async fn the_dlq_can_be_listed_retried_and_discarded() {
 }
 
 #[tokio::test]
+async fn every_bound_the_openapi_document_declares_is_the_one_enforced() {
+    let app = spawn_app_with(|config| {
+        config.internal_api_key = Some(server::config::TEST_INTERNAL_KEY.to_owned());
+    })
+    .await;
+    let admin = app.token(None);
+    let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else {
+            continue;
+        };
+        for parameter in get["parameters"].as_array().into_iter().flatten() {
+            let schema = &parameter["schema"];
+            let (Some(min), Some(max)) = (schema["minimum"].as_i64(), schema["maximum"].as_i64())
+            else {
+                continue;
+            };
+            let name = parameter["name"].as_str().unwrap();
+            // Both ends are accepted; one past either end is a 400 naming the parameter.
+            for (value, accepted) in [(min, true), (max, true), (min - 1, false), (max + 1, false)]
+            {
+                let url = format!("{}?{name}={value}", path.replace("{id}", "1"));
+                let response = app
+                    .client
+                    .get(app.url(&url))
+                    .bearer_auth(&admin)
+                    .header("x-internal-api-key", server::config::TEST_INTERNAL_KEY)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                if accepted {
+                    assert_eq!(status, StatusCode::OK, "{url}");
+                } else {
+                    assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+                    let body: Value = response.json().await.unwrap();
+                    assert!(
+                        body["error"].as_str().unwrap().contains(name),
+                        "{url}: {body}"
+                    );
+                }
+            }
+            checked.push(format!("{path} {name}"));
+        }
+    }
+    for expected in [
+        "/api/dashboard/metrics hours",
+        "/api/dashboard/recent-calls limit",
+        "/api/admin/dlq limit",
+        "/api/admin/reconciliation limit",
+        "/api/admin/audit limit",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} not bounded: {checked:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_api_route_is_in_the_openapi_document() {
     // With the internal key set, seed 002's internal paths exist too (without it they are 404).
     let app = spawn_app_with(|config| {
