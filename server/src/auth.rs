@@ -222,6 +222,9 @@ pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
 const LIMITER_KEYS: usize = 100_000;
 /// Password hashes checked at once; more wait their turn rather than starve the server's cores.
 const CONCURRENT_HASHES: usize = 4;
+/// Sign-ins that may wait for a turn at hashing; past that the server is busy (503) rather than
+/// holding ever more requests and their memory while a flood lasts.
+const WAITING_HASHES: usize = 64;
 
 /// What keeps password guessing slow: attempts per email are rate-limited (whatever the
 /// outcome), and only a few hashes are computed at a time.
@@ -232,6 +235,8 @@ pub struct SignInLimits {
     email_keys: std::hash::RandomState,
     per_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     hashing: tokio::sync::Semaphore,
+    /// A place in the queue for `hashing`: held while waiting and while hashing.
+    queue: tokio::sync::Semaphore,
     /// Failed attempts are audited, at a bounded rate.
     pub failures_logged: crate::audit::SignInFailureLog,
 }
@@ -248,6 +253,7 @@ impl Default for SignInLimits {
             email_keys: std::hash::RandomState::new(),
             per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
+            queue: tokio::sync::Semaphore::new(CONCURRENT_HASHES + WAITING_HASHES),
             failures_logged: crate::audit::SignInFailureLog::default(),
         }
     }
@@ -278,10 +284,21 @@ impl SignInLimits {
         self.per_email.check_key(&key).map_err(seconds)
     }
 
-    /// A turn at hashing.
-    pub async fn hashing_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.hashing.acquire().await.ok()
+    /// A turn at hashing, once one is free; `None` at once when too many already wait.
+    pub async fn hashing_turn(&self) -> Option<HashingTurn<'_>> {
+        let place = self.queue.try_acquire().ok()?;
+        let turn = self.hashing.acquire().await.ok()?;
+        Some(HashingTurn {
+            _place: place,
+            _turn: turn,
+        })
     }
+}
+
+/// The right to hash one password; given back when dropped.
+pub struct HashingTurn<'a> {
+    _place: tokio::sync::SemaphorePermit<'a>,
+    _turn: tokio::sync::SemaphorePermit<'a>,
 }
 
 /// Whose rows a request reads.
@@ -337,6 +354,31 @@ mod tests {
 
     fn keys() -> JwtKeys {
         JwtKeys::from_secret(SECRET).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_so_many_sign_ins_wait_to_be_hashed() {
+        let limits = SignInLimits::default();
+        let mut turns = Vec::new();
+        for _ in 0..CONCURRENT_HASHES {
+            turns.push(limits.hashing_turn().await.expect("a free turn"));
+        }
+        // Every core's turn is taken: the next ones queue, up to the bound…
+        // (Each gives its turn back at once, so the queue can drain.)
+        let waiting: Vec<_> = (0..WAITING_HASHES)
+            .map(|_| Box::pin(async { limits.hashing_turn().await.is_some() }))
+            .collect();
+        let mut waiting = futures::future::join_all(waiting);
+        assert!(
+            futures::poll!(&mut waiting).is_pending(),
+            "they wait for a turn"
+        );
+        // …and one more is turned away at once rather than held.
+        assert!(limits.hashing_turn().await.is_none());
+        // Turns given back let the queue through.
+        turns.clear();
+        let served = waiting.await;
+        assert!(served.iter().all(|served| *served));
     }
 
     #[test]

@@ -86,7 +86,12 @@ async fn sign_in(
         .as_ref()
         .map_or_else(|| DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
     // Hashing takes tens of milliseconds of CPU: off the async workers, a few at a time.
-    let _turn = state.sign_in_limits.hashing_turn().await;
+    let Some(_turn) = state.sign_in_limits.hashing_turn().await else {
+        return Err(DataError::Unavailable(
+            "too many sign-ins at once: try again in a few seconds".to_owned(),
+        )
+        .into());
+    };
     let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?;
@@ -109,7 +114,8 @@ async fn sign_in(
     responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 429, description = "Too many attempts for this email or from this \
-                address; `Retry-After` says when to try again", body = ErrorBody)))]
+                address; `Retry-After` says when to try again", body = ErrorBody),
+              (status = 503, description = "Too many sign-ins at once", body = ErrorBody)))]
 pub(super) async fn token(
     State(state): State<AppState>,
     client: ClientAddr,
