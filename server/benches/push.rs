@@ -264,11 +264,13 @@ async fn open(addr: SocketAddr, from: IpAddr, path: &str, bearer: Option<&str>) 
     socket
 }
 
-fn token(tenant: &str) -> String {
+/// Client `n`'s token: each client is a user of its own, as a server allows one user only so
+/// many sockets (`live::quota`).
+fn token(tenant: &str, n: usize) -> String {
     JwtKeys::from_secret(TEST_JWT_SECRET)
         .unwrap()
         .mint(
-            "bench",
+            &format!("bench-client-{n}"),
             Role::Tenant,
             Some(tenant),
             time::Duration::hours(2),
@@ -281,7 +283,7 @@ fn token(tenant: &str) -> String {
 async fn connect(target: Target, addr: SocketAddr, n: usize, tenant: &str) -> Socket {
     match target {
         Target::SwitchboardWs => {
-            let mut socket = open(addr, source(n), "/ws", Some(&token(tenant))).await;
+            let mut socket = open(addr, source(n), "/ws", Some(&token(tenant, n))).await;
             // hello, then the room's snapshot.
             while let Some(Ok(frame)) = socket.next().await {
                 if let Message::Text(text) = frame
@@ -303,7 +305,7 @@ async fn connect(target: Target, addr: SocketAddr, n: usize, tenant: &str) -> So
             let auth = if target.is_node() {
                 json!({"user_id": tenant})
             } else {
-                json!({"token": token(tenant), "user_id": tenant})
+                json!({"token": token(tenant, n), "user_id": tenant})
             };
             // Engine.IO open ("0{...}"), then the Socket.IO connect with its auth.
             let ready = if target.is_node() {

@@ -16,6 +16,7 @@ use crate::{
     live::{
         bus::{BusEvent, EventBus},
         hub::Hub,
+        quota::SocketQuota,
         redis::RedisLink,
         registry::LiveRegistry,
     },
@@ -65,6 +66,8 @@ pub struct AppState {
     pub bus: EventBus,
     /// Live push: bus events as pushes to `/ws` and Socket.IO clients.
     pub hub: Hub,
+    /// Open live sockets per identity.
+    pub sockets: Arc<SocketQuota>,
     pub registry: Arc<LiveRegistry>,
     pub ingestor: Ingestor,
     pub ingest_key: IngestKey,
@@ -167,6 +170,7 @@ impl AppState {
             dlq,
             bus,
             hub,
+            sockets: Arc::default(),
             registry,
             ingestor,
             redis,

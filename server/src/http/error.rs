@@ -33,6 +33,9 @@ pub enum ApiError {
     /// 429: too many attempts; retry after this many seconds.
     #[error("too many attempts: try again in {0} s")]
     TooManyRequests(u64),
+    /// 429: this identity holds as many live sockets as it may.
+    #[error("too many live connections: at most {0} per user; close one first")]
+    TooManySockets(usize),
 }
 
 impl ApiError {
@@ -64,7 +67,7 @@ impl ApiError {
             Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::TooManySockets(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -75,6 +78,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::TooManySockets(_) => "too_many_connections",
         };
         ErrorBody {
             success: false,

@@ -22,7 +22,7 @@
 //! Ping interval 25 s and timeout 60 s, as the seed says. Fan-out between instances is the hub's
 //! (through the Redis bus), so every emit here is local to this instance.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use app::dto::{
     auth::Identity,
@@ -46,7 +46,10 @@ use tracing::{debug, warn};
 
 use crate::{
     auth::{AuthError, Scope, scope_of},
-    live::hub::{self, Next, Start, StreamSwitch, Subscription},
+    live::{
+        hub::{self, Next, Start, StreamSwitch, Subscription},
+        quota::{MAX_SOCKETS_PER_IDENTITY, SocketSlot},
+    },
     state::AppState,
 };
 
@@ -127,11 +130,29 @@ struct Viewer {
 #[derive(Debug, Clone)]
 struct Closed(CancellationToken);
 
+/// Why a handshake is refused; the client's `connect_error` carries the message.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error(
+        "too many live connections: at most {MAX_SOCKETS_PER_IDENTITY} per user; close one first"
+    )]
+    TooManySockets,
+}
+
+/// The socket's place in its identity's quota, held in its extensions: given back when the
+/// socket is dropped after its disconnect.
+#[derive(Debug, Clone)]
+struct Slot {
+    _held: Arc<SocketSlot>,
+}
+
 async fn authenticate(
     socket: SocketRef,
     TryData(handshake): TryData<Handshake>,
     State(state): State<AppState>,
-) -> Result<(), AuthError> {
+) -> Result<(), Refused> {
     let handshake = handshake.unwrap_or_default();
     let token = handshake
         .token
@@ -139,6 +160,13 @@ async fn authenticate(
         .ok_or(AuthError::MissingToken)?;
     let identity = state.jwt.authenticate(token.trim())?;
     let scope = scope_of(&identity, handshake.user_id.as_deref())?;
+    let slot = state
+        .sockets
+        .take(&identity)
+        .ok_or(Refused::TooManySockets)?;
+    socket.extensions.insert(Slot {
+        _held: Arc::new(slot),
+    });
     socket.extensions.insert(Viewer { identity, scope });
     Ok(())
 }

@@ -32,7 +32,10 @@ use tracing::{debug, warn};
 use super::{error::ApiError, extract::ApiQuery};
 use crate::{
     auth::Caller,
-    live::hub::{self, Next, Start, Subscription},
+    live::{
+        hub::{self, Next, Start, Subscription},
+        quota::MAX_SOCKETS_PER_IDENTITY,
+    },
     state::AppState,
 };
 
@@ -61,6 +64,10 @@ pub(super) async fn upgrade(
             .ok_or_else(|| ApiError::invalid("resume", "expected the cursors of a connection"))?,
     };
     let tenant = scope.tenant().map(str::to_owned);
+    let slot = state
+        .sockets
+        .take(&caller.0)
+        .ok_or(ApiError::TooManySockets(MAX_SOCKETS_PER_IDENTITY))?;
     Ok(socket
         .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)
@@ -68,6 +75,7 @@ pub(super) async fn upgrade(
         .on_upgrade(move |socket| async move {
             let subscription = state.hub.subscribe(&rooms, &cursors);
             serve(&state, tenant, subscription, socket).await;
+            drop(slot);
         }))
 }
 

@@ -7,6 +7,7 @@
 //! - [`hub`]: live push — every bus event as a push to the rooms that may see it, numbered,
 //!   remembered for reconnects, with figures coalesced; `/ws` and Socket.IO (in [`crate::http`])
 //!   are its two doors.
+//! - [`quota`]: how many of those sockets one identity may hold open.
 
 use self::{
     bus::{BusEvent, EventBus},
@@ -23,5 +24,6 @@ pub async fn announce(bus: &EventBus, redis: Option<&RedisLink>, event: BusEvent
 
 pub mod bus;
 pub mod hub;
+pub mod quota;
 pub mod redis;
 pub mod registry;

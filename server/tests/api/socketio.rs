@@ -406,3 +406,85 @@ async fn shutdown_disconnects_socket_io_clients() {
     assert_eq!(gone["reason"], "transport close");
     stopped.await.unwrap().unwrap();
 }
+
+/// Waits until `subject` holds `expected` sockets: a socket's place is given back when the
+/// server has finished with it, just after the client sees it close.
+async fn open_sockets_reach(app: &TestApp, subject: &str, expected: usize) {
+    tokio::time::timeout(PATIENCE, async {
+        while app.state.sockets.open(subject) != expected {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "{subject} holds {} sockets, not {expected}",
+            app.state.sockets.open(subject)
+        )
+    });
+}
+
+#[tokio::test]
+async fn one_user_holds_only_so_many_live_sockets_over_both_doors() {
+    use server::live::quota::MAX_SOCKETS_PER_IDENTITY;
+    use server::users::Role;
+    let app = spawn_app().await;
+    let mint = |subject: &str, tenant: &str| {
+        let ttl = time::Duration::hours(1);
+        app.state
+            .jwt
+            .mint(subject, Role::Tenant, Some(tenant), ttl)
+            .unwrap()
+            .0
+    };
+    let (ops, other) = (
+        mint("ops@acme.test", "acme"),
+        mint("ops@globex.test", "globex"),
+    );
+    let url = crate::live_clients::ws_url(app.addr, &[]);
+    let mut sockets = Vec::new();
+    for _ in 0..MAX_SOCKETS_PER_IDENTITY {
+        sockets.push(crate::live_clients::ws_connect(&url, &ops).await.unwrap());
+    }
+    // One more over /ws: 429 before any socket exists…
+    match crate::live_clients::ws_connect(&url, &ops).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("expected an HTTP 429, got {:?}", other.map(|_| "a socket")),
+    }
+    // …and over Socket.IO, the same quota: a connect_error that says why.
+    let Some(mut refused) =
+        SocketIoClient::connect(app.addr, json!({"token": ops}), WEBSOCKET).await
+    else {
+        return;
+    };
+    let (error, _) = refused.until("connect_error").await;
+    let message = error["message"].as_str().unwrap();
+    assert!(message.starts_with("too many live connections"), "{error}");
+    refused.close().await;
+
+    // Another user is not affected.
+    let mut globex = SocketIoClient::connect(app.addr, json!({"token": other}), WEBSOCKET)
+        .await
+        .unwrap();
+    globex.until("connected").await;
+    assert_eq!(app.state.sockets.open("ops@globex.test"), 1);
+
+    // A socket that ends gives its place back, whichever door it came through.
+    drop(sockets.pop());
+    open_sockets_reach(&app, "ops@acme.test", MAX_SOCKETS_PER_IDENTITY - 1).await;
+    let mut again = SocketIoClient::connect(app.addr, json!({"token": ops}), WEBSOCKET)
+        .await
+        .unwrap();
+    again.until("connected").await;
+    assert_eq!(
+        app.state.sockets.open("ops@acme.test"),
+        MAX_SOCKETS_PER_IDENTITY
+    );
+    again.close().await;
+    open_sockets_reach(&app, "ops@acme.test", MAX_SOCKETS_PER_IDENTITY - 1).await;
+    globex.close().await;
+    open_sockets_reach(&app, "ops@globex.test", 0).await;
+}
