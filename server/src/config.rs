@@ -177,6 +177,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_parser = public_origin)]
     pub public_url: Option<String>,
 
+    /// Seconds a request may take until its answer starts (a CSV export's rows may take longer
+    /// to stream); then it is answered 503. A client that never finishes sending its request
+    /// holds nothing past this either.
+    #[arg(long, env = "SWITCHBOARD_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+
     /// The header the proxy in front writes the client's address into (`X-Forwarded-For`: its
     /// last entry, the one the proxy added; `X-Real-IP`, `CF-Connecting-IP`: the whole value).
     /// Sign-in attempts are limited per client address; unset, the address is the connection's
@@ -229,6 +236,7 @@ impl ServeArgs {
             reconcile_interval: std::time::Duration::from_secs(self.reconcile_interval_secs),
             public_url: self.public_url,
             client_ip_header: self.client_ip_header,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -255,6 +263,8 @@ pub struct Config {
     pub reconcile_interval: std::time::Duration,
     /// `SWITCHBOARD_PUBLIC_URL` as an origin (`https://board.example.com`, no path).
     pub public_url: Option<String>,
+    /// Until a request's answer must start.
+    pub request_timeout: std::time::Duration,
     /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
@@ -333,6 +343,7 @@ impl Config {
             reconcile_interval: std::time::Duration::ZERO,
             public_url: None,
             client_ip_header: None,
+            request_timeout: std::time::Duration::from_secs(30),
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,
@@ -376,7 +387,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 14] = [
+    const TABLE: [(&str, &str, Option<&str>); 15] = [
         // 0.0.0.0:5001, or loopback with --demo: see `the_demo_listens_on_loopback_unless_told`.
         ("addr", "SWITCHBOARD_ADDR", None),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
@@ -412,6 +423,11 @@ mod tests {
         ),
         ("public-url", "SWITCHBOARD_PUBLIC_URL", None),
         ("client-ip-header", "SWITCHBOARD_CLIENT_IP_HEADER", None),
+        (
+            "request-timeout-secs",
+            "SWITCHBOARD_REQUEST_TIMEOUT_SECS",
+            Some("30"),
+        ),
     ];
 
     /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
@@ -447,6 +463,7 @@ mod tests {
             reconcile_interval_secs: 900,
             public_url: None,
             client_ip_header: None,
+            request_timeout_secs: 30,
         }
     }
 

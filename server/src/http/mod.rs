@@ -9,6 +9,7 @@ mod admin;
 mod assets;
 mod auth;
 mod dashboard;
+mod deadline;
 mod error;
 mod extract;
 mod health;
@@ -208,6 +209,11 @@ pub fn router(state: AppState) -> Router {
         )
         // Unknown paths render the app, whose router shows the 404 page with status 404.
         .fallback(render_app_to_stream_with_context(context, shell))
+        // Inside Socket.IO's layer too: its long-polling requests are held open on purpose.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::limit,
+        ))
         // Inside Socket.IO's layer: its clients authenticate in the handshake, never by cookie.
         .layer(middleware::from_fn_with_state(
             state.clone(),

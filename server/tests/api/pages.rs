@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     databases::TestDatabase,
-    helpers::{header, spawn_app, spawn_app_with},
+    helpers::{TestApp, header, spawn_app, spawn_app_with},
 };
 
 #[tokio::test]
@@ -181,11 +181,9 @@ async fn wrong_methods_are_refused_not_crashed() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
-#[tokio::test]
-async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline() {
+/// A request whose handler is reading a body announced at 1,000 bytes, of which 10 ever come.
+async fn stuck_request(app: &TestApp) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app().await;
-    // A body announced at 1,000 bytes of which 10 ever come.
     let mut stuck = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "POST /api/v1/calls/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
@@ -203,6 +201,17 @@ async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline
         answer.extend_from_slice(&buffer[..read]);
     }
     stuck.write_all(b"[{\"type\":").await.unwrap();
+    stuck
+}
+
+#[tokio::test]
+async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline() {
+    // (A request timeout longer than the shutdown deadline, so the deadline is what is tested.)
+    let app = spawn_app_with(|config| {
+        config.request_timeout = server::startup::SHUTDOWN_DEADLINE * 10;
+    })
+    .await;
+    let stuck = stuck_request(&app).await;
     // Bounded only so that a regression fails instead of hanging the run; the deadline is 10 s.
     let stopped = tokio::time::timeout(server::startup::SHUTDOWN_DEADLINE * 6, app.stop()).await;
     assert!(
@@ -210,6 +219,28 @@ async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline
         "the server waited on the stuck request: {stopped:?}"
     );
     drop(stuck);
+}
+
+#[tokio::test]
+async fn a_request_that_never_completes_is_answered_when_its_time_is_up() {
+    use tokio::io::AsyncReadExt;
+    let app =
+        spawn_app_with(|config| config.request_timeout = std::time::Duration::from_secs(1)).await;
+    let mut stuck = stuck_request(&app).await;
+    let mut answer = String::new();
+    stuck.read_to_string(&mut answer).await.unwrap();
+    let status_line = answer
+        .lines()
+        .find(|line| line.starts_with("HTTP/1.1 5"))
+        .unwrap_or_else(|| panic!("no answer: {answer:?}"));
+    assert_eq!(status_line, "HTTP/1.1 503 Service Unavailable");
+    assert!(answer.contains("\"code\":\"unavailable\""), "{answer}");
+    assert!(answer.contains("no answer within 1 s"), "{answer}");
+    // The server goes on answering everyone else.
+    assert_eq!(
+        app.get("/api/dashboard/health").await.status(),
+        StatusCode::OK
+    );
 }
 
 /// The nonce a page's Content Security Policy allows scripts by.
