@@ -76,13 +76,18 @@ pub async fn dlq(state: &AppState, query: &DlqQuery) -> Result<DlqResponse, Data
     let (depth, final_failures, letters) = tokio::try_join!(
         state.dlq.depth(),
         state.dlq.final_failures(),
-        state.dlq.list(limit)
+        state.dlq.page(query.after, limit)
     )?;
+    let next_after = letters
+        .last()
+        .filter(|_| letters.len() as i64 == limit)
+        .map(|last| last.id);
     Ok(DlqResponse {
         success: true,
         depth,
         final_failures,
         messages: letters.into_iter().map(dlq_message).collect(),
+        next_after,
     })
 }
 

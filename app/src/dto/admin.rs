@@ -64,6 +64,9 @@ pub struct DlqResponse {
     pub depth: i64,
     pub final_failures: i64,
     pub messages: Vec<DlqMessage>,
+    /// Pass as `after` for the next page; absent once a page comes back short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
 }
 
 /// The answer to a retry or discard: how many messages it touched.

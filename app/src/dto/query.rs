@@ -124,6 +124,13 @@ pub struct DlqQuery {
     )]
     #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 1000, default = 100))]
     pub limit: Option<u32>,
+    /// `next_after` of the previous page: the messages after that one.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub after: Option<i64>,
 }
 
 /// A page of reconciliation runs, newest first (admins).

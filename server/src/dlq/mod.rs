@@ -148,7 +148,12 @@ impl DeadLetterQueue {
 
     /// Oldest first.
     pub async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
-        both!(self, queue => queue.list(limit).await)
+        self.page(None, limit).await
+    }
+
+    /// Oldest first, from just after the entry `after` (the last of the previous page).
+    pub async fn page(&self, after: Option<i64>, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        both!(self, queue => queue.page(after.unwrap_or(i64::MIN), limit).await)
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
@@ -220,13 +225,22 @@ impl DeadLetterQueue {
         Ok(true)
     }
 
-    /// Every entry retried now; returns how many.
+    /// Every entry retried now, by pages of ids (the queue may be deep: never every entry in
+    /// memory at once); returns how many.
     pub async fn retry_all_now(&self) -> Result<u64, DlqError> {
+        const PAGE: i64 = 10_000;
         let mut count = 0;
-        for entry in self.list(i64::MAX).await? {
-            count += u64::from(self.retry_now(entry.id).await?);
+        let mut after = i64::MIN;
+        loop {
+            let ids = both!(self, queue => queue.ids(after, PAGE).await)?;
+            for id in &ids {
+                count += u64::from(self.retry_now(*id).await?);
+            }
+            match ids.last() {
+                Some(last) if ids.len() as i64 == PAGE => after = *last,
+                _ => return Ok(count),
+            }
         }
-        Ok(count)
     }
 
     /// An admin gives up on an entry. Returns whether it existed.

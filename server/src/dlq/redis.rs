@@ -100,25 +100,49 @@ impl RedisDlq {
             .await?)
     }
 
-    pub(super) async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
-        let all: Vec<(i64, String)> = redis::cmd("HGETALL")
+    /// Ids after `after`, ascending, at most `limit`. Only ids are read whole (`HKEYS`).
+    pub(super) async fn ids(&self, after: i64, limit: i64) -> Result<Vec<i64>, DlqError> {
+        let mut ids: Vec<i64> = redis::cmd("HKEYS")
             .arg(&self.entries)
             .query_async(&mut self.conn.clone())
             .await?;
-        let mut entries = all
+        ids.retain(|id| *id > after);
+        ids.sort_unstable();
+        ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(ids)
+    }
+
+    /// The entries of `ids` still there, in that order.
+    async fn entries(&self, ids: &[i64]) -> Result<Vec<DeadLetter>, DlqError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(&self.entries)
+            .arg(ids)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        // An entry resolved since its id was read is simply no longer there.
+        Ok(found
             .into_iter()
-            .map(|(_, json)| serde_json::from_str(&json))
-            .collect::<Result<Vec<DeadLetter>, _>>()?;
-        entries.sort_by_key(|entry| entry.id);
-        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(entries)
+            .flatten()
+            .map(|json| serde_json::from_str(&json))
+            .collect::<Result<Vec<DeadLetter>, _>>()?)
+    }
+
+    pub(super) async fn page(&self, after: i64, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        self.entries(&self.ids(after, limit).await?).await
     }
 
     pub(super) async fn final_failures(&self) -> Result<i64, DlqError> {
         // Entries carry their own state; the due set cannot tell a final failure from an entry
-        // claimed by a retrier right now.
-        let all = self.list(i64::MAX).await?;
-        Ok(all.iter().filter(|entry| entry.is_final()).count() as i64)
+        // claimed by a retrier right now. Read a chunk at a time, never the whole hash at once.
+        let mut count = 0;
+        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(1_000) {
+            let entries = self.entries(chunk).await?;
+            count += entries.iter().filter(|entry| entry.is_final()).count() as i64;
+        }
+        Ok(count)
     }
 
     pub(super) async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {

@@ -76,9 +76,20 @@ impl SqliteDlq {
         )
     }
 
-    pub(super) async fn list(&self, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+    pub(super) async fn ids(&self, after: i64, limit: i64) -> Result<Vec<i64>, DlqError> {
         Ok(
-            sqlx::query_as("SELECT * FROM dead_letters ORDER BY id LIMIT ?")
+            sqlx::query_scalar("SELECT id FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(super) async fn page(&self, after: i64, limit: i64) -> Result<Vec<DeadLetter>, DlqError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?,

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     databases::{TestDatabase, services_required},
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, spawn_app, spawn_app_with},
     live_clients::{
         ServerProcess, SocketIoClient, WsClient, call_ended, call_events, call_started, ws_connect,
         ws_url,
@@ -581,4 +581,59 @@ async fn reconcile_against(
         }
     }
     assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
+}
+
+/// Pages of `/api/admin/dlq` until the last: the call ids in order, and the pages' sizes.
+async fn dlq_pages(app: &TestApp, limit: u32) -> (Vec<String>, Vec<usize>) {
+    let (mut calls, mut sizes, mut after) = (Vec::new(), Vec::new(), None::<i64>);
+    loop {
+        let path = match after {
+            Some(after) => format!("/api/admin/dlq?limit={limit}&after={after}"),
+            None => format!("/api/admin/dlq?limit={limit}"),
+        };
+        let page = app.admin_json(&path).await;
+        let messages = page["messages"].as_array().unwrap();
+        sizes.push(messages.len());
+        calls.extend(
+            messages
+                .iter()
+                .map(|message| message["call_id"].as_str().unwrap().to_owned()),
+        );
+        assert_eq!(page["depth"], 5);
+        match page["next_after"].as_i64() {
+            Some(next) => after = Some(next),
+            None => return (calls, sizes),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dlq_is_read_a_page_at_a_time_in_both_stores() {
+    let redis = redis().await;
+    let mut apps = vec![spawn_app().await];
+    if let Some((_, prefix)) = &redis {
+        apps.push(spawn_redis_app(prefix, None).await);
+    }
+    for app in apps {
+        app.state.ingestor.injector().set_percent(100);
+        let at = now();
+        let calls: Vec<String> = (0..5).map(|n| format!("paged-{n}")).collect();
+        let batch: Vec<Value> = calls.iter().map(|id| started(id, &at)).collect();
+        assert_eq!(
+            app.ingest(&json!(batch)).await.status(),
+            StatusCode::ACCEPTED
+        );
+
+        let (seen, sizes) = dlq_pages(&app, 2).await;
+        assert_eq!(
+            sizes,
+            [2, 2, 1],
+            "oldest first, two at a time, then the rest"
+        );
+        assert_eq!(seen, calls, "each message once, in the order they failed");
+
+        app.state.ingestor.injector().set_percent(0);
+        assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 5);
+        app.stop().await.unwrap();
+    }
 }
