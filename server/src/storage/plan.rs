@@ -107,6 +107,13 @@ impl BatchPlan {
 /// Which call holds a room sid, by (tenant, sid).
 pub type RoomSidHolders = HashMap<(String, String), String>;
 
+/// Holders from rows of (tenant, room sid, call id), as both backends read them.
+pub fn holders(rows: Vec<(String, String, String)>) -> RoomSidHolders {
+    rows.into_iter()
+        .map(|(tenant, sid, id)| ((tenant, sid), id))
+        .collect()
+}
+
 /// The (tenant, room sid) pairs `events` claim: what [`plan`] needs to know the holders of.
 pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
     let claimed: BTreeSet<(String, String)> = events

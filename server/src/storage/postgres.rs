@@ -15,7 +15,7 @@ use sqlx::{
 
 use super::{
     BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc,
-    plan::{RoomSidHolders, plan},
+    plan::{RoomSidHolders, holders, plan},
 };
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StorageError> {
@@ -91,10 +91,7 @@ async fn room_sid_holders(
     .bind(sids)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(tenant, sid, id)| ((tenant, sid), id))
-        .collect())
+    Ok(holders(rows))
 }
 
 pub(super) async fn write_batch(

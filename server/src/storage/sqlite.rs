@@ -11,7 +11,7 @@ use sqlx::{
 
 use super::{
     BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id, now_utc,
-    plan::{RoomSidHolders, plan},
+    plan::{RoomSidHolders, holders, plan},
 };
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
@@ -80,10 +80,7 @@ async fn room_sid_holders(
     .bind(pairs)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(tenant, sid, id)| ((tenant, sid), id))
-        .collect())
+    Ok(holders(rows))
 }
 
 pub(super) async fn write_batch(
