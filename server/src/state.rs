@@ -115,7 +115,9 @@ impl AppState {
         };
         // With Redis the queue is shared by every instance; without, it is a file of its own.
         let dlq = match &redis {
-            Some(link) => DeadLetterQueue::redis(link.connection(), &config.redis_prefix, policy),
+            Some(link) => {
+                DeadLetterQueue::redis(link.connection(), &config.redis_prefix, policy).await?
+            }
             None => DeadLetterQueue::open_file(&config.data_dir.join("dlq.db"), policy).await?,
         };
         let (key, source) = secrets::load_or_generate(

@@ -112,8 +112,16 @@ impl DeadLetterQueue {
     }
 
     /// The shared queue in Redis, under `prefix`.
-    pub fn redis(conn: ::redis::aio::ConnectionManager, prefix: &str, policy: RetryPolicy) -> Self {
-        Self::new(Store::Redis(redis::RedisDlq::new(conn, prefix, policy)))
+    /// The queue shared by every instance in Redis, its index of final failures brought up to
+    /// date.
+    pub async fn redis(
+        conn: ::redis::aio::ConnectionManager,
+        prefix: &str,
+        policy: RetryPolicy,
+    ) -> Result<Self, DlqError> {
+        let queue = redis::RedisDlq::new(conn, prefix, policy);
+        queue.index_finals().await?;
+        Ok(Self::new(Store::Redis(queue)))
     }
 
     fn new(store: Store) -> Self {

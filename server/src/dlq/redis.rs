@@ -2,7 +2,9 @@
 //! - `switchboard:dlq:seq` — the id counter;
 //! - `switchboard:dlq:entries` — hash of id → entry (JSON);
 //! - `switchboard:dlq:due` — sorted set of ids by next retry time (final failures are absent);
-//! - `switchboard:dlq:claimed` — sorted set of ids a retrier took, by when it took them.
+//! - `switchboard:dlq:claimed` — sorted set of ids a retrier took, by when it took them;
+//! - `switchboard:dlq:final` — set of the ids out of automatic retries, kept with each save so
+//!   the count is one `SCARD`, however deep the queue.
 //!
 //! A retrier claims a due entry by moving it from `due` to `claimed` (`ZREM` answers 1 to one
 //! claimer only) and settles it by removing it or saving its next retry time. An instance that
@@ -24,6 +26,7 @@ pub(super) struct RedisDlq {
     entries: String,
     due: String,
     claimed: String,
+    finals: String,
     pub(super) policy: RetryPolicy,
 }
 
@@ -47,6 +50,7 @@ impl RedisDlq {
             entries: format!("{prefix}switchboard:dlq:entries"),
             due: format!("{prefix}switchboard:dlq:due"),
             claimed: format!("{prefix}switchboard:dlq:claimed"),
+            finals: format!("{prefix}switchboard:dlq:final"),
             policy,
         }
     }
@@ -87,9 +91,43 @@ impl RedisDlq {
                 .arg(&self.due)
                 .arg(score(next))
                 .arg(entry.id)
+                .ignore()
+                .cmd("SREM")
+                .arg(&self.finals)
+                .arg(entry.id)
                 .ignore(),
-            None => pipe.cmd("ZREM").arg(&self.due).arg(entry.id).ignore(),
+            None => pipe
+                .cmd("ZREM")
+                .arg(&self.due)
+                .arg(entry.id)
+                .ignore()
+                .cmd("SADD")
+                .arg(&self.finals)
+                .arg(entry.id)
+                .ignore(),
         };
+        Ok(())
+    }
+
+    /// Puts the final failures saved before `final` was kept (by an older version) into it.
+    /// Once per start; entries are read a chunk at a time.
+    pub(super) async fn index_finals(&self) -> Result<(), DlqError> {
+        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(1_000) {
+            let finals: Vec<i64> = self
+                .entries(chunk)
+                .await?
+                .iter()
+                .filter(|entry| entry.is_final())
+                .map(|entry| entry.id)
+                .collect();
+            if !finals.is_empty() {
+                redis::cmd("SADD")
+                    .arg(&self.finals)
+                    .arg(&finals)
+                    .query_async::<()>(&mut self.conn.clone())
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -135,14 +173,10 @@ impl RedisDlq {
     }
 
     pub(super) async fn final_failures(&self) -> Result<i64, DlqError> {
-        // Entries carry their own state; the due set cannot tell a final failure from an entry
-        // claimed by a retrier right now. Read a chunk at a time, never the whole hash at once.
-        let mut count = 0;
-        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(1_000) {
-            let entries = self.entries(chunk).await?;
-            count += entries.iter().filter(|entry| entry.is_final()).count() as i64;
-        }
-        Ok(count)
+        Ok(redis::cmd("SCARD")
+            .arg(&self.finals)
+            .query_async(&mut self.conn.clone())
+            .await?)
     }
 
     pub(super) async fn get(&self, id: i64) -> Result<Option<DeadLetter>, DlqError> {
@@ -237,7 +271,7 @@ impl RedisDlq {
     }
 
     pub(super) async fn remove(&self, id: i64) -> Result<bool, DlqError> {
-        let (removed, _, _): (i64, i64, i64) = redis::pipe()
+        let (removed, _, _, _): (i64, i64, i64, i64) = redis::pipe()
             .atomic()
             .cmd("HDEL")
             .arg(&self.entries)
@@ -247,6 +281,9 @@ impl RedisDlq {
             .arg(id)
             .cmd("ZREM")
             .arg(&self.claimed)
+            .arg(id)
+            .cmd("SREM")
+            .arg(&self.finals)
             .arg(id)
             .query_async(&mut self.conn.clone())
             .await?;

@@ -632,8 +632,55 @@ async fn the_dlq_is_read_a_page_at_a_time_in_both_stores() {
         );
         assert_eq!(seen, calls, "each message once, in the order they failed");
 
+        // Final failures are counted as they come and go.
+        let letters = app.state.dlq.list(5).await.unwrap();
+        for letter in &letters[..3] {
+            app.state
+                .dlq
+                .mark_final(letter.id, "gave up")
+                .await
+                .unwrap();
+        }
+        assert_eq!(app.state.dlq.final_failures().await.unwrap(), 3);
+        app.state.dlq.discard(letters[0].id).await.unwrap();
+        app.state.dlq.retry_now(letters[1].id).await.unwrap();
+        assert_eq!(app.state.dlq.final_failures().await.unwrap(), 1);
+
         app.state.ingestor.injector().set_percent(0);
-        assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 5);
+        assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 4);
+        assert_eq!(app.state.dlq.final_failures().await.unwrap(), 0);
         app.stop().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn final_failures_saved_by_an_older_version_are_counted_after_an_upgrade() {
+    let Some((mut conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    app.state.ingestor.injector().set_percent(100);
+    let at = now();
+    let batch: Vec<Value> = (0..3).map(|n| started(&format!("old-{n}"), &at)).collect();
+    assert_eq!(
+        app.ingest(&json!(batch)).await.status(),
+        StatusCode::ACCEPTED
+    );
+    for letter in app.state.dlq.list(2).await.unwrap() {
+        app.state
+            .dlq
+            .mark_final(letter.id, "gave up")
+            .await
+            .unwrap();
+    }
+    app.stop().await.unwrap();
+    // What an older version left: the entries, without the index of final failures.
+    let _: () = conn
+        .del(format!("{prefix}switchboard:dlq:final"))
+        .await
+        .unwrap();
+
+    let app = spawn_redis_app(&prefix, None).await;
+    assert_eq!(app.state.dlq.final_failures().await.unwrap(), 2);
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 3);
 }
