@@ -111,9 +111,8 @@ impl DeadLetterQueue {
         )))
     }
 
-    /// The shared queue in Redis, under `prefix`.
-    /// The queue shared by every instance in Redis, its index of final failures brought up to
-    /// date.
+    /// The queue shared by every instance in Redis, under `prefix`, its index of final failures
+    /// brought up to date.
     pub async fn redis(
         conn: ::redis::aio::ConnectionManager,
         prefix: &str,

@@ -130,11 +130,10 @@ pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
 /// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
 pub fn plan(
     stored: &HashMap<String, CallRecord>,
-    holders: &RoomSidHolders,
+    mut holders: RoomSidHolders,
     events: &[CallEvent],
 ) -> BatchPlan {
     let mut current: HashMap<&str, CallRecord> = HashMap::new();
-    let mut holders = holders.clone();
     let mut planned = Vec::with_capacity(events.len());
     for event in events {
         let before = current
@@ -246,7 +245,7 @@ mod tests {
     fn a_started_then_ended_call_moves_between_rollup_rows() {
         let first = plan(
             &HashMap::new(),
-            &RoomSidHolders::new(),
+            RoomSidHolders::new(),
             &[event(EventType::CallStarted, "a", 5)],
         );
         assert_eq!(first.new_tenants, vec!["tenant-1".to_owned()]);
@@ -269,7 +268,7 @@ mod tests {
             .collect();
         let second = plan(
             &stored,
-            &RoomSidHolders::new(),
+            RoomSidHolders::new(),
             &[event(EventType::CallEnded, "a", 7)],
         );
         assert!(second.new_tenants.is_empty());
@@ -310,13 +309,13 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallEnded, "a", 2),
         ];
-        let first = plan(&HashMap::new(), &RoomSidHolders::new(), &events);
+        let first = plan(&HashMap::new(), RoomSidHolders::new(), &events);
         let stored: HashMap<_, _> = first
             .upserts
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let again = plan(&stored, &RoomSidHolders::new(), &events);
+        let again = plan(&stored, RoomSidHolders::new(), &events);
         assert!(again.upserts.is_empty());
         assert!(again.rollup.is_empty());
         assert_eq!(again.events, vec![Planned::Applied { changed: false }; 2]);
@@ -346,7 +345,7 @@ mod tests {
             // The holder itself may say it again.
             in_room(event(EventType::CallUpdated, "c", 2), "RM_2"),
         ];
-        let planned = plan(&HashMap::new(), &stored_holder, &events);
+        let planned = plan(&HashMap::new(), stored_holder, &events);
         let taken = |call_id: &str, room_sid: &str, holder: &str| {
             Planned::Rejected(MergeError::RoomSidTaken {
                 call_id: call_id.into(),
@@ -375,7 +374,7 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallStarted, "b", 1),
         ];
-        let ids: Vec<String> = plan(&HashMap::new(), &RoomSidHolders::new(), &events)
+        let ids: Vec<String> = plan(&HashMap::new(), RoomSidHolders::new(), &events)
             .upserts
             .into_iter()
             .map(|row| row.id)

@@ -103,7 +103,7 @@ pub(super) async fn write_batch(
     let mut tx = pool.begin().await?;
     let stored = load_in(&mut tx, ids, true).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, &holders, events);
+    let plan = plan(&stored, holders, events);
     let now = now_utc();
 
     if !plan.upserts.is_empty() || !plan.rollup.is_empty() {

@@ -92,7 +92,7 @@ pub(super) async fn write_batch(
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let stored = load_in(&mut tx, ids).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, &holders, events);
+    let plan = plan(&stored, holders, events);
     let now = now_utc();
 
     if !plan.new_tenants.is_empty() {
