@@ -1,7 +1,7 @@
 // The base URL of the server global-setup.ts started, and a console-error collector.
 import { test as base, expect, type ConsoleMessage } from "@playwright/test";
-import { E2E_EMAIL, E2E_PASSWORD, TENANT_A, TENANT_A_EMAIL, TENANT_B, TENANT_B_EMAIL } from "./credentials";
-import { addUser, dataDir, startServer, type Server } from "./server";
+import { E2E_EMAIL, E2E_PASSWORD } from "./credentials";
+import { addSuiteUsers, dataDir, startServer, type Server } from "./server";
 
 export { E2E_EMAIL, E2E_PASSWORD };
 
@@ -25,15 +25,14 @@ export { expect };
 
 /**
  * A server of the test's own, serving with `args` added, stopped when `body` is done: on a fresh
- * data folder with the suite's tenants (business names included), or on `dir`, the folder of
+ * data folder with the suite's users and tenants (business names included), or on `dir`, the folder of
  * one stopped before. For flows that change the whole server (failing writes, short heartbeat
  * thresholds, reconciliation runs) without touching what other tests see.
  */
 export async function ownServer<T>(args: string[], body: (server: Server) => Promise<T>, dir?: string): Promise<T> {
   if (!dir) {
     dir = dataDir();
-    addUser(dir, TENANT_A_EMAIL, E2E_PASSWORD, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]);
-    addUser(dir, TENANT_B_EMAIL, E2E_PASSWORD, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]);
+    addSuiteUsers(dir);
   }
   const server = await startServer(dir, args);
   try {

@@ -6,29 +6,14 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import {
-  E2E_EMAIL,
-  E2E_PASSWORD,
-  STORAGE_STATE,
-  TENANT_A,
-  TENANT_A_EMAIL,
-  TENANT_A_STATE,
-  TENANT_B,
-  TENANT_B_EMAIL,
-  TENANT_B_STATE,
-} from "./credentials";
-import { addUser, dataDir, startServer } from "./server";
+import { E2E_EMAIL, E2E_PASSWORD, STORAGE_STATE, TENANT_A_EMAIL, TENANT_A_STATE, TENANT_B_EMAIL, TENANT_B_STATE } from "./credentials";
+import { addSuiteUsers, dataDir, startServer } from "./server";
 
 export default async function globalSetup() {
   process.env.JWT_SECRET = randomBytes(32).toString("hex");
   process.env.INGEST_API_KEY = randomBytes(24).toString("hex");
-  const users: [string, string[]][] = [
-    [E2E_EMAIL, ["--role", "admin"]],
-    [TENANT_A_EMAIL, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]],
-    [TENANT_B_EMAIL, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]],
-  ];
   const main = dataDir();
-  for (const [email, role] of users) addUser(main, email, E2E_PASSWORD, role);
+  addSuiteUsers(main);
   const server = await startServer(main);
   const url = server.url;
 

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { E2E_EMAIL, E2E_PASSWORD, TENANT_A, TENANT_A_EMAIL, TENANT_B, TENANT_B_EMAIL } from "./credentials";
 
 const root = path.resolve(__dirname, "..");
 export const BIN = process.env.SWITCHBOARD_BIN ?? path.join(root, "target/debug/switchboard");
@@ -30,6 +31,20 @@ export function addUser(dir: string, email: string, password: string, role: stri
     encoding: "utf8",
   });
   if (added.status !== 0) throw new Error(`switchboard user add failed: ${added.stderr}`);
+}
+
+/**
+ * Adds the suite's users to `dir`, always in this order: every server of the suite then holds
+ * them under the same ids and token versions, so one browser session (which names its user) is
+ * valid on each.
+ */
+export function addSuiteUsers(dir: string) {
+  const users: [string, string[]][] = [
+    [E2E_EMAIL, ["--role", "admin"]],
+    [TENANT_A_EMAIL, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]],
+    [TENANT_B_EMAIL, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]],
+  ];
+  for (const [email, role] of users) addUser(dir, email, E2E_PASSWORD, role);
 }
 
 /**

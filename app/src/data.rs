@@ -38,7 +38,7 @@ pub type DataFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DataError>> +
 /// Implemented by the server.
 pub trait DashboardData: Send + Sync + 'static {
     /// Who sent a request (bearer token or session cookie): the server's one session check.
-    fn identify(&self, headers: &axum::http::HeaderMap) -> Result<Identity, DataError>;
+    fn identify<'a>(&'a self, headers: &'a axum::http::HeaderMap) -> DataFuture<'a, Identity>;
 
     fn metrics<'a>(
         &'a self,

@@ -50,14 +50,14 @@ pub fn connect(
 #[cfg(feature = "hydrate")]
 mod browser {
     use futures::{SinkExt, StreamExt, select};
-    use gloo_net::websocket::{Message, futures::WebSocket};
+    use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
     use gloo_timers::future::{IntervalStream, TimeoutFuture};
     use leptos::prelude::{RwSignal, Set, Update, WithUntracked, WriteSignal};
 
     use super::OnMessage;
     use crate::dto::live::{
         ClientMessage, ConnectionState, LiveFeed, PING_INTERVAL_SECS, PING_TIMEOUT_SECS,
-        ServerMessage, encode_resume,
+        SESSION_ENDED, ServerMessage, encode_resume,
     };
 
     const FIRST_RETRY_MS: f64 = 500.0;
@@ -71,6 +71,8 @@ mod browser {
         was_live: bool,
         /// The page fell out of step: reconnect at once rather than after a backoff.
         out_of_step: bool,
+        /// The server ended the session: sign in again rather than reconnect.
+        session_over: bool,
     }
 
     pub(super) async fn run(
@@ -83,6 +85,10 @@ mod browser {
         let mut lost_at: Option<String> = None;
         loop {
             let ended = session(tenant.as_deref(), state, feed, &on_message).await;
+            if ended.session_over {
+                sign_in_again();
+                return;
+            }
             if ended.out_of_step {
                 continue;
             }
@@ -112,6 +118,7 @@ mod browser {
         let mut ended = Ended {
             was_live: false,
             out_of_step: false,
+            session_over: false,
         };
         let cursors = feed.with_untracked(LiveFeed::cursors);
         let Ok(socket) = WebSocket::open(&socket_url(tenant, &encode_resume(&cursors))) else {
@@ -155,6 +162,10 @@ mod browser {
                         }
                     }
                     Some(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
+                    Some(Err(WebSocketError::ConnectionClose(close))) => {
+                        ended.session_over = close.code == 1008 && close.reason == SESSION_ENDED;
+                        return ended;
+                    }
                     Some(Err(_)) | None => return ended,
                 },
                 _ = ping_timer.next() => {
@@ -188,6 +199,20 @@ mod browser {
         }
         let query = query.append_pair("resume", resume).finish();
         format!("{}://{host}/ws?{query}", if secure { "wss" } else { "ws" })
+    }
+
+    /// To the sign-in form, and back here afterwards.
+    fn sign_in_again() {
+        let Some(location) = web_sys::window().map(|window| window.location()) else {
+            return;
+        };
+        let here = format!(
+            "{}{}",
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default()
+        );
+        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        let _ = location.set_href(&format!("/login?next={next}"));
     }
 
     fn browser_online() -> bool {

@@ -73,7 +73,7 @@ mod answer_encoding {
 /// The metric cards over a period (`GET /api/dashboard/metrics`).
 #[server(prefix = "/rpc", endpoint = "metrics", input = GetUrl, output = JsonText)]
 pub async fn metrics(#[server(flatten)] query: PeriodQuery) -> Result<MetricsResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.metrics(&caller, &query).await)
 }
 
@@ -82,7 +82,7 @@ pub async fn metrics(#[server(flatten)] query: PeriodQuery) -> Result<MetricsRes
 pub async fn active_calls(
     #[server(flatten)] query: TenantQuery,
 ) -> Result<ActiveCallsResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.active_calls(&caller, &query).await)
 }
 
@@ -91,7 +91,7 @@ pub async fn active_calls(
 pub async fn recent_calls(
     #[server(flatten)] query: CallsQuery,
 ) -> Result<RecentCallsResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.recent_calls(&caller, &query).await)
 }
 
@@ -100,7 +100,7 @@ pub async fn recent_calls(
 pub async fn agent_performance(
     #[server(flatten)] query: PeriodQuery,
 ) -> Result<AgentPerformanceResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.agent_performance(&caller, &query).await)
 }
 
@@ -109,21 +109,21 @@ pub async fn agent_performance(
 pub async fn calls_per_hour(
     #[server(flatten)] query: PeriodQuery,
 ) -> Result<CallsPerHourResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.calls_per_hour(&caller, &query).await)
 }
 
 /// Admins only: the system's health (`GET /api/admin/health`).
 #[server(prefix = "/rpc", endpoint = "health", input = GetUrl, output = JsonText)]
 pub async fn health() -> Result<SystemHealth, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.system_health(&caller).await)
 }
 
 /// Admins only: every tenant, with business names (`GET /api/admin/tenants`).
 #[server(prefix = "/rpc", endpoint = "tenants", input = GetUrl, output = JsonText)]
 pub async fn tenants() -> Result<TenantsResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.tenants(&caller).await)
 }
 
@@ -132,21 +132,21 @@ pub async fn tenants() -> Result<TenantsResponse, DataError> {
 pub async fn live_calls(
     #[server(flatten)] query: TenantQuery,
 ) -> Result<AdminActiveCallsResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.live_calls(&caller, &query).await)
 }
 
 /// Admins only: the dead-letter queue (`GET /api/admin/dlq`).
 #[server(prefix = "/rpc", endpoint = "dlq", input = GetUrl, output = JsonText)]
 pub async fn dlq(#[server(flatten)] query: DlqQuery) -> Result<DlqResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.dlq(&caller, &query).await)
 }
 
 /// Admins only: retry one dead letter now (`POST /api/admin/dlq/{id}/retry`).
 #[server(prefix = "/rpc", endpoint = "dlq_retry", output = JsonText)]
 pub async fn dlq_retry(id: String) -> Result<DlqActionResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     let client = door::client();
     door::answer(data.dlq_retry(&caller, &client, &id).await)
 }
@@ -154,7 +154,7 @@ pub async fn dlq_retry(id: String) -> Result<DlqActionResponse, DataError> {
 /// Admins only: retry every dead letter now (`POST /api/admin/dlq/retry`).
 #[server(prefix = "/rpc", endpoint = "dlq_retry_all", output = JsonText)]
 pub async fn dlq_retry_all() -> Result<DlqActionResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     let client = door::client();
     door::answer(data.dlq_retry_all(&caller, &client).await)
 }
@@ -162,7 +162,7 @@ pub async fn dlq_retry_all() -> Result<DlqActionResponse, DataError> {
 /// Admins only: give up on one dead letter (`DELETE /api/admin/dlq/{id}`).
 #[server(prefix = "/rpc", endpoint = "dlq_discard", output = JsonText)]
 pub async fn dlq_discard(id: String) -> Result<DlqActionResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     let client = door::client();
     door::answer(data.dlq_discard(&caller, &client, &id).await)
 }
@@ -172,14 +172,14 @@ pub async fn dlq_discard(id: String) -> Result<DlqActionResponse, DataError> {
 pub async fn reconciliation(
     #[server(flatten)] query: RunsQuery,
 ) -> Result<ReconciliationStatusResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.reconciliation(&caller, &query).await)
 }
 
 /// Admins only: start a reconciliation run now (`POST /api/admin/reconciliation/trigger`).
 #[server(prefix = "/rpc", endpoint = "reconcile_now", output = JsonText)]
 pub async fn reconcile_now() -> Result<ReconciliationTriggerResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     let client = door::client();
     door::answer(data.reconcile_now(&caller, &client).await)
 }
@@ -189,7 +189,7 @@ pub async fn reconcile_now() -> Result<ReconciliationTriggerResponse, DataError>
 pub async fn audit_log(
     #[server(flatten)] query: AuditQuery,
 ) -> Result<AuditLogResponse, DataError> {
-    let (data, caller) = door::open()?;
+    let (data, caller) = door::open().await?;
     door::answer(data.audit_log(&caller, &query).await)
 }
 
@@ -205,12 +205,12 @@ mod door {
     };
 
     /// The data layer and the caller, whose session the server checks; refused otherwise.
-    pub(super) fn open() -> Result<(DataSource, Identity), DataError> {
+    pub(super) async fn open() -> Result<(DataSource, Identity), DataError> {
         let data = use_context::<DataSource>()
             .ok_or_else(|| refuse(DataError::Internal("no DataSource in context".into())))?;
         let parts = use_context::<axum::http::request::Parts>()
             .ok_or_else(|| refuse(DataError::Internal("no request in context".into())))?;
-        let caller = data.identify(&parts.headers).map_err(refuse)?;
+        let caller = data.identify(&parts.headers).await.map_err(refuse)?;
         Ok((data, caller))
     }
 

@@ -55,7 +55,7 @@ test("the header stays one line on a phone whatever the badge says", async ({ pa
   await page.setViewportSize({ width: 375, height: 667 });
   await page.goto("/dashboard/realtime");
   const header = page.locator("header.topbar");
-  const button = page.getByRole("button", { name: "Log out" });
+  const button = page.getByRole("button", { name: "Log out", exact: true });
   const headerBox = await header.boundingBox();
   const buttonBox = await button.boundingBox();
   // One row: the header is no taller than its tallest item plus its padding.

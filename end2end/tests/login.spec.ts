@@ -1,5 +1,7 @@
 // Signing in and out through the real forms. Runs in every project: the forms need no JavaScript.
-import { test, expect, E2E_EMAIL, E2E_PASSWORD } from "../fixtures";
+import type { Page } from "@playwright/test";
+import { TENANT_A_EMAIL } from "../credentials";
+import { test, expect, E2E_EMAIL, E2E_PASSWORD, ownServer, screenshot } from "../fixtures";
 
 // These start signed out.
 test.use({ storageState: { cookies: [], origins: [] } });
@@ -24,7 +26,7 @@ test("the dashboard asks an anonymous visitor to sign in, then opens", async ({ 
   expect(cookie?.httpOnly).toBe(true);
   expect(cookie?.sameSite).toBe("Lax");
 
-  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/dashboard/realtime");
   await expect(page).toHaveURL(/\/login\?next=/);
@@ -41,4 +43,39 @@ test("the login page fits a phone", async ({ page }) => {
     const box = await target.boundingBox();
     expect(box?.height).toBeGreaterThanOrEqual(44);
   }
+});
+
+test("Log out everywhere ends the sessions of every browser", async ({ page, browser }, testInfo) => {
+  await ownServer([], async (server) => {
+    const signIn = async (target: Page) => {
+      await target.goto(`${server.url}/login`);
+      await target.getByLabel("Email").fill(TENANT_A_EMAIL);
+      await target.getByLabel("Password").fill(E2E_PASSWORD);
+      await target.getByRole("button", { name: "Sign in" }).click();
+      await expect(target).toHaveURL(/\/dashboard\/realtime$/);
+    };
+    const elsewhere = await browser.newContext({ viewport: page.viewportSize() });
+    const otherPage = await elsewhere.newPage();
+    await signIn(otherPage);
+    await signIn(page);
+    const scripted = testInfo.project.name !== "ssr-only";
+    if (scripted) {
+      await expect(otherPage.getByTestId("connection-badge")).toHaveAttribute("data-state", "live");
+    }
+
+    // The account menu names who is signed in and offers to end every session.
+    await page.locator("summary.topbar__user").click();
+    await expect(page.getByText(TENANT_A_EMAIL)).toBeVisible();
+    await screenshot(page, "account-menu");
+    await page.getByRole("button", { name: "Log out everywhere" }).click();
+    // (A live page may be sent to sign in by its own socket closing before the form's answer
+    // arrives: either way, it is at the sign-in form.)
+    await expect(page).toHaveURL(/\/login(\?next=|$)/);
+
+    // The other browser is signed out too: a live page is sent to sign in as its socket closes;
+    // without JavaScript, its next page asks.
+    if (!scripted) await otherPage.goto(`${server.url}/dashboard/realtime`);
+    await expect(otherPage).toHaveURL(/\/login\?next=%2Fdashboard%2Frealtime/);
+    await elsewhere.close();
+  });
 });

@@ -510,6 +510,7 @@ fn main() {
                 "bench",
                 Role::Tenant,
                 Some(LARGEST),
+                None,
                 time::Duration::hours(2),
             )
             .unwrap()
@@ -565,7 +566,7 @@ fn main() {
         // summing every tenant's rollup rows per request, as we did before.
         let admin = state
             .jwt
-            .mint("bench", Role::Admin, None, time::Duration::hours(2))
+            .mint("bench", Role::Admin, None, None, time::Duration::hours(2))
             .unwrap()
             .0;
         let mut every_tenant = Vec::new();

@@ -273,6 +273,7 @@ fn token(tenant: &str, n: usize) -> String {
             &format!("bench-client-{n}"),
             Role::Tenant,
             Some(tenant),
+            None,
             time::Duration::hours(2),
         )
         .unwrap()

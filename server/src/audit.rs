@@ -1,5 +1,5 @@
 //! The audit log: every operator action — DLQ retry / retry all / discard, reconciliation
-//! trigger, user added, failed sign-ins — with who, role, tenant, action, target, result, when
+//! trigger, user added / given a role / removed, signing out everywhere, failed sign-ins — with who, role, tenant, action, target, result, when
 //! and from where. Entries are only ever appended ([`crate::storage::operations`]; the schema
 //! refuses changes), and admins read them through the API.
 //!
@@ -30,6 +30,9 @@ pub enum Action {
     DlqDiscard,
     ReconciliationTrigger,
     UserAdd,
+    UserSetRole,
+    UserRemove,
+    SignOutEverywhere,
     SignInFailed,
 }
 
@@ -41,6 +44,9 @@ impl Action {
             Self::DlqDiscard => "dlq.discard",
             Self::ReconciliationTrigger => "reconciliation.trigger",
             Self::UserAdd => "user.add",
+            Self::UserSetRole => "user.set_role",
+            Self::UserRemove => "user.remove",
+            Self::SignOutEverywhere => "auth.sign_out_everywhere",
             Self::SignInFailed => "auth.sign_in_failed",
         }
     }

@@ -2,9 +2,15 @@
 //!
 //! Every credential is a JWT (HS256, signed with `JWT_SECRET`): scripts send it as
 //! `Authorization: Bearer …`, browsers carry the same token in an HttpOnly session cookie set by
-//! `/login`. Being stateless, a token is valid on every instance and across restarts. Claims:
-//! `sub`, `role` (`admin` | `tenant`), `tenant` (the `userId`; `user_id` is accepted too, for
-//! tokens the old platform minted), `exp`, `iat`.
+//! `/login`. Claims: `sub`, `aud` (`switchboard`), `role` (`admin` | `tenant`), `tenant` (the
+//! `userId`; `user_id` is accepted too, for tokens the old platform minted), `exp`, `iat`.
+//!
+//! A sign-in's token also names its dashboard user (`uid`) and that user's token version then
+//! (`ver`). Every request checks them against the users table, so signing out everywhere, a role
+//! change or a removed user ends every token already handed out, on every instance, at once; the
+//! live sockets of that user are closed too ([`Revocations`]). Tokens minted by `switchboard
+//! token` and by the old platform name no user: they last until they expire or `JWT_SECRET`
+//! changes.
 
 use std::sync::Arc;
 
@@ -14,6 +20,10 @@ use axum_extra::extract::CookieJar;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use tokio::sync::broadcast;
+use tracing::warn;
+
+use crate::storage::Storage;
 
 /// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,
 /// server functions — asks [`JwtKeys`] and [`Caller::scope`] and gets this; each door turns it
@@ -29,6 +39,10 @@ pub enum AuthError {
     /// Signed in, but naming a tenant that is not the caller's.
     ForeignTenant,
     AdminOnly,
+    /// The token's user signed out everywhere, changed role or was removed since it was minted.
+    Revoked,
+    /// The users table could not be read to check the session.
+    Unchecked,
 }
 
 impl AuthError {
@@ -42,6 +56,8 @@ impl AuthError {
             Self::SessionExpired => "session expired: sign in again",
             Self::ForeignTenant => "user_id: this token may only read its own tenant",
             Self::AdminOnly => "admins only",
+            Self::Revoked => "session ended: sign in again",
+            Self::Unchecked => "cannot check the session right now: try again shortly",
         }
     }
 
@@ -65,10 +81,15 @@ pub const SESSION_COOKIE: &str = "switchboard_session";
 pub const SESSION_TTL: Duration = Duration::hours(12);
 /// Clock difference tolerated between the minter and us.
 const LEEWAY_SECS: u64 = 30;
+/// The `aud` of every token we mint: a token another service minted with a shared secret for
+/// itself is not one for us.
+pub const AUDIENCE: &str = "switchboard";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<Audience>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<Role>,
     #[serde(
@@ -81,6 +102,43 @@ struct Claims {
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uid: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ver: Option<i64>,
+}
+
+/// `aud`: one audience or several (RFC 7519 allows both).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn includes_us(&self) -> bool {
+        match self {
+            Self::One(audience) => audience == AUDIENCE,
+            Self::Many(audiences) => audiences.iter().any(|audience| audience == AUDIENCE),
+        }
+    }
+}
+
+/// The dashboard user a sign-in's token speaks for, and that user's token version when it was
+/// minted: once the user's version has moved on, the token is revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserSession {
+    pub user: i64,
+    pub version: i64,
+}
+
+/// What a well-signed token claims, before its session is checked against the users table
+/// ([`crate::state::AppState::identify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub identity: Identity,
+    pub session: Option<UserSession>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +182,8 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // Checked by `verify`: the old platform's tokens carry no audience.
+        validation.validate_aud = false;
         Self {
             encoding: Arc::new(EncodingKey::from_secret(secret.as_bytes())),
             decoding: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
@@ -131,12 +191,14 @@ impl JwtKeys {
         }
     }
 
-    /// A token for `subject` valid for `ttl`. Admins carry no tenant.
+    /// A token for `subject` valid for `ttl`, naming `session`'s user when it is a sign-in.
+    /// Admins carry no tenant.
     pub fn mint(
         &self,
         subject: &str,
         role: Role,
         tenant: Option<&str>,
+        session: Option<UserSession>,
         ttl: Duration,
     ) -> Result<(String, Identity), TokenError> {
         let tenant = match role {
@@ -151,10 +213,13 @@ impl JwtKeys {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
+            aud: Some(Audience::One(AUDIENCE.to_owned())),
             role: Some(role),
             tenant: tenant.clone(),
             exp: now + ttl.whole_seconds(),
             iat: Some(now),
+            uid: session.map(|session| session.user),
+            ver: session.map(|session| session.version),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(TokenError::Sign)?;
@@ -169,17 +234,24 @@ impl JwtKeys {
         ))
     }
 
-    /// The identity a token proves; [`AuthError::InvalidToken`] when it is forged, expired or
-    /// malformed.
-    pub fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
+    /// What a token claims; [`AuthError::InvalidToken`] when it is forged, expired, malformed
+    /// or meant for another audience.
+    pub fn authenticate(&self, token: &str) -> Result<Verified, AuthError> {
         self.verify(token).ok_or(AuthError::InvalidToken)
     }
 
-    /// The identity a token proves, or `None` when it is forged, expired or malformed.
-    pub fn verify(&self, token: &str) -> Option<Identity> {
+    /// What a token claims, or `None` when it is forged, expired, malformed or meant for
+    /// another audience.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()?
             .claims;
+        // Ours always name us; only the old platform's (no role, a tenant) may name no one.
+        match (&claims.aud, claims.role) {
+            (Some(audience), _) if !audience.includes_us() => return None,
+            (None, Some(_)) => return None,
+            _ => {}
+        }
         let tenant = claims.tenant.filter(|tenant| !tenant.is_empty());
         // A token without a role is the old platform's: it names a tenant.
         let role = claims.role.unwrap_or(Role::Tenant);
@@ -187,16 +259,24 @@ impl JwtKeys {
             Role::Admin => None,
             Role::Tenant => Some(tenant?),
         };
-        Some(Identity {
-            subject: claims.sub,
-            role,
-            tenant,
-            expires_at: claims.exp,
+        let session = match (claims.uid, claims.ver) {
+            (Some(user), Some(version)) => Some(UserSession { user, version }),
+            (None, None) => None,
+            _ => return None,
+        };
+        Some(Verified {
+            identity: Identity {
+                subject: claims.sub,
+                role,
+                tenant,
+                expires_at: claims.exp,
+            },
+            session,
         })
     }
 
-    /// The identity of a request: its bearer token, else its session cookie.
-    pub fn identify(&self, headers: &HeaderMap) -> Result<Identity, AuthError> {
+    /// What a request's credentials claim: its bearer token, else its session cookie.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Verified, AuthError> {
         if let Some(header) = headers.get(header::AUTHORIZATION) {
             let token = header
                 .to_str()
@@ -213,12 +293,96 @@ impl JwtKeys {
     }
 }
 
+/// Whether `verified`'s session still holds: a token naming a dashboard user holds only while
+/// that user exists with the token's version, role and tenant.
+pub async fn check_session(storage: &Storage, verified: &Verified) -> Result<(), AuthError> {
+    let Some(session) = verified.session else {
+        return Ok(());
+    };
+    let user = storage.user_by_id(session.user).await.map_err(|error| {
+        warn!(%error, "cannot read the users table to check a session");
+        AuthError::Unchecked
+    })?;
+    let identity = &verified.identity;
+    match user {
+        Some(user)
+            if user.token_version == session.version
+                && user.role == identity.role.as_str()
+                && user.tenant_id == identity.tenant =>
+        {
+            Ok(())
+        }
+        _ => Err(AuthError::Revoked),
+    }
+}
+
+/// A user's sessions moved on: its token version is now `version`, or it has none left (`None`:
+/// removed, or signed out everywhere). A live socket of that user holding another version ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub user: i64,
+    pub version: Option<i64>,
+}
+
+impl Revocation {
+    fn ends(self, session: UserSession) -> bool {
+        self.user == session.user && self.version != Some(session.version)
+    }
+}
+
+/// Sessions just ended, told to this instance's live sockets so they close too. Fed at once by
+/// this instance's own sign-outs, and by [`crate::workers`]'s watch on the users table for what
+/// other instances and the command line changed.
+#[derive(Debug, Clone)]
+pub struct Revocations(broadcast::Sender<Revocation>);
+
+/// Revocations a slow socket may fall behind by; one further behind closes (and reconnects,
+/// signing in again if it still may).
+const REVOCATIONS_BUFFERED: usize = 256;
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self(broadcast::channel(REVOCATIONS_BUFFERED).0)
+    }
+}
+
+impl Revocations {
+    /// Ends the live sockets on this instance that `revocation` ends.
+    pub fn revoke(&self, revocation: Revocation) {
+        // Nobody listening is fine: no socket of anyone is open.
+        let _ = self.0.send(revocation);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Revocation> {
+        self.0.subscribe()
+    }
+}
+
+/// Resolves when `session` ends — revoked, or revocations missed, which a socket cannot tell
+/// apart from its own — and never for a token that names no user.
+pub async fn session_ended(
+    receiver: &mut broadcast::Receiver<Revocation>,
+    session: Option<UserSession>,
+) {
+    let Some(session) = session else {
+        return std::future::pending().await;
+    };
+    loop {
+        match receiver.recv().await {
+            Ok(revocation) if !revocation.ends(session) => {}
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+        }
+    }
+}
+
 /// Sign-in attempts per email: a burst of this many, then one more every 6 seconds.
 const ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Sign-in attempts per client address, whatever the emails: guessing across many accounts
 /// from one place is slowed too. Higher than per email, as an office shares one address.
 pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
-/// Keys a limiter holds before it forgets those whose allowance has refilled.
+/// Keys a limiter holds before it forgets those whose allowance has refilled, without waiting
+/// for the timer.
 const LIMITER_KEYS: usize = 100_000;
 /// Password hashes checked at once; more wait their turn rather than starve the server's cores.
 const CONCURRENT_HASHES: usize = 4;
@@ -264,13 +428,9 @@ impl SignInLimits {
     /// first.
     pub fn attempt(&self, email: &str, address: Option<std::net::IpAddr>) -> Result<(), u64> {
         use governor::clock::{Clock, DefaultClock};
-        // Forget keys whose allowance has refilled, so guessing from many emails or addresses
-        // cannot grow memory without bound.
-        if self.per_email.len() > LIMITER_KEYS {
-            self.per_email.retain_recent();
-        }
-        if self.per_address.len() > LIMITER_KEYS {
-            self.per_address.retain_recent();
+        // Between the timer's purges, a flood of new emails or addresses is bounded too.
+        if self.per_email.len() > LIMITER_KEYS || self.per_address.len() > LIMITER_KEYS {
+            self.purge();
         }
         let seconds = |wait: governor::NotUntil<_>| {
             wait.wait_time_from(DefaultClock::default().now())
@@ -282,6 +442,21 @@ impl SignInLimits {
         }
         let key = std::hash::BuildHasher::hash_one(&self.email_keys, email);
         self.per_email.check_key(&key).map_err(seconds)
+    }
+
+    /// Forgets the keys whose allowance has refilled: they would be let in anyway. Run on a
+    /// timer ([`crate::workers`]) and whenever a limiter holds too many keys, so guessing from
+    /// many emails or addresses cannot grow memory without bound.
+    pub fn purge(&self) {
+        self.per_email.retain_recent();
+        self.per_email.shrink_to_fit();
+        self.per_address.retain_recent();
+        self.per_address.shrink_to_fit();
+    }
+
+    /// Keys the limiters hold: (emails, addresses).
+    pub fn keys_held(&self) -> (usize, usize) {
+        (self.per_email.len(), self.per_address.len())
     }
 
     /// A turn at hashing, once one is free; `None` at once when too many already wait.
@@ -396,23 +571,45 @@ mod tests {
                 "ops@example.com",
                 Role::Tenant,
                 Some("acme"),
+                Some(UserSession {
+                    user: 7,
+                    version: 3,
+                }),
                 Duration::hours(1),
             )
             .unwrap();
-        assert_eq!(keys().verify(&token), Some(identity.clone()));
+        assert_eq!(
+            keys().verify(&token),
+            Some(Verified {
+                identity: identity.clone(),
+                session: Some(UserSession {
+                    user: 7,
+                    version: 3
+                })
+            })
+        );
         assert_eq!(identity.tenant.as_deref(), Some("acme"));
 
         let (admin, identity) = keys()
-            .mint("root", Role::Admin, Some("ignored"), Duration::hours(1))
+            .mint(
+                "root",
+                Role::Admin,
+                Some("ignored"),
+                None,
+                Duration::hours(1),
+            )
             .unwrap();
         assert_eq!(identity.tenant, None);
-        assert_eq!(keys().verify(&admin).map(|i| i.role), Some(Role::Admin));
+        assert_eq!(
+            keys().verify(&admin).map(|v| (v.identity.role, v.session)),
+            Some((Role::Admin, None))
+        );
     }
 
     #[test]
     fn forged_expired_and_tenantless_tokens_are_refused() {
         let (token, _) = keys()
-            .mint("x", Role::Tenant, Some("acme"), Duration::hours(1))
+            .mint("x", Role::Tenant, Some("acme"), None, Duration::hours(1))
             .unwrap();
         assert_eq!(
             JwtKeys::from_secret("another-secret-another-secret-another")
@@ -421,11 +618,11 @@ mod tests {
             None
         );
         let (expired, _) = keys()
-            .mint("x", Role::Tenant, Some("acme"), Duration::minutes(-5))
+            .mint("x", Role::Tenant, Some("acme"), None, Duration::minutes(-5))
             .unwrap();
         assert_eq!(keys().verify(&expired), None);
         assert!(matches!(
-            keys().mint("x", Role::Tenant, None, Duration::hours(1)),
+            keys().mint("x", Role::Tenant, None, None, Duration::hours(1)),
             Err(TokenError::MissingTenant)
         ));
         assert_eq!(keys().verify("not.a.token"), None);
@@ -441,11 +638,83 @@ mod tests {
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
-        let identity = keys().verify(&token).unwrap();
+        let identity = keys().verify(&token).unwrap().identity;
         assert_eq!(
             (identity.role, identity.tenant.as_deref()),
             (Role::Tenant, Some("acme"))
         );
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn tokens_for_another_audience_are_refused() {
+        let exp = OffsetDateTime::now_utc().unix_timestamp() + 600;
+        let ours = |aud: serde_json::Value| serde_json::json!({"sub": "a", "role": "admin", "aud": aud, "exp": exp});
+        // Ours, alone or among others.
+        assert!(
+            keys()
+                .verify(&signed(&ours("switchboard".into())))
+                .is_some()
+        );
+        assert!(
+            keys()
+                .verify(&signed(&ours(serde_json::json!([
+                    "billing",
+                    "switchboard"
+                ]))))
+                .is_some()
+        );
+        // Another service's token signed with a shared secret.
+        assert_eq!(keys().verify(&signed(&ours("billing".into()))), None);
+        assert_eq!(
+            keys().verify(&signed(&ours(serde_json::json!(["billing"])))),
+            None
+        );
+        // A role is ours to give: such a token without an audience is not one we minted.
+        let no_audience = serde_json::json!({"sub": "a", "role": "admin", "exp": exp});
+        assert_eq!(keys().verify(&signed(&no_audience)), None);
+        // A user without a version (or the reverse) is no session we minted either.
+        let half = serde_json::json!({"sub": "a", "role": "admin", "aud": "switchboard",
+            "uid": 1, "exp": exp});
+        assert_eq!(keys().verify(&signed(&half)), None);
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_for_its_user_only() {
+        let revocations = Revocations::default();
+        let mut receiver = revocations.subscribe();
+        let session = Some(UserSession {
+            user: 2,
+            version: 3,
+        });
+        let revoke = |user, version| revocations.revoke(Revocation { user, version });
+        revoke(1, None);
+        // Its own version: a sign-in since the watch last looked, not a change.
+        revoke(2, Some(3));
+        let mut ended = Box::pin(session_ended(&mut receiver, session));
+        assert!(
+            futures::poll!(&mut ended).is_pending(),
+            "not this session's end"
+        );
+        revoke(2, Some(4));
+        ended.await;
+        let mut receiver = revocations.subscribe();
+        let mut removed = Box::pin(session_ended(&mut receiver, session));
+        revoke(2, None);
+        removed.as_mut().await;
+        // A token naming no user is never ended this way.
+        let mut receiver = revocations.subscribe();
+        let mut never = Box::pin(session_ended(&mut receiver, None));
+        revoke(2, None);
+        assert!(futures::poll!(&mut never).is_pending());
     }
 
     #[test]

@@ -11,6 +11,11 @@ use time::Duration;
 
 use crate::live::registry::HealthThresholds;
 
+/// How long a client has to send a request's headers, on a new connection or between requests
+/// on a kept-alive one. Browsers and scripts send them at once; a client trickling them in
+/// (slowloris) would otherwise hold a connection, and its memory, for as long as it likes.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "switchboard",
@@ -66,6 +71,38 @@ pub enum UserCommand {
     /// Add a dashboard user. The password is read from stdin with --password-stdin, or
     /// generated and printed: never a flag, which other users could read in `ps`.
     Add(UserAddArgs),
+    /// Give a user another role (and tenant); every session it holds ends.
+    SetRole(UserSetRoleArgs),
+    /// End every session of a user, on every instance: each token and cookie handed out.
+    SignOut(UserEmailArgs),
+    /// Remove a user; its sessions end with it.
+    Remove(UserEmailArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UserSetRoleArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    #[arg(long)]
+    pub email: String,
+
+    /// `admin` (every tenant) or `tenant` (one).
+    #[arg(long, value_parser = crate::users::parse_role)]
+    pub role: crate::users::Role,
+
+    /// The tenant (`userId`) a tenant user may read; not for admins.
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UserEmailArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    #[arg(long)]
+    pub email: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -237,6 +274,7 @@ impl ServeArgs {
             public_url: self.public_url,
             client_ip_header: self.client_ip_header,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            header_read_timeout: HEADER_READ_TIMEOUT,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -265,6 +303,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Until a request's answer must start.
     pub request_timeout: std::time::Duration,
+    /// Until a request's headers must have arrived ([`HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: std::time::Duration,
     /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
@@ -344,6 +384,7 @@ impl Config {
             public_url: None,
             client_ip_header: None,
             request_timeout: std::time::Duration::from_secs(30),
+            header_read_timeout: HEADER_READ_TIMEOUT,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,

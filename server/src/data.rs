@@ -52,6 +52,8 @@ impl From<AuthError> for DataError {
     fn from(error: AuthError) -> Self {
         if error.is_forbidden() {
             Self::Forbidden(error.message().to_owned())
+        } else if error == AuthError::Unchecked {
+            Self::Unavailable(error.message().to_owned())
         } else {
             Self::Unauthorized(error.message().to_owned())
         }
@@ -275,8 +277,8 @@ fn admin_only(caller: &Identity) -> Result<(), DataError> {
 }
 
 impl DashboardData for AppState {
-    fn identify(&self, headers: &axum::http::HeaderMap) -> Result<Identity, DataError> {
-        Ok(self.jwt.identify(headers)?)
+    fn identify<'a>(&'a self, headers: &'a axum::http::HeaderMap) -> DataFuture<'a, Identity> {
+        Box::pin(async move { Ok(AppState::identify(self, headers).await?) })
     }
 
     fn metrics<'a>(

@@ -73,9 +73,7 @@ async fn main() -> anyhow::Result<()> {
                 role: args.role,
                 tenant: args.tenant,
             };
-            let os_user = std::env::var("USER").ok().filter(|user| !user.is_empty());
-            let by = server::audit::Actor::cli(os_user);
-            let id = users::add_user(&storage, &user, &password, by).await?;
+            let id = users::add_user(&storage, &user, &password, cli_actor()).await?;
             banner(&format!(
                 "added user #{id}: {} ({})",
                 user.email.trim().to_lowercase(),
@@ -84,6 +82,36 @@ async fn main() -> anyhow::Result<()> {
             if generated {
                 banner(&format!("password: {password}"));
             }
+        }
+        Command::User {
+            command: UserCommand::SetRole(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            let by = cli_actor();
+            users::set_role(&storage, &args.email, args.role, args.tenant.as_deref(), by).await?;
+            banner(&format!(
+                "{} is now {}; its sessions have ended",
+                args.email.trim().to_lowercase(),
+                args.role.as_str()
+            ));
+        }
+        Command::User {
+            command: UserCommand::SignOut(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            let client = server::audit::ClientAddr::default();
+            users::sign_out_everywhere(&storage, &args.email, cli_actor(), client).await?;
+            banner(&format!(
+                "every session of {} has ended",
+                args.email.trim().to_lowercase()
+            ));
+        }
+        Command::User {
+            command: UserCommand::Remove(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            users::remove(&storage, &args.email, cli_actor()).await?;
+            banner(&format!("removed {}", args.email.trim().to_lowercase()));
         }
         Command::Token(args) => {
             let (secret, _) = secrets::load_or_generate(
@@ -97,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let ttl = time::Duration::hours(i64::from(args.ttl_hours));
             let (token, _) =
-                JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, ttl)?;
+                JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, None, ttl)?;
             banner(&token);
         }
         Command::Migrate(storage) => {
@@ -110,6 +138,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whoever runs the command line, as the audit log names them.
+fn cli_actor() -> server::audit::Actor {
+    let os_user = std::env::var("USER").ok().filter(|user| !user.is_empty());
+    server::audit::Actor::cli(os_user)
 }
 
 /// A line for the person who started the server. Unlike `println!`, a closed stdout (a pipe

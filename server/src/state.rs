@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use app::dto::auth::Identity;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{JwtKeys, SignInLimits},
+    auth::{AuthError, JwtKeys, Revocations, SignInLimits, Verified, check_session},
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
     ingest::{FailureInjector, Ingestor, writer::Writer},
@@ -74,6 +75,8 @@ pub struct AppState {
     /// Signs and checks bearer tokens and session cookies.
     pub jwt: JwtKeys,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Sessions just ended, for the live sockets holding them.
+    pub revocations: Revocations,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
 }
@@ -82,6 +85,29 @@ impl AppState {
     /// Publishes `event` on this instance's bus and, in Redis mode, on every other instance's.
     pub async fn announce(&self, event: BusEvent) {
         crate::live::announce(&self.bus, self.redis.as_ref(), event).await;
+    }
+
+    /// Who sent a request (bearer token, else session cookie), its session checked: the one
+    /// identity check of every door.
+    pub async fn identify(&self, headers: &axum::http::HeaderMap) -> Result<Identity, AuthError> {
+        Ok(self.verify_request(headers).await?.identity)
+    }
+
+    /// [`Self::identify`], with the session the live sockets watch.
+    pub async fn verify_request(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Verified, AuthError> {
+        let verified = self.jwt.identify(headers)?;
+        check_session(&self.storage, &verified).await?;
+        Ok(verified)
+    }
+
+    /// Who holds `token` (a Socket.IO handshake's), its session checked.
+    pub async fn authenticate(&self, token: &str) -> Result<Verified, AuthError> {
+        let verified = self.jwt.authenticate(token)?;
+        check_session(&self.storage, &verified).await?;
+        Ok(verified)
     }
 
     /// Records `entry` in the audit log and shows it to every admin watching the board.
@@ -178,6 +204,7 @@ impl AppState {
             redis,
             jwt,
             sign_in_limits: Arc::default(),
+            revocations: Revocations::default(),
             ingest_key: IngestKey {
                 value: key.into(),
                 source,

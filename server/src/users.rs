@@ -27,6 +27,8 @@ pub enum UserError {
     UnknownTenant(String),
     #[error("cannot hash the password: {0}")]
     Hash(String),
+    #[error("no user with email {0}")]
+    NoSuchUser(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -76,18 +78,7 @@ pub async fn add_user(
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(UserError::Invalid("password: at least 10 characters"));
     }
-    match (user.role, &user.tenant) {
-        (Role::Tenant, None) => return Err(UserError::Invalid("a tenant user needs --tenant")),
-        (Role::Admin, Some(_)) => {
-            return Err(UserError::Invalid(
-                "an admin sees every tenant: no --tenant",
-            ));
-        }
-        (Role::Tenant, Some(tenant)) if storage.tenant_name(tenant).await?.is_none() => {
-            return Err(UserError::UnknownTenant(tenant.clone()));
-        }
-        _ => {}
-    }
+    check_role(storage, user.role, user.tenant.as_deref()).await?;
     if storage.user_by_email(&email).await?.is_some() {
         return Err(UserError::EmailTaken(email));
     }
@@ -101,6 +92,78 @@ pub async fn add_user(
     if let Some(tenant) = &user.tenant {
         entry = entry.detail("tenant", tenant.as_str());
     }
+    crate::audit::record(storage, entry).await;
+    Ok(id)
+}
+
+/// A tenant user names a known tenant; an admin names none.
+async fn check_role(storage: &Storage, role: Role, tenant: Option<&str>) -> Result<(), UserError> {
+    match (role, tenant) {
+        (Role::Tenant, None) => Err(UserError::Invalid("a tenant user needs --tenant")),
+        (Role::Admin, Some(_)) => Err(UserError::Invalid(
+            "an admin sees every tenant: no --tenant",
+        )),
+        (Role::Tenant, Some(tenant)) if storage.tenant_name(tenant).await?.is_none() => {
+            Err(UserError::UnknownTenant(tenant.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Gives the user `email` the role `role` (a tenant user: of `tenant`), ending the sessions it
+/// holds, and records who did it; returns the user's id.
+pub async fn set_role(
+    storage: &Storage,
+    email: &str,
+    role: Role,
+    tenant: Option<&str>,
+    by: crate::audit::Actor,
+) -> Result<i64, UserError> {
+    let email = email.trim().to_lowercase();
+    check_role(storage, role, tenant).await?;
+    let id = storage
+        .set_user_role(&email, role.as_str(), tenant)
+        .await?
+        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let mut entry = Entry::new(by, Action::UserSetRole, ClientAddr::default())
+        .target(&email)
+        .detail("role", role.as_str());
+    if let Some(tenant) = tenant {
+        entry = entry.detail("tenant", tenant);
+    }
+    crate::audit::record(storage, entry).await;
+    Ok(id)
+}
+
+/// Removes the user `email` (its sessions end with it) and records who did it.
+pub async fn remove(
+    storage: &Storage,
+    email: &str,
+    by: crate::audit::Actor,
+) -> Result<i64, UserError> {
+    let email = email.trim().to_lowercase();
+    let id = storage
+        .remove_user(&email)
+        .await?
+        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let entry = Entry::new(by, Action::UserRemove, ClientAddr::default()).target(&email);
+    crate::audit::record(storage, entry).await;
+    Ok(id)
+}
+
+/// Ends every session of the user `email`, wherever it signed in, and records who did it.
+pub async fn sign_out_everywhere(
+    storage: &Storage,
+    email: &str,
+    by: crate::audit::Actor,
+    client: ClientAddr,
+) -> Result<i64, UserError> {
+    let email = email.trim().to_lowercase();
+    let id = storage
+        .bump_token_version(&email)
+        .await?
+        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let entry = Entry::new(by, Action::SignOutEverywhere, client).target(&email);
     crate::audit::record(storage, entry).await;
     Ok(id)
 }

@@ -2,22 +2,35 @@
 //! - the DLQ retrier writes due dead letters again, with backoff, until they succeed or turn
 //!   into final failures;
 //! - the health sweeper re-classifies live calls and publishes each health change;
-//! - the reconciliation scheduler starts a run when the last scheduled one is an interval old.
+//! - the reconciliation scheduler starts a run when the last scheduled one is an interval old;
+//! - the session watch tells this instance's live sockets of sessions ended elsewhere (another
+//!   instance, the command line), by the users' token versions;
+//! - the sign-in limiters forget addresses and emails whose allowance has refilled.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::{
-    dlq::DeadLetter, ingest::WriteOutcome, live::bus::BusEvent, reconcile, state::AppState,
+    auth::Revocation, dlq::DeadLetter, ingest::WriteOutcome, live::bus::BusEvent, reconcile,
+    state::AppState,
 };
 
 const DLQ_POLL: Duration = Duration::from_secs(1);
 /// Longest pause between health sweeps. Short thresholds (tests, demos) sweep more often, so a
 /// call is seen in every state it passes through.
 const HEALTH_SWEEP: Duration = Duration::from_secs(5);
+/// How often the users' token versions are read: the longest a live socket outlives a session
+/// ended on another instance or from the command line (requests are checked every time).
+const SESSION_WATCH: Duration = Duration::from_secs(2);
+/// How often the sign-in limiters forget keys whose allowance has refilled.
+const LIMITER_PURGE: Duration = Duration::from_secs(60);
 /// Dead letters retried per pass; the rest wait for the next pass.
 const DLQ_BATCH: i64 = 100;
 
@@ -42,6 +55,20 @@ pub fn spawn_all(state: &AppState) {
             let state = state.clone();
             async move { sweep_health(&state) }
         }
+    }));
+    let versions = Arc::new(Mutex::new(None));
+    tokio::spawn(every(SESSION_WATCH, state.shutdown.clone(), {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            let versions = Arc::clone(&versions);
+            async move { watch_sessions(&state, &versions).await }
+        }
+    }));
+    let limits = std::sync::Arc::clone(&state.sign_in_limits);
+    tokio::spawn(every(LIMITER_PURGE, state.shutdown.clone(), move || {
+        limits.purge();
+        std::future::ready(())
     }));
     let interval = state.config.reconcile_interval;
     if !interval.is_zero() {
@@ -75,6 +102,40 @@ where
             _ = ticks.tick() => pass().await,
         }
     }
+}
+
+/// Every user's token version as last read: `None` before the first read.
+type TokenVersions = Mutex<Option<HashMap<i64, i64>>>;
+
+/// Tells the live sockets of every user whose token version moved, who was added or who was
+/// removed since the last pass; each socket holding an older version ends.
+async fn watch_sessions(state: &AppState, last: &TokenVersions) {
+    let now = match state.storage.token_versions().await {
+        Ok(now) => now,
+        Err(error) => {
+            warn!(%error, "cannot read the users' token versions");
+            return;
+        }
+    };
+    let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(before) = last.as_ref() {
+        // A user added since the last pass may already have signed in, and moved on since.
+        for (&user, &version) in &now {
+            if before.get(&user) != Some(&version) {
+                state.revocations.revoke(Revocation {
+                    user,
+                    version: Some(version),
+                });
+            }
+        }
+        for &user in before.keys().filter(|user| !now.contains_key(user)) {
+            state.revocations.revoke(Revocation {
+                user,
+                version: None,
+            });
+        }
+    }
+    *last = Some(now);
 }
 
 /// What became of one retried dead letter.

@@ -253,8 +253,8 @@ pub struct AuditEntry {
     /// `admin`, `tenant`, `internal`, `cli` or `anonymous`.
     pub role: String,
     pub tenant_id: Option<String>,
-    /// `dlq.retry`, `dlq.retry_all`, `dlq.discard`, `reconciliation.trigger`, `user.add` or
-    /// `auth.sign_in_failed`.
+    /// `dlq.retry`, `dlq.retry_all`, `dlq.discard`, `reconciliation.trigger`, `user.add`,
+    /// `user.set_role`, `user.remove`, `auth.sign_out_everywhere` or `auth.sign_in_failed`.
     pub action: String,
     /// What it acted on: a message id, a run id, an email.
     pub target: Option<String>,

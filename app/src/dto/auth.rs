@@ -98,6 +98,15 @@ pub struct MeResponse {
     pub identity: Identity,
 }
 
+/// `POST /api/auth/sign-out-everywhere`: every token and session cookie of `subject` has ended,
+/// the one this request carried included.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SignedOutResponse {
+    pub success: bool,
+    pub subject: String,
+}
+
 /// Sign-in hints the login page shows in demo mode (never otherwise).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 pub struct LoginHints {

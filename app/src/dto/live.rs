@@ -40,6 +40,9 @@ use super::{
 pub const PING_INTERVAL_SECS: u64 = 25;
 /// Silence after which either side drops the connection.
 pub const PING_TIMEOUT_SECS: u64 = 60;
+/// The close reason (code 1008) of a socket whose session ended — signed out everywhere, role
+/// changed, user removed: the page goes to sign in rather than reconnect.
+pub const SESSION_ENDED: &str = "session ended";
 /// Recent calls a room's state keeps: the seed's default page.
 pub const RECENT_CALLS: usize = DEFAULT_LIMIT as usize;
 /// The periods (hours) every metrics push carries, one entry each: the page's selector.

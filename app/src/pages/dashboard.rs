@@ -193,30 +193,63 @@ pub fn RealtimeDashboard() -> impl IntoView {
                 {scope_label
                     .map(|scope| {
                         view! {
-                            <form class="topbar__session" method="post" action="/logout">
-                                <span class="topbar__user" title=subject.clone()>
-                                    {scope}
-                                </span>
-                                <button type="submit" class="topbar__logout">
-                                    <svg
-                                        class="topbar__logout-icon"
-                                        aria-hidden="true"
-                                        viewBox="0 0 24 24"
-                                        width="20"
-                                        height="20"
-                                        fill="none"
-                                        stroke="currentColor"
-                                        stroke-width="2"
-                                        stroke-linecap="round"
-                                        stroke-linejoin="round"
+                            <div class="topbar__session">
+                                <details class="topbar__account">
+                                    <summary class="topbar__user" title=subject.clone()>
+                                        <span class="topbar__user-text">{scope}</span>
+                                        <svg
+                                            class="topbar__user-icon"
+                                            aria-hidden="true"
+                                            viewBox="0 0 24 24"
+                                            width="20"
+                                            height="20"
+                                            fill="none"
+                                            stroke="currentColor"
+                                            stroke-width="2"
+                                            stroke-linecap="round"
+                                            stroke-linejoin="round"
+                                        >
+                                            <circle cx="12" cy="8" r="4" />
+                                            <path d="M4 21a8 8 0 0 1 16 0" />
+                                        </svg>
+                                    </summary>
+                                    <form
+                                        class="topbar__menu"
+                                        method="post"
+                                        action="/logout"
                                     >
-                                        <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" />
-                                        <polyline points="16 17 21 12 16 7" />
-                                        <line x1="21" y1="12" x2="9" y2="12" />
-                                    </svg>
-                                    <span class="topbar__logout-text">"Log out"</span>
-                                </button>
-                            </form>
+                                        <p class="topbar__menu-who">{subject.clone()}</p>
+                                        <input type="hidden" name="everywhere" value="1" />
+                                        <button type="submit" class="topbar__menu-action">
+                                            "Log out everywhere"
+                                        </button>
+                                        <p class="topbar__menu-note">
+                                            "Ends your sessions on every device and in every script."
+                                        </p>
+                                    </form>
+                                </details>
+                                <form method="post" action="/logout">
+                                    <button type="submit" class="topbar__logout">
+                                        <svg
+                                            class="topbar__logout-icon"
+                                            aria-hidden="true"
+                                            viewBox="0 0 24 24"
+                                            width="20"
+                                            height="20"
+                                            fill="none"
+                                            stroke="currentColor"
+                                            stroke-width="2"
+                                            stroke-linecap="round"
+                                            stroke-linejoin="round"
+                                        >
+                                            <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" />
+                                            <polyline points="16 17 21 12 16 7" />
+                                            <line x1="21" y1="12" x2="9" y2="12" />
+                                        </svg>
+                                        <span class="topbar__logout-text">"Log out"</span>
+                                    </button>
+                                </form>
+                            </div>
                         }
                     })}
             </div>

@@ -3,7 +3,7 @@
 //! JavaScript).
 
 use app::dto::{
-    auth::{Credentials, Identity, MeResponse, Role, TokenResponse},
+    auth::{Credentials, Identity, MeResponse, Role, SignedOutResponse, TokenResponse},
     error::DataError,
 };
 use axum::{
@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     audit::{Action, Actor, ClientAddr, Entry},
-    auth::{Caller, SESSION_COOKIE, SESSION_TTL},
+    auth::{Caller, Revocation, SESSION_COOKIE, SESSION_TTL, UserSession, Verified},
     state::AppState,
     users::verify_password,
 };
@@ -102,9 +102,19 @@ async fn sign_in(
     };
     let role = Role::parse(&user.role)
         .ok_or_else(|| ApiError::internal(format!("user {} has role {:?}", user.id, user.role)))?;
+    let session = UserSession {
+        user: user.id,
+        version: user.token_version,
+    };
     state
         .jwt
-        .mint(&user.email, role, user.tenant_id.as_deref(), SESSION_TTL)
+        .mint(
+            &user.email,
+            role,
+            user.tenant_id.as_deref(),
+            Some(session),
+            SESSION_TTL,
+        )
         .map(Some)
         .map_err(|error| ApiError::internal(error.to_string()))
 }
@@ -143,6 +153,57 @@ pub(super) async fn me(Caller(identity): Caller) -> Json<MeResponse> {
         success: true,
         identity,
     })
+}
+
+/// Ends every session of the signed-in user — each token and cookie handed out, on every
+/// instance — and its live sockets.
+async fn end_sessions(
+    state: &AppState,
+    verified: &Verified,
+    client: ClientAddr,
+) -> Result<(), ApiError> {
+    let Some(session) = verified.session else {
+        return Err(DataError::Forbidden(
+            "this token names no user (`switchboard token` or the old platform minted it): it \
+             lasts until it expires or JWT_SECRET changes"
+                .to_owned(),
+        )
+        .into());
+    };
+    let by = Actor::user(&verified.identity);
+    crate::users::sign_out_everywhere(&state.storage, &verified.identity.subject, by, client)
+        .await
+        .map_err(|error| match error {
+            crate::users::UserError::Storage(error) => ApiError::from(error),
+            // Removed since this request's check: nothing of it left to end.
+            _ => ApiError::from(crate::auth::AuthError::Revoked),
+        })?;
+    state.revocations.revoke(Revocation {
+        user: session.user,
+        version: None,
+    });
+    Ok(())
+}
+
+/// Sign out everywhere: every token and session cookie of this user ends at once, on every
+/// instance, and its live sockets close.
+#[utoipa::path(post, path = "/auth/sign-out-everywhere", tag = "auth",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = SignedOutResponse),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "The token names no user, or a cookie was sent \
+                from another site", body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+pub(super) async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    verified: Verified,
+) -> Result<Json<SignedOutResponse>, ApiError> {
+    end_sessions(&state, &verified, client).await?;
+    Ok(Json(SignedOutResponse {
+        success: true,
+        subject: verified.identity.subject,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,19 +289,35 @@ pub(super) async fn login(
         .into_response())
 }
 
-/// Ends the browser session.
+/// The logout form: `everywhere=1` (its second button) signs out every session of the user.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LogoutForm {
+    #[serde(default)]
+    everywhere: Option<String>,
+}
+
+/// Ends the browser session, or with `everywhere` every session of its user.
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientAddr,
     jar: CookieJar,
-) -> Response {
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, ApiError> {
+    let everywhere = form.is_ok_and(|Form(form)| form.everywhere.is_some());
+    if everywhere {
+        // An ended or missing session has nothing left to end: signing out is all there is.
+        if let Ok(verified) = state.verify_request(&headers).await {
+            end_sessions(&state, &verified, client).await?;
+        }
+    }
     let jar = jar.remove(session_cookie(
         String::new(),
         time::Duration::ZERO,
         &headers,
         state.config.public_url.as_deref(),
     ));
-    (jar, Redirect::to("/login")).into_response()
+    Ok((jar, Redirect::to("/login")).into_response())
 }
 
 /// `value` as one query-string value.

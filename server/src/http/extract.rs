@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::{
-    auth::{Admin, AuthError, Caller},
+    auth::{Admin, AuthError, Caller, Verified},
     state::AppState,
 };
 
@@ -19,7 +19,17 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Caller(state.jwt.identify(&parts.headers)?))
+        Ok(Caller(state.identify(&parts.headers).await?))
+    }
+}
+
+/// Any signed-in caller with the session its token names (for the live sockets, which end with
+/// it); 401 otherwise.
+impl FromRequestParts<AppState> for Verified {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(state.verify_request(&parts.headers).await?)
     }
 }
 
@@ -28,7 +38,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let identity = state.jwt.identify(&parts.headers)?;
+        let identity = state.identify(&parts.headers).await?;
         if identity.role != app::dto::auth::Role::Admin {
             return Err(AuthError::AdminOnly.into());
         }

@@ -123,6 +123,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(auth::token))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::sign_out_everywhere))
         .routes(routes!(dashboard::metrics))
         .routes(routes!(dashboard::active_calls))
         .routes(routes!(dashboard::recent_calls))

@@ -55,7 +55,7 @@ pub(super) async fn require_session(
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    match state.jwt.identify(&parts.headers) {
+    match state.identify(&parts.headers).await {
         Ok(identity) => {
             parts.extensions.insert::<Identity>(identity);
         }

@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
-    auth::{AuthError, Scope, scope_of},
+    auth::{AuthError, Scope, UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{MAX_SOCKETS_PER_IDENTITY, SocketSlot},
@@ -124,6 +124,7 @@ struct Handshake {
 struct Viewer {
     identity: Identity,
     scope: Scope,
+    session: Option<UserSession>,
 }
 
 /// Cancelled when the socket disconnects, so its forwarding task ends with it.
@@ -158,7 +159,7 @@ async fn authenticate(
         .token
         .filter(|token| !token.trim().is_empty())
         .ok_or(AuthError::MissingToken)?;
-    let identity = state.jwt.authenticate(token.trim())?;
+    let Verified { identity, session } = state.authenticate(token.trim()).await?;
     let scope = scope_of(&identity, handshake.user_id.as_deref())?;
     let slot = state
         .sockets
@@ -167,7 +168,11 @@ async fn authenticate(
     socket.extensions.insert(Slot {
         _held: Arc::new(slot),
     });
-    socket.extensions.insert(Viewer { identity, scope });
+    socket.extensions.insert(Viewer {
+        identity,
+        scope,
+        session,
+    });
     Ok(())
 }
 
@@ -192,7 +197,16 @@ async fn on_connect(
     if socket.emit("connected", &connected).is_err() {
         return;
     }
-    tokio::spawn(forward(state, socket, subscription, closed.0));
+    let mut revocations = state.revocations.subscribe();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = forward(state, socket.clone(), subscription, closed.0) => {}
+            // A server-side disconnect: socket.io clients do not reconnect after it.
+            () = session_ended(&mut revocations, viewer.session) => {
+                let _ = socket.disconnect();
+            }
+        }
+    });
 }
 
 async fn on_disconnect(Extension(closed): Extension<Closed>, reason: DisconnectReason) {

@@ -16,7 +16,8 @@
 use std::time::Duration;
 
 use app::dto::live::{
-    ClientMessage, PING_TIMEOUT_SECS, Room, RoomState, ServerMessage, SocketQuery, decode_resume,
+    ClientMessage, PING_TIMEOUT_SECS, Room, RoomState, SESSION_ENDED, ServerMessage, SocketQuery,
+    decode_resume,
 };
 use axum::{
     extract::{
@@ -31,7 +32,7 @@ use tracing::{debug, warn};
 
 use super::{error::ApiError, extract::ApiQuery};
 use crate::{
-    auth::Caller,
+    auth::{UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
         quota::MAX_SOCKETS_PER_IDENTITY,
@@ -51,13 +52,13 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(PING_TIMEOUT_SECS);
 /// Only signed-in callers get a socket, scoped like the REST API (`user_id`), resuming from the
 /// cursors they bring (`resume`).
 pub(super) async fn upgrade(
-    caller: Caller,
+    Verified { identity, session }: Verified,
     ApiQuery(query): ApiQuery<SocketQuery>,
     socket: WebSocketUpgrade,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
-    let scope = caller.scope(query.user_id.as_deref())?;
-    let rooms = hub::rooms_for(caller.0.role, &scope);
+    let scope = scope_of(&identity, query.user_id.as_deref())?;
+    let rooms = hub::rooms_for(identity.role, &scope);
     let cursors = match query.resume.as_deref().filter(|raw| !raw.is_empty()) {
         None => Vec::new(),
         Some(raw) => decode_resume(raw)
@@ -66,7 +67,7 @@ pub(super) async fn upgrade(
     let tenant = scope.tenant().map(str::to_owned);
     let slot = state
         .sockets
-        .take(&caller.0)
+        .take(&identity)
         .ok_or(ApiError::TooManySockets(MAX_SOCKETS_PER_IDENTITY))?;
     Ok(socket
         .read_buffer_size(READ_BUFFER)
@@ -74,7 +75,7 @@ pub(super) async fn upgrade(
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
             let subscription = state.hub.subscribe(&rooms, &cursors);
-            serve(&state, tenant, subscription, socket).await;
+            serve(&state, tenant, session, subscription, socket).await;
             drop(slot);
         }))
 }
@@ -117,6 +118,7 @@ enum End {
 async fn serve<S>(
     state: &AppState,
     tenant: Option<String>,
+    session: Option<UserSession>,
     mut subscription: Subscription,
     mut socket: S,
 ) where
@@ -129,7 +131,7 @@ async fn serve<S>(
         rooms: subscription.rooms().to_vec(),
     };
     let end = match send(&mut socket, &hello).await {
-        Ok(()) => run(state, &mut subscription, &mut socket).await,
+        Ok(()) => run(state, session, &mut subscription, &mut socket).await,
         Err(end) => end,
     };
     if let End::Close(code, reason) = end {
@@ -142,7 +144,12 @@ async fn serve<S>(
     }
 }
 
-async fn run<S>(state: &AppState, subscription: &mut Subscription, socket: &mut S) -> End
+async fn run<S>(
+    state: &AppState,
+    session: Option<UserSession>,
+    subscription: &mut Subscription,
+    socket: &mut S,
+) -> End
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -151,6 +158,7 @@ where
     if let Err(end) = Box::pin(start(state, subscription, socket)).await {
         return end;
     }
+    let mut revocations = state.revocations.subscribe();
     let silence = Duration::from_secs(PING_TIMEOUT_SECS);
     let deadline = tokio::time::sleep(silence);
     tokio::pin!(deadline);
@@ -159,6 +167,7 @@ where
             biased;
             () = state.shutdown.cancelled() => return End::Close(close_code::AWAY, "server shutting down"),
             () = &mut deadline => return End::Close(close_code::AWAY, "ping timeout"),
+            () = session_ended(&mut revocations, session) => return End::Close(close_code::POLICY, SESSION_ENDED),
             frame = socket.next() => {
                 deadline.as_mut().reset(tokio::time::Instant::now() + silence);
                 match incoming(frame) {

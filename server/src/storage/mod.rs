@@ -243,6 +243,42 @@ impl Storage {
             .await)?)
     }
 
+    /// Ends every session of the user `email` (its token version moves on); its id, or `None`
+    /// for no such user.
+    pub async fn bump_token_version(&self, email: &str) -> Result<Option<i64>, StorageError> {
+        let query = "UPDATE dashboard_users SET token_version = token_version + 1 \
+                     WHERE email = $1 RETURNING id";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(query).bind(email).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// Gives the user `email` another role (and tenant, for a tenant user), ending its sessions:
+    /// a token minted for the old role must not keep it. Its id, or `None` for no such user.
+    pub async fn set_user_role(
+        &self,
+        email: &str,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> Result<Option<i64>, StorageError> {
+        let query = "UPDATE dashboard_users SET role = $2, tenant_id = $3, \
+                     token_version = token_version + 1 WHERE email = $1 RETURNING id";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(query)
+            .bind(email)
+            .bind(role)
+            .bind(tenant)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Removes the user `email`; its id, or `None` for no such user.
+    pub async fn remove_user(&self, email: &str) -> Result<Option<i64>, StorageError> {
+        let query = "DELETE FROM dashboard_users WHERE email = $1 RETURNING id";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(query).bind(email).fetch_optional(pool).await)?,
+        )
+    }
+
     /// Number of rows in `call_logs`.
     pub async fn count_calls(&self) -> Result<i64, StorageError> {
         let query = "SELECT COUNT(*) FROM call_logs";

@@ -69,6 +69,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub tenant_id: Option<String>,
+    /// Sessions minted at an older version are over.
+    pub token_version: i64,
 }
 
 /// The columns of [`PeriodTotals`], summed.
@@ -322,8 +324,25 @@ impl Storage {
 
     /// A dashboard user by (lower-case) email.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StorageError> {
-        let sql = "SELECT id, email, password_hash, role, tenant_id FROM dashboard_users \
-                   WHERE email = $1";
+        let sql = "SELECT id, email, password_hash, role, tenant_id, token_version \
+                   FROM dashboard_users WHERE email = $1";
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?)
+    }
+
+    /// The user with `id`, if it still exists: every signed-in request asks.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StorageError> {
+        let sql = "SELECT id, email, password_hash, role, tenant_id, token_version \
+                   FROM dashboard_users WHERE id = $1";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// Every user's token version, by user id.
+    pub async fn token_versions(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, i64>, StorageError> {
+        let sql = "SELECT id, token_version FROM dashboard_users";
+        let rows: Vec<(i64, i64)> =
+            with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
+        Ok(rows.into_iter().collect())
     }
 }

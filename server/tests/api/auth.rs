@@ -8,10 +8,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
     config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
-    users::{self, NewUser, Role},
+    users::Role,
 };
 
-use crate::helpers::{TestApp, header, spawn_app, spawn_app_with};
+use crate::helpers::{TEST_PASSWORD, TestApp, header, spawn_app, spawn_app_with};
 
 /// Every endpoint that reads tenant data, with a query that is valid apart from `user_id`.
 const TENANT_ENDPOINTS: [&str; 6] = [
@@ -73,12 +73,17 @@ async fn the_tenancy_matrix() {
         "not-the-server-secret",
     );
     let expired = signed(
-        json!({"sub": "x", "role": "tenant", "tenant": "acme",
+        json!({"sub": "x", "role": "tenant", "tenant": "acme", "aud": "switchboard",
                "exp": time::OffsetDateTime::now_utc().unix_timestamp() - 600}),
         TEST_JWT_SECRET,
     );
     let tenantless = signed(
-        json!({"sub": "x", "role": "tenant", "exp": in_an_hour()}),
+        json!({"sub": "x", "role": "tenant", "aud": "switchboard", "exp": in_an_hour()}),
+        TEST_JWT_SECRET,
+    );
+    // Signed with our secret, but for another service sharing it.
+    let elsewhere = signed(
+        json!({"sub": "x", "role": "admin", "aud": "billing", "exp": in_an_hour()}),
         TEST_JWT_SECRET,
     );
     let unsigned = format!(
@@ -93,6 +98,7 @@ async fn the_tenancy_matrix() {
             &forged,
             &expired,
             &tenantless,
+            &elsewhere,
             &unsigned,
             &TEST_INGEST_KEY.to_owned(),
         ] {
@@ -200,36 +206,15 @@ async fn tokens_from_the_old_platform_keep_working() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
-fn cli() -> server::audit::Actor {
-    server::audit::Actor::cli(None)
-}
-
-async fn add_user(app: &TestApp, email: &str, role: Role, tenant: Option<&str>) {
-    if let Some(tenant) = tenant {
-        app.state
-            .storage
-            .set_tenant_name(tenant, tenant)
-            .await
-            .unwrap();
-    }
-    let user = NewUser {
-        email: email.into(),
-        role,
-        tenant: tenant.map(str::to_owned),
-    };
-    users::add_user(&app.state.storage, &user, "correct horse battery", cli())
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn email_and_password_buy_a_token() {
     let app = spawn_app().await;
-    add_user(&app, "ops@acme.test", Role::Tenant, Some("acme")).await;
+    app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+        .await;
     let response = app
         .client
         .post(app.url("/api/auth/token"))
-        .json(&json!({"email": " OPS@acme.test ", "password": "correct horse battery"}))
+        .json(&json!({"email": " OPS@acme.test ", "password": TEST_PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -256,7 +241,7 @@ async fn email_and_password_buy_a_token() {
             StatusCode::UNAUTHORIZED,
         ),
         (
-            json!({"email": "nobody@acme.test", "password": "correct horse battery"}),
+            json!({"email": "nobody@acme.test", "password": TEST_PASSWORD}),
             StatusCode::UNAUTHORIZED,
         ),
         (json!({"email": "ops@acme.test"}), StatusCode::BAD_REQUEST),
@@ -314,7 +299,7 @@ async fn post_login_as(
 #[tokio::test]
 async fn the_browser_signs_in_with_a_form_and_out_again() {
     let app = spawn_app().await;
-    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    app.add_user("admin@ops.test", Role::Admin, None).await;
 
     // Anonymous: the dashboard sends you to sign in, and back afterwards.
     let response = app.get("/dashboard/realtime?x=1").await;
@@ -342,12 +327,7 @@ async fn the_browser_signs_in_with_a_form_and_out_again() {
     assert!(header(&wrong, "location").starts_with("/login?error=1"));
     assert!(wrong.headers().get("set-cookie").is_none());
 
-    let signed_in = post_login(
-        &app,
-        "/login?next=%2Fdashboard%2Frealtime",
-        "correct horse battery",
-    )
-    .await;
+    let signed_in = post_login(&app, "/login?next=%2Fdashboard%2Frealtime", TEST_PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&signed_in, "location"), "/dashboard/realtime");
     let cookie = header(&signed_in, "set-cookie").to_owned();
@@ -401,10 +381,7 @@ async fn the_browser_signs_in_with_a_form_and_out_again() {
         .client
         .post(app.url("/login"))
         .header("x-forwarded-proto", "https")
-        .form(&[
-            ("email", "admin@ops.test"),
-            ("password", "correct horse battery"),
-        ])
+        .form(&[("email", "admin@ops.test"), ("password", TEST_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -418,7 +395,7 @@ async fn the_browser_signs_in_with_a_form_and_out_again() {
     let elsewhere = post_login(
         &app,
         "/login?next=https%3A%2F%2Fevil.example",
-        "correct horse battery",
+        TEST_PASSWORD,
     )
     .await;
     assert_eq!(header(&elsewhere, "location"), "/dashboard/realtime");
@@ -475,7 +452,8 @@ async fn the_cli_mints_tokens_the_server_accepts() {
 #[tokio::test]
 async fn password_guessing_is_throttled_per_email() {
     let app = spawn_app().await;
-    add_user(&app, "ops@acme.test", Role::Tenant, Some("acme")).await;
+    app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+        .await;
     let attempt = |password: &'static str| {
         app.client
             .post(app.url("/api/auth/token"))
@@ -489,18 +467,18 @@ async fn password_guessing_is_throttled_per_email() {
             StatusCode::UNAUTHORIZED
         );
     }
-    let throttled = attempt("correct horse battery").await.unwrap();
+    let throttled = attempt(TEST_PASSWORD).await.unwrap();
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = header(&throttled, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     let (_, body) = status_and_body(throttled).await;
     assert_eq!(body["code"], "too_many_requests");
     // The form says so in words.
-    let form = post_login_as(&app, "/login", "ops@acme.test", "correct horse battery").await;
+    let form = post_login_as(&app, "/login", "ops@acme.test", TEST_PASSWORD).await;
     assert!(header(&form, "location").starts_with("/login?error=throttled"));
     // Another email is not affected.
-    add_user(&app, "admin@ops.test", Role::Admin, None).await;
-    let other = post_login(&app, "/login", "correct horse battery").await;
+    app.add_user("admin@ops.test", Role::Admin, None).await;
+    let other = post_login(&app, "/login", TEST_PASSWORD).await;
     assert_eq!(header(&other, "location"), "/dashboard/realtime");
 }
 
@@ -598,7 +576,7 @@ async fn oversized_json_is_a_413_and_weak_secrets_are_refused() {
 #[tokio::test]
 async fn cross_site_posts_are_refused_whatever_they_carry() {
     let app = spawn_app().await;
-    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    app.add_user("admin@ops.test", Role::Admin, None).await;
     let own_origin = app.url("").trim_end_matches('/').to_owned();
     let evil = [
         ("origin", "https://evil.example"),
@@ -630,10 +608,7 @@ async fn cross_site_posts_are_refused_whatever_they_carry() {
     for (path, form) in [
         (
             "/login",
-            &[
-                ("email", "admin@ops.test"),
-                ("password", "correct horse battery"),
-            ][..],
+            &[("email", "admin@ops.test"), ("password", TEST_PASSWORD)][..],
         ),
         ("/logout", &[][..]),
     ] {
@@ -673,10 +648,7 @@ async fn sign_in_from(app: &TestApp, origin: &str) -> reqwest::Response {
     app.client
         .post(app.url("/login"))
         .header("origin", origin)
-        .form(&[
-            ("email", "admin@ops.test"),
-            ("password", "correct horse battery"),
-        ])
+        .form(&[("email", "admin@ops.test"), ("password", TEST_PASSWORD)])
         .send()
         .await
         .unwrap()
@@ -688,7 +660,7 @@ async fn behind_a_proxy_the_public_url_is_this_site_and_makes_cookies_secure() {
         config.public_url = Some("https://board.example".to_owned());
     })
     .await;
-    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    app.add_user("admin@ops.test", Role::Admin, None).await;
     let login = sign_in_from(&app, "https://board.example").await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     assert!(header(&login, "set-cookie").contains("Secure"));
@@ -723,7 +695,7 @@ async fn a_panicking_handler_answers_500_json() {
 #[tokio::test]
 async fn sign_in_values_are_bounded() {
     let app = spawn_app().await;
-    add_user(&app, "admin@ops.test", Role::Admin, None).await;
+    app.add_user("admin@ops.test", Role::Admin, None).await;
     let long_email = format!("{}@ops.test", "a".repeat(250));
 
     let (status, body) = status_and_body(
@@ -766,6 +738,6 @@ async fn sign_in_values_are_bounded() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 
     // At the limits, signing in still works.
-    let right = post_login(&app, "/login", "correct horse battery").await;
+    let right = post_login(&app, "/login", TEST_PASSWORD).await;
     assert!(header(&right, "set-cookie").starts_with("switchboard_session="));
 }

@@ -11,6 +11,9 @@ use server::{
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
+/// The password of every user [`TestApp::add_user`] adds.
+pub(crate) const TEST_PASSWORD: &str = "correct horse battery";
+
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
     pub(crate) client: reqwest::Client,
@@ -107,10 +110,39 @@ impl TestApp {
             Role::Admin
         };
         let ttl = time::Duration::hours(1);
-        self.state.jwt.mint("tests", role, tenant, ttl).unwrap().0
+        self.state
+            .jwt
+            .mint("tests", role, tenant, None, ttl)
+            .unwrap()
+            .0
     }
 
     /// `GET path` with `token` as the bearer.
+    /// Adds a dashboard user with [`TEST_PASSWORD`], registering its tenant first.
+    pub(crate) async fn add_user(
+        &self,
+        email: &str,
+        role: server::users::Role,
+        tenant: Option<&str>,
+    ) {
+        if let Some(tenant) = tenant {
+            self.state
+                .storage
+                .set_tenant_name(tenant, tenant)
+                .await
+                .unwrap();
+        }
+        let user = server::users::NewUser {
+            email: email.into(),
+            role,
+            tenant: tenant.map(str::to_owned),
+        };
+        let by = server::audit::Actor::cli(None);
+        server::users::add_user(&self.state.storage, &user, TEST_PASSWORD, by)
+            .await
+            .unwrap();
+    }
+
     pub(crate) async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -347,7 +347,7 @@ impl ServerProcess {
         } else {
             server::users::Role::Admin
         };
-        keys.mint("tests", role, tenant, time::Duration::hours(1))
+        keys.mint("tests", role, tenant, None, time::Duration::hours(1))
             .unwrap()
             .0
     }

@@ -17,5 +17,6 @@ mod pages;
 mod reconciliation;
 mod redis;
 mod server_fns;
+mod sessions;
 mod socketio;
 mod storage;

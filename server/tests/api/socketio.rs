@@ -434,7 +434,7 @@ async fn one_user_holds_only_so_many_live_sockets_over_both_doors() {
         let ttl = time::Duration::hours(1);
         app.state
             .jwt
-            .mint(subject, Role::Tenant, Some(tenant), ttl)
+            .mint(subject, Role::Tenant, Some(tenant), None, ttl)
             .unwrap()
             .0
     };
