@@ -4,10 +4,12 @@
 #
 #   setup_build_tools     wasm32 target, Trunk, wasm-bindgen CLI, npm build tools (wasm-opt)
 #   setup_browser_tests   Debian's Chromium and the Playwright test runner
+#   setup_contract_tests  Schemathesis (from PyPI, in a virtualenv under target/tools)
 #
 # Versions are pinned here and nowhere else (wasm-bindgen's comes from Cargo.lock).
 
 TRUNK_VERSION="0.21.14"
+SCHEMATHESIS_VERSION="4.32.5"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
@@ -66,4 +68,18 @@ setup_browser_tests() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
   npm_install_locked "$ROOT/end2end"
+}
+
+# The schema-driven API fuzzer, in a virtualenv of its own; sets $ST to its command.
+setup_contract_tests() {
+  local venv="$ROOT/target/tools/schemathesis"
+  ST="$venv/bin/st"
+  if "$ST" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    return
+  fi
+  command -v python3 >/dev/null || { echo "python3 not found: install Python 3.10+ first" >&2; exit 1; }
+  log "installing Schemathesis $SCHEMATHESIS_VERSION (a one-off)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 }

@@ -4,7 +4,8 @@
 //! - [`config`]: the CLI (`switchboard serve …`) and its environment variables.
 //! - [`state`]: [`state::AppState`], built once per server and handed to every handler.
 //! - [`startup`]: [`startup::Application`] binds the listener (port 0 in tests), serves until
-//!   told to stop and shuts down gracefully.
+//!   told to stop and shuts down gracefully; [`serve`]: the accept loop under it (header-read
+//!   timeout, bounded graceful shutdown).
 //! - [`http`]: the router: API routes, the live socket, static assets, pages, errors.
 //! - [`storage`]: `call_logs` and friends in SQLite or PostgreSQL, behind one interface.
 //! - [`ingest`]: validation and the batching writer that never acknowledges what is not on disk.
@@ -37,6 +38,7 @@ pub mod live;
 pub mod ops;
 pub mod reconcile;
 pub mod secrets;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod storage;

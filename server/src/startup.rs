@@ -1,13 +1,8 @@
 //! Binding, serving and stopping. [`Application::build`] binds first and reports the real
 //! address, so tests can ask for port 0 and run many servers side by side.
 
-use std::{
-    future::{Future, IntoFuture},
-    io,
-    net::SocketAddr,
-};
+use std::{future::Future, io, net::SocketAddr};
 
-use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tracing::{info, warn};
 
@@ -91,39 +86,18 @@ impl Application {
         if state.config.demo {
             demo::spawn(state.clone());
         }
+        let header_read_timeout = state.config.header_read_timeout;
         let router = http::router(state);
-        // Live pushes are small writes that must leave at once: without TCP_NODELAY, Nagle's
-        // algorithm holds each one until the previous is acknowledged (tens of ms with delayed
-        // ACKs — measured as the push latency's tail).
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                warn!(%error, "cannot set TCP_NODELAY on a connection");
-            }
-        });
-        // The peer's address reaches handlers (the audit log records it).
-        let router = router.into_make_service_with_connect_info::<SocketAddr>();
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let serving = crate::serve::Serving {
+            header_read_timeout,
+            shutdown_deadline: SHUTDOWN_DEADLINE,
+        };
+        crate::serve::serve(listener, router, serving, async move {
             stop.await;
             info!("shutting down");
             shutdown.cancel();
-            let _ = stopping.send(());
-        });
-        // Requests in flight get a deadline to finish: a client that never completes its
-        // request (a body trickling in, or never coming) must not keep the process alive.
-        let deadline = async move {
-            match stopped.await {
-                Ok(()) => tokio::time::sleep(SHUTDOWN_DEADLINE).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            served = serve.into_future() => served?,
-            () = deadline => warn!(
-                deadline_secs = SHUTDOWN_DEADLINE.as_secs(),
-                "requests still in flight at the shutdown deadline; stopping without them"
-            ),
-        }
+        })
+        .await;
         info!("stopped");
         Ok(())
     }

@@ -298,3 +298,49 @@ async fn a_page_runs_only_its_own_scripts_and_nothing_can_be_framed() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_at_the_header_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| {
+        config.header_read_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    // Slowloris: a byte every 100 ms, never the blank line that ends the headers. Activity does
+    // not extend the deadline.
+    let stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        writer
+            .write_all(b"GET /api/dashboard/health HTTP/1.1\r\n")
+            .await?;
+        loop {
+            writer.write_all(b"X").await?;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    // Bounded only so that a regression fails instead of hanging the run.
+    let closed = tokio::time::timeout(
+        crate::live_clients::PATIENCE,
+        reader.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(Ok(_))),
+        "the connection was held open: {closed:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    trickle.abort();
+    // A client that sends its headers at once is served as ever.
+    assert_eq!(
+        app.get("/api/dashboard/health").await.status(),
+        StatusCode::OK
+    );
+}
