@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 
-MAX_EXAMPLES=25
+MAX_EXAMPLES=50
 if [[ "${1:-}" == "--max-examples" ]]; then
   MAX_EXAMPLES="$2"
 fi
@@ -68,7 +68,7 @@ fuzz() {
   local name="$1" bearer="$2"
   shift 2
   log "contract: $name"
-  if ! "$ST" run "$URL/api/openapi.json" \
+  if ! (cd "$REPORTS" && "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$URL/api/openapi.json" \
       --header "Authorization: Bearer $bearer" \
       --checks all \
       --max-examples "$MAX_EXAMPLES" \
@@ -80,7 +80,7 @@ fuzz() {
       --report-junit-path "$REPORTS/$name.xml" \
       --report-pytest-path "$REPORTS/$name.py" \
       --output-truncate true \
-      "$@"; then
+      "$@"); then
     failed=1
   fi
 }

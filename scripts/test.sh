@@ -22,6 +22,8 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 log "Rust tests"
 cargo test -p server -p app
 
+"$ROOT/scripts/test-contract.sh"
+
 log "browser tests (Playwright, Chromium)"
 cd end2end
 SWITCHBOARD_BIN="$ROOT/target/debug/switchboard" SWITCHBOARD_SITE_ROOT="$ROOT/target/site" \

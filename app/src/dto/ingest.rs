@@ -138,7 +138,25 @@ pub struct CallFields {
 pub struct CallEvent {
     #[serde(rename = "type")]
     pub event_type: EventType,
+    /// The tenant: 1–36 characters, no spaces or control characters.
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 36,
+            pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+        )
+    )]
     pub user_id: String,
+    /// 1–36 characters, no spaces or control characters.
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 36,
+            pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+        )
+    )]
     pub call_id: String,
     /// When it happened, RFC 3339 with an offset.
     #[serde(with = "time::serde::rfc3339")]
@@ -149,6 +167,51 @@ pub struct CallEvent {
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
+}
+
+/// The ingest body as the API document describes it: one event, or an array of 1 to
+/// [`MAX_BATCH`]. Only the document uses it: the server reads a body event by event, so one bad
+/// event never hides the others' verdicts.
+#[cfg(feature = "ssr")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum EventBatch {
+    One(Box<CallEvent>),
+    Many(Events),
+}
+
+/// 1 to [`MAX_BATCH`] events. (utoipa takes no item bounds on an unnamed field.)
+#[cfg(feature = "ssr")]
+#[derive(Deserialize)]
+pub struct Events(pub Vec<CallEvent>);
+
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Events {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name(
+                <CallEvent as utoipa::ToSchema>::name(),
+            ))
+            .min_items(Some(1))
+            .max_items(Some(MAX_BATCH))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Events {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            <CallEvent as utoipa::ToSchema>::name().into_owned(),
+            <CallEvent as utoipa::PartialSchema>::schema(),
+        ));
+        <CallEvent as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// What became of one event.

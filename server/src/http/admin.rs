@@ -27,8 +27,8 @@ use crate::{auth::Admin, state::AppState};
 /// Active calls across tenants with business name, last heartbeat and health.
 #[utoipa::path(get, path = "/admin/active-calls", tag = "admin", params(TenantQuery),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, body = AdminActiveCallsResponse), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AdminActiveCallsResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn active_calls(
     Admin(admin): Admin,
     State(state): State<AppState>,

@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for IngestAuth {
 
 /// Call events from the platform: one event or an array of up to 1,000.
 #[utoipa::path(post, path = "/v1/calls/events", tag = "ingest",
-    request_body(content = Vec<app::dto::ingest::CallEvent>,
+    request_body(content = app::dto::ingest::EventBatch,
                  description = "One event, or an array of up to 1,000"),
     security(("ingest_key" = [])),
     responses((status = 200, body = IngestResponse, description = "Every event stored"),

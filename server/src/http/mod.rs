@@ -143,9 +143,41 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reconciliation::admin_run))
         .routes(routes!(reconciliation::internal_status))
         .routes(routes!(reconciliation::internal_trigger));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api", routes)
-        .split_for_parts()
+        .split_for_parts();
+    allow_blank_query_values(&mut document);
+    (router, document)
+}
+
+/// Says of every optional query parameter what the server does with it: an empty value is no
+/// value (`?status=&phone=`, as a plain HTML form sends it — see `app::dto::query`), so a
+/// contract checker does not call it a bad value the server should refuse. utoipa has no field
+/// for OpenAPI's `allowEmptyValue`; its extensions map is written into the parameter as is.
+fn allow_blank_query_values(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Required, path::ParameterIn};
+    let operations = document.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    });
+    for operation in operations {
+        let parameters = operation.parameters.iter_mut().flatten();
+        for parameter in parameters.filter(|parameter| {
+            parameter.parameter_in == ParameterIn::Query && parameter.required == Required::False
+        }) {
+            parameter
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert("allowEmptyValue".to_owned(), serde_json::Value::Bool(true));
+        }
+    }
 }
 
 /// A panic in a handler is a bug: logged, and answered with the same 500 JSON as any internal
