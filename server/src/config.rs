@@ -16,6 +16,10 @@ use crate::live::registry::HealthThresholds;
 /// (slowloris) would otherwise hold a connection, and its memory, for as long as it likes.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long an entry of the `call_events` stream an instance took may go unacknowledged before
+/// another instance takes it over: well past any write's time, so only a dead instance's are.
+pub const STREAM_CLAIM_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "switchboard",
@@ -275,6 +279,7 @@ impl ServeArgs {
             client_ip_header: self.client_ip_header,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             header_read_timeout: HEADER_READ_TIMEOUT,
+            stream_claim_idle: STREAM_CLAIM_IDLE,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -305,6 +310,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Until a request's headers must have arrived ([`HEADER_READ_TIMEOUT`]).
     pub header_read_timeout: std::time::Duration,
+    /// Redis mode: how long a stream entry an instance took may stay unacknowledged before
+    /// another takes it over ([`STREAM_CLAIM_IDLE`]).
+    pub stream_claim_idle: std::time::Duration,
     /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
@@ -385,6 +393,7 @@ impl Config {
             client_ip_header: None,
             request_timeout: std::time::Duration::from_secs(30),
             header_read_timeout: HEADER_READ_TIMEOUT,
+            stream_claim_idle: STREAM_CLAIM_IDLE,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,

@@ -135,8 +135,21 @@ impl AppState {
             max_attempts: i64::from(config.dlq_max_retries),
             ..RetryPolicy::default()
         };
+        let (jwt_secret, _) = secrets::load_or_generate(
+            config.jwt_secret.as_deref(),
+            &config.data_dir,
+            crate::config::JWT_SECRET_FILE,
+        )?;
+
+        let jwt = JwtKeys::from_secret(&jwt_secret)?;
+        // Instances sign their bus messages with a key derived from the secret they already
+        // share (every instance must accept every other's tokens).
         let redis = match &config.redis_url {
-            Some(url) => Some(RedisLink::connect(url, &config.redis_prefix).await?),
+            Some(url) => Some(
+                RedisLink::connect(url, &config.redis_prefix, &jwt_secret)
+                    .await?
+                    .with_stream_claim_idle(config.stream_claim_idle),
+            ),
             None => None,
         };
         // With Redis the queue is shared by every instance; without, it is a file of its own.
@@ -151,14 +164,6 @@ impl AppState {
             &config.data_dir,
             "ingest_api_key",
         )?;
-
-        let (jwt_secret, _) = secrets::load_or_generate(
-            config.jwt_secret.as_deref(),
-            &config.data_dir,
-            crate::config::JWT_SECRET_FILE,
-        )?;
-
-        let jwt = JwtKeys::from_secret(&jwt_secret)?;
 
         let registry = Arc::new(LiveRegistry::new(config.heartbeat));
         let now = OffsetDateTime::now_utc();

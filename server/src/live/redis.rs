@@ -2,27 +2,44 @@
 //! producers and readers working unchanged.
 //!
 //! - **Ingest**: events published on `call_logs` (event JSON) and `call_heartbeat` (event JSON;
-//!   `type` and `at` may be left out) go through the same validation and writer as HTTP.
+//!   `type` and `at` may be left out) go through the same validation and writer as HTTP. Every
+//!   instance hears every message; the one that claims it first (`SET NX` on its digest, for a
+//!   couple of seconds) writes it, so N instances make one write, not N. The producer channels
+//!   have a subscription of their own, read at once into a bounded queue and written in
+//!   batches: a slow database never leaves Redis holding our unread messages until it drops
+//!   the subscriber (which loses everything in its buffer). Pub/sub keeps nothing for a
+//!   consumer that is down, so the stream `call_events` is read too (`XADD call_events *
+//!   event <event JSON>`), by one consumer group across the instances: each entry is
+//!   delivered to one instance and acknowledged once it is stored or in the DLQ; entries an
+//!   instance took and did not acknowledge (it died) are taken over by another after
+//!   [`crate::config::STREAM_CLAIM_IDLE`].
 //! - **Key layout**: after each commit the writing instance updates `call_ctx:{call_id}` (hash)
 //!   and `call_heartbeat:{call_id}` (unix seconds), with TTLs, and deletes both when a call ends,
 //!   in the same round trip as:
-//! - **Fan-out**: every stored change is published on `switchboard:bus`; the other instances
-//!   apply it to their live registry and their local bus, so a browser connected anywhere sees
-//!   every event, with no sticky sessions.
+//! - **Fan-out**: every stored change is published on `switchboard:bus`, signed (HMAC-SHA256
+//!   with a key derived from `JWT_SECRET`, which every instance shares); the other instances
+//!   check the signature, then apply it to their live registry and their local bus, so a browser
+//!   connected anywhere sees every event, with no sticky sessions. A message anyone else
+//!   publishes there (a producer, anything that can reach Redis) is refused.
 //!
 //! Mirroring runs after the commit and before the reply; if Redis is down the write still
 //! stands (the database is the record) and the failure is logged.
 //!
 //! Every key and channel takes an optional prefix, so test suites never collide.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU8, AtomicU64, Ordering},
+};
 
 use futures::StreamExt;
+use hmac::{Hmac, Mac};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -35,6 +52,27 @@ const CONTEXT_TTL_SECS: u64 = 6 * 3600;
 /// reader (or reconciliation) still sees that the call went quiet.
 const HEARTBEAT_TTL_SECS: u64 = 3600;
 const BUS_CHANNEL: &str = "switchboard:bus";
+/// Producer messages read but not yet written; past this (a database that stopped taking
+/// writes) new ones are dropped and counted, rather than held until memory runs out.
+const PRODUCER_QUEUE: usize = 10_000;
+/// Producer messages written together, at most.
+const PRODUCER_BATCH: usize = 500;
+/// How long a claim on a producer message lasts: far longer than the instances take to hear it,
+/// far shorter than a producer's interval between two identical heartbeats.
+const CLAIM_MILLIS: u64 = 2_000;
+
+/// The stream producers may write to instead of the channels, and the one consumer group the
+/// instances share.
+const STREAM: &str = "call_events";
+const GROUP: &str = "switchboard";
+/// Entries read at once, and how long a read waits for one.
+const STREAM_BATCH: usize = 500;
+const STREAM_BLOCK_MS: usize = 2_000;
+
+/// What listens, as bits of [`RedisLink::ready`].
+const BUS_READY: u8 = 0b001;
+const PRODUCERS_READY: u8 = 0b010;
+const STREAM_READY: u8 = 0b100;
 
 #[derive(Clone)]
 pub struct RedisLink {
@@ -43,7 +81,56 @@ pub struct RedisLink {
     prefix: Arc<str>,
     /// Tells this instance's own bus messages apart from the others'.
     instance: Arc<str>,
+    /// Signs and checks bus messages.
+    bus_key: Arc<BusKey>,
+    /// What listens ([`BUS_READY`], [`PRODUCERS_READY`], [`STREAM_READY`]).
+    ready: Arc<AtomicU8>,
     subscribed: watch::Sender<bool>,
+    /// Producer messages this instance claimed and handed to the writer.
+    taken: Arc<AtomicU64>,
+    /// Producer messages dropped because the queue was full.
+    dropped: Arc<AtomicU64>,
+    /// How long a stream entry another instance took may go unacknowledged before this one
+    /// takes it over.
+    claim_idle: std::time::Duration,
+}
+
+/// The key instances sign their bus messages with.
+struct BusKey([u8; 32]);
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl BusKey {
+    /// Derived from the shared secret, for this use only: a bus signature says nothing about
+    /// tokens, and the other way round.
+    fn derive(secret: &str) -> Self {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"switchboard instance bus v1");
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        <HmacSha256 as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+    }
+
+    /// `body` as sent: `<hex signature>.<body>`.
+    fn seal(&self, body: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(body.as_bytes());
+        format!("{}.{body}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The body of a message signed with this key; `None` for anything else.
+    fn open<'a>(&self, message: &'a str) -> Option<&'a str> {
+        let (signature, body) = message.split_once('.')?;
+        let signature = hex::decode(signature).ok()?;
+        let mut mac = self.mac();
+        mac.update(body.as_bytes());
+        mac.verify_slice(&signature).ok()?;
+        Some(body)
+    }
 }
 
 /// What Redis holds about one live call: the `call_ctx` hash and the `call_heartbeat` value.
@@ -83,7 +170,8 @@ struct Envelope {
 }
 
 impl RedisLink {
-    pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+    /// Connects; bus messages are signed with a key derived from `secret` (`JWT_SECRET`).
+    pub async fn connect(url: &str, prefix: &str, secret: &str) -> redis::RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let conn = client.get_connection_manager().await?;
         Ok(Self {
@@ -91,8 +179,40 @@ impl RedisLink {
             conn,
             prefix: prefix.into(),
             instance: format!("{:016x}", rand::random::<u64>()).into(),
+            bus_key: Arc::new(BusKey::derive(secret)),
+            ready: Arc::default(),
             subscribed: watch::Sender::new(false),
+            taken: Arc::default(),
+            dropped: Arc::default(),
+            claim_idle: crate::config::STREAM_CLAIM_IDLE,
         })
+    }
+
+    /// Takes over another instance's stream entries once unacknowledged for `idle`.
+    pub fn with_stream_claim_idle(mut self, idle: std::time::Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    /// Producer messages this instance has claimed and handed to the writer.
+    pub fn producer_messages_taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Producer messages dropped because the queue was full.
+    pub fn producer_messages_dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Marks one listener as listening or not; `subscribed` is true while all are.
+    fn mark(&self, subscription: u8, listening: bool) {
+        let ready = if listening {
+            self.ready.fetch_or(subscription, Ordering::SeqCst) | subscription
+        } else {
+            self.ready.fetch_and(!subscription, Ordering::SeqCst) & !subscription
+        };
+        self.subscribed
+            .send_replace(ready == BUS_READY | PRODUCERS_READY | STREAM_READY);
     }
 
     fn name(&self, name: &str) -> String {
@@ -112,7 +232,8 @@ impl RedisLink {
             .map(drop)
     }
 
-    /// Becomes true once the subscriber listens (and again after each reconnect).
+    /// Becomes true once the bus, the producer channels and the stream are listened to (and
+    /// again after each reconnect).
     pub fn subscribed(&self) -> watch::Receiver<bool> {
         self.subscribed.subscribe()
     }
@@ -151,7 +272,7 @@ impl RedisLink {
             Ok(json) => {
                 pipe.cmd("PUBLISH")
                     .arg(self.name(BUS_CHANNEL))
-                    .arg(json)
+                    .arg(self.bus_key.seal(&json))
                     .ignore();
             }
             Err(error) => warn!(%error, "cannot encode a bus event"),
@@ -264,17 +385,182 @@ impl RedisLink {
         }
     }
 
-    /// Listens on the ingest channels and the bus until shutdown, reconnecting with backoff.
+    /// Listens on the bus and, on a subscription of its own, the producer channels, until
+    /// shutdown, each reconnecting with backoff; producer messages are written by a task of
+    /// their own.
     pub fn spawn_subscriber(&self, state: AppState, shutdown: CancellationToken) {
+        let (queue, queued) = mpsc::channel(PRODUCER_QUEUE);
+        tokio::spawn(write_producer_messages(self.clone(), state.clone(), queued));
+        let link = self.clone();
+        let state_for_stream = state.clone();
+        let bus_state = state;
+        self.reconnecting(BUS_READY, shutdown.clone(), move || {
+            let (link, state) = (link.clone(), bus_state.clone());
+            async move { link.listen_bus(&state).await }
+        });
+        let link = self.clone();
+        self.reconnecting(PRODUCERS_READY, shutdown.clone(), move || {
+            let (link, queue) = (link.clone(), queue.clone());
+            async move { link.listen_producers(&queue).await }
+        });
+        let link = self.clone();
+        self.reconnecting(STREAM_READY, shutdown, move || {
+            let (link, state) = (link.clone(), state_for_stream.clone());
+            async move { link.read_stream(&state).await }
+        });
+    }
+
+    /// The stream: entries of this instance's share, and those a dead instance left.
+    async fn read_stream(&self, state: &AppState) -> redis::RedisError {
+        use redis::{
+            AsyncCommands,
+            streams::{StreamAutoClaimOptions, StreamReadOptions, StreamReadReply},
+        };
+        // A connection of its own: a blocking read would hold up everything behind it.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let mut conn = match self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(conn) => conn,
+            Err(error) => return error,
+        };
+        let key = self.name(STREAM);
+        // From the stream's start the first time: what producers wrote before any instance
+        // listened is read too.
+        let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&key, GROUP, "0").await;
+        if let Err(error) = created
+            && error.code() != Some("BUSYGROUP")
+        {
+            return error;
+        }
+        self.mark(STREAM_READY, true);
+        let reclaim_every = self.claim_idle / 2;
+        let min_idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut reclaim_at = tokio::time::Instant::now();
+        loop {
+            if tokio::time::Instant::now() >= reclaim_at {
+                let mut start = "0-0".to_owned();
+                loop {
+                    let options = StreamAutoClaimOptions::default().count(STREAM_BATCH);
+                    let reply: redis::streams::StreamAutoClaimReply = match conn
+                        .xautoclaim_options(
+                            &key,
+                            GROUP,
+                            &*self.instance,
+                            min_idle_ms,
+                            &start,
+                            options,
+                        )
+                        .await
+                    {
+                        Ok(reply) => reply,
+                        Err(error) => return error,
+                    };
+                    if !reply.claimed.is_empty() {
+                        info!(
+                            entries = reply.claimed.len(),
+                            "redis: took over stream entries an instance left"
+                        );
+                    }
+                    if let Err(error) = self
+                        .write_entries(state, &mut conn, &key, reply.claimed)
+                        .await
+                    {
+                        return error;
+                    }
+                    if reply.next_stream_id == "0-0" {
+                        break;
+                    }
+                    start = reply.next_stream_id;
+                }
+                reclaim_at = tokio::time::Instant::now() + reclaim_every;
+            }
+            let options = StreamReadOptions::default()
+                .group(GROUP, &*self.instance)
+                .count(STREAM_BATCH)
+                .block(STREAM_BLOCK_MS);
+            let reply: StreamReadReply = match conn.xread_options(&[&key], &[">"], &options).await {
+                Ok(reply) => reply,
+                Err(error) => return error,
+            };
+            for stream in reply.keys {
+                if let Err(error) = self.write_entries(state, &mut conn, &key, stream.ids).await {
+                    return error;
+                }
+            }
+        }
+    }
+
+    /// Writes stream entries and acknowledges each once it is stored, in the DLQ, or refused
+    /// for good (logged); one neither stored nor queued stays pending, for whoever reclaims it.
+    async fn write_entries(
+        &self,
+        state: &AppState,
+        conn: &mut redis::aio::MultiplexedConnection,
+        key: &str,
+        entries: Vec<redis::streams::StreamId>,
+    ) -> redis::RedisResult<()> {
+        use crate::ingest::WriteOutcome;
+        use redis::AsyncCommands;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut done = Vec::with_capacity(entries.len());
+        let mut ids = Vec::with_capacity(entries.len());
+        let mut events = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let payload = entry.get::<String>("event").unwrap_or_default();
+            let message = ProducerMessage {
+                payload,
+                heartbeat: false,
+            };
+            match validated(&message) {
+                Some(event) => {
+                    ids.push(entry.id);
+                    events.push(event);
+                }
+                None => done.push(entry.id),
+            }
+        }
+        if !events.is_empty() {
+            self.taken.fetch_add(events.len() as u64, Ordering::Relaxed);
+            for (id, outcome) in ids.into_iter().zip(state.ingestor.submit(events).await) {
+                match outcome {
+                    WriteOutcome::Stored | WriteOutcome::Queued => done.push(id),
+                    WriteOutcome::Rejected(error) => {
+                        warn!(%error, "redis: stream event refused");
+                        done.push(id);
+                    }
+                    WriteOutcome::Unavailable(reason) => {
+                        warn!(%reason, "redis: stream event left pending");
+                    }
+                }
+            }
+        }
+        if !done.is_empty() {
+            let _: i64 = conn.xack(key, GROUP, &done).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `listen` until shutdown, again after each failure, with backoff.
+    fn reconnecting<F, Fut>(&self, subscription: u8, shutdown: CancellationToken, mut listen: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisError> + Send,
+    {
         let link = self.clone();
         tokio::spawn(async move {
             let mut delay = std::time::Duration::from_millis(250);
             loop {
-                match link.listen(&state, &shutdown).await {
-                    Ok(()) => return,
-                    Err(error) => warn!(%error, "redis subscriber lost; reconnecting"),
-                }
-                link.subscribed.send_replace(false);
+                let error = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    error = listen() => error,
+                };
+                warn!(%error, "redis subscriber lost; reconnecting");
+                link.mark(subscription, false);
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     () = tokio::time::sleep(delay) => {}
@@ -284,32 +570,34 @@ impl RedisLink {
         });
     }
 
-    async fn listen(
-        &self,
-        state: &AppState,
-        shutdown: &CancellationToken,
-    ) -> redis::RedisResult<()> {
-        let (calls, heartbeats, bus) = (
-            self.name("call_logs"),
-            self.name("call_heartbeat"),
-            self.name(BUS_CHANNEL),
-        );
-        let mut pubsub = self.client.get_async_pubsub().await?;
-        pubsub.subscribe(&[&calls, &heartbeats, &bus]).await?;
-        self.subscribed.send_replace(true);
-        info!(channels = ?[&calls, &heartbeats, &bus], "redis: subscribed");
-        let mut messages = pubsub.on_message();
-        loop {
-            let message = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                message = messages.next() => message,
-            };
-            let Some(message) = message else {
-                return Err(redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "subscription closed",
-                )));
-            };
+    /// The bus: other instances' changes, applied as they come.
+    async fn listen_bus(&self, state: &AppState) -> redis::RedisError {
+        let bus = self.name(BUS_CHANNEL);
+        let mut messages = match self.subscribe(&[&bus], BUS_READY).await {
+            Ok(messages) => messages,
+            Err(error) => return error,
+        };
+        while let Some(message) = messages.next().await {
+            match message.get_payload::<String>() {
+                Ok(payload) => self.deliver(state, &payload),
+                Err(_) => warn!("redis: ignoring a bus message that is not text"),
+            }
+        }
+        subscription_closed()
+    }
+
+    /// The producer channels: every message into the queue at once, or dropped (and counted)
+    /// when it is full.
+    async fn listen_producers(&self, queue: &mpsc::Sender<ProducerMessage>) -> redis::RedisError {
+        let (calls, heartbeats) = (self.name("call_logs"), self.name("call_heartbeat"));
+        let mut messages = match self
+            .subscribe(&[&calls, &heartbeats], PRODUCERS_READY)
+            .await
+        {
+            Ok(messages) => messages,
+            Err(error) => return error,
+        };
+        while let Some(message) = messages.next().await {
             let Ok(payload) = message.get_payload::<String>() else {
                 warn!(
                     channel = message.get_channel_name(),
@@ -317,18 +605,71 @@ impl RedisLink {
                 );
                 continue;
             };
-            let channel = message.get_channel_name();
-            if channel == bus {
-                self.deliver(state, &payload);
-            } else {
-                ingest(state, &payload, channel == heartbeats).await;
+            let heartbeat = message.get_channel_name() == heartbeats;
+            if queue
+                .try_send(ProducerMessage { payload, heartbeat })
+                .is_err()
+            {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped.is_power_of_two() {
+                    warn!(
+                        dropped,
+                        "redis: producer messages dropped: the database is not keeping up"
+                    );
+                }
+            }
+        }
+        subscription_closed()
+    }
+
+    /// A subscription to `channels`, marked listening once Redis confirmed it.
+    async fn subscribe(
+        &self,
+        channels: &[&str],
+        subscription: u8,
+    ) -> redis::RedisResult<impl futures::Stream<Item = redis::Msg> + use<>> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(channels).await?;
+        info!(?channels, "redis: subscribed");
+        self.mark(subscription, true);
+        Ok(pubsub.into_on_message())
+    }
+
+    /// Of `messages`, those this instance claims first: each producer message is written by
+    /// one instance however many hear it. When Redis cannot say, all of them (a write twice is
+    /// harmless: writes are idempotent).
+    async fn claim(&self, messages: &[ProducerMessage]) -> Vec<bool> {
+        let mut pipe = redis::pipe();
+        for message in messages {
+            let digest = Sha256::new()
+                .chain_update([u8::from(message.heartbeat)])
+                .chain_update(message.payload.as_bytes())
+                .finalize();
+            pipe.cmd("SET")
+                .arg(self.name(&format!("claim:{}", hex::encode(digest))))
+                .arg(&*self.instance)
+                .arg("NX")
+                .arg("PX")
+                .arg(CLAIM_MILLIS);
+        }
+        match pipe
+            .query_async::<Vec<Option<String>>>(&mut self.connection())
+            .await
+        {
+            Ok(replies) => replies.into_iter().map(|reply| reply.is_some()).collect(),
+            Err(error) => {
+                warn!(%error, "redis: cannot claim producer messages; writing them here");
+                vec![true; messages.len()]
             }
         }
     }
 
     /// Applies another instance's change here: live registry first, then local subscribers.
     fn deliver(&self, state: &AppState, payload: &str) {
-        let envelope: Envelope = match serde_json::from_str(payload) {
+        let Some(body) = self.bus_key.open(payload) else {
+            return warn!("redis: refused a bus message that no instance signed");
+        };
+        let envelope: Envelope = match serde_json::from_str(body) {
             Ok(envelope) => envelope,
             Err(error) => return warn!(%error, "redis: unreadable bus message"),
         };
@@ -342,14 +683,58 @@ impl RedisLink {
     }
 }
 
-/// One event from a producer's channel. Nobody can be answered on pub/sub, so refusals are
+fn subscription_closed() -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Io, "subscription closed"))
+}
+
+/// One message from a producer's channel.
+struct ProducerMessage {
+    payload: String,
+    /// From `call_heartbeat`, whose messages may leave out `type` and `at`.
+    heartbeat: bool,
+}
+
+/// Writes queued producer messages until the queue closes: as many as are waiting at once, the
+/// ones this instance claims.
+async fn write_producer_messages(
+    link: RedisLink,
+    state: AppState,
+    mut queued: mpsc::Receiver<ProducerMessage>,
+) {
+    let mut messages = Vec::with_capacity(PRODUCER_BATCH);
+    while queued.recv_many(&mut messages, PRODUCER_BATCH).await > 0 {
+        let claimed = link.claim(&messages).await;
+        let events: Vec<_> = messages
+            .drain(..)
+            .zip(claimed)
+            .filter(|(_, claimed)| *claimed)
+            .filter_map(|(message, _)| validated(&message))
+            .collect();
+        if events.is_empty() {
+            continue;
+        }
+        link.taken.fetch_add(events.len() as u64, Ordering::Relaxed);
+        for outcome in state.ingestor.submit(events).await {
+            if let crate::ingest::WriteOutcome::Rejected(error) = outcome {
+                warn!(%error, "redis: event refused");
+            }
+        }
+    }
+}
+
+/// The event a producer message holds. Nobody can be answered on pub/sub, so refusals are
 /// logged with their reason.
-async fn ingest(state: &AppState, payload: &str, heartbeat_channel: bool) {
-    let mut value: Value = match serde_json::from_str(payload) {
+fn validated(message: &ProducerMessage) -> Option<app::dto::ingest::CallEvent> {
+    let mut value: Value = match serde_json::from_str(&message.payload) {
         Ok(value) => value,
-        Err(error) => return warn!(%error, "redis: ignoring a message that is not JSON"),
+        Err(error) => {
+            warn!(%error, "redis: ignoring a message that is not JSON");
+            return None;
+        }
     };
-    if heartbeat_channel && let Some(object) = value.as_object_mut() {
+    if message.heartbeat
+        && let Some(object) = value.as_object_mut()
+    {
         object
             .entry("type")
             .or_insert_with(|| Value::from("heartbeat"));
@@ -359,14 +744,29 @@ async fn ingest(state: &AppState, payload: &str, heartbeat_channel: bool) {
         object.entry("at").or_insert_with(|| Value::from(now));
     }
     match validate(value, OffsetDateTime::now_utc()) {
-        Ok(event) => {
-            let outcomes = state.ingestor.submit(vec![event]).await;
-            if let Some(crate::ingest::WriteOutcome::Rejected(error)) = outcomes.first() {
-                warn!(%error, "redis: event refused");
-            }
-        }
+        Ok(event) => Some(event),
         Err(rejection) => {
-            warn!(call_id = ?rejection.call_id, error = %rejection.message, "redis: event refused")
+            warn!(call_id = ?rejection.call_id, error = %rejection.message, "redis: event refused");
+            None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_messages_signed_with_the_shared_key_open() {
+        let key = BusKey::derive("a secret every instance shares, 32+ chars");
+        let sealed = key.seal(r#"{"origin":"a","event":1}"#);
+        assert_eq!(key.open(&sealed), Some(r#"{"origin":"a","event":1}"#));
+        // Changed in transit, signed with another secret, or not signed at all: refused.
+        let tampered = sealed.replace("\"a\"", "\"b\"");
+        assert_eq!(key.open(&tampered), None);
+        let other = BusKey::derive("another secret, also long enough here");
+        assert_eq!(other.open(&sealed), None);
+        assert_eq!(key.open(r#"{"origin":"a","event":1}"#), None);
+        assert_eq!(key.open("zz.{}"), None);
     }
 }

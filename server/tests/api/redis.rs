@@ -46,6 +46,17 @@ async fn redis() -> Option<(redis::aio::MultiplexedConnection, String)> {
     }
 }
 
+/// Redis and a PostgreSQL database of its own (several instances share it), or `None` when
+/// either is unreachable and not required.
+async fn redis_and_postgres() -> Option<(redis::aio::MultiplexedConnection, String, TestDatabase)> {
+    let (conn, prefix) = redis().await?;
+    let Some(db) = TestDatabase::postgres().await else {
+        assert!(!services_required());
+        return None;
+    };
+    Some((conn, prefix, db))
+}
+
 async fn spawn_redis_app(prefix: &str, database_url: Option<String>) -> TestApp {
     let prefix = prefix.to_owned();
     let app = spawn_app_with(|config| {
@@ -184,11 +195,7 @@ async fn the_seed_002_keys_follow_each_call() {
 
 #[tokio::test]
 async fn two_instances_share_every_change() {
-    let Some((_, prefix)) = redis().await else {
-        return;
-    };
-    let Some(db) = TestDatabase::postgres().await else {
-        assert!(!services_required());
+    let Some((_, prefix, db)) = redis_and_postgres().await else {
         return;
     };
     let first = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
@@ -315,6 +322,202 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     assert_eq!(due, 0);
 }
 
+#[tokio::test]
+async fn only_instances_speak_on_the_bus_and_each_producer_event_is_written_once() {
+    let Some((mut conn, prefix, db)) = redis_and_postgres().await else {
+        return;
+    };
+    let first = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let second = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let mut on_second = second.state.bus.subscribe();
+    let mut wire = redis::Client::open(redis_url())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    let bus_channel = format!("{prefix}switchboard:bus");
+    wire.subscribe(&bus_channel).await.unwrap();
+    let mut wire = wire.into_on_message();
+    let at = now();
+
+    // A real message between instances, as it travels.
+    first.ingest(&started("call-1", &at)).await;
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-1".to_owned(), Some(CallChange::Started))
+    );
+    let signed: String = futures::StreamExt::next(&mut wire)
+        .await
+        .unwrap()
+        .get_payload()
+        .unwrap();
+    let (_, body) = signed.split_once('.').expect("signature.body");
+    assert!(body.contains("tenant-1"), "{body}");
+
+    // Anyone else who can reach Redis: the message altered to inject a call into another
+    // tenant, the same without a signature, and one signed with another secret.
+    let forged = [
+        signed
+            .replace("tenant-1", "tenant-evil")
+            .replace("call-1", "forged-1"),
+        body.replace("tenant-1", "tenant-evil")
+            .replace("call-1", "forged-2"),
+        format!(
+            "{}.{}",
+            "ab".repeat(32),
+            body.replace("tenant-1", "tenant-evil")
+                .replace("call-1", "forged-3")
+        ),
+    ];
+    for message in forged {
+        let _: i64 = conn.publish(&bus_channel, message).await.unwrap();
+    }
+    // The next change the second instance hears is the next real one: the forged ones, sent
+    // before it on the same channel, were refused.
+    first.ingest(&started("call-2", &at)).await;
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-2".to_owned(), Some(CallChange::Started))
+    );
+    let live = second
+        .state
+        .registry
+        .snapshot(None, OffsetDateTime::now_utc());
+    assert!(
+        live.iter().all(|(call, _)| call.call.user_id == "tenant-1"),
+        "a forged call reached the registry"
+    );
+
+    // Producer events on the seed's channel reach both instances; each is written by one.
+    let producer_ids: Vec<String> = (0..20).map(|n| format!("produced-{n}")).collect();
+    for id in &producer_ids {
+        let _: i64 = conn
+            .publish(format!("{prefix}call_logs"), started(id, &at).to_string())
+            .await
+            .unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < producer_ids.len() {
+        let (id, change) = next_change(&mut on_second).await;
+        if change == Some(CallChange::Started) && id.starts_with("produced-") {
+            seen.insert(id);
+        }
+    }
+    let taken = |app: &TestApp| app.state.redis.as_ref().unwrap().producer_messages_taken();
+    assert_eq!(
+        taken(&first) + taken(&second),
+        20,
+        "first took {}, second {}",
+        taken(&first),
+        taken(&second)
+    );
+    assert_eq!(first.state.storage.count_calls().await.unwrap(), 22);
+    db.drop_now().await;
+}
+
+/// `XADD {prefix}call_events * event <json>` of a call starting.
+async fn add_to_stream(conn: &mut redis::aio::MultiplexedConnection, prefix: &str, id: &str) {
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{prefix}call_events"))
+        .arg("*")
+        .arg("event")
+        .arg(started(id, &now()).to_string())
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
+/// Entries of the stream taken and not yet acknowledged.
+async fn pending(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) -> i64 {
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(format!("{prefix}call_events"))
+        .arg("switchboard")
+        .query_async(conn)
+        .await
+        .unwrap();
+    match summary {
+        redis::Value::Array(fields) => redis::from_redis_value(fields[0].clone()).unwrap(),
+        other => panic!("XPENDING answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stream_entries_are_written_once_across_instances_and_outlive_a_dead_one() {
+    let Some((mut conn, prefix, db)) = redis_and_postgres().await else {
+        return;
+    };
+    // An instance that died holding entries: it took them from the group and never
+    // acknowledged them.
+    let stream = format!("{prefix}call_events");
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&stream)
+        .arg("switchboard")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for n in 0..3 {
+        add_to_stream(&mut conn, &prefix, &format!("orphan-{n}")).await;
+    }
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("switchboard")
+        .arg("dead-instance")
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending(&mut conn, &prefix).await, 3);
+
+    let spawn = |url: String| {
+        let prefix = prefix.clone();
+        async move {
+            let app = spawn_app_with(|config| {
+                config.redis_url = Some(redis_url());
+                config.redis_prefix = prefix;
+                config.database_url = url;
+                config.stream_claim_idle = std::time::Duration::from_millis(500);
+            })
+            .await;
+            let mut subscribed = app.state.redis.as_ref().unwrap().subscribed();
+            subscribed.wait_for(|ready| *ready).await.unwrap();
+            app
+        }
+    };
+    let first = spawn(db.url().to_owned()).await;
+    let second = spawn(db.url().to_owned()).await;
+    let mut on_first = first.state.bus.subscribe();
+    for n in 0..20 {
+        add_to_stream(&mut conn, &prefix, &format!("streamed-{n}")).await;
+    }
+    // Every entry reaches the store — the dead instance's taken over — and is seen live.
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 23 {
+        let (id, change) = next_change(&mut on_first).await;
+        if change == Some(CallChange::Started) {
+            seen.insert(id);
+        }
+    }
+    assert_eq!(first.state.storage.count_calls().await.unwrap(), 23);
+    // Each written by one instance, and all acknowledged.
+    let taken = |app: &TestApp| app.state.redis.as_ref().unwrap().producer_messages_taken();
+    assert_eq!(taken(&first) + taken(&second), 23);
+    while pending(&mut conn, &prefix).await != 0 {
+        // The acknowledgement follows the write's commit; the bus told of the commit first.
+        tokio::task::yield_now().await;
+    }
+    let _: i64 = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    db.drop_now().await;
+}
+
 /// Call events (id, type) a `/ws` client receives up to and including `last` starting.
 async fn ws_calls_until(client: &mut WsClient, last: &str) -> Vec<(String, String)> {
     let done = (last.to_owned(), "call_started".to_owned());
@@ -343,11 +546,7 @@ async fn socketio_calls_until(client: &mut SocketIoClient, last: &str) -> Vec<(S
 
 #[tokio::test]
 async fn two_server_processes_push_every_call_once_on_both_transports() {
-    let Some((_, prefix)) = redis().await else {
-        return;
-    };
-    let Some(db) = TestDatabase::postgres().await else {
-        assert!(!services_required());
+    let Some((_, prefix, db)) = redis_and_postgres().await else {
         return;
     };
     let redis_url = redis_url();
