@@ -23,6 +23,8 @@ log "Rust tests"
 cargo test -p server -p app
 
 "$ROOT/scripts/test-contract.sh"
+log "fault suite (PostgreSQL and Redis of its own, stopped and started under load)"
+"$ROOT/scripts/test-faults.sh"
 
 log "browser tests (Playwright, Chromium)"
 cd end2end

@@ -61,6 +61,11 @@ const PRODUCER_BATCH: usize = 500;
 /// far shorter than a producer's interval between two identical heartbeats.
 const CLAIM_MILLIS: u64 = 2_000;
 
+/// The longest wait between two attempts to reach Redis again. A try a second against a Redis
+/// that is down costs nothing; waiting longer only delays live push once it is back (the fault
+/// suite holds that to 5 s).
+const RECONNECT_MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The stream producers may write to instead of the channels, and the one consumer group the
 /// instances share.
 const STREAM: &str = "call_events";
@@ -173,7 +178,8 @@ impl RedisLink {
     /// Connects; bus messages are signed with a key derived from `secret` (`JWT_SECRET`).
     pub async fn connect(url: &str, prefix: &str, secret: &str) -> redis::RedisResult<Self> {
         let client = redis::Client::open(url)?;
-        let conn = client.get_connection_manager().await?;
+        let config = redis::aio::ConnectionManagerConfig::new().set_max_delay(RECONNECT_MAX_DELAY);
+        let conn = client.get_connection_manager_with_config(config).await?;
         Ok(Self {
             client,
             conn,
@@ -565,7 +571,7 @@ impl RedisLink {
                     () = shutdown.cancelled() => return,
                     () = tokio::time::sleep(delay) => {}
                 }
-                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                delay = (delay * 2).min(RECONNECT_MAX_DELAY);
             }
         });
     }

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The hostile corpus of the fault suite: the probes of issue 11 and our own, sent to a running
+# server (JWT_SECRET and INGEST_API_KEY in the environment, as scripts/test-faults.sh sets them).
+# Prints a Markdown table; exits non-zero on any 5xx, any answer other than the one expected,
+# or any cross-tenant read.
+#
+#   scripts/faults/hostile.sh <base url> <scratch folder>
+set -uo pipefail
+URL="$1"
+WORK="$2"
+BIN="${SWITCHBOARD_BIN:-$(dirname "$0")/../../target/debug/switchboard}"
+A="$("$BIN" token --data-dir "$WORK" --tenant fault-a)"
+B="$("$BIN" token --data-dir "$WORK" --tenant fault-b)"
+ADMIN="$("$BIN" token --data-dir "$WORK" --admin)"
+NOW="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+bad=0
+rows=()
+
+# probe <name> <expected status regex> <curl arguments…>: one request, its status checked.
+probe() {
+  local name="$1" expected="$2"
+  shift 2
+  local status
+  status="$(curl -sS -o "$WORK/answer" -w '%{http_code}' --max-time 40 "$@" 2>/dev/null || echo 000)"
+  local verdict="ok"
+  if [[ "$status" =~ ^5 || "$status" == "000" || ! "$status" =~ ^($expected)$ ]]; then
+    verdict="FAILED"
+    bad=1
+  fi
+  rows+=("| $name | ${expected//|/ or } | $status | $verdict |")
+}
+
+ingest() { curl -sS --max-time 40 -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_API_KEY" \
+  -H "Content-Type: application/json" "$@"; }
+started() { printf '{"type":"call_started","user_id":"%s","call_id":"%s","at":"%s"%s}' "$1" "$2" "$NOW" "${3:-}"; }
+
+# Tenant A's calls, which nobody else may read.
+ingest -d "[$(started fault-a secret-a-1), $(started fault-a secret-a-2 ',"call":{"livekitRoomSid":"RM_held"}')]" >/dev/null
+
+# Dates: far future with a negative offset (panicked once), negative years, garbage.
+for to in "9999-12-31T23:59:59-01:00" "-9999-01-01T00:00:00Z" "+275760-09-13T00:00:00Z" "0000-00-00" "%00"; do
+  probe "recent-calls to=$to" "400" -H "Authorization: Bearer $A" "$URL/api/dashboard/recent-calls?to=$to"
+  probe "calls.csv from=$to" "400" -H "Authorization: Bearer $A" "$URL/api/dashboard/calls.csv?from=$to"
+done
+probe "hours=4294967296" "400" -H "Authorization: Bearer $A" "$URL/api/dashboard/metrics?hours=4294967296"
+probe "limit=-1" "400" -H "Authorization: Bearer $A" "$URL/api/dashboard/recent-calls?limit=-1"
+
+# Ingest: 20 good events and one whose room sid another of the tenant's calls holds: the 20 are
+# stored, the one refused. Another tenant may use the same sid: a sid is unique per tenant, so
+# nobody can squat another tenant's.
+ingest -d "$(started fault-b holder-b ',"call":{"livekitRoomSid":"RM_b_held"}')" >/dev/null
+batch="["
+for n in $(seq 1 20); do batch+="$(started fault-b "good-$n"),"; done
+batch+="$(started fault-b squatter ',"call":{"livekitRoomSid":"RM_b_held"}')]"
+probe "20 good + 1 held room sid" "207" -X POST "$URL/api/v1/calls/events" \
+  -H "Authorization: Bearer $INGEST_API_KEY" -H "Content-Type: application/json" -d "$batch"
+stored="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["stored"])' "$WORK/answer" 2>/dev/null || echo 0)"
+[[ "$stored" == "20" ]] || bad=1
+rows+=("| … of which stored | 20 | $stored | $([[ $stored == 20 ]] && echo ok || echo FAILED) |")
+probe "tenant B uses tenant A's room sid" "200" -X POST "$URL/api/v1/calls/events" \
+  -H "Authorization: Bearer $INGEST_API_KEY" -H "Content-Type: application/json" \
+  -d "$(started fault-b own-sid ',"call":{"livekitRoomSid":"RM_held"}')"
+# Another tenant naming A's call id: refused, A's call untouched.
+probe "tenant B writes A's call id" "422" -X POST "$URL/api/v1/calls/events" \
+  -H "Authorization: Bearer $INGEST_API_KEY" -H "Content-Type: application/json" \
+  -d "$(printf '{"type":"call_ended","user_id":"fault-b","call_id":"secret-a-1","at":"%s","outcome":"completed"}' "$NOW")"
+
+# Malformed and oversized bodies, unicode edge cases.
+python3 -c 'print("[" * 100000 + "]" * 100000)' >"$WORK/nested.json"
+probe "JSON nested 100,000 deep" "400" -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_API_KEY" \
+  -H "Content-Type: application/json" --data-binary "@$WORK/nested.json"
+head -c 9000000 /dev/zero | tr '\0' ' ' >"$WORK/big.json"
+probe "9 MB ingest body" "413" -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_API_KEY" \
+  -H "Content-Type: application/json" --data-binary "@$WORK/big.json"
+probe "NUL in an id" "422" -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_API_KEY" \
+  -H "Content-Type: application/json" -d "$(started fault-a 'nul\u0000id')"
+probe "lone surrogate" "400|422" -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_API_KEY" \
+  -H "Content-Type: application/json" -d "$(started fault-a 'sur\ud800')"
+probe "RTL override and emoji in a phone" "200|422" -X POST "$URL/api/v1/calls/events" \
+  -H "Authorization: Bearer $INGEST_API_KEY" -H "Content-Type: application/json" \
+  -d "$(started fault-a rtl-1 ',"call":{"phoneNumber":"\u202e+1555☎️"}')"
+
+# Sign-in: 2 MB emails, 40 times; the server must not grow by their size.
+rss_before="$(ps -o rss= -p "$(pgrep -f "serve --addr 127.0.0.1:0 --data-dir $WORK/s3" | head -n1)" 2>/dev/null || echo 0)"
+python3 -c 'import json; print(json.dumps({"email": "a" * 2_000_000 + "@x.test", "password": "whatever"}))' >"$WORK/login.json"
+python3 -c 'print("email=" + "a" * 2_000_000 + "%40x.test&password=whatever")' >"$WORK/login.form"
+for _ in $(seq 1 40); do
+  probe "2 MB email to /api/auth/token" "400|413|429" -X POST "$URL/api/auth/token" \
+    -H "Content-Type: application/json" --data-binary "@$WORK/login.json"
+  probe "2 MB email to the /login form" "413" -X POST "$URL/login" \
+    -H "Content-Type: application/x-www-form-urlencoded" --data-binary "@$WORK/login.form"
+done
+rss_after="$(ps -o rss= -p "$(pgrep -f "serve --addr 127.0.0.1:0 --data-dir $WORK/s3" | head -n1)" 2>/dev/null || echo 0)"
+growth=$(( (rss_after - rss_before) / 1024 ))
+if (( growth > 50 )); then bad=1; fi
+rows+=("| server growth over 80 × 2 MB sign-ins | < 50 MB | ${growth} MB | $([[ $growth -le 50 ]] && echo ok || echo FAILED) |")
+
+# Forged and foreign credentials.
+forged="$(python3 -c 'import base64, json
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+print(b({"alg": "none", "typ": "JWT"}) + "." + b({"sub": "x", "role": "admin", "aud": "switchboard", "exp": 4102444800}) + ".")')"
+probe "alg=none admin token" "401" -H "Authorization: Bearer $forged" "$URL/api/admin/dlq"
+probe "the ingest key as a dashboard token" "401" -H "Authorization: Bearer $INGEST_API_KEY" "$URL/api/dashboard/metrics"
+probe "a dashboard token as the ingest key" "401" -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $A" \
+  -H "Content-Type: application/json" -d "$(started fault-a x)"
+probe "tenant B names tenant A" "403" -H "Authorization: Bearer $B" "$URL/api/dashboard/recent-calls?user_id=fault-a"
+probe "tenant reads the DLQ" "403" -H "Authorization: Bearer $B" "$URL/api/admin/dlq"
+probe "tenant retries the DLQ" "403" -X POST -H "Authorization: Bearer $B" "$URL/api/admin/dlq/retry"
+probe "cookie POST from another site" "403" -X POST -H "Origin: https://evil.example" \
+  -H "Cookie: switchboard_session=$ADMIN" "$URL/api/admin/dlq/retry"
+probe "WebSocket from another site" "403" -H "Origin: https://evil.example" -H "Cookie: switchboard_session=$A" \
+  -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+  -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "$URL/ws"
+probe "path traversal" "400|404" --path-as-is "$URL/pkg/../../../../etc/passwd"
+probe "encoded path traversal" "400|404" --path-as-is "$URL/pkg/%2e%2e/%2e%2e/%2e%2e/etc/passwd"
+hdrs=()
+for n in $(seq 1 120); do hdrs+=(-H "X-Flood-$n: $(head -c 1000 /dev/zero | tr '\0' a)"); done
+probe "120 KB of headers" "200|400|431" "${hdrs[@]}" "$URL/api/dashboard/health"
+
+# No cross-tenant read: nothing B can read names A's calls.
+leak=0
+for path in "/api/dashboard/recent-calls?limit=100" "/api/dashboard/active-calls" "/api/dashboard/calls.csv"; do
+  if curl -sS --max-time 20 -H "Authorization: Bearer $B" "$URL$path" | grep -q "secret-a-"; then leak=1; fi
+done
+if curl -sS --max-time 20 -H "Authorization: Bearer $A" "$URL/api/dashboard/recent-calls?limit=100" | grep -q '"secret-a-1"'; then :; else
+  rows+=("| tenant A reads its own calls | yes | no | FAILED |"); bad=1
+fi
+rows+=("| tenant B's reads naming A's calls | 0 | $leak | $([[ $leak == 0 ]] && echo ok || echo FAILED) |")
+(( leak == 0 )) || bad=1
+
+echo "Hostile corpus: ${#rows[@]} checks."
+echo
+echo "| probe | expected | answered | verdict |"
+echo "| --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) \| ([^|]*)\|/| \2(×\1) |/; s/ \(×1\) / /'
+exit "$bad"

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# The fault suite: real processes, a PostgreSQL cluster and a redis-server of its own (on free
+# ports, so stopping them never touches the machine's shared services), ingest load running
+# throughout, and every acknowledged event counted in the database afterwards.
+#
+#   1. PostgreSQL stopped for 20 s mid-ingest, then started: nothing acknowledged is lost, the
+#      DLQ drains, the dashboard answers 503 JSON meanwhile and never hangs.
+#   2. Redis stopped and started under two instances in Redis mode: the database keeps serving,
+#      a change made on one instance reaches the other again within 5 s, nothing is lost.
+#   3. The server SIGKILLed under load and restarted: nothing acknowledged is lost, the live
+#      registry is rebuilt from the database.
+#   4. A hostile corpus (scripts/faults/hostile.sh): no 5xx, no panic, no cross-tenant read.
+#
+# Figures go to target/faults/report.md (RELIABILITY.md holds a run's). Run by scripts/test.sh;
+# alone, after scripts/build.sh --debug:  scripts/test-faults.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+
+BIN="${SWITCHBOARD_BIN:-$ROOT/target/debug/switchboard}"
+[[ -x "$BIN" ]] || { echo "no $BIN: run scripts/build.sh --debug first" >&2; exit 1; }
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+[[ -x "$PGBIN/initdb" ]] || { echo "PostgreSQL's initdb not found under /usr/lib/postgresql" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server not found" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/switchboard-faults.XXXXXX)"
+chmod 755 "$WORK"
+REPORT_DIR="$ROOT/target/faults"
+mkdir -p "$REPORT_DIR"
+REPORT="$REPORT_DIR/report.md"
+PIDS=()
+failed=0
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  [[ -f "$WORK/pg/postmaster.pid" ]] && as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAULT SUITE FAILURE: $*" >&2; failed=1; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# initdb and postgres refuse to run as root.
+as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+now_ms() { date +%s%3N; }
+
+# --- PostgreSQL and Redis of our own -----------------------------------------------------------
+PGPORT="$(free_port)"
+mkdir -p "$WORK/pg" "$WORK/pgsock"
+[[ $(id -u) -eq 0 ]] && chown postgres "$WORK/pg" "$WORK/pgsock"
+as_postgres "$PGBIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null
+pg_start() {
+  as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/log" -w \
+    -o "-p $PGPORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+}
+pg_stop() { as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null; }
+psql_q() { "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -Atq -c "$2"; }
+pg_start
+
+REDIS_PORT="$(free_port)"
+REDIS_PID=""
+redis_start() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK" --logfile "$WORK/redis.log" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+}
+redis_stop() { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
+
+export JWT_SECRET="faults-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export INGEST_API_KEY="faults-ingest-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export RUST_LOG="${RUST_LOG:-warn}"
+
+# Starts a server on `$1` (data folder) with the rest as arguments; sets SERVER_PID, SERVER_URL.
+start_server() {
+  local dir="$1"
+  shift
+  "$BIN" serve --addr 127.0.0.1:0 --data-dir "$dir" --site-root "$ROOT/target/site" "$@" \
+    >"$dir.out" 2>>"$dir.err" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  SERVER_URL=""
+  for _ in $(seq 1 300); do
+    SERVER_URL="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$dir.out" | head -n1 || true)"
+    [[ -n "$SERVER_URL" ]] && return
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$dir.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "the server did not start" >&2
+  exit 1
+}
+
+admin_token() { "$BIN" token --data-dir "$WORK" --admin; }
+ADMIN="$(admin_token)"
+
+# Starts the load generator against `$1`, named `$2`; sets LOAD_PID.
+start_load() {
+  node "$ROOT/scripts/faults/load.mjs" "$1" "$INGEST_API_KEY" "$WORK/$2" "$2" &
+  LOAD_PID=$!
+  PIDS+=("$LOAD_PID")
+}
+stop_load() { kill -TERM "$LOAD_PID"; wait "$LOAD_PID" || true; }
+
+# Waits (up to $2 s) until the DLQ of the server at $1 is empty; prints the seconds it took.
+drain_dlq() {
+  local url="$1" deadline=$(( $(date +%s) + $2 )) started
+  started="$(now_ms)"
+  while (( $(date +%s) < deadline )); do
+    local depth
+    depth="$(curl -fsS --max-time 5 -H "Authorization: Bearer $ADMIN" "$url/api/admin/dlq?limit=1" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["depth"])' 2>/dev/null || echo x)"
+    if [[ "$depth" == "0" ]]; then
+      echo "$(( ($(now_ms) - started) / 1000 ))"
+      return 0
+    fi
+    sleep 1
+  done
+  echo "never"
+  return 1
+}
+
+# Acknowledged events of run `$1` missing from the database `$2`; prints "acked stored lost".
+count_lost() {
+  local run="$1" db="$2"
+  # One psql session: the temporary table lives as long as it.
+  "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" -Atq <<SQL
+CREATE TEMP TABLE acked (id text);
+\\copy acked FROM '$WORK/$run.acked'
+SELECT (SELECT count(DISTINCT id) FROM acked) || ' ' ||
+       (SELECT count(*) FROM call_logs c WHERE c.id IN (SELECT id FROM acked)) || ' ' ||
+       (SELECT count(*) FROM (SELECT DISTINCT id FROM acked) a WHERE NOT EXISTS
+          (SELECT 1 FROM call_logs c WHERE c.id = a.id));
+SQL
+}
+
+summary() { python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); print(c["sent"], c["acknowledged"], c["queued"], json.dumps(c["statuses"]))' "$1"; }
+
+{
+  echo "# Fault suite — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m)"
+  echo
+  echo "| scenario | sent | acknowledged (of which queued) | stored | lost | recovery |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+} >"$REPORT"
+
+# --- 1. PostgreSQL stopped for 20 s ------------------------------------------------------------
+log "faults 1/4: PostgreSQL stopped for 20 s under load"
+psql_q postgres "CREATE DATABASE outage" >/dev/null
+start_server "$WORK/s1" --database-url "postgres://postgres@127.0.0.1:$PGPORT/outage"
+URL1="$SERVER_URL"
+start_load "$URL1" outage
+sleep 5
+pg_stop
+outage_started="$(now_ms)"
+# The dashboard while the database is down: an answer, 503 JSON, well within its 30 s deadline.
+probe="$(curl -sS -o "$WORK/probe.json" -w '%{http_code} %{time_total}' --max-time 45 \
+  -H "Authorization: Bearer $ADMIN" "$URL1/api/dashboard/metrics?hours=24" || echo "000 hang")"
+read -r probe_status probe_secs <<<"$probe"
+[[ "$probe_status" == "503" ]] || fail "dashboard during the outage answered $probe_status"
+grep -q '"success":false' "$WORK/probe.json" 2>/dev/null || fail "dashboard during the outage: not our JSON"
+health="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 15 "$URL1/api/dashboard/health" || echo 000)"
+[[ "$health" == "503" ]] || fail "health during the outage answered $health"
+remaining=$(( 20000 - ($(now_ms) - outage_started) ))
+(( remaining > 0 )) && sleep "$(( remaining / 1000 )).$(( remaining % 1000 ))"
+pg_start
+sleep 10
+stop_load
+drained="$(drain_dlq "$URL1" 180)" || fail "the DLQ did not drain after PostgreSQL came back"
+read -r sent acked queued statuses <<<"$(summary "$WORK/outage.json")"
+read -r _ stored lost <<<"$(count_lost outage outage)"
+(( lost == 0 )) || fail "$lost acknowledged events lost through the PostgreSQL outage"
+(( acked > 0 )) || fail "nothing was acknowledged"
+echo "| PostgreSQL down 20 s | $sent | $acked ($queued) | $stored | $lost | DLQ empty ${drained} s after the load stopped; dashboard meanwhile: $probe_status in ${probe_secs} s, health $health; answers $statuses |" >>"$REPORT"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+
+# --- 2. Redis stopped and started, two instances -----------------------------------------------
+log "faults 2/4: Redis stopped and started under two instances"
+psql_q postgres "CREATE DATABASE redis_outage" >/dev/null
+redis_start
+REDIS_ARGS=(--database-url "postgres://postgres@127.0.0.1:$PGPORT/redis_outage" --redis-url "redis://127.0.0.1:$REDIS_PORT")
+start_server "$WORK/s2a" "${REDIS_ARGS[@]}"
+URL_A="$SERVER_URL"
+PID_A="$SERVER_PID"
+start_server "$WORK/s2b" "${REDIS_ARGS[@]}"
+URL_B="$SERVER_URL"
+PID_B="$SERVER_PID"
+start_load "$URL_A" redis
+sleep 3
+redis_stop
+sleep 2
+during="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 15 -H "Authorization: Bearer $ADMIN" \
+  "$URL_A/api/dashboard/metrics?hours=24" || echo 000)"
+[[ "$during" == "200" ]] || fail "the dashboard did not keep serving without Redis: $during"
+sleep 8
+redis_start
+redis_back="$(now_ms)"
+# Push resumed: a call started on A shows in B's live registry, which only the bus feeds.
+resumed="never"
+for n in $(seq 1 300); do
+  marker="marker-$n"
+  curl -fsS -o /dev/null --max-time 5 -X POST "$URL_A/api/v1/calls/events" \
+    -H "Authorization: Bearer $INGEST_API_KEY" -H "Content-Type: application/json" \
+    -d "{\"type\":\"call_started\",\"user_id\":\"fault-a\",\"call_id\":\"$marker\",\"at\":\"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\"}" || true
+  if curl -fsS --max-time 5 -H "Authorization: Bearer $ADMIN" "$URL_B/api/admin/active-calls" | grep -q "\"$marker\""; then
+    resumed="$(( ($(now_ms) - redis_back) ))"
+    break
+  fi
+  sleep 0.1
+done
+[[ "$resumed" != "never" ]] && (( resumed <= 5000 )) || fail "push between instances resumed after ${resumed} ms"
+sleep 3
+stop_load
+drained="$(drain_dlq "$URL_A" 120)" || fail "the DLQ did not drain after Redis came back"
+read -r sent acked queued statuses <<<"$(summary "$WORK/redis.json")"
+read -r _ stored lost <<<"$(count_lost redis redis_outage)"
+(( lost == 0 )) || fail "$lost acknowledged events lost through the Redis outage"
+echo "| Redis down 10 s, 2 instances | $sent | $acked ($queued) | $stored | $lost | dashboard meanwhile: $during; push between instances again $resumed ms after Redis was back; answers $statuses |" >>"$REPORT"
+kill -TERM "$PID_A" "$PID_B" 2>/dev/null || true
+redis_stop
+
+# --- 3. SIGKILL under load ---------------------------------------------------------------------
+log "faults 3/4: the server SIGKILLed under load and restarted"
+psql_q postgres "CREATE DATABASE killed" >/dev/null
+KILL_ARGS=(--database-url "postgres://postgres@127.0.0.1:$PGPORT/killed")
+start_server "$WORK/s3" "${KILL_ARGS[@]}"
+start_load "$SERVER_URL" killed
+sleep 5
+kill -9 "$SERVER_PID"
+killed_at="$(now_ms)"
+start_server "$WORK/s3" "${KILL_ARGS[@]}"
+# The load generator knows only the first address: a second one goes to the new server.
+URL3="$SERVER_URL"
+restarted="$(( $(now_ms) - killed_at ))"
+stop_load
+start_load "$URL3" killed-after
+sleep 5
+stop_load
+cat "$WORK/killed.acked" "$WORK/killed-after.acked" >"$WORK/killed-all.acked"
+drained="$(drain_dlq "$URL3" 120)" || fail "the DLQ did not drain after the restart"
+read -r sent1 acked1 queued1 _ <<<"$(summary "$WORK/killed.json")"
+read -r sent2 acked2 queued2 statuses <<<"$(summary "$WORK/killed-after.json")"
+read -r _ stored lost <<<"$(count_lost killed-all killed)"
+(( lost == 0 )) || fail "$lost acknowledged events lost through SIGKILL"
+live="$(curl -fsS -H "Authorization: Bearer $ADMIN" "$URL3/api/admin/active-calls" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])')"
+active="$(psql_q killed "SELECT count(*) FROM call_logs WHERE status = 'active'")"
+[[ "$live" == "$active" ]] || fail "live registry after restart holds $live calls, the database $active"
+echo "| SIGKILL under load | $(( sent1 + sent2 )) | $(( acked1 + acked2 )) ($(( queued1 + queued2 ))) | $stored | $lost | serving again $restarted ms after the kill; live registry rebuilt: $live of $active active calls |" >>"$REPORT"
+
+# --- 4. Hostile corpus -------------------------------------------------------------------------
+log "faults 4/4: hostile corpus"
+if "$ROOT/scripts/faults/hostile.sh" "$URL3" "$WORK" >"$WORK/hostile.txt"; then
+  echo >>"$REPORT"
+  cat "$WORK/hostile.txt" >>"$REPORT"
+else
+  cat "$WORK/hostile.txt" >&2
+  fail "the hostile corpus found a 5xx, a panic or a cross-tenant read"
+fi
+if grep -hE "panicked" "$WORK"/s*.err >/dev/null 2>&1; then
+  fail "a server panicked: $(grep -hE 'panicked' "$WORK"/s*.err | head -3)"
+fi
+
+cat "$REPORT"
+exit "$failed"
