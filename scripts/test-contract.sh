@@ -68,12 +68,14 @@ fuzz() {
   local name="$1" bearer="$2"
   shift 2
   log "contract: $name"
+  # One worker: with two, CPython 3.11's parser fails now and then when Hypothesis parses
+  # lambdas from both threads at once ("AST constructor recursion depth mismatch").
   if ! (cd "$REPORTS" && "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$URL/api/openapi.json" \
       --header "Authorization: Bearer $bearer" \
       --checks all \
       --max-examples "$MAX_EXAMPLES" \
       --seed 1 \
-      --workers 2 \
+      --workers 1 \
       --request-timeout 30 \
       --suppress-health-check all \
       --report junit,pytest \
