@@ -462,20 +462,27 @@ impl Hub {
         });
         entries
             .iter_mut()
-            .filter(|(_, entry)| {
-                entry.dirty.any() && entry.figures_at.is_none_or(|at| at.elapsed() >= interval)
-            })
-            .map(|(room, entry)| {
+            .filter(|(_, entry)| entry.figures_at.is_none_or(|at| at.elapsed() >= interval))
+            .filter_map(|(room, entry)| {
+                // Only what somebody receives is worth computing. The rest stays dirty: a
+                // socket that resumes after changes it missed must get figures computed after
+                // them, not be left with the ones from before it went away.
+                let taken = Dirty {
+                    metrics: entry.dirty.metrics && entry.wants(Stream::Metrics),
+                    active_calls: entry.dirty.active_calls && entry.wants(Stream::ActiveCalls),
+                    live_calls: entry.dirty.live_calls && entry.wants(Stream::Health),
+                    dlq: entry.dirty.dlq && entry.wants(Stream::Dlq),
+                };
+                if !taken.any() {
+                    return None;
+                }
+                entry.dirty.metrics &= !taken.metrics;
+                entry.dirty.active_calls &= !taken.active_calls;
+                entry.dirty.live_calls &= !taken.live_calls;
+                entry.dirty.dlq &= !taken.dlq;
                 entry.figures_at = Some(Instant::now());
-                let mut dirty = std::mem::take(&mut entry.dirty);
-                // Only what somebody receives is worth computing.
-                dirty.metrics &= entry.wants(Stream::Metrics);
-                dirty.active_calls &= entry.wants(Stream::ActiveCalls);
-                dirty.live_calls &= entry.wants(Stream::Health);
-                dirty.dlq &= entry.wants(Stream::Dlq);
-                (room.clone(), dirty)
+                Some((room.clone(), taken))
             })
-            .filter(|(_, dirty)| dirty.any())
             .collect()
     }
 
@@ -947,6 +954,26 @@ mod tests {
             }
         );
         assert_eq!(frame.data.get(), dlq(3).data_json().unwrap());
+    }
+
+    #[tokio::test]
+    async fn figures_nobody_watched_stay_dirty_for_whoever_comes_back() {
+        let hub = Hub::new(PushSettings {
+            interval: std::time::Duration::ZERO,
+            ..settings(8, 8)
+        });
+        let room = Room::Tenant("acme".into());
+        let watching = hub.subscribe(std::slice::from_ref(&room), &[]);
+        drop(watching);
+        // A change while nobody is in the room (a socket between disconnect and resume).
+        hub.mark(std::slice::from_ref(&room), |dirty| dirty.metrics = true);
+        assert!(hub.take_dirty().is_empty(), "nobody to compute them for");
+        // Back: the figures it missed are computed for it.
+        let _back = hub.subscribe(std::slice::from_ref(&room), &[]);
+        let taken = hub.take_dirty();
+        assert_eq!(taken.len(), 1);
+        assert!(taken[0].1.metrics, "{taken:?}");
+        assert!(hub.take_dirty().is_empty(), "and only once");
     }
 
     #[tokio::test]
