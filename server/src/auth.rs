@@ -454,11 +454,6 @@ impl SignInLimits {
         self.per_address.shrink_to_fit();
     }
 
-    /// Keys the limiters hold: (emails, addresses).
-    pub fn keys_held(&self) -> (usize, usize) {
-        (self.per_email.len(), self.per_address.len())
-    }
-
     /// A turn at hashing, once one is free; `None` at once when too many already wait.
     pub async fn hashing_turn(&self) -> Option<HashingTurn<'_>> {
         let place = self.queue.try_acquire().ok()?;

@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             let id = users::add_user(&storage, &user, &password, cli_actor()).await?;
             banner(&format!(
                 "added user #{id}: {} ({})",
-                user.email.trim().to_lowercase(),
+                users::normalized_email(&user.email),
                 user.role.as_str()
             ));
             if generated {
@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
             users::set_role(&storage, &args.email, args.role, args.tenant.as_deref(), by).await?;
             banner(&format!(
                 "{} is now {}; its sessions have ended",
-                args.email.trim().to_lowercase(),
+                users::normalized_email(&args.email),
                 args.role.as_str()
             ));
         }
@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             users::sign_out_everywhere(&storage, &args.email, cli_actor(), client).await?;
             banner(&format!(
                 "every session of {} has ended",
-                args.email.trim().to_lowercase()
+                users::normalized_email(&args.email)
             ));
         }
         Command::User {
@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let storage = Storage::open(&args.storage.database_url()).await?;
             users::remove(&storage, &args.email, cli_actor()).await?;
-            banner(&format!("removed {}", args.email.trim().to_lowercase()));
+            banner(&format!("removed {}", users::normalized_email(&args.email)));
         }
         Command::Token(args) => {
             let (secret, _) = secrets::load_or_generate(

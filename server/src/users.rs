@@ -63,6 +63,12 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
+/// An email as users are stored and looked up by: trimmed and lowercased, so `Ops@Acme.test `
+/// signs in as `ops@acme.test`.
+pub fn normalized_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// Validates and stores a user; returns its id.
 /// Adds `user` and records who did it (`by`) in the audit log.
 pub async fn add_user(
@@ -71,7 +77,7 @@ pub async fn add_user(
     password: &str,
     by: crate::audit::Actor,
 ) -> Result<i64, UserError> {
-    let email = user.email.trim().to_lowercase();
+    let email = normalized_email(&user.email);
     if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
         return Err(UserError::Invalid("email: not an email address"));
     }
@@ -119,7 +125,7 @@ pub async fn set_role(
     tenant: Option<&str>,
     by: crate::audit::Actor,
 ) -> Result<i64, UserError> {
-    let email = email.trim().to_lowercase();
+    let email = normalized_email(email);
     check_role(storage, role, tenant).await?;
     let id = storage
         .set_user_role(&email, role.as_str(), tenant)
@@ -141,7 +147,7 @@ pub async fn remove(
     email: &str,
     by: crate::audit::Actor,
 ) -> Result<i64, UserError> {
-    let email = email.trim().to_lowercase();
+    let email = normalized_email(email);
     let id = storage
         .remove_user(&email)
         .await?
@@ -158,7 +164,7 @@ pub async fn sign_out_everywhere(
     by: crate::audit::Actor,
     client: ClientAddr,
 ) -> Result<i64, UserError> {
-    let email = email.trim().to_lowercase();
+    let email = normalized_email(email);
     let id = storage
         .bump_token_version(&email)
         .await?

@@ -66,7 +66,7 @@ async fn sign_in(
 ) -> Result<Option<(String, Identity)>, ApiError> {
     credentials.check()?;
     let address = client_ip(state, &client, headers);
-    let email = credentials.email.trim().to_lowercase();
+    let email = crate::users::normalized_email(&credentials.email);
     let failure = |result| {
         let entry = Entry::new(
             Actor::anonymous(&email),

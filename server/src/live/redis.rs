@@ -205,11 +205,6 @@ impl RedisLink {
         self.taken.load(Ordering::Relaxed)
     }
 
-    /// Producer messages dropped because the queue was full.
-    pub fn producer_messages_dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     /// Marks one listener as listening or not; `subscribed` is true while all are.
     fn mark(&self, subscription: u8, listening: bool) {
         let ready = if listening {
@@ -518,11 +513,7 @@ impl RedisLink {
         let mut events = Vec::with_capacity(entries.len());
         for entry in entries {
             let payload = entry.get::<String>("event").unwrap_or_default();
-            let message = ProducerMessage {
-                payload,
-                heartbeat: false,
-            };
-            match validated(&message) {
+            match validated(&payload, false) {
                 Some(event) => {
                     ids.push(entry.id);
                     events.push(event);
@@ -714,7 +705,7 @@ async fn write_producer_messages(
             .drain(..)
             .zip(claimed)
             .filter(|(_, claimed)| *claimed)
-            .filter_map(|(message, _)| validated(&message))
+            .filter_map(|(message, _)| validated(&message.payload, message.heartbeat))
             .collect();
         if events.is_empty() {
             continue;
@@ -730,17 +721,15 @@ async fn write_producer_messages(
 
 /// The event a producer message holds. Nobody can be answered on pub/sub, so refusals are
 /// logged with their reason.
-fn validated(message: &ProducerMessage) -> Option<app::dto::ingest::CallEvent> {
-    let mut value: Value = match serde_json::from_str(&message.payload) {
+fn validated(payload: &str, heartbeat: bool) -> Option<app::dto::ingest::CallEvent> {
+    let mut value: Value = match serde_json::from_str(payload) {
         Ok(value) => value,
         Err(error) => {
             warn!(%error, "redis: ignoring a message that is not JSON");
             return None;
         }
     };
-    if message.heartbeat
-        && let Some(object) = value.as_object_mut()
-    {
+    if heartbeat && let Some(object) = value.as_object_mut() {
         object
             .entry("type")
             .or_insert_with(|| Value::from("heartbeat"));

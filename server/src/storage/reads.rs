@@ -61,6 +61,13 @@ pub struct CallKey {
     pub id: String,
 }
 
+/// The columns of [`UserRow`], for each way of finding a user.
+macro_rules! user_columns {
+    () => {
+        "id, email, password_hash, role, tenant_id, token_version"
+    };
+}
+
 /// A dashboard user as sign-in needs it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
@@ -324,15 +331,21 @@ impl Storage {
 
     /// A dashboard user by (lower-case) email.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StorageError> {
-        let sql = "SELECT id, email, password_hash, role, tenant_id, token_version \
-                   FROM dashboard_users WHERE email = $1";
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM dashboard_users WHERE email = $1"
+        );
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?)
     }
 
     /// The user with `id`, if it still exists: every signed-in request asks.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StorageError> {
-        let sql = "SELECT id, email, password_hash, role, tenant_id, token_version \
-                   FROM dashboard_users WHERE id = $1";
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM dashboard_users WHERE id = $1"
+        );
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
     }
 
