@@ -14,8 +14,11 @@ cargo fmt --all --check
 # separate builds: one cargo invocation over both would switch on both features at once.
 log "clippy: server"
 cargo clippy -p server -p app --all-targets -- -D warnings
-log "clippy: browser bundle"
+# Each browser bundle on its own, for the same reason: the customers' is built without the
+# ops board, the admins' with it.
+log "clippy: browser bundles"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend-admin --target wasm32-unknown-unknown -- -D warnings
 
 "$ROOT/scripts/build.sh" --debug
 

@@ -40,9 +40,21 @@ use leptos_router::{
 
 use crate::pages::{dashboard::RealtimeDashboard, login::Login, not_found::NotFound};
 
-/// The name Trunk gives the bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`): the crate name of
-/// `frontend`; [`HydrationAfterFirstPaint`] asks for these files.
+/// The customers' browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`: Trunk names the
+/// files after the crate, `frontend`).
 pub const BUNDLE_NAME: &str = "frontend";
+
+/// The admins' bundle (`frontend/admin`): the customers' plus the ops board
+/// ([`components::ops_board`] says why there are two).
+pub const ADMIN_BUNDLE_NAME: &str = "frontend-admin";
+
+/// The bundle [`HydrationAfterFirstPaint`] loads for whoever is signed in.
+fn bundle_for(identity: Option<&dto::auth::Identity>) -> &'static str {
+    match identity {
+        Some(identity) if identity.role == dto::auth::Role::Admin => ADMIN_BUNDLE_NAME,
+        _ => BUNDLE_NAME,
+    }
+}
 
 /// The HTML document around the app; only the server renders it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -77,7 +89,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// preload into the page's largest paint.
 #[component]
 fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
-    let bundle = format!("/{}/{BUNDLE_NAME}", options.site_pkg_dir);
+    let name = bundle_for(session::request_identity().as_ref());
+    let bundle = format!("/{}/{name}", options.site_pkg_dir);
     // A frame, then a task of its own: the callback runs after the first paint.
     let script = format!(
         "requestAnimationFrame(() => setTimeout(async () => {{ \
@@ -92,6 +105,13 @@ fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
             {script}
         </script>
     }
+}
+
+/// The browser bundles' entry point (`frontend`, `frontend/admin`): hydrates the page.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
 }
 
 /// The routes. (`/` is a plain HTTP redirect made by the server, so it needs no JavaScript.)

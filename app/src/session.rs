@@ -10,6 +10,12 @@ pub fn current_identity() -> Option<Identity> {
     SharedValue::new(server_side::identity).into_inner()
 }
 
+/// The identity the server saw, for what only the server renders (the document around the app):
+/// unlike [`current_identity`] it adds nothing to the data the page hands to hydration.
+pub fn request_identity() -> Option<Identity> {
+    server_side::identity()
+}
+
 #[cfg(feature = "ssr")]
 mod server_side {
     use leptos::prelude::use_context;

@@ -30,15 +30,14 @@ impl Application {
                 format!("cannot listen on {}: {error}", config.addr),
             )
         })?;
-        let bundle = config
-            .site_root
-            .join("pkg")
-            .join(format!("{}.js", app::BUNDLE_NAME));
-        if !bundle.is_file() {
-            warn!(
-                path = %bundle.display(),
-                "no browser bundle found: pages render but will not come alive; build it with scripts/build.sh"
-            );
+        for name in [app::BUNDLE_NAME, app::ADMIN_BUNDLE_NAME] {
+            let bundle = config.site_root.join("pkg").join(format!("{name}.js"));
+            if !bundle.is_file() {
+                warn!(
+                    path = %bundle.display(),
+                    "no browser bundle found: pages render but will not come alive; build it with scripts/build.sh"
+                );
+            }
         }
         Ok(Self {
             listener,

@@ -8,15 +8,61 @@ use leptos::prelude::*;
 
 use crate::{
     clock::{self, Clock},
-    components::recent_calls::PanelsKept,
+    components::{ops_panels::OpsPanels, recent_calls::PanelsKept},
     dto::{
-        admin::{ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
+        admin::{AuditEntry, ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
         error::DataError,
         health::HealthStatus,
-        live::{DlqSummary, OpsState},
+        live::{DlqSummary, LiveFeed, OpsState},
         query::PageQuery,
     },
+    server_fns,
 };
+
+/// The admin's board: the tenant picker for the toolbar, and the ops cards and panels for above
+/// the customer view. Its data comes from server functions of its own, never asked by a tenant.
+pub fn board(
+    view: Memo<PageQuery>,
+    feed: RwSignal<LiveFeed>,
+    audit_live: RwSignal<Vec<AuditEntry>>,
+    clock: Clock,
+) -> (AnyView, AnyView) {
+    let tenants = Resource::new(|| (), |_| server_fns::tenants());
+    let health = Resource::new(|| (), |_| server_fns::health());
+    let live_ops = move || feed.with(|feed| feed.ops().map(OpsFigures::from_ops));
+    // The verdict is the server's: asked again when what it is made of moved.
+    Effect::watch(
+        move || live_ops().map(|figures| figures.health_basis()),
+        move |basis, _, _| {
+            let shown = health
+                .get_untracked()
+                .and_then(Result::ok)
+                .map(|health| OpsFigures::from_health(&health).health_basis());
+            if basis.is_some() && shown != *basis {
+                health.refetch();
+            }
+        },
+        false,
+    );
+    let figures = Signal::derive(move || {
+        live_ops().or_else(|| {
+            health
+                .get()
+                .and_then(Result::ok)
+                .map(|health| OpsFigures::from_health(&health))
+        })
+    });
+    (
+        view! { <TenantPicker view tenants /> }.into_any(),
+        view! {
+            <Transition>
+                <OpsCards figures health clock />
+            </Transition>
+            <OpsPanels view feed audit_live tenants clock />
+        }
+        .into_any(),
+    )
+}
 
 /// The ops figures the cards show, from the live link or from the health answer.
 #[derive(Clone, Debug, PartialEq)]

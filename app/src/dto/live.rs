@@ -483,6 +483,9 @@ impl ServerMessage {
         struct Kind {
             kind: String,
         }
+        /// Messages of the ops room reach admins only; the customers' browser bundle, built
+        /// without the ops board, leaves out their readers and refuses them as unknown.
+        const READS_OPS: bool = cfg!(feature = "ops-board");
         fn need<T>(value: Option<T>, field: &'static str) -> serde_json::Result<T> {
             value.ok_or_else(|| serde_json::Error::missing_field(field))
         }
@@ -504,7 +507,7 @@ impl ServerMessage {
                     seq: need(envelope.seq, "seq")?,
                     state: match kind.as_str() {
                         "calls" => RoomState::Calls(serde_json::from_str(state)?),
-                        "ops" => RoomState::Ops(serde_json::from_str(state)?),
+                        "ops" if READS_OPS => RoomState::Ops(serde_json::from_str(state)?),
                         other => {
                             return Err(serde_json::Error::unknown_variant(
                                 other,
@@ -532,13 +535,17 @@ impl ServerMessage {
                         "active_calls_update" => {
                             Push::ActiveCallsUpdate(serde_json::from_str(data)?)
                         }
-                        "heartbeat_health" => Push::HeartbeatHealth(serde_json::from_str(data)?),
-                        "live_calls_update" => Push::LiveCallsUpdate(serde_json::from_str(data)?),
-                        "dlq_update" => Push::DlqUpdate(serde_json::from_str(data)?),
-                        "reconciliation_update" => {
+                        "heartbeat_health" if READS_OPS => {
+                            Push::HeartbeatHealth(serde_json::from_str(data)?)
+                        }
+                        "live_calls_update" if READS_OPS => {
+                            Push::LiveCallsUpdate(serde_json::from_str(data)?)
+                        }
+                        "dlq_update" if READS_OPS => Push::DlqUpdate(serde_json::from_str(data)?),
+                        "reconciliation_update" if READS_OPS => {
                             Push::ReconciliationUpdate(serde_json::from_str(data)?)
                         }
-                        "audit_entry" => Push::AuditEntry(serde_json::from_str(data)?),
+                        "audit_entry" if READS_OPS => Push::AuditEntry(serde_json::from_str(data)?),
                         other => return Err(serde_json::Error::unknown_variant(other, &[])),
                     },
                 }

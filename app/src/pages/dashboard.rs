@@ -30,8 +30,7 @@ use crate::{
         charts::{CallsPerHourChart, OutcomeChart},
         connection_badge::ConnectionBadge,
         metric_card::MetricCard,
-        ops::{OpsCards, OpsFigures, TenantPicker},
-        ops_panels::OpsPanels,
+        ops_board,
         panel::{Failed, Loading, Panel},
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
@@ -76,13 +75,6 @@ pub fn RealtimeDashboard() -> impl IntoView {
         server_fns::agent_performance,
     );
     let recent = Resource::new(move || view.get().calls, server_fns::recent_calls);
-    // The admin's board: the tenant list and the system's health (never asked by a tenant).
-    let admin = is_admin.then(|| {
-        (
-            Resource::new(|| (), |_| server_fns::tenants()),
-            Resource::new(|| (), |_| server_fns::health()),
-        )
-    });
 
     // The live link (browser only: Effects do not run on the server).
     let (connection, set_connection) = signal(ConnectionState::Connecting);
@@ -135,41 +127,8 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let live_active =
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
-    let ops_board = admin.map(|(tenants, health)| {
-        let live_ops = move || feed.with(|feed| feed.ops().map(OpsFigures::from_ops));
-        // The verdict is the server's: asked again when what it is made of moved.
-        Effect::watch(
-            move || live_ops().map(|figures| figures.health_basis()),
-            move |basis, _, _| {
-                let shown = health
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .map(|health| OpsFigures::from_health(&health).health_basis());
-                if basis.is_some() && shown != *basis {
-                    health.refetch();
-                }
-            },
-            false,
-        );
-        let figures = Signal::derive(move || {
-            live_ops().or_else(|| {
-                health
-                    .get()
-                    .and_then(Result::ok)
-                    .map(|health| OpsFigures::from_health(&health))
-            })
-        });
-        (
-            view! { <TenantPicker view tenants /> },
-            view! {
-                <Transition>
-                    <OpsCards figures health clock />
-                </Transition>
-                <OpsPanels view feed audit_live tenants clock />
-            },
-        )
-    });
-    let (tenant_picker, ops_cards) = ops_board.unzip();
+    let (tenant_picker, ops_cards) =
+        ops_board::board(is_admin, view, feed, audit_live, clock).unzip();
     let scope_label = identity.as_ref().map(|identity| {
         identity
             .tenant

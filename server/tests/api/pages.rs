@@ -122,9 +122,9 @@ async fn dashboard_is_server_rendered_with_the_page_frame() {
         html.contains(r#"aria-current="page""#),
         "a period is selected"
     );
-    // The hydration script asks for the bundle under the names Trunk gives it.
-    assert!(html.contains("/pkg/frontend.js"), "{html}");
-    assert!(html.contains("/pkg/frontend_bg.wasm"), "{html}");
+    // The hydration script asks for the (admins') bundle under the names Trunk gives it.
+    assert!(html.contains("/pkg/frontend-admin.js"), "{html}");
+    assert!(html.contains("/pkg/frontend-admin_bg.wasm"), "{html}");
     assert!(html.contains("/pkg/switchboard.css"));
 }
 

@@ -287,6 +287,8 @@ async fn only_an_admins_page_carries_the_ops_board() {
         "■ 2 calls stopped sending heartbeats: stale",
         "● empty",
         "No run yet.",
+        // The admins' bundle, the one with the board's code.
+        r#"import("/pkg/frontend-admin.js")"#,
     ] {
         assert!(html.contains(part), "admin page without {part}");
     }
@@ -328,9 +330,11 @@ async fn only_an_admins_page_carries_the_ops_board() {
         "globex",
         "ops-panels",
         "ops-panel",
+        "frontend-admin",
     ] {
         assert!(!html.contains(part), "a tenant's page shows {part}");
     }
+    assert!(html.contains(r#"import("/pkg/frontend.js")"#), "{html}");
 }
 
 /// `rpc` and its REST twin `rest` refuse a tenant alike (403, the same JSON error) and refuse

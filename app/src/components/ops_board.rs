@@ -1,0 +1,35 @@
+//! Where the realtime page asks for the admin's ops board ([`super::ops`], [`super::ops_panels`]),
+//! and the one place it is compiled in or out. The server and the admins' browser bundle are
+//! built with the `ops-board` feature; the customers' bundle without it, so tenants never
+//! download the board's code (a fifth of the bundle) and the page they hydrate has no board.
+
+use leptos::prelude::*;
+
+use crate::{
+    clock::Clock,
+    dto::{admin::AuditEntry, live::LiveFeed, query::PageQuery},
+};
+
+/// For an admin: the tenant picker (for the toolbar) and the ops cards and panels.
+#[cfg(feature = "ops-board")]
+pub fn board(
+    is_admin: bool,
+    view: Memo<PageQuery>,
+    feed: RwSignal<LiveFeed>,
+    audit_live: RwSignal<Vec<AuditEntry>>,
+    clock: Clock,
+) -> Option<(AnyView, AnyView)> {
+    is_admin.then(|| super::ops::board(view, feed, audit_live, clock))
+}
+
+/// The customers' bundle has no board: the server sends it only to admins, who get theirs.
+#[cfg(not(feature = "ops-board"))]
+pub fn board(
+    _is_admin: bool,
+    _view: Memo<PageQuery>,
+    _feed: RwSignal<LiveFeed>,
+    _audit_live: RwSignal<Vec<AuditEntry>>,
+    _clock: Clock,
+) -> Option<(AnyView, AnyView)> {
+    None
+}
