@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use leptos::{html::Div, prelude::*};
-use time::{PrimitiveDateTime, macros::format_description};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
     clock::Clock,
@@ -116,19 +116,21 @@ pub fn CallsPerHourChart(
 /// `"2026-11-21 14:00"` (UTC) as the hour in the shown zone, `"14:00"`; a day's first hour
 /// carries its date, `"21 Nov 00:00"`.
 fn hour_label(key: &str, clock: &Clock) -> String {
-    let Ok(hour) = PrimitiveDateTime::parse(
-        key,
-        format_description!("[year]-[month]-[day] [hour]:[minute]"),
-    ) else {
+    // The key is an RFC 3339 time without its `T`, seconds and zone (see `clock::day` on why
+    // not a format description).
+    let Ok(hour) = OffsetDateTime::parse(&format!("{}:00Z", key.replacen(' ', "T", 1)), &Rfc3339)
+    else {
         return key.to_owned();
     };
-    let local = hour.assume_utc().to_offset(clock.offset.get());
-    let format = if local.hour() == 0 {
-        format_description!("[day] [month repr:short] [hour]:[minute]")
+    let local = hour.to_offset(clock.offset.get());
+    let (hour, minute, _) = local.to_hms();
+    if hour == 0 {
+        let month = local.month().to_string();
+        let short = month.get(..3).unwrap_or(&month);
+        format!("{:02} {short} {hour:02}:{minute:02}", local.day())
     } else {
-        format_description!("[hour]:[minute]")
-    };
-    local.format(format).unwrap_or_else(|_| key.to_owned())
+        format!("{hour:02}:{minute:02}")
+    }
 }
 
 /// Ended calls per outcome, largest first, each row with its share as a bar.
@@ -223,5 +225,34 @@ fn ChartFrame(
             ></div>
             {children()}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::{UtcOffset, macros::datetime};
+
+    use super::*;
+
+    fn clock(offset: UtcOffset) -> Clock {
+        Clock {
+            now: signal(datetime!(2026-11-21 12:00 UTC)).0,
+            offset: signal(offset).0,
+        }
+    }
+
+    #[test]
+    fn hours_are_labelled_in_the_shown_zone_with_the_date_at_midnight() {
+        // Signals live in an owner's arena.
+        let owner = Owner::new();
+        owner.set();
+        let utc = clock(UtcOffset::UTC);
+        assert_eq!(hour_label("2026-11-21 14:00", &utc), "14:00");
+        assert_eq!(hour_label("2026-11-22 00:00", &utc), "22 Nov 00:00");
+        let paris = clock(UtcOffset::from_hms(1, 0, 0).unwrap());
+        assert_eq!(hour_label("2026-11-21 14:00", &paris), "15:00");
+        assert_eq!(hour_label("2026-12-31 23:00", &paris), "01 Jan 00:00");
+        // Not an hour key: shown as it came.
+        assert_eq!(hour_label("soon", &utc), "soon");
     }
 }

@@ -8,9 +8,7 @@
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, de::IntoDeserializer};
-use time::{
-    Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
-};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::dto::{
     dashboard::CallSummary,
@@ -296,8 +294,10 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, D
             .map(Some)
             .ok_or_else(|| DataError::invalid(field, "out of range"));
     }
-    Date::parse(value, format_description!("[year]-[month]-[day]"))
-        .map(|date| Some(date.midnight().assume_utc()))
+    // A date is the RFC 3339 time of its midnight UTC (one parser for both forms; see
+    // `clock::day` on why not a format description).
+    OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
+        .map(Some)
         .map_err(|_| DataError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))
 }
 
