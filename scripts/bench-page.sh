@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The dashboard's first load, for BENCHMARKS.md: a release build with the demo's data, then
-#   1. end2end/bench/first-load.mjs in headless Chromium: bytes per kind of file (as Chromium gets
-#      them over HTTP, and as brotli / gzip), times to data, hydration, live link, first update;
+#   1. the two browser bundles' sizes, then end2end/bench/first-load.mjs in headless Chromium, as
+#      a tenant and as the admin: bytes per kind of file (as Chromium gets them over HTTP, and as
+#      brotli / gzip), times to data, hydration, live link, first update;
 #   2. Lighthouse (mobile profile, simulated throttling) as a demo tenant.
 # The page's server-side render at 1 million calls is in scripts/bench-dashboard.sh.
 # BENCH_RUNS sets the Chromium runs (default 10); BENCH_SKIP_BUILD=1 uses the existing build.
@@ -26,8 +27,18 @@ done
 [[ -n "$url" ]] || { cat "$out/server.log"; exit 1; }
 export SWITCHBOARD_URL="$url" BENCH_EMAIL="acme-dental@demo.switchboard.test" BENCH_PASSWORD="switchboard-demo"
 
-log "first load in Chromium"
+log "the two browser bundles"
+echo "| bundle | raw bytes | gzip -9 bytes | brotli bytes (as served) |"
+echo "| --- | ---: | ---: | ---: |"
+for name in frontend frontend-admin; do
+  wasm="target/site/pkg/${name}_bg.wasm"
+  echo "| \`$name\` | $(stat -c %s "$wasm") | $(gzip -9 -c "$wasm" | wc -c) | $(stat -c %s "$wasm.br") |"
+done
+
+log "first load in Chromium: a tenant (the customers' bundle)"
 (cd end2end && node bench/first-load.mjs)
+log "first load in Chromium: the admin (the admins' bundle)"
+(cd end2end && BENCH_EMAIL="admin@demo.switchboard.test" node bench/first-load.mjs)
 
 log "Lighthouse (mobile)"
 token="$(curl -si -X POST "$url/login" --data-urlencode "email=$BENCH_EMAIL" --data-urlencode "password=$BENCH_PASSWORD" \

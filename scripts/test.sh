@@ -22,6 +22,12 @@ cargo clippy -p frontend-admin --target wasm32-unknown-unknown -- -D warnings
 
 "$ROOT/scripts/build.sh" --debug
 
+# A size budget, not a timing: the same sources and pinned tools give the same bytes.
+log "bundle budget: the customers' wasm at most 400 KB gzip -9 (issue 9)"
+bundle_gzip=$(gzip -9 -c target/site/pkg/frontend_bg.wasm | wc -c)
+echo "customers' wasm: $bundle_gzip bytes gzip -9 (admins': $(gzip -9 -c target/site/pkg/frontend-admin_bg.wasm | wc -c))"
+((bundle_gzip <= 400000)) || { echo "over the 400,000-byte budget: see BENCHMARKS.md" >&2; exit 1; }
+
 log "Rust tests"
 cargo test -p server -p app
 
