@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the browser bundle (Trunk → target/site) and the server.
+# Builds the browser bundles (Trunk → target/site) and the server.
 #   scripts/build.sh            release server (target/release/switchboard)
 #   scripts/build.sh --debug    debug server (target/debug/switchboard), as the tests use
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$ROOT"
 
 setup_build_tools
 
-log "building the browser bundle"
+log "building the browser bundles"
 trunk build --release --config Trunk.toml
 log "building ECharts (only what the charts draw)"
 esbuild frontend/echarts/entry.js --bundle --minify --format=iife --global-name=echarts \

@@ -239,6 +239,10 @@ sleep 5
 (( $(states) >= 1 )) || fail "the live client never got its first state"
 kill -9 "$SERVER_PID"
 killed_at="$(now_ms)"
+# As a supervisor restarts it: once the process is gone. SIGKILL is delivered asynchronously;
+# starting at once raced the dying process for its address ("Address already in use", seen once
+# on a busy machine).
+wait "$SERVER_PID" 2>/dev/null || true
 "$BIN" serve --data-dir "$WORK/s3" --site-root "$ROOT/target/site" "${KILL_ARGS[@]}" \
   >"$WORK/s3.out" 2>>"$WORK/s3.err" &
 SERVER_PID=$!

@@ -30,6 +30,9 @@ echo "customers' wasm: $bundle_gzip bytes gzip -9 (admins': $(gzip -9 -c target/
 
 log "Rust tests"
 cargo test -p server -p app
+# app on its own has no ops board, as in the customers' bundle (above, the server's `ssr` turns
+# it on): its shared code, such as the live link's message reader, is tested that way too.
+cargo test -p app --lib
 
 "$ROOT/scripts/test-contract.sh"
 log "fault suite (PostgreSQL and Redis of its own, stopped and started under load)"

@@ -71,11 +71,15 @@ impl Clock {
 }
 
 /// `YYYY-MM-DD`. Written out rather than with a `time` format description: those are read at
-/// run time by an interpreter that was 13 KB (gzip) of the browser bundle, for three formats.
+/// run time by an interpreter that was 13 KB (gzip) of the browser bundle, for six descriptions.
 pub fn day(date: Date) -> String {
+    let (sign, year) = if date.year() < 0 {
+        ("-", -date.year())
+    } else {
+        ("", date.year())
+    };
     format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
+        "{sign}{year:04}-{:02}-{:02}",
         u8::from(date.month()),
         date.day()
     )

@@ -85,7 +85,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 ///
 /// Instead of Leptos' `<HydrationScripts/>`, which preloads the wasm from `<head>`: the page is
 /// complete without the bundle (figures, forms, links), so on a slow link its first paint should
-/// not share the bandwidth with ~350 KB of wasm. Lighthouse's simulated slow 4G counted that
+/// not share the bandwidth with ~300 KB (brotli) of wasm. Lighthouse's simulated slow 4G counted that
 /// preload into the page's largest paint.
 #[component]
 fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {

@@ -177,7 +177,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "")]
     pub redis_prefix: String,
 
-    /// Folder holding the browser bundle (`pkg/`) that Trunk builds.
+    /// Folder holding the browser bundles (`pkg/`) that Trunk builds.
     #[arg(long, env = "SWITCHBOARD_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 

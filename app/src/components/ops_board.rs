@@ -1,7 +1,9 @@
-//! Where the realtime page asks for the admin's ops board ([`super::ops`], [`super::ops_panels`]),
-//! and the one place it is compiled in or out. The server and the admins' browser bundle are
-//! built with the `ops-board` feature; the customers' bundle without it, so tenants never
-//! download the board's code (a fifth of the bundle) and the page they hydrate has no board.
+//! Where the realtime page asks for the admin's ops board ([`super::ops`], [`super::ops_panels`]).
+//! The server and the admins' browser bundle are built with the `ops-board` feature; the
+//! customers' bundle without it, so tenants never download the board's code (a fifth of the
+//! bundle) and the page they hydrate has no board. The feature decides three things: this
+//! function, whether the board's modules are compiled (`components/mod.rs`), and whether the
+//! browser reads the ops room's messages (`dto::live`).
 
 use leptos::prelude::*;
 

@@ -295,7 +295,8 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, D
             .ok_or_else(|| DataError::invalid(field, "out of range"));
     }
     // A date is the RFC 3339 time of its midnight UTC (one parser for both forms; see
-    // `clock::day` on why not a format description).
+    // `clock::day` on why not a format description). So a year has four digits and no sign:
+    // `-0001-01-01` and `+2026-01-01` are 400s, as RFC 3339 would have them.
     OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
         .map(Some)
         .map_err(|_| DataError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))
@@ -608,6 +609,35 @@ mod tests {
         assert_eq!(query, CallsQuery::default());
         let query: PeriodQuery = serde_urlencoded::from_str("hours=%20&user_id=").unwrap();
         assert_eq!(query, PeriodQuery::default());
+    }
+
+    #[test]
+    fn dates_are_midnight_utc_and_years_have_four_digits() {
+        let filter = |from: &str| {
+            CallsQuery {
+                from: Some(from.to_owned()),
+                ..CallsQuery::default()
+            }
+            .filter()
+        };
+        assert_eq!(
+            filter("2026-01-02").unwrap().from,
+            Some(time::macros::datetime!(2026-01-02 00:00 UTC))
+        );
+        assert_eq!(
+            filter("2026-01-02T05:30:00+01:00").unwrap().from,
+            Some(time::macros::datetime!(2026-01-02 04:30 UTC))
+        );
+        for refused in [
+            "-0001-01-01",
+            "+2026-01-01",
+            "2026-02-30",
+            "2026-1-2",
+            "20260102",
+        ] {
+            let error = filter(refused).unwrap_err();
+            assert_eq!(error.status(), 400, "{refused}");
+        }
     }
 
     #[test]
