@@ -36,6 +36,15 @@ impl Clock {
         Self { now, offset }
     }
 
+    /// A clock stopped at `now`, showing times at `offset`.
+    #[cfg(test)]
+    pub(crate) fn fixed(now: OffsetDateTime, offset: UtcOffset) -> Self {
+        Self {
+            now: signal(now).0,
+            offset: signal(offset).0,
+        }
+    }
+
     /// Seconds from `since` to now, never negative.
     pub fn seconds_since(&self, since: OffsetDateTime) -> i64 {
         (self.now.get() - since).whole_seconds().max(0)
@@ -72,7 +81,7 @@ impl Clock {
 
 /// `YYYY-MM-DD`. Written out rather than with a `time` format description: those are read at
 /// run time by an interpreter that was 13 KB (gzip) of the browser bundle, for six descriptions.
-pub fn day(date: Date) -> String {
+fn day(date: Date) -> String {
     let (sign, year) = if date.year() < 0 {
         ("-", -date.year())
     } else {
@@ -185,10 +194,8 @@ mod tests {
         // Signals live in an owner's arena.
         let owner = Owner::new();
         owner.set();
-        let clock = Clock {
-            now: signal(datetime!(2026-11-21 23:30 UTC)).0,
-            offset: signal(UtcOffset::UTC).0,
-        };
+        let now = datetime!(2026-11-21 23:30 UTC);
+        let clock = Clock::fixed(now, UtcOffset::UTC);
         assert_eq!(
             clock.time_of(datetime!(2026-11-21 09:05:07 UTC)),
             "09:05:07"
@@ -198,10 +205,7 @@ mod tests {
             "2026-11-20 09:05"
         );
         // In a zone where it is already tomorrow, today's morning is another day.
-        let tokyo = Clock {
-            offset: signal(UtcOffset::from_hms(9, 0, 0).unwrap()).0,
-            ..clock
-        };
+        let tokyo = Clock::fixed(now, UtcOffset::from_hms(9, 0, 0).unwrap());
         assert_eq!(
             tokyo.time_of(datetime!(2026-11-21 09:05:07 UTC)),
             "2026-11-21 18:05"

@@ -235,10 +235,7 @@ mod tests {
     use super::*;
 
     fn clock(offset: UtcOffset) -> Clock {
-        Clock {
-            now: signal(datetime!(2026-11-21 12:00 UTC)).0,
-            offset: signal(offset).0,
-        }
+        Clock::fixed(datetime!(2026-11-21 12:00 UTC), offset)
     }
 
     #[test]

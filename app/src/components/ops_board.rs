@@ -12,8 +12,8 @@ use crate::{
     dto::{admin::AuditEntry, live::LiveFeed, query::PageQuery},
 };
 
-/// For an admin: the tenant picker (for the toolbar) and the ops cards and panels.
-#[cfg(feature = "ops-board")]
+/// For an admin: the tenant picker (for the toolbar) and the ops cards and panels. Always `None`
+/// in the customers' bundle: the server sends it only admins' pages, which load the other one.
 pub fn board(
     is_admin: bool,
     view: Memo<PageQuery>,
@@ -21,17 +21,11 @@ pub fn board(
     audit_live: RwSignal<Vec<AuditEntry>>,
     clock: Clock,
 ) -> Option<(AnyView, AnyView)> {
-    is_admin.then(|| super::ops::board(view, feed, audit_live, clock))
-}
-
-/// The customers' bundle has no board: the server sends it only to admins, who get theirs.
-#[cfg(not(feature = "ops-board"))]
-pub fn board(
-    _is_admin: bool,
-    _view: Memo<PageQuery>,
-    _feed: RwSignal<LiveFeed>,
-    _audit_live: RwSignal<Vec<AuditEntry>>,
-    _clock: Clock,
-) -> Option<(AnyView, AnyView)> {
-    None
+    #[cfg(feature = "ops-board")]
+    return is_admin.then(|| super::ops::board(view, feed, audit_live, clock));
+    #[cfg(not(feature = "ops-board"))]
+    {
+        let _ = (is_admin, view, feed, audit_live, clock);
+        None
+    }
 }
