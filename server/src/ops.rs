@@ -63,6 +63,7 @@ fn dlq_message(letter: DeadLetter) -> DlqMessage {
         user_id: letter.user_id,
         event_type: letter.event.0.event_type.as_str().to_owned(),
         error: letter.error,
+        failure: letter.kind,
         attempts: letter.attempts,
         max_attempts: letter.max_attempts,
         next_retry_at: letter.next_retry_at,

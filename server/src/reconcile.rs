@@ -4,17 +4,19 @@
 //! ([`crate::storage::operations`] keeps the claim).
 //!
 //! A run, in order:
-//! 1. **Database repairs**, in one transaction through the ingest write path, so the hourly
+//! 1. **DLQ**: entries an instance claimed and never settled are put back in line, then every
+//!    due entry is retried — first, because a queued event may be a call's end or its last
+//!    heartbeat.
+//! 2. **Database repairs**, in one transaction through the ingest write path, so the hourly
 //!    rollup, the registry, Redis keys and the bus follow as after any write: calls whose
-//!    heartbeats went stale are ended with outcome `stale` at their last sign of life, and calls
+//!    heartbeats went stale are ended with outcome `stale` at their last sign of life — unless
+//!    the DLQ still retries an event of theirs (a final failure holds no call open) — and calls
 //!    live in Redis (`call_ctx:*`) but missing from the database are written from what Redis
 //!    holds, through ingest's own validation. All of them commit or none do: a run failing
 //!    here changed nothing.
-//! 2. **Live state**: registry entries and Redis keys of calls the database has already ended
+//! 3. **Live state**: registry entries and Redis keys of calls the database has already ended
 //!    are removed, and every instance is told; calls the database has active but the registry
 //!    lacks are added. Each removal stands alone, and doing it twice changes nothing.
-//! 3. **DLQ**: entries an instance claimed and never settled are put back in line, then every
-//!    due entry is retried.
 //!
 //! The run's row records the counts per repair, the calls touched (at most [`TOUCHED_LIMIT`])
 //! and, when a step failed, its error; the run is announced when it starts and when it ends.
@@ -190,6 +192,7 @@ impl Report {
     ) {
         let counter = match repair {
             Repair::StaleClosed => Some(&mut self.counts.stale_closed),
+            Repair::StaleDeferred => None,
             Repair::Backfilled => Some(&mut self.counts.backfilled),
             Repair::LiveCleared => Some(&mut self.counts.live_cleared),
             Repair::DlqRetried => Some(&mut self.counts.dlq_retried),
@@ -301,25 +304,67 @@ enum Purpose<'a> {
 async fn repair(state: &AppState, report: &mut Report) -> Result<(), ReconcileError> {
     let now = OffsetDateTime::now_utc();
 
-    // 1. Database repairs, one transaction.
+    // 1. The DLQ.
+    for letter in state
+        .dlq
+        .rearm_abandoned(now - DLQ_CLAIM_LEASE, now)
+        .await?
+    {
+        report.touch(
+            Repair::DlqRearmed,
+            &letter.call_id,
+            Some(&letter.user_id),
+            Some(letter.id),
+            None,
+        );
+    }
+    for retried in workers::retry_due_dead_letters(state).await? {
+        let note = match retried.result {
+            RetryResult::Written => "written".to_owned(),
+            RetryResult::Failed(error) => format!("failed again: {error}"),
+            RetryResult::Outage(error) => format!("waiting for the database: {error}"),
+            RetryResult::Refused(error) => format!("refused for good: {error}"),
+        };
+        let letter = &retried.letter;
+        report.touch(
+            Repair::DlqRetried,
+            &letter.call_id,
+            Some(&letter.user_id),
+            Some(letter.id),
+            Some(note),
+        );
+    }
+
+    // 2. Database repairs, one transaction.
     let stale_after = state.registry.thresholds().stale;
-    let active = state.storage.active_calls().await?;
+    let mut stale = state.storage.active_calls().await?;
+    stale.retain(|call| now - call.last_seen().assume_utc() >= stale_after);
+    let ids: Vec<&str> = stale.iter().map(|call| call.id.as_str()).collect();
+    let retrying = state.dlq.retrying_calls(&ids).await?;
     let mut events = Vec::new();
     let mut purposes = Vec::new();
-    for call in &active {
-        let last_seen = call.last_seen().assume_utc();
-        if now - last_seen >= stale_after {
-            events.push(CallEvent {
-                event_type: EventType::CallEnded,
-                user_id: call.user_id.clone(),
-                call_id: call.id.clone(),
-                at: last_seen,
-                call: None,
-                outcome: Some(Outcome::Stale),
-                duration: None,
-            });
-            purposes.push(Purpose::CloseStale);
+    for call in &stale {
+        if retrying.contains(&call.id) {
+            let note = "the DLQ still retries an event of this call".to_owned();
+            report.touch(
+                Repair::StaleDeferred,
+                &call.id,
+                Some(&call.user_id),
+                None,
+                Some(note),
+            );
+            continue;
         }
+        events.push(CallEvent {
+            event_type: EventType::CallEnded,
+            user_id: call.user_id.clone(),
+            call_id: call.id.clone(),
+            at: call.last_seen().assume_utc(),
+            call: None,
+            outcome: Some(Outcome::Stale),
+            duration: None,
+        });
+        purposes.push(Purpose::CloseStale);
     }
     let live_keys = match &state.redis {
         Some(redis) => redis.live_keys().await?,
@@ -383,7 +428,7 @@ async fn repair(state: &AppState, report: &mut Report) -> Result<(), ReconcileEr
         }
     }
 
-    // 2. Live state: drop what the database says has ended, add what it says is live.
+    // 3. Live state: drop what the database says has ended, add what it says is live.
     let registered = state.registry.ids();
     let registered_refs: Vec<&str> = registered.iter().map(String::as_str).collect();
     let mut ended = state.storage.calls(&registered_refs).await?;
@@ -419,35 +464,6 @@ async fn repair(state: &AppState, report: &mut Report) -> Result<(), ReconcileEr
         }
     }
 
-    // 3. The DLQ.
-    for letter in state
-        .dlq
-        .rearm_abandoned(now - DLQ_CLAIM_LEASE, now)
-        .await?
-    {
-        report.touch(
-            Repair::DlqRearmed,
-            &letter.call_id,
-            Some(&letter.user_id),
-            Some(letter.id),
-            None,
-        );
-    }
-    for retried in workers::retry_due_dead_letters(state).await? {
-        let note = match retried.result {
-            RetryResult::Written => "written".to_owned(),
-            RetryResult::Failed(error) => format!("failed again: {error}"),
-            RetryResult::Refused(error) => format!("refused for good: {error}"),
-        };
-        let letter = &retried.letter;
-        report.touch(
-            Repair::DlqRetried,
-            &letter.call_id,
-            Some(&letter.user_id),
-            Some(letter.id),
-            Some(note),
-        );
-    }
     Ok(())
 }
 

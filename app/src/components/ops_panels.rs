@@ -20,7 +20,7 @@ use crate::{
     },
     dto::{
         admin::{
-            AuditEntry, AuditLogResponse, DlqActionResponse, DlqMessage, DlqResponse,
+            AuditEntry, AuditLogResponse, DlqActionResponse, DlqMessage, DlqResponse, FailureKind,
             LiveCallHealth, ReconciliationStatusResponse, ReconciliationSummary, RunStatus,
             TenantsResponse,
         },
@@ -665,6 +665,13 @@ fn DlqItem(
             </div>
             {error_view}
             <p class="dlq-item__retries">
+                <span data-testid="waits-on" data-failure=message.failure.as_str()>
+                    {match message.failure {
+                        FailureKind::Outage => "◌ Waits for the database (no attempt spent)",
+                        FailureKind::Refusal => "✕ Refused by the database",
+                    }}
+                </span>
+                " · "
                 <span data-testid="retries">
                     {format!("retries {}/{}", message.attempts, message.max_attempts)}
                 </span>

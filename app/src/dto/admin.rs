@@ -43,7 +43,11 @@ pub struct DlqMessage {
     /// `call_started`, `call_updated`, `call_ended` or `heartbeat`.
     pub event_type: String,
     pub error: String,
-    /// Retries done so far, out of `max_attempts` ("2/3").
+    /// What the last failure was: `outage` (the database was away; retried with capped backoff
+    /// for as long as that lasts, spending no attempts) or `refusal` (the database refused the
+    /// event; each retry spends an attempt).
+    pub failure: FailureKind,
+    /// Retries done so far, out of `max_attempts` ("2/3"); only refusals count.
     pub attempts: i64,
     pub max_attempts: i64,
     /// Out of automatic retries: waits for an admin to retry or discard it.
@@ -54,6 +58,40 @@ pub struct DlqMessage {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
+}
+
+/// Why a dead letter waits.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The database could not be reached or could not run the write: not the event's fault.
+    Outage,
+    /// The database refused the event (a constraint, a value, a trigger). Entries queued by a
+    /// version that did not tell the two apart read as refusals.
+    #[default]
+    Refusal,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outage => "outage",
+            Self::Refusal => "refusal",
+        }
+    }
+}
+
+impl TryFrom<String> for FailureKind {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        match raw.as_str() {
+            "outage" => Ok(Self::Outage),
+            "refusal" => Ok(Self::Refusal),
+            _ => Err(format!("unknown failure kind {raw:?}")),
+        }
+    }
 }
 
 /// `GET /api/admin/dlq`: the depth and the oldest messages (at most `limit`).
@@ -180,6 +218,8 @@ pub struct ReconciliationSummary {
 #[serde(rename_all = "snake_case")]
 pub enum Repair {
     StaleClosed,
+    /// A call past the stale threshold left open: the DLQ still retries an event of it.
+    StaleDeferred,
     Backfilled,
     /// A `call_ctx` entry that could not be written (see `note`); left in Redis.
     BackfillRefused,

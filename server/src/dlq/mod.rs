@@ -1,7 +1,14 @@
-//! The dead-letter queue: events whose write failed, kept durably with their error, a retry
-//! count and the time of the next retry. [`crate::workers`] retries due entries; after
-//! `max_attempts` failed retries an entry stays as a final failure until an admin retries or
-//! discards it. Nothing leaves the queue except by a successful write or a discard.
+//! The dead-letter queue: events whose write failed, kept durably with their error, why it
+//! failed, a retry count and the time of the next retry. [`crate::workers`] retries due entries.
+//! Whose fault a failure was ([`FailureKind`], read by [`crate::storage::failure`]) decides what
+//! a failed retry costs:
+//! - an **outage** (the database away, busy or full) costs nothing: the entry is retried with
+//!   capped exponential backoff for as long as the outage lasts, and brought forward as soon as
+//!   the database answers again ([`DeadLetterQueue::rearm_outages`]);
+//! - a **refusal** of the event spends an attempt; after `max_attempts` the entry stays as a
+//!   final failure until an admin retries or discards it.
+//!
+//! Nothing leaves the queue except by a successful write or a discard.
 //!
 //! Two homes, one interface: embedded mode keeps it in its own SQLite file ([`sqlite`]), so it
 //! survives restarts and does not share the fate of the call store it is a fallback for; Redis
@@ -10,18 +17,21 @@
 mod redis;
 mod sqlite;
 
-use std::{path::Path, sync::Arc};
+use std::{collections::HashSet, path::Path, sync::Arc};
 
-use app::dto::ingest::CallEvent;
+use app::dto::{admin::FailureKind, ingest::CallEvent};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use time::{Duration, OffsetDateTime};
 
-/// Retry policy: `attempts` retries at most, the n-th after `base_delay * 2^(n-1)`.
+/// Retry policy: after refusals, `max_attempts` retries at most, the n-th after
+/// `base_delay * 2^(n-1)`; through an outage, the wait doubles from `base_delay` up to
+/// `max_outage_delay` and no attempt is spent.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_attempts: i64,
     pub base_delay: Duration,
+    pub max_outage_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -29,6 +39,7 @@ impl Default for RetryPolicy {
         Self {
             max_attempts: 3,
             base_delay: Duration::seconds(5),
+            max_outage_delay: Duration::minutes(5),
         }
     }
 }
@@ -37,6 +48,17 @@ impl RetryPolicy {
     pub(crate) fn delay_after(&self, attempts: i64) -> Duration {
         let exponent = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
         self.base_delay * 2_i32.pow(exponent)
+    }
+
+    /// The wait after another failure through an outage: twice the last wait, within
+    /// `base_delay ..= max_outage_delay`.
+    fn outage_delay(&self, entry: &DeadLetter) -> Duration {
+        let last = match (entry.kind, entry.next_retry_at) {
+            (FailureKind::Outage, Some(next)) => next - entry.updated_at,
+            _ => Duration::ZERO,
+        };
+        let cap = self.max_outage_delay.max(self.base_delay);
+        Duration::clamp(last * 2, self.base_delay, cap)
     }
 }
 
@@ -60,7 +82,11 @@ pub struct DeadLetter {
     pub user_id: String,
     pub event: Json<CallEvent>,
     pub error: String,
-    /// Retries done so far.
+    /// Whose fault the last failure was.
+    #[sqlx(try_from = "String")]
+    #[serde(default)]
+    pub kind: FailureKind,
+    /// Retries done so far that the database refused.
     pub attempts: i64,
     pub max_attempts: i64,
     /// `None` once it is a final failure.
@@ -140,8 +166,13 @@ impl DeadLetterQueue {
     }
 
     /// Queues `events` after a failed write, all or none.
-    pub async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
-        both!(self, queue => queue.push(events, error).await)
+    pub async fn push(
+        &self,
+        events: &[CallEvent],
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<(), DlqError> {
+        both!(self, queue => queue.push(events, error, kind).await)
     }
 
     pub async fn depth(&self) -> Result<i64, DlqError> {
@@ -192,19 +223,54 @@ impl DeadLetterQueue {
         both!(self, queue => queue.remove(id).await.map(drop))
     }
 
-    /// A retry failed: count it and schedule the next, or make it final.
-    pub async fn record_failure(&self, id: i64, error: &str) -> Result<(), DlqError> {
+    /// A retry failed. A refusal is counted, and the next retry scheduled or the entry made
+    /// final; an outage only puts the next retry further off (never past the policy's cap).
+    pub async fn record_failure(
+        &self,
+        id: i64,
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<(), DlqError> {
         let now = OffsetDateTime::now_utc();
         let Some(mut entry) = self.get(id).await? else {
             return Ok(());
         };
-        // An admin's retry of a final failure is one more try, not a new round.
-        entry.attempts = (entry.attempts + 1).min(entry.max_attempts);
-        entry.next_retry_at = (entry.attempts < entry.max_attempts)
-            .then(|| now + self.policy().delay_after(entry.attempts));
+        let policy = self.policy();
+        entry.next_retry_at = match kind {
+            FailureKind::Outage => Some(now + policy.outage_delay(&entry)),
+            FailureKind::Refusal => {
+                // An admin's retry of a final failure is one more try, not a new round.
+                entry.attempts = (entry.attempts + 1).min(entry.max_attempts);
+                (entry.attempts < entry.max_attempts)
+                    .then(|| now + policy.delay_after(entry.attempts))
+            }
+        };
+        entry.kind = kind;
         entry.error = error.to_owned();
         entry.updated_at = now;
-        both!(self, queue => queue.save(&entry).await)
+        both!(self, queue => queue.save(&entry).await).map(drop)
+    }
+
+    /// The database answers again: every entry waiting on an outage is due now rather than
+    /// at the end of its backoff. Returns how many were brought forward.
+    pub async fn rearm_outages(&self, now: OffsetDateTime) -> Result<u64, DlqError> {
+        both!(self, queue => queue.rearm_outages(now).await)
+    }
+
+    /// The entry waiting on an outage that is due next, made due now: one real retry tells
+    /// whether the database is back (a ping can succeed while writes still fail). Returns
+    /// whether there was one.
+    pub async fn probe_outage(&self, now: OffsetDateTime) -> Result<bool, DlqError> {
+        both!(self, queue => queue.probe_outage(now).await)
+    }
+
+    /// Which of `call_ids` have an event still being retried (not a final failure):
+    /// reconciliation leaves those calls to the retry rather than close them as stale.
+    pub async fn retrying_calls(&self, call_ids: &[&str]) -> Result<HashSet<String>, DlqError> {
+        if call_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        both!(self, queue => queue.retrying_calls(call_ids).await)
     }
 
     /// The event can never be written as it is (e.g. it names another tenant's call): no more
@@ -214,10 +280,11 @@ impl DeadLetterQueue {
             return Ok(());
         };
         entry.attempts = entry.max_attempts;
+        entry.kind = FailureKind::Refusal;
         entry.next_retry_at = None;
         entry.error = error.to_owned();
         entry.updated_at = OffsetDateTime::now_utc();
-        both!(self, queue => queue.save(&entry).await)
+        both!(self, queue => queue.save(&entry).await).map(drop)
     }
 
     /// An admin asks for a retry now, final failures included. Returns whether the entry exists.
@@ -228,8 +295,8 @@ impl DeadLetterQueue {
         let now = OffsetDateTime::now_utc();
         entry.next_retry_at = Some(now);
         entry.updated_at = now;
-        both!(self, queue => queue.save(&entry).await)?;
-        Ok(true)
+        // Discarded meanwhile: it stays gone.
+        both!(self, queue => queue.save(&entry).await)
     }
 
     /// Every entry retried now, by pages of ids (the queue may be deep: never every entry in
@@ -261,6 +328,7 @@ fn new_entry(
     id: i64,
     event: &CallEvent,
     error: &str,
+    kind: FailureKind,
     policy: RetryPolicy,
     now: OffsetDateTime,
 ) -> DeadLetter {
@@ -270,6 +338,7 @@ fn new_entry(
         user_id: event.user_id.clone(),
         event: Json(event.clone()),
         error: error.to_owned(),
+        kind,
         attempts: 0,
         max_attempts: policy.max_attempts,
         next_retry_at: Some(now + policy.delay_after(0)),

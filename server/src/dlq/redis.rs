@@ -6,16 +6,25 @@
 //! - `switchboard:dlq:final` — set of the ids out of automatic retries, kept with each save so
 //!   the count is one `SCARD`, however deep the queue.
 //!
+//! Saving an entry back (a retry's result, an admin's "retry now") is one script that writes only
+//! an entry still in `entries`, so a discard that lands between a retrier's read and its save
+//! stays a discard.
+//!
 //! A retrier claims a due entry by moving it from `due` to `claimed` (`ZREM` answers 1 to one
 //! claimer only) and settles it by removing it or saving its next retry time. An instance that
 //! dies in between leaves the entry in `entries` (visible, retryable by an admin, never lost)
 //! and in `claimed`, where reconciliation finds it and puts it back in line
 //! ([`RedisDlq::rearm_abandoned`]).
 
+use std::{
+    collections::HashSet,
+    sync::{Arc, LazyLock},
+};
+
 use redis::aio::ConnectionManager;
 use time::OffsetDateTime;
 
-use app::dto::ingest::CallEvent;
+use app::dto::{admin::FailureKind, ingest::CallEvent};
 
 use super::{DeadLetter, DlqError, RetryPolicy, new_entry};
 
@@ -38,6 +47,29 @@ impl std::fmt::Debug for RedisDlq {
     }
 }
 
+/// Saves entry `ARGV[1]` (JSON `ARGV[2]`, next retry score `ARGV[3]`, empty when final) only
+/// if it is still there. KEYS: entries, due, claimed, final. Answers 1 when saved.
+static SAVE_IF_PRESENT: LazyLock<Arc<redis::Script>> = LazyLock::new(|| {
+    Arc::new(redis::Script::new(
+        r"
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[1])
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        if ARGV[3] == '' then
+            redis.call('ZREM', KEYS[2], ARGV[1])
+            redis.call('SADD', KEYS[4], ARGV[1])
+        else
+            redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+            redis.call('SREM', KEYS[4], ARGV[1])
+        end
+        return 1
+        ",
+    ))
+});
+
+/// Entries read at once when every entry must be looked at.
+const CHUNK: usize = 1_000;
+
 fn score(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -55,7 +87,12 @@ impl RedisDlq {
         }
     }
 
-    pub(super) async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
+    pub(super) async fn push(
+        &self,
+        events: &[CallEvent],
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<(), DlqError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -70,7 +107,14 @@ impl RedisDlq {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for (offset, event) in (0..).zip(events) {
-            let entry = new_entry(last - count + 1 + offset, event, error, self.policy, now);
+            let entry = new_entry(
+                last - count + 1 + offset,
+                event,
+                error,
+                kind,
+                self.policy,
+                now,
+            );
             self.stage_save(&mut pipe, &entry)?;
         }
         pipe.query_async::<()>(&mut conn).await?;
@@ -112,7 +156,7 @@ impl RedisDlq {
     /// Puts the final failures saved before `final` was kept (by an older version) into it.
     /// Once per start; entries are read a chunk at a time.
     pub(super) async fn index_finals(&self) -> Result<(), DlqError> {
-        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(1_000) {
+        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(CHUNK) {
             let finals: Vec<i64> = self
                 .entries(chunk)
                 .await?
@@ -256,18 +300,88 @@ impl RedisDlq {
             }
             entry.next_retry_at = Some(now);
             entry.updated_at = now;
-            self.save(&entry).await?;
-            rearmed.push(entry);
+            if self.save(&entry).await? {
+                rearmed.push(entry);
+            }
         }
         Ok(rearmed)
     }
 
-    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<(), DlqError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        self.stage_save(&mut pipe, entry)?;
-        pipe.query_async::<()>(&mut self.conn.clone()).await?;
-        Ok(())
+    /// Writes back an entry still in the queue; returns whether it was.
+    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<bool, DlqError> {
+        let next = entry.next_retry_at.map(score);
+        let saved: i64 = SAVE_IF_PRESENT
+            .key(&self.entries)
+            .key(&self.due)
+            .key(&self.claimed)
+            .key(&self.finals)
+            .arg(entry.id)
+            .arg(serde_json::to_string(entry)?)
+            .arg(next.map(|next| next.to_string()).unwrap_or_default())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(saved == 1)
+    }
+
+    pub(super) async fn rearm_outages(&self, now: OffsetDateTime) -> Result<u64, DlqError> {
+        let waiting: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&self.due)
+            .arg(format!("({}", score(now)))
+            .arg("+inf")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut rearmed = 0;
+        for chunk in waiting.chunks(CHUNK) {
+            for mut entry in self.entries(chunk).await? {
+                if entry.kind != FailureKind::Outage || entry.is_final() {
+                    continue;
+                }
+                entry.next_retry_at = Some(now);
+                entry.updated_at = now;
+                rearmed += u64::from(self.save(&entry).await?);
+            }
+        }
+        Ok(rearmed)
+    }
+
+    /// Looks at the next few entries in line only: refusals there are due within seconds anyway.
+    pub(super) async fn probe_outage(&self, now: OffsetDateTime) -> Result<bool, DlqError> {
+        let next: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&self.due)
+            .arg(format!("({}", score(now)))
+            .arg("+inf")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(20)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let entries = self.entries(&next).await?;
+        let Some(mut entry) = entries
+            .into_iter()
+            .find(|entry| entry.kind == FailureKind::Outage)
+        else {
+            return Ok(false);
+        };
+        entry.next_retry_at = Some(now);
+        self.save(&entry).await
+    }
+
+    /// Reads every entry, a chunk at a time: the Redis queue keeps no index by call, and this
+    /// runs once per reconciliation, only when it has calls to close.
+    pub(super) async fn retrying_calls(
+        &self,
+        call_ids: &[&str],
+    ) -> Result<HashSet<String>, DlqError> {
+        let wanted: HashSet<&str> = call_ids.iter().copied().collect();
+        let mut retrying = HashSet::new();
+        for chunk in self.ids(i64::MIN, i64::MAX).await?.chunks(CHUNK) {
+            for entry in self.entries(chunk).await? {
+                if !entry.is_final() && wanted.contains(entry.call_id.as_str()) {
+                    retrying.insert(entry.call_id);
+                }
+            }
+        }
+        Ok(retrying)
     }
 
     pub(super) async fn remove(&self, id: i64) -> Result<bool, DlqError> {

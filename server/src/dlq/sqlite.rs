@@ -1,9 +1,9 @@
 //! The embedded dead-letter queue: a SQLite file of its own (`data/dlq.db`), WAL journal and
 //! `synchronous = FULL`, so a queued event survives a crash or a power cut.
 
-use std::{path::Path, str::FromStr, time::Duration as StdDuration};
+use std::{collections::HashSet, path::Path, str::FromStr, time::Duration as StdDuration};
 
-use app::dto::ingest::CallEvent;
+use app::dto::{admin::FailureKind, ingest::CallEvent};
 use sqlx::{
     SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -37,19 +37,25 @@ impl SqliteDlq {
         Ok(Self { pool, policy })
     }
 
-    pub(super) async fn push(&self, events: &[CallEvent], error: &str) -> Result<(), DlqError> {
+    pub(super) async fn push(
+        &self,
+        events: &[CallEvent],
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<(), DlqError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await?;
         for event in events {
-            let entry = new_entry(0, event, error, self.policy, now);
+            let entry = new_entry(0, event, error, kind, self.policy, now);
             sqlx::query(
-                "INSERT INTO dead_letters (call_id, user_id, event, error, attempts, max_attempts, next_retry_at, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dead_letters (call_id, user_id, event, error, kind, attempts, max_attempts, next_retry_at, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&entry.call_id)
             .bind(&entry.user_id)
             .bind(&entry.event)
             .bind(&entry.error)
+            .bind(entry.kind.as_str())
             .bind(entry.attempts)
             .bind(entry.max_attempts)
             .bind(entry.next_retry_at)
@@ -118,17 +124,60 @@ impl SqliteDlq {
         .await?)
     }
 
-    /// Writes back an entry's retry state.
-    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<(), DlqError> {
-        sqlx::query("UPDATE dead_letters SET attempts = ?, error = ?, next_retry_at = ?, updated_at = ? WHERE id = ?")
+    /// Writes back an entry's retry state; returns whether it still exists.
+    pub(super) async fn save(&self, entry: &DeadLetter) -> Result<bool, DlqError> {
+        let done = sqlx::query("UPDATE dead_letters SET attempts = ?, error = ?, kind = ?, next_retry_at = ?, updated_at = ? WHERE id = ?")
             .bind(entry.attempts)
             .bind(&entry.error)
+            .bind(entry.kind.as_str())
             .bind(entry.next_retry_at)
             .bind(entry.updated_at)
             .bind(entry.id)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn rearm_outages(&self, now: OffsetDateTime) -> Result<u64, DlqError> {
+        let done = sqlx::query(
+            "UPDATE dead_letters SET next_retry_at = ?, updated_at = ? \
+             WHERE kind = 'outage' AND next_retry_at > ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) async fn probe_outage(&self, now: OffsetDateTime) -> Result<bool, DlqError> {
+        let done = sqlx::query(
+            "UPDATE dead_letters SET next_retry_at = ? WHERE id = \
+             (SELECT id FROM dead_letters WHERE kind = 'outage' AND next_retry_at > ? \
+              ORDER BY next_retry_at LIMIT 1)",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn retrying_calls(
+        &self,
+        call_ids: &[&str],
+    ) -> Result<HashSet<String>, DlqError> {
+        let ids = serde_json::to_string(call_ids)?;
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT call_id FROM dead_letters \
+             WHERE next_retry_at IS NOT NULL AND call_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .collect())
     }
 
     /// Deletes an entry; returns whether it existed.

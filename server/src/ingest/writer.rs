@@ -15,7 +15,10 @@ use std::sync::{
     atomic::{AtomicU32, Ordering},
 };
 
-use app::dto::ingest::{CallEvent, EventType};
+use app::dto::{
+    admin::FailureKind,
+    ingest::{CallEvent, EventType},
+};
 use rand::Rng;
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -75,6 +78,16 @@ impl FailureInjector {
 }
 
 pub const INJECTED_FAILURE: &str = "injected write failure (SWITCHBOARD_INJECT_WRITE_FAILURES)";
+/// Injected failures stand for the database refusing an event, so the path that spends
+/// attempts and ends in a final failure runs for real.
+const INJECTED_KIND: FailureKind = FailureKind::Refusal;
+
+/// Why a direct write (a dead letter's retry) failed, and whose fault that was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailure {
+    pub error: String,
+    pub kind: FailureKind,
+}
 
 struct Job {
     events: Vec<CallEvent>,
@@ -132,7 +145,7 @@ impl Ingestor {
 
     /// Writes `events` now, in one transaction, without falling back to the DLQ: for the DLQ's own
     /// retries. `Err` carries the failure.
-    pub async fn write_now(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {
+    pub async fn write_now(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, WriteFailure> {
         self.writer.write_direct(events).await
     }
 
@@ -194,7 +207,7 @@ impl Writer {
         let failed = if failing.is_empty() {
             None
         } else {
-            Some(self.queue(&failing, INJECTED_FAILURE).await)
+            Some(self.queue(&failing, INJECTED_FAILURE, INJECTED_KIND).await)
         };
         let mut written = if batch.is_empty() {
             Vec::new()
@@ -223,14 +236,14 @@ impl Writer {
     async fn write_or_split(&self, events: &[CallEvent]) -> Vec<WriteOutcome> {
         match self.storage.write_batch(events).await {
             Ok(plan) => self.after_commit(events, &plan).await,
-            Err(error) if events.len() > 1 && error.is_refusal() => {
+            Err(error) if events.len() > 1 && error.failure().may_split() => {
                 debug!(%error, events = events.len(), "batch refused; writing its halves");
                 let (first, second) = events.split_at(events.len() / 2);
                 let mut outcomes = Box::pin(self.write_or_split(first)).await;
                 outcomes.extend(Box::pin(self.write_or_split(second)).await);
                 outcomes
             }
-            Err(error) if error.is_refusal() => {
+            Err(error) if error.failure().may_split() => {
                 // Alone, once more: a conflict with a batch committed meanwhile (two calls
                 // claiming one room sid at once) is then planned against what it wrote.
                 match self.storage.write_batch(events).await {
@@ -243,25 +256,32 @@ impl Writer {
     }
 
     async fn queue_failed(&self, events: &[CallEvent], error: &StorageError) -> Vec<WriteOutcome> {
-        warn!(%error, events = events.len(), "write failed; queueing for retry");
-        vec![self.queue(events, &error.to_string()).await; events.len()]
+        let kind = error.failure().kind();
+        warn!(%error, kind = kind.as_str(), events = events.len(), "write failed; queueing for retry");
+        vec![self.queue(events, &error.to_string(), kind).await; events.len()]
     }
 
-    async fn write_direct(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, String> {
+    async fn write_direct(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, WriteFailure> {
         if events.iter().any(|_| self.injector.should_fail()) {
-            return Err(INJECTED_FAILURE.to_owned());
+            return Err(WriteFailure {
+                error: INJECTED_FAILURE.to_owned(),
+                kind: INJECTED_KIND,
+            });
         }
         let plan = self
             .storage
             .write_batch(events)
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| WriteFailure {
+                kind: error.failure().kind(),
+                error: error.to_string(),
+            })?;
         Ok(self.after_commit(events, &plan).await)
     }
 
     /// Puts events in the DLQ after a failed write.
-    async fn queue(&self, events: &[CallEvent], error: &str) -> WriteOutcome {
-        match self.dlq.push(events, error).await {
+    async fn queue(&self, events: &[CallEvent], error: &str, kind: FailureKind) -> WriteOutcome {
+        match self.dlq.push(events, error, kind).await {
             Ok(()) => {
                 if let Ok(depth) = self.dlq.depth().await {
                     let event = BusEvent::DlqChanged { depth };

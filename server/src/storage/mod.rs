@@ -16,6 +16,7 @@ macro_rules! select_calls {
     };
 }
 
+pub mod failure;
 pub mod plan;
 mod postgres;
 pub mod record;
@@ -25,6 +26,7 @@ use std::collections::HashMap;
 
 use app::dto::ingest::CallEvent;
 
+pub use failure::Failure;
 pub use plan::{BatchPlan, Planned, RollupKey, RollupValues};
 pub use record::CallRecord;
 
@@ -40,28 +42,11 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// Whether the database refused what the statements carried — a constraint, a value, a
-    /// trigger, a conflict with another writer — rather than failing to run them at all. Only a
-    /// refusal can go away when the batch is written in smaller parts.
-    pub fn is_refusal(&self) -> bool {
-        let Self::Database(sqlx::Error::Database(error)) = self else {
-            return false;
-        };
-        let code = error.code().unwrap_or_default();
-        if error
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .is_some()
-        {
-            // SQLSTATE classes: data exception, integrity constraint violation, transaction
-            // rollback (deadlock, serialization), raised by a PL/pgSQL trigger.
-            ["22", "23", "40", "P0"]
-                .iter()
-                .any(|class| code.starts_with(class))
-        } else {
-            // SQLite's extended code; its low byte is the primary one: TOOBIG, CONSTRAINT
-            // (triggers' RAISE included), MISMATCH, RANGE.
-            code.parse::<i32>()
-                .is_ok_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25))
+    /// Whose fault the failure is ([`failure`] reads the codes).
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Database(error) => failure::classify(error),
+            Self::Migrate(_) | Self::UnsupportedUrl(_) => Failure::Outage,
         }
     }
 }

@@ -80,6 +80,40 @@ impl TestDatabase {
             .unwrap();
     }
 
+    /// Makes the database unavailable to every other client until [`Outage::end`]: SQLite
+    /// held under an exclusive lock (writers get BUSY), PostgreSQL refusing connections with
+    /// its open ones terminated.
+    pub(crate) async fn outage(&self) -> Outage {
+        match self {
+            Self::Sqlite { url, .. } => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query("BEGIN EXCLUSIVE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                Outage::Sqlite(conn)
+            }
+            Self::Postgres { name, .. } => {
+                let mut conn = PgConnection::connect(&postgres_admin_url()).await.unwrap();
+                for statement in [
+                    format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+                    format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                    ),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(statement))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+                Outage::Postgres {
+                    conn,
+                    name: name.clone(),
+                }
+            }
+        }
+    }
+
     pub(crate) async fn open(&self) -> Storage {
         Storage::open(self.url()).await.unwrap()
     }
@@ -106,6 +140,30 @@ impl Drop for TestDatabase {
             })
         })
         .join();
+    }
+}
+
+/// A database made unavailable by [`TestDatabase::outage`].
+pub(crate) enum Outage {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres { conn: PgConnection, name: String },
+}
+
+impl Outage {
+    /// The database is back.
+    pub(crate) async fn end(self) {
+        match self {
+            Self::Sqlite(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+            }
+            Self::Postgres { mut conn, name } => {
+                let statement = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true");
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
     }
 }
 

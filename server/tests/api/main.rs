@@ -13,6 +13,7 @@ mod ingest;
 mod ingest_refusals;
 mod live;
 mod live_clients;
+mod outages;
 mod pages;
 mod reconciliation;
 mod redis;

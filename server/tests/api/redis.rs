@@ -323,6 +323,39 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
 }
 
 #[tokio::test]
+async fn a_discard_landing_during_a_retry_stays_a_discard() {
+    let Some((_conn, prefix)) = redis().await else {
+        return;
+    };
+    let app = spawn_redis_app(&prefix, None).await;
+    app.state.ingestor.injector().set_percent(100);
+    let at = now();
+    let batch: Vec<Value> = (0..50)
+        .map(|n| started(&format!("call-{n}"), &at))
+        .collect();
+    app.ingest(&json!(batch)).await;
+    let letters = app.state.dlq.list(100).await.unwrap();
+    assert_eq!(letters.len(), 50);
+    // A retrier reads each entry, an admin discards it, then the retrier saves its result:
+    // the save must not bring the entry back.
+    let dlq = &app.state.dlq;
+    for letter in &letters {
+        let (saved, discarded) = tokio::join!(
+            dlq.record_failure(
+                letter.id,
+                "failed again",
+                app::dto::admin::FailureKind::Refusal
+            ),
+            dlq.discard(letter.id)
+        );
+        saved.unwrap();
+        assert!(discarded.unwrap());
+    }
+    assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
+    assert_eq!(app.state.dlq.final_failures().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn only_instances_speak_on_the_bus_and_each_producer_event_is_written_once() {
     let Some((mut conn, prefix, db)) = redis_and_postgres().await else {
         return;
