@@ -3,10 +3,14 @@
 //! and from where. Entries are only ever appended ([`crate::storage::operations`]; the schema
 //! refuses changes), and admins read them through the API.
 //!
-//! Failed sign-ins are recorded at most [`SIGN_IN_FAILURES_PER_MINUTE`] a minute, so guessing
-//! passwords cannot flood the log: the entries left out are counted in the next one written.
+//! Failed sign-ins are recorded at most [`SIGN_IN_FAILURES_PER_MINUTE`] a minute, and at most
+//! [`SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE`] of those from one client, so guessing passwords
+//! cannot flood the log and one guesser cannot crowd out another's entries: the entries left
+//! out are counted in the next one written. A burst against one email
+//! ([`crate::auth::SignInLimits::failed`]) is always recorded, once.
 
 use std::{
+    net::IpAddr,
     num::NonZeroU32,
     sync::atomic::{AtomicU64, Ordering},
 };
@@ -34,6 +38,7 @@ pub enum Action {
     UserRemove,
     SignOutEverywhere,
     SignInFailed,
+    SignInBurst,
 }
 
 impl Action {
@@ -48,6 +53,7 @@ impl Action {
             Self::UserRemove => "user.remove",
             Self::SignOutEverywhere => "auth.sign_out_everywhere",
             Self::SignInFailed => "auth.sign_in_failed",
+            Self::SignInBurst => "auth.sign_in_burst",
         }
     }
 }
@@ -176,29 +182,41 @@ pub async fn record(storage: &Storage, entry: Entry) -> Option<AuditEntry> {
 
 /// Failed sign-ins recorded per minute, at most.
 pub const SIGN_IN_FAILURES_PER_MINUTE: u32 = 60;
+/// Of those, from one client (an address, or an IPv6 /64).
+pub const SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE: u32 = 20;
 
 /// Keeps failed sign-ins from flooding the log.
 #[derive(Debug)]
 pub struct SignInFailureLog {
     limiter: governor::DefaultDirectRateLimiter,
+    per_client: governor::DefaultKeyedRateLimiter<IpAddr>,
     left_out: AtomicU64,
 }
 
 impl Default for SignInFailureLog {
     fn default() -> Self {
-        let per_minute = NonZeroU32::new(SIGN_IN_FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        let per_minute =
+            |count| governor::Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN));
         Self {
-            limiter: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+            limiter: governor::RateLimiter::direct(per_minute(SIGN_IN_FAILURES_PER_MINUTE)),
+            per_client: governor::RateLimiter::keyed(per_minute(
+                SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE,
+            )),
             left_out: AtomicU64::new(0),
         }
     }
 }
 
 impl SignInFailureLog {
-    /// Records a failed sign-in unless over the rate; the next one recorded says how many were
-    /// left out meanwhile.
-    pub async fn record(&self, state: &AppState, mut entry: Entry) {
-        if self.limiter.check().is_err() {
+    /// Records a failed sign-in from `client` unless over its client's rate or the overall
+    /// one; the next one recorded says how many were left out meanwhile.
+    pub async fn record(&self, state: &AppState, client: Option<IpAddr>, mut entry: Entry) {
+        let client_allowed = client.is_none_or(|client| {
+            self.per_client
+                .check_key(&crate::auth::client_key(client))
+                .is_ok()
+        });
+        if !client_allowed || self.limiter.check().is_err() {
             self.left_out.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -207,6 +225,12 @@ impl SignInFailureLog {
             entry = entry.detail("not_recorded_since_last", left_out);
         }
         state.audit(entry).await;
+    }
+
+    /// Forgets clients whose allowance has refilled.
+    pub fn purge(&self) {
+        self.per_client.retain_recent();
+        self.per_client.shrink_to_fit();
     }
 }
 

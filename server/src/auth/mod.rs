@@ -25,6 +25,13 @@ use tracing::warn;
 
 use crate::storage::Storage;
 
+mod limits;
+
+pub use limits::{
+    ATTEMPTS_PER_ADDRESS_PER_MINUTE, ATTEMPTS_PER_EMAIL_PER_CLIENT_PER_MINUTE, BURST_FAILURES,
+    BurstReport, HashingTurn, SignInLimits, client_key,
+};
+
 /// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,
 /// server functions — asks [`JwtKeys`] and [`Caller::scope`] and gets this; each door turns it
 /// into its own answer (HTTP: `ApiError`, 401 or 403; Socket.IO: `connect_error`).
@@ -376,101 +383,6 @@ pub async fn session_ended(
     }
 }
 
-/// Sign-in attempts per email: a burst of this many, then one more every 6 seconds.
-const ATTEMPTS_PER_MINUTE: u32 = 10;
-/// Sign-in attempts per client address, whatever the emails: guessing across many accounts
-/// from one place is slowed too. Higher than per email, as an office shares one address.
-pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
-/// Keys a limiter holds before it forgets those whose allowance has refilled, without waiting
-/// for the timer.
-const LIMITER_KEYS: usize = 100_000;
-/// Password hashes checked at once; more wait their turn rather than starve the server's cores.
-const CONCURRENT_HASHES: usize = 4;
-/// Sign-ins that may wait for a turn at hashing; past that the server is busy (503) rather than
-/// holding ever more requests and their memory while a flood lasts.
-const WAITING_HASHES: usize = 64;
-
-/// What keeps password guessing slow: attempts per email are rate-limited (whatever the
-/// outcome), and only a few hashes are computed at a time.
-#[derive(Debug)]
-pub struct SignInLimits {
-    /// Keyed by a keyed hash of the email: every key is 8 bytes, however long the email.
-    per_email: governor::DefaultKeyedRateLimiter<u64>,
-    email_keys: std::hash::RandomState,
-    per_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-    hashing: tokio::sync::Semaphore,
-    /// A place in the queue for `hashing`: held while waiting and while hashing.
-    queue: tokio::sync::Semaphore,
-    /// Failed attempts are audited, at a bounded rate.
-    pub failures_logged: crate::audit::SignInFailureLog,
-}
-
-impl Default for SignInLimits {
-    fn default() -> Self {
-        let per_minute = |attempts| {
-            governor::Quota::per_minute(
-                std::num::NonZeroU32::new(attempts).unwrap_or(std::num::NonZeroU32::MIN),
-            )
-        };
-        Self {
-            per_email: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_MINUTE)),
-            email_keys: std::hash::RandomState::new(),
-            per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
-            hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
-            queue: tokio::sync::Semaphore::new(CONCURRENT_HASHES + WAITING_HASHES),
-            failures_logged: crate::audit::SignInFailureLog::default(),
-        }
-    }
-}
-
-impl SignInLimits {
-    /// Counts an attempt for `email` from `address`; `Err(seconds)` when it must wait that long
-    /// first.
-    pub fn attempt(&self, email: &str, address: Option<std::net::IpAddr>) -> Result<(), u64> {
-        use governor::clock::{Clock, DefaultClock};
-        // Between the timer's purges, a flood of new emails or addresses is bounded too.
-        if self.per_email.len() > LIMITER_KEYS || self.per_address.len() > LIMITER_KEYS {
-            self.purge();
-        }
-        let seconds = |wait: governor::NotUntil<_>| {
-            wait.wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        };
-        if let Some(address) = address {
-            self.per_address.check_key(&address).map_err(seconds)?;
-        }
-        let key = std::hash::BuildHasher::hash_one(&self.email_keys, email);
-        self.per_email.check_key(&key).map_err(seconds)
-    }
-
-    /// Forgets the keys whose allowance has refilled: they would be let in anyway. Run on a
-    /// timer ([`crate::workers`]) and whenever a limiter holds too many keys, so guessing from
-    /// many emails or addresses cannot grow memory without bound.
-    pub fn purge(&self) {
-        self.per_email.retain_recent();
-        self.per_email.shrink_to_fit();
-        self.per_address.retain_recent();
-        self.per_address.shrink_to_fit();
-    }
-
-    /// A turn at hashing, once one is free; `None` at once when too many already wait.
-    pub async fn hashing_turn(&self) -> Option<HashingTurn<'_>> {
-        let place = self.queue.try_acquire().ok()?;
-        let turn = self.hashing.acquire().await.ok()?;
-        Some(HashingTurn {
-            _place: place,
-            _turn: turn,
-        })
-    }
-}
-
-/// The right to hash one password; given back when dropped.
-pub struct HashingTurn<'a> {
-    _place: tokio::sync::SemaphorePermit<'a>,
-    _turn: tokio::sync::SemaphorePermit<'a>,
-}
-
 /// Whose rows a request reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -524,31 +436,6 @@ mod tests {
 
     fn keys() -> JwtKeys {
         JwtKeys::from_secret(SECRET).unwrap()
-    }
-
-    #[tokio::test]
-    async fn only_so_many_sign_ins_wait_to_be_hashed() {
-        let limits = SignInLimits::default();
-        let mut turns = Vec::new();
-        for _ in 0..CONCURRENT_HASHES {
-            turns.push(limits.hashing_turn().await.expect("a free turn"));
-        }
-        // Every core's turn is taken: the next ones queue, up to the bound…
-        // (Each gives its turn back at once, so the queue can drain.)
-        let waiting: Vec<_> = (0..WAITING_HASHES)
-            .map(|_| Box::pin(async { limits.hashing_turn().await.is_some() }))
-            .collect();
-        let mut waiting = futures::future::join_all(waiting);
-        assert!(
-            futures::poll!(&mut waiting).is_pending(),
-            "they wait for a turn"
-        );
-        // …and one more is turned away at once rather than held.
-        assert!(limits.hashing_turn().await.is_none());
-        // Turns given back let the queue through.
-        turns.clear();
-        let served = waiting.await;
-        assert!(served.iter().all(|served| *served));
     }
 
     #[test]

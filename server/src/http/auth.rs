@@ -75,9 +75,10 @@ async fn sign_in(
         );
         entry.target(&email).result(result)
     };
-    if let Err(wait) = state.sign_in_limits.attempt(&email, address) {
-        let log = &state.sign_in_limits.failures_logged;
-        log.record(state, failure("throttled")).await;
+    let limits = &state.sign_in_limits;
+    if let Err(wait) = limits.attempt(&email, address) {
+        let log = &limits.failures_logged;
+        log.record(state, address, failure("throttled")).await;
         return Err(ApiError::TooManyRequests(wait));
     }
     let user = state.storage.user_by_email(&email).await?;
@@ -96,8 +97,22 @@ async fn sign_in(
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?;
     let Some(user) = user.filter(|_| matches) else {
-        let log = &state.sign_in_limits.failures_logged;
-        log.record(state, failure("refused")).await;
+        if let Some(burst) = limits.failed(&email) {
+            let entry = Entry::new(
+                Actor::anonymous(&email),
+                Action::SignInBurst,
+                client.clone(),
+            )
+            .target(&email)
+            .result("burst")
+            .detail("failures", burst.failures)
+            .detail("within_seconds", burst.window_seconds);
+            state.audit(entry).await;
+        }
+        limits
+            .failures_logged
+            .record(state, address, failure("refused"))
+            .await;
         return Ok(None);
     };
     let role = Role::parse(&user.role)

@@ -212,7 +212,7 @@ async fn failed_sign_ins_cannot_flood_the_log() {
         let actor = Actor::anonymous(&format!("guess-{attempt}@example.test"));
         let entry =
             Entry::new(actor, Action::SignInFailed, ClientAddr::default()).result("refused");
-        log.record(&app.state, entry).await;
+        log.record(&app.state, None, entry).await;
     }
     let rows = app.state.storage.audit_log(None, 1000).await.unwrap();
     assert_eq!(rows.len(), SIGN_IN_FAILURES_PER_MINUTE as usize);

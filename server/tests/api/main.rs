@@ -12,6 +12,7 @@ mod helpers;
 mod ingest;
 mod ingest_refusals;
 mod live;
+mod lockout;
 mod live_clients;
 mod outages;
 mod pages;
