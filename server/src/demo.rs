@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    state::AppState,
-    storage::StorageError,
+    state::{AppState, StartupError},
+    storage::{Storage, StorageError},
     users::{self, NewUser, Role, UserError},
 };
 
@@ -85,10 +85,10 @@ pub const DEMO_PASSWORD: &str = "switchboard-demo";
 
 /// The demo's dashboard users: (email, role, tenant).
 pub fn demo_users() -> Vec<(String, Role, Option<&'static str>)> {
-    let mut users = vec![("admin@demo.switchboard.test".to_owned(), Role::Admin, None)];
+    let mut users = vec![(format!("admin@{DEMO_DOMAIN}"), Role::Admin, None)];
     users.extend(TENANTS.iter().map(|(tenant, _, _)| {
         (
-            format!("{tenant}@demo.switchboard.test"),
+            format!("{tenant}@{DEMO_DOMAIN}"),
             Role::Tenant,
             Some(*tenant),
         )
@@ -107,8 +107,30 @@ pub fn spawn(state: AppState) {
     });
 }
 
+/// The demo users' email domain.
+pub const DEMO_DOMAIN: &str = "demo.switchboard.test";
+/// The mark a database the demo wrote carries ([`Storage::mark`]).
+pub const DEMO_MARK: &str = "demo";
+
+/// Demo data never reaches production: a plain `serve` refuses a database the demo wrote, and
+/// `serve --demo` refuses one holding users of its own.
+pub async fn check_database(storage: &Storage, demo: bool) -> Result<(), StartupError> {
+    if demo {
+        match storage.users_outside(DEMO_DOMAIN).await? {
+            0 => Ok(storage.mark(DEMO_MARK).await?),
+            users => Err(StartupError::NotForTheDemo(users)),
+        }
+    } else if storage.is_marked(DEMO_MARK).await? {
+        Err(StartupError::DemoDatabase)
+    } else {
+        Ok(())
+    }
+}
+
 /// Tenants, agents, users and (on the first start) history. Safe to run again.
 pub async fn seed(state: &AppState) -> Result<(), StorageError> {
+    // First, so that a database the demo only began to write is the demo's too.
+    state.storage.mark(DEMO_MARK).await?;
     for (tenant, name, agents) in TENANTS {
         state.storage.set_tenant_name(tenant, name).await?;
         for (agent, agent_name) in agents {

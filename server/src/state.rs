@@ -43,6 +43,18 @@ pub enum StartupError {
          repairs for every tenant (unset INGEST_API_KEY to have a 64-character one generated)"
     )]
     WeakKey(&'static str),
+    #[error(
+        "this database was written by the demo (`serve --demo`), whose accounts' password is \
+         published: a plain `serve` will not run on it. Run `serve --demo` again, or point \
+         --data-dir / DATABASE_URL at a database of your own (the demo's can be deleted)"
+    )]
+    DemoDatabase,
+    #[error(
+        "this database holds {0} dashboard user(s) outside the demo: `serve --demo` would add \
+         accounts whose password is published. Give the demo a data folder (--data-dir) or \
+         DATABASE_URL of its own"
+    )]
+    NotForTheDemo(i64),
 }
 
 /// Shortest accepted `INGEST_API_KEY` / `INTERNAL_API_KEY`.
@@ -131,6 +143,7 @@ impl AppState {
         strong_enough("INGEST_API_KEY", config.ingest_api_key.as_deref())?;
         strong_enough("INTERNAL_API_KEY", config.internal_api_key.as_deref())?;
         let storage = Storage::open(&config.database_url).await?;
+        crate::demo::check_database(&storage, config.demo).await?;
         let policy = RetryPolicy {
             max_attempts: i64::from(config.dlq_max_retries),
             ..RetryPolicy::default()

@@ -264,6 +264,31 @@ impl Storage {
         )
     }
 
+    /// Marks the database as written by `mark` (`demo`); marking it again changes nothing.
+    pub async fn mark(&self, mark: &str) -> Result<(), StorageError> {
+        let query = "INSERT INTO database_marks (mark, set_at) VALUES ($1, $2) \
+                     ON CONFLICT (mark) DO NOTHING";
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        with_pool!(self, pool => sqlx::query(query).bind(mark).bind(at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    pub async fn is_marked(&self, mark: &str) -> Result<bool, StorageError> {
+        let query = "SELECT COUNT(*) FROM database_marks WHERE mark = $1";
+        let count: i64 =
+            with_pool!(self, pool => sqlx::query_scalar(query).bind(mark).fetch_one(pool).await)?;
+        Ok(count > 0)
+    }
+
+    /// Dashboard users whose email is not at `domain`.
+    pub async fn users_outside(&self, domain: &str) -> Result<i64, StorageError> {
+        let query = "SELECT COUNT(*) FROM dashboard_users WHERE email NOT LIKE $1";
+        let pattern = format!("%@{domain}");
+        Ok(with_pool!(self, pool => sqlx::query_scalar(query).bind(pattern).fetch_one(pool).await)?)
+    }
+
     /// Number of rows in `call_logs`.
     pub async fn count_calls(&self) -> Result<i64, StorageError> {
         let query = "SELECT COUNT(*) FROM call_logs";

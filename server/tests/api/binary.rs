@@ -193,3 +193,62 @@ fn user_add_generates_or_reads_the_password_never_a_flag() {
     assert!(!output.status.success(), "tenant acme does not exist yet");
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown tenant acme"));
 }
+
+/// Runs `switchboard serve` with `args` in `dir` until it prints where it listens (then stops it
+/// with SIGTERM) or exits; returns whether it served, and what it wrote on stderr.
+fn serve_in(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .args(["--addr", "127.0.0.1:0", "--site-root", "./no-bundle-here"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SWITCHBOARD_ADDR")
+        .env_remove("DATABASE_URL")
+        .env_remove("SWITCHBOARD_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let served = line.contains("http://127.0.0.1:");
+    if served {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    (served, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn the_demos_database_never_serves_outside_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (served, _) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || serve_in(&dir, &["--demo"])
+    })
+    .await
+    .unwrap();
+    assert!(served, "the demo starts on a fresh folder");
+    // Its accounts' password is published: a plain serve on its folder refuses, saying why.
+    let (served, stderr) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || serve_in(&dir, &[])
+    })
+    .await
+    .unwrap();
+    assert!(!served);
+    assert!(stderr.contains("written by the demo"), "{stderr}");
+    // The demo itself runs on it again.
+    let (served, _) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || serve_in(&dir, &["--demo"])
+    })
+    .await
+    .unwrap();
+    assert!(served);
+}

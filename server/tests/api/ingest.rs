@@ -417,3 +417,23 @@ fn written(retried: Vec<Retried>) -> usize {
         .filter(|retried| retried.result == RetryResult::Written)
         .count()
 }
+
+#[tokio::test]
+async fn the_demo_refuses_a_database_with_users_of_its_own() {
+    use server::{config::Config, startup::Application, state::StartupError};
+    let app = spawn_app().await;
+    app.add_user("owner@acme.test", server::users::Role::Tenant, Some("acme"))
+        .await;
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let mut config = Config::for_tests(&dir.path().join("data"), &dir.path().join("site"));
+    config.demo = true;
+    let refused = Application::build(config.clone()).await.err();
+    assert!(
+        matches!(refused, Some(StartupError::NotForTheDemo(1))),
+        "{refused:?}"
+    );
+    // Nothing was marked: the database still serves as before.
+    config.demo = false;
+    assert!(Application::build(config).await.is_ok());
+}
