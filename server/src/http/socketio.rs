@@ -48,13 +48,19 @@ use crate::{
     auth::{AuthError, Scope, UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
-        quota::{MAX_SOCKETS_PER_IDENTITY, SocketSlot},
+        quota::{
+            MAX_SOCKETS_PER_IDENTITY, MESSAGES_PER_SECOND, MessageBudget, SocketHolder, SocketSlot,
+            TOO_MANY_MESSAGES,
+        },
     },
     state::AppState,
 };
 
 /// Client events are tiny (`subscribe`, `ping`); nothing legitimate comes near this.
 const MAX_CLIENT_PAYLOAD: u64 = 16 * 1024;
+/// A session that has not joined the namespace (sent CONNECT with its token) this long after
+/// opening is dropped: it holds a transport and proves nothing (socketioxide's default is 45 s).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Each socket's websocket read buffer, held for as long as it is connected (see `ws.rs`).
 const READ_BUFFER: usize = 256;
 
@@ -64,6 +70,7 @@ pub(super) fn layer(state: AppState) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_secs(PING_INTERVAL_SECS))
         .ping_timeout(Duration::from_secs(PING_TIMEOUT_SECS))
+        .connect_timeout(CONNECT_TIMEOUT)
         .max_payload(MAX_CLIENT_PAYLOAD)
         .ws_max_message_size(MAX_CLIENT_PAYLOAD as usize)
         .ws_max_frame_size(MAX_CLIENT_PAYLOAD as usize)
@@ -163,7 +170,7 @@ async fn authenticate(
     let scope = scope_of(&identity, handshake.user_id.as_deref())?;
     let slot = state
         .sockets
-        .take(&identity)
+        .take(SocketHolder::of(&identity, session))
         .ok_or(Refused::TooManySockets)?;
     socket.extensions.insert(Slot {
         _held: Arc::new(slot),
@@ -186,6 +193,7 @@ async fn on_connect(
     let closed = Closed(CancellationToken::new());
     socket.extensions.insert(subscription.switch());
     socket.extensions.insert(closed.clone());
+    socket.extensions.insert(Arc::new(MessageBudget::default()));
     socket.on("subscribe", subscribe);
     socket.on("unsubscribe", unsubscribe);
     socket.on("ping", ping);
@@ -336,14 +344,38 @@ struct StreamAnswer {
     error: Option<String>,
 }
 
+/// Spends one message of the socket's budget. A socket that overspent is told why and
+/// disconnected: it is not a dashboard, and its messages would cost every tenant.
+fn overspent(socket: &SocketRef, budget: &MessageBudget) -> bool {
+    if budget.spend() {
+        return false;
+    }
+    let error =
+        format!("{TOO_MANY_MESSAGES}: at most {MESSAGES_PER_SECOND} a second; disconnecting");
+    let _ = socket.emit(
+        "error",
+        &StreamAnswer {
+            success: false,
+            stream: String::new(),
+            error: Some(error),
+        },
+    );
+    let _ = socket.clone().disconnect();
+    true
+}
+
 async fn subscribe(
     socket: SocketRef,
     Extension(viewer): Extension<Viewer>,
     Extension(switch): Extension<StreamSwitch>,
+    Extension(budget): Extension<Arc<MessageBudget>>,
     State(state): State<AppState>,
     TryData(request): TryData<StreamRequest>,
     ack: AckSender,
 ) {
+    if overspent(&socket, &budget) {
+        return;
+    }
     let Some((stream, answer)) = switch_stream(&viewer, &switch, request, true) else {
         return;
     };
@@ -354,7 +386,7 @@ async fn subscribe(
     {
         let rooms = hub::rooms_for(viewer.identity.role, &viewer.scope);
         for room in rooms.iter().filter(|room| room.streams().contains(&stream)) {
-            match Box::pin(hub::current_figures(&state, room, stream)).await {
+            match Box::pin(hub::shared_figures(&state, room, stream)).await {
                 Ok(Some(push)) => {
                     if let Ok(data) = push
                         .data_json()
@@ -374,9 +406,13 @@ async fn unsubscribe(
     socket: SocketRef,
     Extension(viewer): Extension<Viewer>,
     Extension(switch): Extension<StreamSwitch>,
+    Extension(budget): Extension<Arc<MessageBudget>>,
     TryData(request): TryData<StreamRequest>,
     ack: AckSender,
 ) {
+    if overspent(&socket, &budget) {
+        return;
+    }
     if let Some((_, answer)) = switch_stream(&viewer, &switch, request, false) {
         reply(&socket, ack, "unsubscribed", &answer);
     }
@@ -448,7 +484,10 @@ fn reply(socket: &SocketRef, ack: AckSender, event: &str, answer: &StreamAnswer)
     let _ = socket.emit(if answer.success { event } else { "error" }, answer);
 }
 
-async fn ping(socket: SocketRef) {
+async fn ping(socket: SocketRef, Extension(budget): Extension<Arc<MessageBudget>>) {
+    if overspent(&socket, &budget) {
+        return;
+    }
     let timestamp = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default();

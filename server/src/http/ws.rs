@@ -35,7 +35,7 @@ use crate::{
     auth::{UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
-        quota::MAX_SOCKETS_PER_IDENTITY,
+        quota::{MAX_SOCKETS_PER_IDENTITY, MessageBudget, SocketHolder, TOO_MANY_MESSAGES},
     },
     state::AppState,
 };
@@ -46,6 +46,8 @@ const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 /// idle connection holds all of it: the default (128 KiB) would dwarf everything else, and a few
 /// hundred bytes fit every message our clients send (it grows for a larger one).
 const READ_BUFFER: usize = 256;
+/// How long a closing connection waits for the client's close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// A frame the client has not taken in this long means it stopped reading: give up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(PING_TIMEOUT_SECS);
 
@@ -67,7 +69,7 @@ pub(super) async fn upgrade(
     let tenant = scope.tenant().map(str::to_owned);
     let slot = state
         .sockets
-        .take(&identity)
+        .take(SocketHolder::of(&identity, session))
         .ok_or(ApiError::TooManySockets(MAX_SOCKETS_PER_IDENTITY))?;
     Ok(socket
         .read_buffer_size(READ_BUFFER)
@@ -141,6 +143,16 @@ async fn serve<S>(
         };
         // The peer may already be gone; nothing more to do either way.
         let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        // Read what it still sends until its close answers ours, briefly: closing with unread
+        // data makes the kernel reset the connection, and the client never sees our reason.
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            while let Some(Ok(message)) = socket.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 
@@ -159,6 +171,7 @@ where
         return end;
     }
     let mut revocations = state.revocations.subscribe();
+    let budget = MessageBudget::default();
     let silence = Duration::from_secs(PING_TIMEOUT_SECS);
     let deadline = tokio::time::sleep(silence);
     tokio::pin!(deadline);
@@ -174,6 +187,9 @@ where
                     None => continue,
                     Some(Incoming::Gone) => return End::Gone,
                     Some(Incoming::Close(code, reason)) => return End::Close(code, reason),
+                    Some(Incoming::Message(_)) if !budget.spend() => {
+                        return End::Close(close_code::POLICY, TOO_MANY_MESSAGES);
+                    }
                     Some(Incoming::Message(message)) => {
                         Box::pin(answer(state, subscription, socket, message)).await
                     }

@@ -870,6 +870,37 @@ fn active_calls_push(active_calls: Vec<ActiveCall>, now: OffsetDateTime) -> Push
     })
 }
 
+/// The figures of `stream` in `room` as a client switching the stream on gets them: taken from
+/// the room's shared snapshot ([`room_state`]), so any number of switches cost at most one
+/// computation per room per push (and per [`SNAPSHOT_REUSE`]). `None` for streams of single
+/// events.
+pub async fn shared_figures(
+    state: &AppState,
+    room: &Room,
+    stream: Stream,
+) -> Result<Option<Push>, FiguresError> {
+    let seq = state.hub.rooms().get(room).map_or(0, |entry| entry.seq);
+    let shared = room_state(state, room, seq).await?;
+    Ok(match (&*shared, stream) {
+        (RoomState::Calls(calls), Stream::Metrics) => {
+            metrics_push(calls.periods.clone(), calls.timestamp)
+        }
+        (RoomState::Calls(calls), Stream::ActiveCalls) => Some(active_calls_push(
+            calls.active_calls.clone(),
+            calls.timestamp,
+        )),
+        (RoomState::Ops(ops), Stream::Health) => Some(Push::LiveCallsUpdate(LiveCallsUpdate {
+            live: ops.live.clone(),
+            timestamp: ops.timestamp,
+        })),
+        (RoomState::Ops(ops), Stream::Dlq) => Some(Push::DlqUpdate(DlqUpdate {
+            dlq: ops.dlq,
+            timestamp: ops.timestamp,
+        })),
+        _ => None,
+    })
+}
+
 /// The current figures of `stream` in `room` as a push: what the coalescer sends when they
 /// changed, and what a client gets at once when it switches the stream on. `None` for streams
 /// of single events (calls, health changes, reconciliation runs, audit entries).

@@ -1,50 +1,90 @@
-//! How many live sockets — `/ws` and Socket.IO together — one identity may hold open on this
-//! instance. Each costs a task and buffers; a signed-in script opening sockets in a loop would
-//! otherwise grow the server without bound. A browser tab holds one, so the cap leaves room for
-//! an operator's many tabs and devices.
+//! What one client may make the live sockets cost.
+//!
+//! - **Sockets per holder** — `/ws` and Socket.IO together, on this instance. Each costs a task
+//!   and buffers; a script opening sockets in a loop would otherwise grow the server without
+//!   bound. A signed-in user is one holder (a browser tab holds one socket, so the cap leaves
+//!   room for an operator's many tabs and devices); a token that names no user — a platform's
+//!   script tokens typically share one subject — is one holder per (subject, tenant), so one
+//!   tenant's scripts never use up another tenant's share.
+//! - **Messages per socket** — every client message (`subscribe`, `unsubscribe`, `ping`) spends
+//!   from the socket's own [`MessageBudget`]; a socket that overspends is closed with the reason.
+//!   What a message can cost is bounded too: a stream switched on is answered from the room's
+//!   shared snapshot ([`crate::live::hub::room_state`]), never a query of its own.
 
 use std::{
     collections::HashMap,
+    num::NonZeroU32,
     sync::{Arc, Mutex, PoisonError},
 };
 
 use app::dto::auth::Identity;
 
-/// Sockets one identity may hold open at once.
-pub const MAX_SOCKETS_PER_IDENTITY: usize = 32;
+use crate::auth::UserSession;
 
-/// Open sockets per identity (its token's subject).
-#[derive(Debug, Default)]
-pub struct SocketQuota {
-    open: Mutex<HashMap<String, usize>>,
+/// Sockets one holder may hold open at once.
+pub const MAX_SOCKETS_PER_IDENTITY: usize = 32;
+/// Client messages a socket may send per second, after a burst of [`MESSAGE_BURST`]. Our page
+/// sends a few per minute; the seed's clients a few per connection.
+pub const MESSAGES_PER_SECOND: u32 = 10;
+pub const MESSAGE_BURST: u32 = 20;
+/// Why a socket that overspent its budget is closed.
+pub const TOO_MANY_MESSAGES: &str = "too many messages";
+
+/// Who a socket counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SocketHolder {
+    User(i64),
+    /// A token naming no user: its subject within its tenant (`None`: every tenant).
+    Token {
+        subject: String,
+        tenant: Option<String>,
+    },
 }
 
-/// One socket's place in its identity's quota, given back when dropped (when the socket ends).
+impl SocketHolder {
+    pub fn of(identity: &Identity, session: Option<UserSession>) -> Self {
+        match session {
+            Some(session) => Self::User(session.user),
+            None => Self::Token {
+                subject: identity.subject.clone(),
+                tenant: identity.tenant.clone(),
+            },
+        }
+    }
+}
+
+/// Open sockets per holder.
+#[derive(Debug, Default)]
+pub struct SocketQuota {
+    open: Mutex<HashMap<SocketHolder, usize>>,
+}
+
+/// One socket's place in its holder's quota, given back when dropped (when the socket ends).
 #[derive(Debug)]
 pub struct SocketSlot {
     quota: Arc<SocketQuota>,
-    subject: String,
+    holder: SocketHolder,
 }
 
 impl SocketQuota {
-    /// A place for one more socket of `identity`, or `None` when it holds the most already.
-    pub fn take(self: &Arc<Self>, identity: &Identity) -> Option<SocketSlot> {
+    /// A place for one more socket of `holder`, or `None` when it holds the most already.
+    pub fn take(self: &Arc<Self>, holder: SocketHolder) -> Option<SocketSlot> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(identity.subject.clone()).or_default();
+        let count = open.entry(holder.clone()).or_default();
         if *count >= MAX_SOCKETS_PER_IDENTITY {
             return None;
         }
         *count += 1;
         Some(SocketSlot {
             quota: Arc::clone(self),
-            subject: identity.subject.clone(),
+            holder,
         })
     }
 
-    /// Sockets `subject` holds open.
-    pub fn open(&self, subject: &str) -> usize {
+    /// Sockets `holder` holds open.
+    pub fn open(&self, holder: &SocketHolder) -> usize {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.get(subject).copied().unwrap_or(0)
+        open.get(holder).copied().unwrap_or(0)
     }
 }
 
@@ -55,11 +95,81 @@ impl Drop for SocketSlot {
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.subject) {
+        if let Some(count) = open.get_mut(&self.holder) {
             *count -= 1;
             if *count == 0 {
-                open.remove(&self.subject);
+                open.remove(&self.holder);
             }
         }
+    }
+}
+
+/// One socket's allowance of client messages: a few bytes, held as long as the socket.
+#[derive(Debug)]
+pub struct MessageBudget(governor::DefaultDirectRateLimiter);
+
+impl Default for MessageBudget {
+    fn default() -> Self {
+        let rate = NonZeroU32::new(MESSAGES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(MESSAGE_BURST).unwrap_or(NonZeroU32::MIN);
+        Self(governor::RateLimiter::direct(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))
+    }
+}
+
+impl MessageBudget {
+    /// Spends one message; `false` when the socket has overspent.
+    pub fn spend(&self) -> bool {
+        self.0.check().is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::dto::auth::Role;
+
+    use super::*;
+
+    fn token(subject: &str, tenant: &str) -> Identity {
+        Identity {
+            subject: subject.to_owned(),
+            role: Role::Tenant,
+            tenant: Some(tenant.to_owned()),
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn tokens_sharing_a_subject_hold_a_share_per_tenant() {
+        let quota = Arc::new(SocketQuota::default());
+        let acme = SocketHolder::of(&token("switchboard-cli", "acme"), None);
+        let globex = SocketHolder::of(&token("switchboard-cli", "globex"), None);
+        let held: Vec<_> = (0..MAX_SOCKETS_PER_IDENTITY)
+            .map(|_| quota.take(acme.clone()).unwrap())
+            .collect();
+        assert!(quota.take(acme.clone()).is_none());
+        assert!(quota.take(globex.clone()).is_some());
+        drop(held);
+        assert_eq!(quota.open(&acme), 0);
+    }
+
+    #[test]
+    fn a_user_is_one_holder_whatever_its_tokens_say() {
+        let session = UserSession {
+            user: 7,
+            version: 1,
+        };
+        assert_eq!(
+            SocketHolder::of(&token("a@acme.test", "acme"), Some(session)),
+            SocketHolder::of(&token("renamed@acme.test", "acme"), Some(session))
+        );
+    }
+
+    #[test]
+    fn a_budget_allows_its_burst_then_refuses() {
+        let budget = MessageBudget::default();
+        let spent = (0..MESSAGE_BURST * 2).filter(|_| budget.spend()).count();
+        assert!(spent >= MESSAGE_BURST as usize && spent < 2 * MESSAGE_BURST as usize);
     }
 }

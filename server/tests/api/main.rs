@@ -8,6 +8,7 @@ mod auth;
 mod binary;
 mod dashboard;
 mod databases;
+mod fair_shares;
 mod helpers;
 mod ingest;
 mod ingest_refusals;

@@ -1,0 +1,142 @@
+//! No client of one tenant takes another's share (issue 22, finding 5 and 6): live sockets are
+//! capped per user, or per (subject, tenant) for tokens naming no user; every client message on
+//! `/ws` and Socket.IO spends from its socket's budget, and an overspending socket is closed
+//! with the reason; switching a figures stream on is answered from the room's shared snapshot.
+
+use app::dto::live::ClientMessage;
+use serde_json::json;
+use server::{
+    live::quota::{MAX_SOCKETS_PER_IDENTITY, MESSAGE_BURST},
+    users::Role,
+};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::{
+    helpers::{TestApp, spawn_app},
+    live_clients::{SocketIoClient, ws_connect, ws_url},
+};
+
+/// A token naming no user, as `switchboard token --tenant` mints them: one subject for all.
+fn script_token(app: &TestApp, tenant: &str) -> String {
+    let ttl = time::Duration::hours(1);
+    app.state
+        .jwt
+        .mint("switchboard-cli", Role::Tenant, Some(tenant), None, ttl)
+        .unwrap()
+        .0
+}
+
+#[tokio::test]
+async fn one_tenants_scripts_never_use_up_anothers_sockets() {
+    let app = spawn_app().await;
+    let url = ws_url(app.addr, &[]);
+    let acme = script_token(&app, "acme");
+    let mut held = Vec::new();
+    for _ in 0..MAX_SOCKETS_PER_IDENTITY {
+        held.push(ws_connect(&url, &acme).await.unwrap());
+    }
+    match ws_connect(&url, &acme).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("expected an HTTP 429, got {:?}", other.map(|_| "a socket")),
+    }
+    // Another tenant's script, with the same subject, has a share of its own.
+    let globex = script_token(&app, "globex");
+    let mut socket = ws_connect(&url, &globex).await.unwrap();
+    socket.recv().await;
+}
+
+#[tokio::test]
+async fn a_ws_client_sending_flat_out_is_closed_with_the_reason() {
+    let app = spawn_app().await;
+    let url = ws_url(app.addr, &[]);
+    let mut client = ws_connect(&url, &app.token(Some("acme"))).await.unwrap();
+    for _ in 0..MESSAGE_BURST * 5 {
+        client.send(&ClientMessage::Ping).await;
+    }
+    assert_eq!(client.close_code().await, CloseCode::Policy);
+    // Another client of the tenant is served as before.
+    let mut other = ws_connect(&url, &app.token(Some("acme"))).await.unwrap();
+    other.send(&ClientMessage::Ping).await;
+    other
+        .recv_until(|message| matches!(message, app::dto::live::ServerMessage::Pong { .. }))
+        .await;
+}
+
+#[tokio::test]
+async fn a_socket_io_client_toggling_flat_out_is_told_why_and_disconnected() {
+    let app = spawn_app().await;
+    let auth = json!({"token": app.token(Some("acme"))});
+    let Some(mut client) = SocketIoClient::connect(app.addr, auth, &["websocket"]).await else {
+        return;
+    };
+    client.until("initial_state").await;
+    for n in 0..MESSAGE_BURST * 5 {
+        let event = if n % 2 == 0 {
+            "unsubscribe"
+        } else {
+            "subscribe"
+        };
+        client
+            .emit(event, json!({"stream": "metrics"}), false)
+            .await;
+    }
+    let (error, _) = client.until("error").await;
+    let error = error["error"].as_str().unwrap();
+    assert!(error.starts_with("too many messages"), "{error}");
+    let (gone, _) = client.until("disconnect").await;
+    assert_eq!(gone["reason"], "io server disconnect");
+}
+
+#[tokio::test]
+async fn switching_a_stream_on_is_answered_from_the_rooms_shared_snapshot() {
+    let app = spawn_app().await;
+    let auth = json!({"token": app.token(Some("acme"))});
+    let Some(mut client) = SocketIoClient::connect(app.addr, auth, &["websocket"]).await else {
+        return;
+    };
+    client.until("initial_state").await;
+    let computed = app.state.hub.stats().snapshots;
+    let mut stamps = Vec::new();
+    for _ in 0..4 {
+        client
+            .emit("unsubscribe", json!({"stream": "metrics"}), false)
+            .await;
+        client
+            .emit("subscribe", json!({"stream": "metrics"}), false)
+            .await;
+        let (metrics, _) = client.until("metrics_update").await;
+        stamps.push(metrics["timestamp"].clone());
+    }
+    // Nothing was pushed meanwhile: one state, computed at most once more, answers them all.
+    assert!(stamps.iter().all(|stamp| *stamp == stamps[0]), "{stamps:?}");
+    assert!(app.state.hub.stats().snapshots <= computed + 1);
+}
+
+#[tokio::test]
+async fn a_socket_io_session_that_never_connects_is_dropped_within_seconds() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // Engine.IO's open packet, then nothing from us: no CONNECT, no token.
+    let open = socket.next().await.unwrap().unwrap();
+    assert!(open.to_text().unwrap().starts_with('0'), "{open:?}");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            match socket.next().await {
+                // Engine.IO's close packet, or the socket itself closing, ends the session.
+                Some(Ok(Message::Text(text))) if text.as_str() == "1" => return,
+                Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the unconnected session was still open after 15 s"
+    );
+}
