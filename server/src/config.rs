@@ -225,6 +225,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
 
+    /// Connections served at once. Past it the server stops accepting (new ones wait in the
+    /// kernel's queue) and says so in its log; a connection that sends no request within the
+    /// header deadline (10 s) is closed, so idle ones cannot hold the places. Keep it under the
+    /// process's file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
     /// The header the proxy in front writes the client's address into (`X-Forwarded-For`: its
     /// last entry, the one the proxy added; `X-Real-IP`, `CF-Connecting-IP`: the whole value).
     /// Sign-in attempts are limited per client address; unset, the address is the connection's
@@ -279,6 +287,7 @@ impl ServeArgs {
             client_ip_header: self.client_ip_header,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             header_read_timeout: HEADER_READ_TIMEOUT,
+            max_connections: self.max_connections as usize,
             stream_claim_idle: STREAM_CLAIM_IDLE,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
@@ -308,8 +317,11 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Until a request's answer must start.
     pub request_timeout: std::time::Duration,
-    /// Until a request's headers must have arrived ([`HEADER_READ_TIMEOUT`]).
+    /// Until a request's headers must have arrived ([`HEADER_READ_TIMEOUT`]); a connection's
+    /// first request too, whatever its protocol.
     pub header_read_timeout: std::time::Duration,
+    /// Connections served at once (`SWITCHBOARD_MAX_CONNECTIONS`).
+    pub max_connections: usize,
     /// Redis mode: how long a stream entry an instance took may stay unacknowledged before
     /// another takes it over ([`STREAM_CLAIM_IDLE`]).
     pub stream_claim_idle: std::time::Duration,
@@ -393,6 +405,7 @@ impl Config {
             client_ip_header: None,
             request_timeout: std::time::Duration::from_secs(30),
             header_read_timeout: HEADER_READ_TIMEOUT,
+            max_connections: 4096,
             stream_claim_idle: STREAM_CLAIM_IDLE,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
@@ -437,7 +450,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 15] = [
+    const TABLE: [(&str, &str, Option<&str>); 16] = [
         // 0.0.0.0:5001, or loopback with --demo: see `the_demo_listens_on_loopback_unless_told`.
         ("addr", "SWITCHBOARD_ADDR", None),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
@@ -478,6 +491,11 @@ mod tests {
             "SWITCHBOARD_REQUEST_TIMEOUT_SECS",
             Some("30"),
         ),
+        (
+            "max-connections",
+            "SWITCHBOARD_MAX_CONNECTIONS",
+            Some("4096"),
+        ),
     ];
 
     /// Parses a full `serve` command line. Flags win over the environment, so passing every flag
@@ -514,6 +532,7 @@ mod tests {
             public_url: None,
             client_ip_header: None,
             request_timeout_secs: 30,
+            max_connections: 4096,
         }
     }
 

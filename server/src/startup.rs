@@ -85,12 +85,12 @@ impl Application {
         if state.config.demo {
             demo::spawn(state.clone());
         }
-        let header_read_timeout = state.config.header_read_timeout;
-        let router = http::router(state);
         let serving = crate::serve::Serving {
-            header_read_timeout,
+            header_read_timeout: state.config.header_read_timeout,
             shutdown_deadline: SHUTDOWN_DEADLINE,
+            max_connections: state.config.max_connections,
         };
+        let router = http::router(state);
         crate::serve::serve(listener, router, serving, async move {
             stop.await;
             info!("shutting down");
