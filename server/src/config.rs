@@ -199,6 +199,24 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_HEARTBEAT_STALE_SECS", default_value_t = 120)]
     pub heartbeat_stale_secs: u32,
 
+    /// Bytes of a call's stored metadata (merged from every event, as JSON); an event that would
+    /// take a call past it is refused for itself (`metadata_too_large`).
+    #[arg(long, env = "SWITCHBOARD_MAX_CALL_METADATA_BYTES", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u32).range(1_024..=16_777_216))]
+    pub max_call_metadata_bytes: u32,
+
+    /// Live calls one tenant may have at once; an event that would open one more is refused for
+    /// itself (`live_call_limit`).
+    #[arg(long, env = "SWITCHBOARD_MAX_LIVE_CALLS_PER_TENANT", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_live_calls_per_tenant: u32,
+
+    /// Tenants that events may register for the first time, per minute; past it such an event
+    /// is refused for itself (`tenant_limit`) and may be sent again a moment later.
+    #[arg(long, env = "SWITCHBOARD_NEW_TENANTS_PER_MINUTE", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub new_tenants_per_minute: u32,
+
     /// Automatic retries of a failed write before it becomes a final failure in the DLQ.
     #[arg(long, env = "SWITCHBOARD_DLQ_MAX_RETRIES", default_value_t = 3)]
     pub dlq_max_retries: u32,
@@ -278,6 +296,13 @@ impl ServeArgs {
                 )),
             },
             dlq_max_retries: self.dlq_max_retries,
+            bounds: crate::storage::Bounds {
+                max_metadata_bytes: self.max_call_metadata_bytes as usize,
+            },
+            ingest_limits: crate::ingest::Limits {
+                max_live_calls_per_tenant: self.max_live_calls_per_tenant as usize,
+                new_tenants_per_minute: self.new_tenants_per_minute,
+            },
             push: PushSettings {
                 interval: std::time::Duration::from_millis(self.push_interval_ms),
                 ..PushSettings::default()
@@ -310,6 +335,10 @@ pub struct Config {
     pub inject_write_failures: u32,
     pub heartbeat: HealthThresholds,
     pub dlq_max_retries: u32,
+    /// What one call's row may hold.
+    pub bounds: crate::storage::Bounds,
+    /// What producers may make the server hold.
+    pub ingest_limits: crate::ingest::Limits,
     pub push: PushSettings,
     /// Between scheduled reconciliation runs; zero: no schedule.
     pub reconcile_interval: std::time::Duration,
@@ -345,8 +374,11 @@ pub struct PushSettings {
     /// dropped (Socket.IO) rather than buffered without bound. More than the largest burst a
     /// commit can publish (two writers × 1,000 events), so a healthy client never trips it.
     pub queue: usize,
-    /// Pushes a room remembers for reconnecting clients…
+    /// Pushes a room remembers for reconnecting clients, at most this many…
     pub history: usize,
+    /// …and this many bytes (pushes carry what the page shows, not a call's metadata, so a
+    /// push is a few hundred bytes; a figures push a few KiB)…
+    pub history_bytes: usize,
     /// …and for how long; also how long a room outlives its last subscriber.
     pub resume_window: std::time::Duration,
 }
@@ -357,6 +389,7 @@ impl Default for PushSettings {
             interval: std::time::Duration::from_secs(1),
             queue: 4096,
             history: 2048,
+            history_bytes: 2 * 1024 * 1024,
             resume_window: std::time::Duration::from_secs(120),
         }
     }
@@ -394,6 +427,8 @@ impl Config {
             inject_write_failures: 0,
             heartbeat: HealthThresholds::default(),
             dlq_max_retries: 3,
+            bounds: crate::storage::Bounds::default(),
+            ingest_limits: crate::ingest::Limits::default(),
             push: PushSettings {
                 // Short, so tests wait for coalesced updates in milliseconds, not a second.
                 interval: std::time::Duration::from_millis(50),
@@ -450,7 +485,7 @@ mod tests {
     use super::*;
 
     /// The SPEC's configuration table: flag, environment variable, default.
-    const TABLE: [(&str, &str, Option<&str>); 16] = [
+    const TABLE: [(&str, &str, Option<&str>); 19] = [
         // 0.0.0.0:5001, or loopback with --demo: see `the_demo_listens_on_loopback_unless_told`.
         ("addr", "SWITCHBOARD_ADDR", None),
         ("data-dir", "SWITCHBOARD_DATA_DIR", Some("./data")),
@@ -474,6 +509,21 @@ mod tests {
             Some("120"),
         ),
         ("dlq-max-retries", "SWITCHBOARD_DLQ_MAX_RETRIES", Some("3")),
+        (
+            "max-call-metadata-bytes",
+            "SWITCHBOARD_MAX_CALL_METADATA_BYTES",
+            Some("65536"),
+        ),
+        (
+            "max-live-calls-per-tenant",
+            "SWITCHBOARD_MAX_LIVE_CALLS_PER_TENANT",
+            Some("10000"),
+        ),
+        (
+            "new-tenants-per-minute",
+            "SWITCHBOARD_NEW_TENANTS_PER_MINUTE",
+            Some("600"),
+        ),
         (
             "push-interval-ms",
             "SWITCHBOARD_PUSH_INTERVAL_MS",
@@ -527,6 +577,9 @@ mod tests {
             heartbeat_warning_secs: 60,
             heartbeat_stale_secs: 120,
             dlq_max_retries: 3,
+            max_call_metadata_bytes: 65_536,
+            max_live_calls_per_tenant: 10_000,
+            new_tenants_per_minute: 600,
             push_interval_ms: 1000,
             reconcile_interval_secs: 900,
             public_url: None,

@@ -18,7 +18,7 @@ use crate::{
     dlq::{DeadLetterQueue, DlqError},
     live::registry::LiveRegistry,
     storage::{
-        Storage, StorageError,
+        CallRecord, Storage, StorageError,
         operations::ReconciliationRow,
         reads::{CallFilter, PeriodTotals},
     },
@@ -162,7 +162,15 @@ pub async fn initial_state(
         active_calls,
         outcome_distribution: metrics.outcome_counts.clone(),
         metrics,
-        recent_calls: recent.into_iter().map(dashboard::call_summary).collect(),
+        // Live state carries what the page shows, never a call's metadata (its page reads it).
+        recent_calls: recent
+            .into_iter()
+            .map(|call| CallRecord {
+                call_metadata: None,
+                ..call
+            })
+            .map(dashboard::call_summary)
+            .collect(),
         periods,
         timestamp: now,
     })

@@ -13,7 +13,7 @@ use crate::{
     auth::{AuthError, JwtKeys, Revocations, SignInLimits, Verified, check_session},
     config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
-    ingest::{FailureInjector, Ingestor, writer::Writer},
+    ingest::{FailureInjector, Gate, Ingestor, writer::Writer},
     live::{
         bus::{BusEvent, EventBus},
         hub::Hub,
@@ -142,7 +142,9 @@ impl AppState {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         strong_enough("INGEST_API_KEY", config.ingest_api_key.as_deref())?;
         strong_enough("INTERNAL_API_KEY", config.internal_api_key.as_deref())?;
-        let storage = Storage::open(&config.database_url).await?;
+        let storage = Storage::open(&config.database_url)
+            .await?
+            .with_bounds(config.bounds);
         crate::demo::check_database(&storage, config.demo).await?;
         let policy = RetryPolicy {
             max_attempts: i64::from(config.dlq_max_retries),
@@ -199,7 +201,13 @@ impl AppState {
             injector,
             redis: redis.clone(),
         };
-        let ingestor = Ingestor::start(writer, writers);
+        let tenants = storage.tenants().await?.into_iter().map(|(id, _)| id);
+        let gate = Gate::new(
+            config.ingest_limits,
+            Arc::clone(&registry),
+            tenants.collect(),
+        );
+        let ingestor = Ingestor::start(writer, gate, writers);
 
         let leptos_options = LeptosOptions::builder()
             .output_name(app::BUNDLE_NAME)

@@ -106,7 +106,13 @@ pub struct CallSummary {
     pub duration: Option<i32>,
     pub sip_call_id: Option<String>,
     pub recording_url: Option<String>,
-    #[serde(rename = "call_metadata")]
+    /// Absent from live pushes (`call_event`, a snapshot's recent calls): the call's own page
+    /// reads it.
+    #[serde(
+        rename = "call_metadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub call_metadata: Option<serde_json::Value>,
     #[serde(with = "time::serde::rfc3339::option")]

@@ -26,8 +26,11 @@ use crate::{
 /// Largest accepted body: room for a full batch of large events.
 pub(super) const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-/// Proof that the request carries the ingest key (checked before the body is read).
-pub(super) struct IngestAuth;
+/// Proof that the request carries the ingest key, and its body's room in the ingest budget
+/// (both before the body is read): its `Content-Length`, or the largest body when it names none.
+pub(super) struct IngestAuth {
+    _room: tokio::sync::OwnedSemaphorePermit,
+}
 
 impl FromRequestParts<AppState> for IngestAuth {
     type Rejection = ApiError;
@@ -36,13 +39,22 @@ impl FromRequestParts<AppState> for IngestAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if presents_key(bearer(&parts.headers), &state.ingest_key.value) {
-            Ok(Self)
-        } else {
-            Err(ApiError::unauthorized(
+        if !presents_key(bearer(&parts.headers), &state.ingest_key.value) {
+            return Err(ApiError::unauthorized(
                 "a valid ingest key is required (Authorization: Bearer <INGEST_API_KEY>)",
-            ))
+            ));
         }
+        let length = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
+            .map_or(BODY_LIMIT, |length| length.min(BODY_LIMIT));
+        let room = state.ingestor.body_room(length).await.ok_or_else(|| {
+            ApiError::from(app::dto::error::DataError::Unavailable(
+                "the server is shutting down".to_owned(),
+            ))
+        })?;
+        Ok(Self { _room: room })
     }
 }
 

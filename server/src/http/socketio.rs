@@ -50,7 +50,7 @@ use crate::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{
             MAX_SOCKETS_PER_IDENTITY, MESSAGES_PER_SECOND, MessageBudget, SocketHolder, SocketSlot,
-            TOO_MANY_MESSAGES,
+            Spent, TOO_MANY_MESSAGES,
         },
     },
     state::AppState,
@@ -344,24 +344,26 @@ struct StreamAnswer {
     error: Option<String>,
 }
 
-/// Spends one message of the socket's budget. A socket that overspent is told why and
-/// disconnected: it is not a dashboard, and its messages would cost every tenant.
+/// Spends one message of the socket's budget; `true` when it is over budget and the message
+/// is refused (dropped unanswered, the socket told why at most once a second).
 fn overspent(socket: &SocketRef, budget: &MessageBudget) -> bool {
-    if budget.spend() {
-        return false;
+    match budget.spend() {
+        Spent::Allowed => false,
+        Spent::Refused { tell } => {
+            if tell {
+                let error = format!(
+                    "{TOO_MANY_MESSAGES}: at most {MESSAGES_PER_SECOND} a second; the rest are dropped"
+                );
+                let answer = StreamAnswer {
+                    success: false,
+                    stream: String::new(),
+                    error: Some(error),
+                };
+                let _ = socket.emit("error", &answer);
+            }
+            true
+        }
     }
-    let error =
-        format!("{TOO_MANY_MESSAGES}: at most {MESSAGES_PER_SECOND} a second; disconnecting");
-    let _ = socket.emit(
-        "error",
-        &StreamAnswer {
-            success: false,
-            stream: String::new(),
-            error: Some(error),
-        },
-    );
-    let _ = socket.clone().disconnect();
-    true
 }
 
 async fn subscribe(

@@ -35,7 +35,7 @@ use crate::{
     auth::{UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
-        quota::{MAX_SOCKETS_PER_IDENTITY, MessageBudget, SocketHolder, TOO_MANY_MESSAGES},
+        quota::{MAX_SOCKETS_PER_IDENTITY, MessageBudget, SocketHolder, Spent, TOO_MANY_MESSAGES},
     },
     state::AppState,
 };
@@ -187,7 +187,7 @@ where
                     None => continue,
                     Some(Incoming::Gone) => return End::Gone,
                     Some(Incoming::Close(code, reason)) => return End::Close(code, reason),
-                    Some(Incoming::Message(_)) if !budget.spend() => {
+                    Some(Incoming::Message(_)) if budget.spend() != Spent::Allowed => {
                         return End::Close(close_code::POLICY, TOO_MANY_MESSAGES);
                     }
                     Some(Incoming::Message(message)) => {

@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tracing::{debug, warn};
 
+use super::Gate;
 use crate::{
     dlq::DeadLetterQueue,
     live::{
@@ -31,13 +32,18 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
-    storage::{BatchPlan, Planned, Storage, StorageError, record::MergeError},
+    storage::{BatchPlan, CallRecord, Planned, Storage, StorageError, record::MergeError},
 };
 
 /// Most events in one transaction.
 pub const MAX_EVENTS_PER_TRANSACTION: usize = 1_000;
 /// Submissions that may wait for a writer before `submit` itself waits (backpressure).
 const QUEUE_CAPACITY: usize = 4_096;
+/// Request bodies being read, parsed or written at once, in bytes ([`Ingestor::body_room`]):
+/// with their parsed events (a few times their size), what ingest holds in memory.
+pub const BODIES_IN_FLIGHT: usize = 64 * 1024 * 1024;
+/// [`BODIES_IN_FLIGHT`] is counted in these units.
+const BODY_UNIT: usize = 1024;
 
 /// What became of one submitted event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,27 +115,74 @@ pub struct Writer {
 pub struct Ingestor {
     queue: mpsc::Sender<Job>,
     writer: Arc<Writer>,
+    gate: Arc<Gate>,
+    bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl Ingestor {
     /// Starts `workers` writer tasks. SQLite takes one writer at a time, so more only help
     /// PostgreSQL.
-    pub fn start(writer: Writer, workers: usize) -> Self {
+    pub fn start(writer: Writer, gate: Gate, workers: usize) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let writer = Arc::new(writer);
         for _ in 0..workers.max(1) {
             tokio::spawn(run_worker(Arc::clone(&receiver), Arc::clone(&writer)));
         }
-        Self { queue, writer }
+        Self {
+            queue,
+            writer,
+            gate: Arc::new(gate),
+            bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT / BODY_UNIT)),
+        }
+    }
+
+    /// Room for a request body of `bytes` (at most [`BODIES_IN_FLIGHT`] in all), held until
+    /// the request is answered; waits while other bodies fill it.
+    pub async fn body_room(&self, bytes: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let units = bytes
+            .div_ceil(BODY_UNIT)
+            .clamp(1, BODIES_IN_FLIGHT / BODY_UNIT);
+        let units = u32::try_from(units).unwrap_or(u32::MAX);
+        Arc::clone(&self.bodies)
+            .acquire_many_owned(units)
+            .await
+            .ok()
     }
 
     pub fn injector(&self) -> &FailureInjector {
         &self.writer.injector
     }
 
-    /// Writes `events`, answering once each is stored, queued or refused (same order).
+    /// Writes `events`, answering once each is stored, queued or refused (same order). An
+    /// event the [`Gate`] refuses is answered at once and the others are written.
     pub async fn submit(&self, events: Vec<CallEvent>) -> Vec<WriteOutcome> {
+        let refused = self.gate.admit(&events);
+        if refused.iter().all(Option::is_none) {
+            return self.enqueue(events).await;
+        }
+        let admitted: Vec<CallEvent> = events
+            .into_iter()
+            .zip(&refused)
+            .filter(|(_, refusal)| refusal.is_none())
+            .map(|(event, _)| event)
+            .collect();
+        let mut written = self.enqueue(admitted).await.into_iter();
+        refused
+            .into_iter()
+            .map(|refusal| match refusal {
+                Some(error) => WriteOutcome::Rejected(error),
+                None => written
+                    .next()
+                    .unwrap_or_else(|| WriteOutcome::Unavailable("not processed".to_owned())),
+            })
+            .collect()
+    }
+
+    async fn enqueue(&self, events: Vec<CallEvent>) -> Vec<WriteOutcome> {
+        if events.is_empty() {
+            return Vec::new();
+        }
         let count = events.len();
         let (reply, answer) = oneshot::channel();
         if self.queue.send(Job { events, reply }).await.is_err() {
@@ -309,7 +362,12 @@ impl Writer {
             .map(|(event, planned)| match planned {
                 Planned::Applied { changed } => {
                     if let (true, Some(row)) = (changed, plan.changed.get(&event.call_id)) {
-                        let call = Box::new(row.clone());
+                        // What is published is what the live page shows: never the call's
+                        // metadata, which can be tens of KiB and which the call's page reads.
+                        let call = Box::new(CallRecord {
+                            call_metadata: None,
+                            ..row.clone()
+                        });
                         published.push(match event.event_type {
                             EventType::CallStarted => BusEvent::Call {
                                 change: CallChange::Started,

@@ -85,6 +85,13 @@ pub struct Frame {
     at: Instant,
 }
 
+impl Frame {
+    /// What the frame holds: its `/ws` message and its Socket.IO payload.
+    fn bytes(&self) -> usize {
+        self.text.len() + self.data.get().len()
+    }
+}
+
 /// The `/ws` shape of a push, written around the already serialized payload.
 #[derive(Serialize)]
 struct WirePush<'a> {
@@ -175,6 +182,8 @@ struct RoomEntry {
     epoch: u32,
     seq: u64,
     history: VecDeque<Arc<Frame>>,
+    /// What `history` holds, in bytes of its frames.
+    history_bytes: usize,
     members: Vec<Member>,
     dirty: Dirty,
     /// When its figures were last taken for a push: the next may not come sooner than one
@@ -195,6 +204,7 @@ impl RoomEntry {
             epoch: rand::random(),
             seq: 0,
             history: VecDeque::new(),
+            history_bytes: 0,
             members: Vec::new(),
             dirty: Dirty::default(),
             figures_at: Instant::now().checked_sub(phase),
@@ -413,13 +423,17 @@ impl Hub {
     fn remember(&self, entry: &mut RoomEntry, frame: &Arc<Frame>) {
         let settings = &self.inner.settings;
         entry.history.push_back(Arc::clone(frame));
+        entry.history_bytes += frame.bytes();
         while entry.history.len() > settings.history
+            || entry.history_bytes > settings.history_bytes
             || entry
                 .history
                 .front()
                 .is_some_and(|first| first.at.elapsed() > settings.resume_window)
         {
-            entry.history.pop_front();
+            if let Some(first) = entry.history.pop_front() {
+                entry.history_bytes -= first.bytes();
+            }
         }
     }
 
@@ -439,6 +453,7 @@ impl Hub {
         for entry in entries.values_mut() {
             entry.epoch = rand::random();
             entry.history.clear();
+            entry.history_bytes = 0;
             for member in entry.members.drain(..) {
                 member.subscriber.lagged.store(true, Ordering::Relaxed);
             }
@@ -1055,6 +1070,34 @@ mod tests {
             Start::Snapshot { seq: 5, .. }
         ));
         drop(first);
+    }
+
+    #[tokio::test]
+    async fn history_is_bounded_in_bytes_as_well_as_count() {
+        let one = {
+            let hub = Hub::new(settings(8, 100));
+            let room = Room::Tenant("acme".into());
+            let _member = hub.subscribe(std::slice::from_ref(&room), &[]);
+            hub.publish(std::slice::from_ref(&room), &dlq(1));
+            let rooms = hub.rooms();
+            rooms[&room].history_bytes
+        };
+        // Room for three frames' bytes, though the count would allow a hundred.
+        let hub = Hub::new(PushSettings {
+            history_bytes: 3 * one + one / 2,
+            ..settings(8, 100)
+        });
+        let room = Room::Tenant("acme".into());
+        let _member = hub.subscribe(std::slice::from_ref(&room), &[]);
+        for depth in 1..=10 {
+            hub.publish(std::slice::from_ref(&room), &dlq(depth));
+        }
+        let rooms = hub.rooms();
+        let entry = &rooms[&room];
+        assert_eq!(entry.history.len(), 3);
+        assert!(entry.history_bytes <= 3 * one + one / 2);
+        let held: usize = entry.history.iter().map(|frame| frame.bytes()).sum();
+        assert_eq!(held, entry.history_bytes);
     }
 
     #[tokio::test]

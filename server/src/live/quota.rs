@@ -7,7 +7,10 @@
 //!   script tokens typically share one subject — is one holder per (subject, tenant), so one
 //!   tenant's scripts never use up another tenant's share.
 //! - **Messages per socket** — every client message (`subscribe`, `unsubscribe`, `ping`) spends
-//!   from the socket's own [`MessageBudget`]; a socket that overspends is closed with the reason.
+//!   from the socket's own [`MessageBudget`]. On `/ws` (our own client, which never comes near
+//!   it) a socket that overspends is closed with the reason; on Socket.IO the excess is refused
+//!   — dropped, and the socket told why at most once a second — since a server-side disconnect
+//!   races the transport's close and socket.io clients do not reconnect after one.
 //!   What a message can cost is bounded too: a stream switched on is answered from the room's
 //!   shared snapshot ([`crate::live::hub::room_state`]), never a query of its own.
 
@@ -106,22 +109,45 @@ impl Drop for SocketSlot {
 
 /// One socket's allowance of client messages: a few bytes, held as long as the socket.
 #[derive(Debug)]
-pub struct MessageBudget(governor::DefaultDirectRateLimiter);
+pub struct MessageBudget {
+    messages: governor::DefaultDirectRateLimiter,
+    /// Refusals the socket is told of: one a second.
+    notices: governor::DefaultDirectRateLimiter,
+}
 
 impl Default for MessageBudget {
     fn default() -> Self {
         let rate = NonZeroU32::new(MESSAGES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(MESSAGE_BURST).unwrap_or(NonZeroU32::MIN);
-        Self(governor::RateLimiter::direct(
-            governor::Quota::per_second(rate).allow_burst(burst),
-        ))
+        Self {
+            messages: governor::RateLimiter::direct(
+                governor::Quota::per_second(rate).allow_burst(burst),
+            ),
+            notices: governor::RateLimiter::direct(governor::Quota::per_second(NonZeroU32::MIN)),
+        }
     }
 }
 
+/// What became of a message spent from a [`MessageBudget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    Allowed,
+    /// Over budget; `tell`: the first refusal this second, which the socket is told of.
+    Refused {
+        tell: bool,
+    },
+}
+
 impl MessageBudget {
-    /// Spends one message; `false` when the socket has overspent.
-    pub fn spend(&self) -> bool {
-        self.0.check().is_ok()
+    /// Spends one message.
+    pub fn spend(&self) -> Spent {
+        if self.messages.check().is_ok() {
+            Spent::Allowed
+        } else {
+            Spent::Refused {
+                tell: self.notices.check().is_ok(),
+            }
+        }
     }
 }
 
@@ -169,7 +195,14 @@ mod tests {
     #[test]
     fn a_budget_allows_its_burst_then_refuses() {
         let budget = MessageBudget::default();
-        let spent = (0..MESSAGE_BURST * 2).filter(|_| budget.spend()).count();
-        assert!(spent >= MESSAGE_BURST as usize && spent < 2 * MESSAGE_BURST as usize);
+        let spent: Vec<_> = (0..MESSAGE_BURST * 2).map(|_| budget.spend()).collect();
+        let allowed = spent.iter().filter(|s| **s == Spent::Allowed).count();
+        assert!(allowed >= MESSAGE_BURST as usize && allowed < 2 * MESSAGE_BURST as usize);
+        // Of the refusals, one is told (within this second).
+        let told = spent
+            .iter()
+            .filter(|s| **s == Spent::Refused { tell: true })
+            .count();
+        assert_eq!(told, 1);
     }
 }

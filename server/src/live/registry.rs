@@ -61,8 +61,15 @@ impl LiveCall {
 
 #[derive(Debug, Default)]
 pub struct LiveRegistry {
-    calls: RwLock<HashMap<String, LiveCall>>,
+    calls: RwLock<Calls>,
     thresholds: HealthThresholds,
+}
+
+/// The live calls, and how many each tenant has.
+#[derive(Debug, Default)]
+struct Calls {
+    by_id: HashMap<String, LiveCall>,
+    per_tenant: HashMap<String, usize>,
 }
 
 impl LiveRegistry {
@@ -73,24 +80,49 @@ impl LiveRegistry {
         }
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Calls> {
+        // A poisoned lock only means another thread panicked mid-update of plain data.
+        self.calls.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn contains(&self, call_id: &str) -> bool {
+        self.read().by_id.contains_key(call_id)
+    }
+
+    /// Live calls of `tenant`.
+    pub fn count_of(&self, tenant: &str) -> usize {
+        self.read().per_tenant.get(tenant).copied().unwrap_or(0)
+    }
+
     pub fn thresholds(&self) -> HealthThresholds {
         self.thresholds
     }
 
-    /// Brings the registry in line with a row's new state.
+    /// Brings the registry in line with a row's new state. The row is kept without its metadata,
+    /// which nothing live shows (the call's page reads it).
     pub fn track(&self, row: &CallRecord, now: OffsetDateTime) {
-        // A poisoned lock only means another thread panicked mid-update of plain data.
         let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+        let Calls { by_id, per_tenant } = &mut *calls;
         if row.is_active() {
-            let health = calls.get(&row.id).map(|live| live.health);
+            let health = by_id.get(&row.id).map(|live| live.health);
             let mut live = LiveCall {
-                call: row.clone(),
+                call: CallRecord {
+                    call_metadata: None,
+                    ..row.clone()
+                },
                 health: HeartbeatHealth::Healthy,
             };
             live.health = health.unwrap_or_else(|| self.thresholds.classify(live.age(now)));
-            calls.insert(row.id.clone(), live);
-        } else {
-            calls.remove(&row.id);
+            if by_id.insert(row.id.clone(), live).is_none() {
+                *per_tenant.entry(row.user_id.clone()).or_default() += 1;
+            }
+        } else if let Some(gone) = by_id.remove(&row.id)
+            && let Some(count) = per_tenant.get_mut(&gone.call.user_id)
+        {
+            *count -= 1;
+            if *count == 0 {
+                per_tenant.remove(&gone.call.user_id);
+            }
         }
     }
 
@@ -100,8 +132,9 @@ impl LiveRegistry {
         tenant: Option<&str>,
         now: OffsetDateTime,
     ) -> Vec<(LiveCall, HeartbeatHealth)> {
-        let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
+        let calls = self.read();
         let mut live: Vec<_> = calls
+            .by_id
             .values()
             .filter(|live| tenant.is_none_or(|tenant| live.call.user_id == tenant))
             .map(|live| (live.clone(), self.thresholds.classify(live.age(now))))
@@ -117,15 +150,11 @@ impl LiveRegistry {
 
     /// The ids of every call the registry holds.
     pub fn ids(&self) -> Vec<String> {
-        let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
-        calls.keys().cloned().collect()
+        self.read().by_id.keys().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.calls
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.read().by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -139,7 +168,7 @@ impl LiveRegistry {
     ) -> Vec<(CallRecord, HeartbeatHealth, HeartbeatHealth)> {
         let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
         let mut changed = Vec::new();
-        for live in calls.values_mut() {
+        for live in calls.by_id.values_mut() {
             let health = self.thresholds.classify(live.age(now));
             if health != live.health {
                 changed.push((live.call.clone(), live.health, health));

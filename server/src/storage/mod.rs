@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use app::dto::ingest::CallEvent;
 
 pub use failure::Failure;
-pub use plan::{BatchPlan, Planned, RollupKey, RollupValues};
+pub use plan::{BatchPlan, Bounds, Planned, RollupKey, RollupValues};
 pub use record::CallRecord;
 
 /// What can go wrong talking to the database.
@@ -86,6 +86,7 @@ pub mod reads;
 #[derive(Clone, Debug)]
 pub struct Storage {
     pool: Pool,
+    bounds: Bounds,
     all_tenants: std::sync::Arc<all_tenants::AllTenantHours>,
 }
 
@@ -110,8 +111,15 @@ impl Storage {
         };
         Ok(Self {
             pool,
+            bounds: Bounds::default(),
             all_tenants: Default::default(),
         })
+    }
+
+    /// The same storage, holding each call's row to `bounds`.
+    pub fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// The pool itself, for SQL that has no method here (tests, benchmarks).
@@ -154,8 +162,12 @@ impl Storage {
         ids.dedup();
         let claimed = plan::claimed_room_sids(events);
         match &self.pool {
-            Pool::Sqlite(pool) => sqlite::write_batch(pool, &ids, &claimed, events).await,
-            Pool::Postgres(pool) => postgres::write_batch(pool, &ids, &claimed, events).await,
+            Pool::Sqlite(pool) => {
+                sqlite::write_batch(pool, &ids, &claimed, events, self.bounds).await
+            }
+            Pool::Postgres(pool) => {
+                postgres::write_batch(pool, &ids, &claimed, events, self.bounds).await
+            }
         }
     }
 

@@ -128,10 +128,55 @@ pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
 
 /// Plans `events` against `stored`, the current rows of the calls they name, and `holders`, the
 /// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
+/// What one call's row may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Bytes of a call's merged `call_metadata` (as JSON).
+    pub max_metadata_bytes: usize,
+}
+
+/// 64 KiB of metadata per call: room for a long transcript's worth of keys, and a bound on what
+/// every later write of the row costs.
+pub const DEFAULT_MAX_METADATA_BYTES: usize = 64 * 1024;
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            max_metadata_bytes: DEFAULT_MAX_METADATA_BYTES,
+        }
+    }
+}
+
+impl Bounds {
+    /// The row after `event`, unless the metadata `event` brought takes it past the bound (an
+    /// event without metadata never does: it cannot have grown).
+    fn check(self, event: &CallEvent, after: CallRecord) -> Result<CallRecord, MergeError> {
+        let carried = event
+            .call
+            .as_ref()
+            .is_some_and(|call| call.call_metadata.is_some());
+        if !carried {
+            return Ok(after);
+        }
+        let bytes = after.call_metadata.as_ref().map_or(0, |metadata| {
+            serde_json::to_vec(&metadata.0).map_or(usize::MAX, |json| json.len())
+        });
+        if bytes > self.max_metadata_bytes {
+            return Err(MergeError::MetadataTooLarge {
+                call_id: event.call_id.clone(),
+                bytes,
+                limit: self.max_metadata_bytes,
+            });
+        }
+        Ok(after)
+    }
+}
+
 pub fn plan(
     stored: &HashMap<String, CallRecord>,
     mut holders: RoomSidHolders,
     events: &[CallEvent],
+    bounds: Bounds,
 ) -> BatchPlan {
     let mut current: HashMap<&str, CallRecord> = HashMap::new();
     let mut planned = Vec::with_capacity(events.len());
@@ -139,7 +184,10 @@ pub fn plan(
         let before = current
             .get(event.call_id.as_str())
             .or_else(|| stored.get(&event.call_id));
-        match apply(before, event).and_then(|after| hold_room_sid(&mut holders, before, after)) {
+        let after = apply(before, event)
+            .and_then(|after| bounds.check(event, after))
+            .and_then(|after| hold_room_sid(&mut holders, before, after));
+        match after {
             Ok(after) => {
                 let changed = before != Some(&after);
                 planned.push(Planned::Applied { changed });
@@ -247,6 +295,7 @@ mod tests {
             &HashMap::new(),
             RoomSidHolders::new(),
             &[event(EventType::CallStarted, "a", 5)],
+            Bounds::default(),
         );
         assert_eq!(first.new_tenants, vec!["tenant-1".to_owned()]);
         assert_eq!(first.rollup.len(), 1);
@@ -270,6 +319,7 @@ mod tests {
             &stored,
             RoomSidHolders::new(),
             &[event(EventType::CallEnded, "a", 7)],
+            Bounds::default(),
         );
         assert!(second.new_tenants.is_empty());
         let deltas: Vec<(&str, RollupValues)> = second
@@ -309,13 +359,18 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallEnded, "a", 2),
         ];
-        let first = plan(&HashMap::new(), RoomSidHolders::new(), &events);
+        let first = plan(
+            &HashMap::new(),
+            RoomSidHolders::new(),
+            &events,
+            Bounds::default(),
+        );
         let stored: HashMap<_, _> = first
             .upserts
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let again = plan(&stored, RoomSidHolders::new(), &events);
+        let again = plan(&stored, RoomSidHolders::new(), &events, Bounds::default());
         assert!(again.upserts.is_empty());
         assert!(again.rollup.is_empty());
         assert_eq!(again.events, vec![Planned::Applied { changed: false }; 2]);
@@ -345,7 +400,7 @@ mod tests {
             // The holder itself may say it again.
             in_room(event(EventType::CallUpdated, "c", 2), "RM_2"),
         ];
-        let planned = plan(&HashMap::new(), stored_holder, &events);
+        let planned = plan(&HashMap::new(), stored_holder, &events, Bounds::default());
         let taken = |call_id: &str, room_sid: &str, holder: &str| {
             Planned::Rejected(MergeError::RoomSidTaken {
                 call_id: call_id.into(),
@@ -374,11 +429,16 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallStarted, "b", 1),
         ];
-        let ids: Vec<String> = plan(&HashMap::new(), RoomSidHolders::new(), &events)
-            .upserts
-            .into_iter()
-            .map(|row| row.id)
-            .collect();
+        let ids: Vec<String> = plan(
+            &HashMap::new(),
+            RoomSidHolders::new(),
+            &events,
+            Bounds::default(),
+        )
+        .upserts
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
         assert_eq!(ids, ["a", "b", "c"]);
     }
 }

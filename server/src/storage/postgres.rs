@@ -14,7 +14,7 @@ use sqlx::{
 };
 
 use super::{
-    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc,
+    BatchPlan, Bounds, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc,
     plan::{RoomSidHolders, holders, plan},
 };
 
@@ -99,11 +99,12 @@ pub(super) async fn write_batch(
     ids: &[&str],
     claimed: &[(String, String)],
     events: &[CallEvent],
+    bounds: Bounds,
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin().await?;
     let stored = load_in(&mut tx, ids, true).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, holders, events);
+    let plan = plan(&stored, holders, events, bounds);
     let now = now_utc();
 
     if !plan.upserts.is_empty() || !plan.rollup.is_empty() {

@@ -67,6 +67,21 @@ pub enum MergeError {
         room_sid: String,
         holder: String,
     },
+    /// The call's merged metadata would pass the bound ([`super::Bounds`]).
+    #[error("call {call_id}: call_metadata would be {bytes} bytes stored, at most {limit}")]
+    MetadataTooLarge {
+        call_id: String,
+        bytes: usize,
+        limit: usize,
+    },
+    /// The tenant has the most live calls it may have ([`crate::ingest::Gate`]).
+    #[error("tenant {user_id} has {limit} live calls, the most it may have; end one first")]
+    LiveCallLimit { user_id: String, limit: usize },
+    /// Too many tenants appeared for the first time this minute ([`crate::ingest::Gate`]).
+    #[error(
+        "user_id {user_id}: too many new tenants this minute (at most {per_minute}); try again shortly"
+    )]
+    TenantLimit { user_id: String, per_minute: u32 },
 }
 
 impl MergeError {
@@ -75,6 +90,9 @@ impl MergeError {
         match self {
             Self::TenantMismatch { .. } => "tenant_mismatch",
             Self::RoomSidTaken { .. } => "room_sid_taken",
+            Self::MetadataTooLarge { .. } => "metadata_too_large",
+            Self::LiveCallLimit { .. } => "live_call_limit",
+            Self::TenantLimit { .. } => "tenant_limit",
         }
     }
 }

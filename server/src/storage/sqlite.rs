@@ -10,7 +10,8 @@ use sqlx::{
 };
 
 use super::{
-    BatchPlan, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id, now_utc,
+    BatchPlan, Bounds, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id,
+    now_utc,
     plan::{RoomSidHolders, holders, plan},
 };
 
@@ -88,11 +89,12 @@ pub(super) async fn write_batch(
     ids: &[&str],
     claimed: &[(String, String)],
     events: &[CallEvent],
+    bounds: Bounds,
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let stored = load_in(&mut tx, ids).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, holders, events);
+    let plan = plan(&stored, holders, events, bounds);
     let now = now_utc();
 
     if !plan.new_tenants.is_empty() {

@@ -6,6 +6,7 @@ mod assets;
 mod audit;
 mod auth;
 mod binary;
+mod bounded;
 mod connections;
 mod dashboard;
 mod databases;
