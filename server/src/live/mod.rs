@@ -27,3 +27,4 @@ pub mod hub;
 pub mod quota;
 pub mod redis;
 pub mod registry;
+pub mod replay;

@@ -34,6 +34,8 @@ use std::sync::{
 
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
+
+use super::replay::ReplayGuard;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,6 +90,8 @@ pub struct RedisLink {
     instance: Arc<str>,
     /// Signs and checks bus messages.
     bus_key: Arc<BusKey>,
+    /// Refuses bus messages seen before or sent long ago.
+    replays: Arc<ReplayGuard>,
     /// What listens ([`BUS_READY`], [`PRODUCERS_READY`], [`STREAM_READY`]).
     ready: Arc<AtomicU8>,
     subscribed: watch::Sender<bool>,
@@ -167,11 +171,18 @@ async fn scan(conn: &mut ConnectionManager, pattern: &str) -> redis::RedisResult
     }
 }
 
-/// A bus event on the wire, with the instance that wrote it.
+/// A bus event on the wire, with the instance that wrote it, when (unix milliseconds) and a
+/// random nonce, so a recorded message cannot be published again ([`ReplayGuard`]).
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     origin: String,
+    sent_at: i64,
+    nonce: u64,
     event: BusEvent,
+}
+
+fn unix_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 impl RedisLink {
@@ -186,6 +197,7 @@ impl RedisLink {
             prefix: prefix.into(),
             instance: format!("{:016x}", rand::random::<u64>()).into(),
             bus_key: Arc::new(BusKey::derive(secret)),
+            replays: Arc::default(),
             ready: Arc::default(),
             subscribed: watch::Sender::new(false),
             taken: Arc::default(),
@@ -267,6 +279,8 @@ impl RedisLink {
     fn stage_publish(&self, pipe: &mut redis::Pipeline, event: &BusEvent) {
         let envelope = Envelope {
             origin: self.instance.to_string(),
+            sent_at: unix_millis(OffsetDateTime::now_utc()),
+            nonce: rand::random(),
             event: event.clone(),
         };
         match serde_json::to_string(&envelope) {
@@ -672,6 +686,13 @@ impl RedisLink {
         };
         if *envelope.origin == *self.instance {
             return;
+        }
+        let now = unix_millis(OffsetDateTime::now_utc());
+        let admitted = self
+            .replays
+            .admit(&envelope.origin, envelope.nonce, envelope.sent_at, now);
+        if let Err(refusal) = admitted {
+            return warn!(?refusal, origin = %envelope.origin, "redis: refused a replayed bus message");
         }
         if let BusEvent::Call { call, .. } | BusEvent::Heartbeat { call } = &envelope.event {
             state.registry.track(call, OffsetDateTime::now_utc());

@@ -173,3 +173,27 @@ async fn ingest_bodies_in_flight_are_bounded_and_the_next_waits_its_turn() {
     drop(held);
     assert_eq!(waiting.await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_csv_export_that_fails_mid_way_ends_so_a_client_can_tell() {
+    let app = spawn_app().await;
+    let start = json!({"type": "call_started", "user_id": "acme", "call_id": "c1", "at": now()});
+    assert_eq!(app.ingest(&start).await.status(), StatusCode::OK);
+    // The header row goes out before the first page is read; then the database fails.
+    let server::storage::Pool::Sqlite(pool) = app.state.storage.pool() else {
+        unreachable!("the test server is on SQLite")
+    };
+    sqlx::query("ALTER TABLE call_logs RENAME TO call_logs_away")
+        .execute(pool)
+        .await
+        .unwrap();
+    let response = app
+        .get_as("/api/dashboard/calls.csv", &app.token(Some("acme")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await;
+    assert!(
+        body.is_err(),
+        "a cut-short export must not read as a complete file: {body:?}"
+    );
+}

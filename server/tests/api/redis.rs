@@ -255,6 +255,45 @@ async fn two_instances_share_every_change() {
 }
 
 #[tokio::test]
+async fn a_recorded_bus_message_published_again_is_refused() {
+    use futures::StreamExt;
+    let Some((mut conn, prefix, db)) = redis_and_postgres().await else {
+        return;
+    };
+    let first = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let second = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let mut on_second = second.state.bus.subscribe();
+    let channel = format!("{prefix}switchboard:bus");
+    let mut recorder = redis::Client::open(redis_url())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    recorder.subscribe(&channel).await.unwrap();
+
+    first.ingest(&started("call-1", &now())).await;
+    let recorded: String = recorder
+        .on_message()
+        .next()
+        .await
+        .unwrap()
+        .get_payload()
+        .unwrap();
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-1".to_owned(), Some(CallChange::Started))
+    );
+    // Anyone who can read Redis publishes it again: signed, but not new.
+    let _: i64 = conn.publish(&channel, &recorded).await.unwrap();
+    first.ingest(&started("call-2", &now())).await;
+    assert_eq!(
+        next_change(&mut on_second).await,
+        ("call-2".to_owned(), Some(CallChange::Started)),
+        "the replayed call-1 start must not come first"
+    );
+}
+
+#[tokio::test]
 async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     let Some((mut conn, prefix)) = redis().await else {
         return;
