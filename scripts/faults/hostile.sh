@@ -119,6 +119,61 @@ hdrs=()
 for n in $(seq 1 120); do hdrs+=(-H "X-Flood-$n: $(head -c 1000 /dev/zero | tr '\0' a)"); done
 probe "120 KB of headers" "200|400|431" "${hdrs[@]}" "$URL/api/dashboard/health"
 
+# Fair shares and no lockouts (issue 22).
+# - Script tokens share one subject: tenant A holding all its sockets leaves B's share alone.
+read -r a_held a_refused b_ok <<<"$(node "$(dirname "$0")/quota.mjs" "$URL" "$A" "$B" 32 || echo "0 0 0")"
+quota_ok=$(( a_held == 32 && a_refused == 1 && b_ok == 1 ))
+rows+=("| 32 Socket.IO sockets of tenant A's script token, then one more, then tenant B's | 32, refused, connected | $a_held, $([[ $a_refused == 1 ]] && echo refused || echo connected), $([[ $b_ok == 1 ]] && echo connected || echo refused) | $([[ $quota_ok == 1 ]] && echo ok || echo FAILED) |")
+(( quota_ok == 1 )) || bad=1
+# - Eleven wrong passwords from one address (127.0.0.2), then the owner from another.
+if [[ -n "${FAULTS_DATABASE_URL:-}" ]]; then
+  printf 'owner password of the fault suite\n' | "$BIN" user add --database-url "$FAULTS_DATABASE_URL" \
+    --email owner@fault.test --role tenant --tenant fault-a --password-stdin >/dev/null
+  for _ in $(seq 1 11); do
+    curl -sS -o /dev/null --interface 127.0.0.2 --max-time 20 -X POST "$URL/api/auth/token" \
+      -H "Content-Type: application/json" -d '{"email":"owner@fault.test","password":"wrong, wrong, wrong"}'
+  done
+  probe "the guesser's 12th try" "429" --interface 127.0.0.2 -X POST "$URL/api/auth/token" \
+    -H "Content-Type: application/json" -d '{"email":"owner@fault.test","password":"owner password of the fault suite"}'
+  probe "the owner, from elsewhere, after 11 wrong guesses by another" "200" -X POST "$URL/api/auth/token" \
+    -H "Content-Type: application/json" -d '{"email":"owner@fault.test","password":"owner password of the fault suite"}'
+fi
+# - Connections that send nothing, or only the HTTP/2 preface, are closed within the deadline.
+idle="$(python3 - "${URL#http://}" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+verdicts = []
+for greeting in (b"", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(greeting)
+    s.settimeout(25)
+    started = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+        verdicts.append(f"closed after {time.monotonic() - started:.0f} s")
+    except socket.timeout:
+        verdicts.append("open after 25 s")
+    s.close()
+print(" / ".join(verdicts))
+PY
+)"
+idle_ok=$([[ "$idle" != *open* && "$idle" == *closed*closed* ]] && echo 1 || echo 0)
+rows+=("| a connection sending nothing / only the HTTP/2 preface | closed within 10 s | $idle | $([[ $idle_ok == 1 ]] && echo ok || echo FAILED) |")
+(( idle_ok == 1 )) || bad=1
+# - The demo's data folder: a plain serve on it refuses to start, and says why.
+"$BIN" serve --demo --addr 127.0.0.1:0 --data-dir "$WORK/demo" --site-root "$WORK" >"$WORK/demo.out" 2>&1 &
+demo_pid=$!
+for _ in $(seq 1 100); do grep -q 'http://127' "$WORK/demo.out" && break; sleep 0.1; done
+kill -TERM "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null
+if timeout 20 "$BIN" serve --addr 127.0.0.1:0 --data-dir "$WORK/demo" --site-root "$WORK" >/dev/null 2>"$WORK/plain.err"; then
+  demo_verdict="served"
+else
+  demo_verdict="refused$(grep -q 'written by the demo' "$WORK/plain.err" && echo ', saying why')"
+fi
+rows+=("| plain serve on the demo's data folder | refused, saying why | $demo_verdict | $([[ $demo_verdict == 'refused, saying why' ]] && echo ok || echo FAILED) |")
+[[ "$demo_verdict" == "refused, saying why" ]] || bad=1
+
 # No cross-tenant read: nothing B can read names A's calls.
 leak=0
 for path in "/api/dashboard/recent-calls?limit=100" "/api/dashboard/active-calls" "/api/dashboard/calls.csv"; do
