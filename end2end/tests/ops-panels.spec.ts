@@ -61,6 +61,9 @@ test("failed writes open the dead-letter queue by itself", async ({ page, reques
     await expect(items).toHaveCount(2);
     await expect(items.first().getByTestId("final-failure")).toHaveText("■ Final failure");
     await expect(items.first().getByTestId("retries")).toHaveText("retries 1/1");
+    // Whose fault it was, in words: injected failures stand for the database refusing events.
+    await expect(items.first().getByTestId("waits-on")).toHaveText("✕ Refused by the database");
+    await expect(items.first().getByTestId("waits-on")).toHaveAttribute("data-failure", "refusal");
     await expect(items.first()).toContainText("injected write failure");
     await expect(items.first()).toContainText("Tenant A (e2e)");
     await expect(panel.getByTestId("retry-all")).toHaveText("Retry all (2)");

@@ -190,6 +190,7 @@ pub const SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE: u32 = 20;
 pub struct SignInFailureLog {
     limiter: governor::DefaultDirectRateLimiter,
     per_client: governor::DefaultKeyedRateLimiter<IpAddr>,
+    early_purge: crate::auth::Throttle,
     left_out: AtomicU64,
 }
 
@@ -202,6 +203,7 @@ impl Default for SignInFailureLog {
             per_client: governor::RateLimiter::keyed(per_minute(
                 SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE,
             )),
+            early_purge: crate::auth::Throttle::default(),
             left_out: AtomicU64::new(0),
         }
     }
@@ -211,6 +213,9 @@ impl SignInFailureLog {
     /// Records a failed sign-in from `client` unless over its client's rate or the overall
     /// one; the next one recorded says how many were left out meanwhile.
     pub async fn record(&self, state: &AppState, client: Option<IpAddr>, mut entry: Entry) {
+        if self.per_client.len() > crate::auth::LIMITER_KEYS && self.early_purge.due() {
+            self.purge();
+        }
         let client_allowed = client.is_none_or(|client| {
             self.per_client
                 .check_key(&crate::auth::client_key(client))

@@ -244,9 +244,10 @@ pub struct ServeArgs {
     pub request_timeout_secs: u64,
 
     /// Connections served at once. Past it the server stops accepting (new ones wait in the
-    /// kernel's queue) and says so in its log; a connection that sends no request within the
-    /// header deadline (10 s) is closed, so idle ones cannot hold the places. Keep it under the
-    /// process's file-descriptor limit (`ulimit -n`).
+    /// kernel's queue) and says so in its log; a connection with no request in flight for the
+    /// header deadline (10 s) is closed, so idle ones cannot hold the places. Live sockets,
+    /// once upgraded, count against a second allowance of the same size: keep twice it under
+    /// the process's file-descriptor limit (`ulimit -n`).
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,

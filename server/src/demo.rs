@@ -113,13 +113,21 @@ pub const DEMO_DOMAIN: &str = "demo.switchboard.test";
 pub const DEMO_MARK: &str = "demo";
 
 /// Demo data never reaches production: a plain `serve` refuses a database the demo wrote, and
-/// `serve --demo` refuses one holding users of its own.
+/// `serve --demo` refuses one holding users or tenants of its own (a platform that signs in only
+/// with tokens has tenants and no users).
 pub async fn check_database(storage: &Storage, demo: bool) -> Result<(), StartupError> {
     if demo {
-        match storage.users_outside(DEMO_DOMAIN).await? {
-            0 => Ok(storage.mark(DEMO_MARK).await?),
-            users => Err(StartupError::NotForTheDemo(users)),
+        let users = storage.users_outside(DEMO_DOMAIN).await?;
+        let tenants = storage
+            .tenants()
+            .await?
+            .iter()
+            .filter(|(id, _)| !TENANTS.iter().any(|(demo, _, _)| demo == id))
+            .count();
+        if users > 0 || tenants > 0 {
+            return Err(StartupError::NotForTheDemo { users, tenants });
         }
+        Ok(storage.mark(DEMO_MARK).await?)
     } else if storage.is_marked(DEMO_MARK).await? {
         Err(StartupError::DemoDatabase)
     } else {

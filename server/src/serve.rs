@@ -2,26 +2,35 @@
 //! what it has no setting for:
 //! - a deadline for each request's headers (a client trickling them in a byte at a time would
 //!   otherwise hold its connection and task for as long as it liked), and the same deadline for
-//!   a connection's first request whatever its protocol: one that sends nothing, or only the
-//!   HTTP/2 preface, is closed (hyper's own deadline starts only once HTTP/1 bytes arrive);
+//!   a connection with nothing in flight, whatever its protocol: one that sends nothing, only
+//!   the HTTP/2 preface, or nothing more after its last answer is closed (hyper's own deadline
+//!   starts only once HTTP/1 bytes arrive, and HTTP/2 has none). A request is in flight until
+//!   its answer's body has been sent, so a long export or a long poll is never cut;
 //! - a cap on connections served at once: past it the server stops accepting until one ends,
 //!   and logs that it did;
 //! - a bounded wait for requests in flight when the server stops.
 
 use std::{
+    pin::Pin,
     sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
-use axum::{Router, extract::ConnectInfo};
-use hyper::body::Incoming;
+use axum::{
+    Router,
+    body::{Body, HttpBody},
+    extract::ConnectInfo,
+};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto::Builder, graceful::GracefulShutdown},
 };
+use tokio::time::Instant;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 use tracing::{debug, warn};
@@ -95,14 +104,20 @@ pub async fn serve(
             warn!(%error, "cannot set TCP_NODELAY on a connection");
         }
         let router = router.clone();
-        let requested = Arc::new(AtomicBool::new(false));
+        let activity = Arc::new(Activity::new());
         let service = hyper::service::service_fn({
-            let requested = Arc::clone(&requested);
+            let activity = Arc::clone(&activity);
             move |mut request: hyper::Request<Incoming>| {
-                requested.store(true, Ordering::Relaxed);
+                let busy = Busy::begin(&activity);
                 // The peer's address reaches handlers (the audit log records it).
                 request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request)
+                let answer = router.clone().oneshot(request);
+                async move {
+                    let response = answer.await?;
+                    Ok::<_, std::convert::Infallible>(
+                        response.map(|body| Body::new(Tracked { body, _busy: busy })),
+                    )
+                }
             }
         });
         let connection = builder
@@ -111,17 +126,13 @@ pub async fn serve(
         let connection = connections.watch(connection);
         tokio::spawn(async move {
             let _place = place;
-            let no_request = async {
-                tokio::time::sleep(first_request).await;
-                if requested.load(Ordering::Relaxed) {
-                    std::future::pending::<()>().await;
-                }
-            };
             tokio::select! {
                 result = connection => if let Err(error) = result {
                     debug!(%error, %peer, "connection ended with an error");
                 },
-                () = no_request => debug!(%peer, "closing a connection that sent no request in time"),
+                () = activity.idle_for(first_request) => {
+                    debug!(%peer, "closing a connection that asked nothing in time");
+                }
             }
         });
     }
@@ -132,5 +143,83 @@ pub async fn serve(
             deadline_secs = serving.shutdown_deadline.as_secs(),
             "requests still in flight at the shutdown deadline; stopping without them"
         ),
+    }
+}
+
+/// What a connection is doing: its requests in flight, and since when it has had none.
+struct Activity {
+    in_flight: AtomicUsize,
+    since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            since: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn since(&self) -> Instant {
+        *self.since.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Completes once the connection has had nothing in flight for `deadline`.
+    async fn idle_for(&self, deadline: Duration) {
+        loop {
+            if self.in_flight.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(deadline).await;
+                continue;
+            }
+            let due = self.since() + deadline;
+            if due <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(due).await;
+        }
+    }
+}
+
+/// A request in flight on its connection, until dropped with its answer's body.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn begin(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        // The idle time counts from the end of the last answer.
+        *self.0.since.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An answer's body that keeps its request in flight until it is sent (or dropped).
+struct Tracked {
+    body: Body,
+    _busy: Busy,
+}
+
+impl HttpBody for Tracked {
+    type Data = <Body as HttpBody>::Data;
+    type Error = <Body as HttpBody>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

@@ -50,11 +50,11 @@ pub enum StartupError {
     )]
     DemoDatabase,
     #[error(
-        "this database holds {0} dashboard user(s) outside the demo: `serve --demo` would add \
-         accounts whose password is published. Give the demo a data folder (--data-dir) or \
-         DATABASE_URL of its own"
+        "this database holds {users} dashboard user(s) and {tenants} tenant(s) outside the demo: \
+         `serve --demo` would add accounts whose password is published. Give the demo a data \
+         folder (--data-dir) or DATABASE_URL of its own"
     )]
-    NotForTheDemo(i64),
+    NotForTheDemo { users: i64, tenants: usize },
 }
 
 /// Shortest accepted `INGEST_API_KEY` / `INTERNAL_API_KEY`.
@@ -216,6 +216,7 @@ impl AppState {
             .site_addr(config.addr)
             .build();
         let hub = Hub::new(config.push);
+        let sockets = Arc::new(SocketQuota::new(config.max_connections));
         Ok(Self {
             config: Arc::new(config),
             leptos_options,
@@ -224,7 +225,7 @@ impl AppState {
             dlq,
             bus,
             hub,
-            sockets: Arc::default(),
+            sockets,
             registry,
             ingestor,
             redis,

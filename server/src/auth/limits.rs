@@ -32,8 +32,9 @@ pub const BURST_FAILURES: u32 = 10;
 /// A burst lasts while failures keep coming within this long of each other.
 pub(crate) const BURST_WINDOW: Duration = Duration::from_secs(60);
 /// Keys a limiter holds before it forgets those whose allowance has refilled, without waiting
-/// for the timer.
-const LIMITER_KEYS: usize = 100_000;
+/// for the timer (at most once a second: while a flood keeps them all recent, forgetting would
+/// find nothing to forget on every attempt).
+pub(crate) const LIMITER_KEYS: usize = 100_000;
 /// Password hashes checked at once; more wait their turn rather than starve the server's cores.
 const CONCURRENT_HASHES: usize = 4;
 /// Sign-ins that may wait for a turn at hashing; past that the server is busy (503) rather than
@@ -58,6 +59,7 @@ pub struct SignInLimits {
     per_address: governor::DefaultKeyedRateLimiter<IpAddr>,
     keys: std::hash::RandomState,
     bursts: Mutex<HashMap<u64, Burst>>,
+    early_purge: Throttle,
     hashing: tokio::sync::Semaphore,
     /// A place in the queue for `hashing`: held while waiting and while hashing.
     queue: tokio::sync::Semaphore,
@@ -93,6 +95,7 @@ impl Default for SignInLimits {
             per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
             keys: std::hash::RandomState::new(),
             bursts: Mutex::default(),
+            early_purge: Throttle::default(),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
             queue: tokio::sync::Semaphore::new(CONCURRENT_HASHES + WAITING_HASHES),
             failures_logged: crate::audit::SignInFailureLog::default(),
@@ -105,7 +108,9 @@ impl SignInLimits {
     /// `Err(seconds)` when it must wait that long first.
     pub fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<(), u64> {
         // Between the timer's purges, a flood of new emails or addresses is bounded too.
-        if self.per_email_client.len() > LIMITER_KEYS || self.per_address.len() > LIMITER_KEYS {
+        if (self.per_email_client.len() > LIMITER_KEYS || self.per_address.len() > LIMITER_KEYS)
+            && self.early_purge.due()
+        {
             self.purge();
         }
         let seconds = |wait: governor::NotUntil<_>| {
@@ -178,6 +183,22 @@ impl SignInLimits {
             _place: place,
             _turn: turn,
         })
+    }
+}
+
+/// Lets something happen at most once a second.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle(Mutex<Option<Instant>>);
+
+impl Throttle {
+    /// Whether it may happen now (and then it counts as having happened).
+    pub(crate) fn due(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|last| last.elapsed() < Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 }
 

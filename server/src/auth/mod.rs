@@ -31,6 +31,7 @@ pub use limits::{
     ATTEMPTS_PER_ADDRESS_PER_MINUTE, ATTEMPTS_PER_EMAIL_PER_CLIENT_PER_MINUTE, BURST_FAILURES,
     BurstReport, HashingTurn, SignInLimits, client_key,
 };
+pub(crate) use limits::{LIMITER_KEYS, Throttle};
 
 /// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,
 /// server functions — asks [`JwtKeys`] and [`Caller::scope`] and gets this; each door turns it

@@ -295,8 +295,9 @@ impl DeadLetterQueue {
         let now = OffsetDateTime::now_utc();
         entry.next_retry_at = Some(now);
         entry.updated_at = now;
-        // Discarded meanwhile: it stays gone.
-        both!(self, queue => queue.save(&entry).await)
+        // Written or discarded meanwhile: it stays gone, and it was there when asked for.
+        both!(self, queue => queue.save(&entry).await)?;
+        Ok(true)
     }
 
     /// Every entry retried now, by pages of ids (the queue may be deep: never every entry in

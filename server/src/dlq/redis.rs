@@ -332,16 +332,28 @@ impl RedisDlq {
             .await?;
         let mut rearmed = 0;
         for chunk in waiting.chunks(CHUNK) {
-            for mut entry in self.entries(chunk).await? {
-                if entry.kind != FailureKind::Outage || entry.is_final() {
-                    continue;
+            for entry in self.entries(chunk).await? {
+                if entry.kind == FailureKind::Outage && !entry.is_final() {
+                    rearmed += u64::from(self.due_now(entry.id, now).await?);
                 }
-                entry.next_retry_at = Some(now);
-                entry.updated_at = now;
-                rearmed += u64::from(self.save(&entry).await?);
             }
         }
         Ok(rearmed)
+    }
+
+    /// Moves an entry still waiting in `due` to the front (`ZADD XX`): its saved state is left
+    /// alone, so a retrier settling it meanwhile is never overwritten, and an entry another
+    /// instance has claimed (out of `due`) is not put back. Returns whether it moved.
+    async fn due_now(&self, id: i64, now: OffsetDateTime) -> Result<bool, DlqError> {
+        let moved: i64 = redis::cmd("ZADD")
+            .arg(&self.due)
+            .arg("XX")
+            .arg("CH")
+            .arg(score(now))
+            .arg(id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(moved == 1)
     }
 
     /// Looks at the next few entries in line only: refusals there are due within seconds anyway.
@@ -356,14 +368,13 @@ impl RedisDlq {
             .query_async(&mut self.conn.clone())
             .await?;
         let entries = self.entries(&next).await?;
-        let Some(mut entry) = entries
+        match entries
             .into_iter()
             .find(|entry| entry.kind == FailureKind::Outage)
-        else {
-            return Ok(false);
-        };
-        entry.next_retry_at = Some(now);
-        self.save(&entry).await
+        {
+            Some(entry) => self.due_now(entry.id, now).await,
+            None => Ok(false),
+        }
     }
 
     /// Reads every entry, a chunk at a time: the Redis queue keeps no index by call, and this

@@ -49,8 +49,8 @@ use crate::{
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{
-            MAX_SOCKETS_PER_IDENTITY, MESSAGES_PER_SECOND, MessageBudget, SocketHolder, SocketSlot,
-            Spent, TOO_MANY_MESSAGES,
+            MAX_SOCKETS_PER_IDENTITY, MESSAGES_PER_SECOND, MessageBudget, QuotaFull, SERVER_FULL,
+            SocketHolder, SocketSlot, Spent, TOO_MANY_MESSAGES,
         },
     },
     state::AppState,
@@ -147,6 +147,8 @@ enum Refused {
         "too many live connections: at most {MAX_SOCKETS_PER_IDENTITY} per user; close one first"
     )]
     TooManySockets,
+    #[error("{SERVER_FULL}")]
+    ServerFull,
 }
 
 /// The socket's place in its identity's quota, held in its extensions: given back when the
@@ -171,7 +173,10 @@ async fn authenticate(
     let slot = state
         .sockets
         .take(SocketHolder::of(&identity, session))
-        .ok_or(Refused::TooManySockets)?;
+        .map_err(|full| match full {
+            QuotaFull::Holder => Refused::TooManySockets,
+            QuotaFull::Server => Refused::ServerFull,
+        })?;
     socket.extensions.insert(Slot {
         _held: Arc::new(slot),
     });

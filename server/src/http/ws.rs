@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use app::dto::error::DataError;
 use app::dto::live::{
     ClientMessage, PING_TIMEOUT_SECS, Room, RoomState, SESSION_ENDED, ServerMessage, SocketQuery,
     decode_resume,
@@ -35,7 +36,10 @@ use crate::{
     auth::{UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
-        quota::{MAX_SOCKETS_PER_IDENTITY, MessageBudget, SocketHolder, Spent, TOO_MANY_MESSAGES},
+        quota::{
+            MAX_SOCKETS_PER_IDENTITY, MessageBudget, QuotaFull, SERVER_FULL, SocketHolder, Spent,
+            TOO_MANY_MESSAGES,
+        },
     },
     state::AppState,
 };
@@ -70,7 +74,10 @@ pub(super) async fn upgrade(
     let slot = state
         .sockets
         .take(SocketHolder::of(&identity, session))
-        .ok_or(ApiError::TooManySockets(MAX_SOCKETS_PER_IDENTITY))?;
+        .map_err(|full| match full {
+            QuotaFull::Holder => ApiError::TooManySockets(MAX_SOCKETS_PER_IDENTITY),
+            QuotaFull::Server => ApiError::from(DataError::Unavailable(SERVER_FULL.to_owned())),
+        })?;
     Ok(socket
         .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)

@@ -3,10 +3,17 @@
 //! event that would pass it, for itself, with its own code (`live_call_limit`, `tenant_limit`);
 //! everything else in the request is written.
 //!
+//! The live-call count is the registry's, which follows commits: requests admitted at the same
+//! time (at most what the ingest body budget lets in), and on other instances, may each take a
+//! tenant up to the cap, and events queued through an outage count once written (the DLQ's
+//! retries and reconciliation's repairs were admitted already and do not pass here). So the
+//! registry holds at most the cap per tenant plus what those admit: bounded, not exact. In Redis
+//! mode each instance keeps its own list of the tenants it has seen, so a tenant new to this
+//! instance spends from this instance's allowance once.
+//!
 //! With the per-call bounds of [`crate::storage::Bounds`] (metadata) and the request size limits,
-//! they bound what any sequence of valid ingest requests can make this server hold: the live
-//! registry at most `max_live_calls_per_tenant` calls per tenant, each without its metadata, and
-//! tenants growing by at most `new_tenants_per_minute`.
+//! they bound what any sequence of valid ingest requests can make this server hold: each live
+//! call is kept without its metadata, and tenants grow by at most `new_tenants_per_minute`.
 
 use std::{
     collections::{HashMap, HashSet},

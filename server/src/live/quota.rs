@@ -5,7 +5,9 @@
 //!   bound. A signed-in user is one holder (a browser tab holds one socket, so the cap leaves
 //!   room for an operator's many tabs and devices); a token that names no user — a platform's
 //!   script tokens typically share one subject — is one holder per (subject, tenant), so one
-//!   tenant's scripts never use up another tenant's share.
+//!   tenant's scripts never use up another tenant's share. All holders together hold at most the
+//!   server's connection cap (`SWITCHBOARD_MAX_CONNECTIONS`): an upgraded socket has left the
+//!   HTTP connection it came on, so the accept loop's cap no longer counts it.
 //! - **Messages per socket** — every client message (`subscribe`, `unsubscribe`, `ping`) spends
 //!   from the socket's own [`MessageBudget`]. On `/ws` (our own client, which never comes near
 //!   it) a socket that overspends is closed with the reason; on Socket.IO the excess is refused
@@ -30,6 +32,8 @@ pub const MAX_SOCKETS_PER_IDENTITY: usize = 32;
 /// sends a few per minute; the seed's clients a few per connection.
 pub const MESSAGES_PER_SECOND: u32 = 10;
 pub const MESSAGE_BURST: u32 = 20;
+/// Why a socket is refused when the server holds as many as it may.
+pub const SERVER_FULL: &str = "the server holds as many live connections as it may (SWITCHBOARD_MAX_CONNECTIONS); try again shortly";
 /// Why a socket that overspent its budget is closed.
 pub const TOO_MANY_MESSAGES: &str = "too many messages";
 
@@ -56,10 +60,26 @@ impl SocketHolder {
     }
 }
 
-/// Open sockets per holder.
-#[derive(Debug, Default)]
+/// Open sockets per holder, and in all.
+#[derive(Debug)]
 pub struct SocketQuota {
-    open: Mutex<HashMap<SocketHolder, usize>>,
+    open: Mutex<Open>,
+    max_total: usize,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    by_holder: HashMap<SocketHolder, usize>,
+    total: usize,
+}
+
+/// Why a socket has no place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaFull {
+    /// Its holder holds [`MAX_SOCKETS_PER_IDENTITY`] already.
+    Holder,
+    /// The server holds as many as it may.
+    Server,
 }
 
 /// One socket's place in its holder's quota, given back when dropped (when the socket ends).
@@ -70,15 +90,27 @@ pub struct SocketSlot {
 }
 
 impl SocketQuota {
-    /// A place for one more socket of `holder`, or `None` when it holds the most already.
-    pub fn take(self: &Arc<Self>, holder: SocketHolder) -> Option<SocketSlot> {
+    /// At most `max_total` sockets in all.
+    pub fn new(max_total: usize) -> Self {
+        Self {
+            open: Mutex::default(),
+            max_total,
+        }
+    }
+
+    /// A place for one more socket of `holder`, unless it or the server is full.
+    pub fn take(self: &Arc<Self>, holder: SocketHolder) -> Result<SocketSlot, QuotaFull> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(holder.clone()).or_default();
+        if open.total >= self.max_total {
+            return Err(QuotaFull::Server);
+        }
+        let count = open.by_holder.entry(holder.clone()).or_default();
         if *count >= MAX_SOCKETS_PER_IDENTITY {
-            return None;
+            return Err(QuotaFull::Holder);
         }
         *count += 1;
-        Some(SocketSlot {
+        open.total += 1;
+        Ok(SocketSlot {
             quota: Arc::clone(self),
             holder,
         })
@@ -87,7 +119,7 @@ impl SocketQuota {
     /// Sockets `holder` holds open.
     pub fn open(&self, holder: &SocketHolder) -> usize {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.get(holder).copied().unwrap_or(0)
+        open.by_holder.get(holder).copied().unwrap_or(0)
     }
 }
 
@@ -98,10 +130,12 @@ impl Drop for SocketSlot {
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.holder) {
+        let Open { by_holder, total } = &mut *open;
+        if let Some(count) = by_holder.get_mut(&self.holder) {
             *count -= 1;
+            *total -= 1;
             if *count == 0 {
-                open.remove(&self.holder);
+                by_holder.remove(&self.holder);
             }
         }
     }
@@ -168,16 +202,32 @@ mod tests {
 
     #[test]
     fn tokens_sharing_a_subject_hold_a_share_per_tenant() {
-        let quota = Arc::new(SocketQuota::default());
+        let quota = Arc::new(SocketQuota::new(1_000));
         let acme = SocketHolder::of(&token("switchboard-cli", "acme"), None);
         let globex = SocketHolder::of(&token("switchboard-cli", "globex"), None);
         let held: Vec<_> = (0..MAX_SOCKETS_PER_IDENTITY)
             .map(|_| quota.take(acme.clone()).unwrap())
             .collect();
-        assert!(quota.take(acme.clone()).is_none());
-        assert!(quota.take(globex.clone()).is_some());
+        assert_eq!(quota.take(acme.clone()).err(), Some(QuotaFull::Holder));
+        assert!(quota.take(globex.clone()).is_ok());
         drop(held);
         assert_eq!(quota.open(&acme), 0);
+    }
+
+    #[test]
+    fn all_holders_together_hold_at_most_the_servers_cap() {
+        let quota = Arc::new(SocketQuota::new(3));
+        let held: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|tenant| {
+                let holder = SocketHolder::of(&token("cli", tenant), None);
+                quota.take(holder).unwrap()
+            })
+            .collect();
+        let fourth = SocketHolder::of(&token("cli", "d"), None);
+        assert_eq!(quota.take(fourth.clone()).err(), Some(QuotaFull::Server));
+        drop(held);
+        assert!(quota.take(fourth).is_ok());
     }
 
     #[test]

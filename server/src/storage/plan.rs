@@ -126,8 +126,6 @@ pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
     claimed.into_iter().collect()
 }
 
-/// Plans `events` against `stored`, the current rows of the calls they name, and `holders`, the
-/// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
 /// What one call's row may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
@@ -172,6 +170,8 @@ impl Bounds {
     }
 }
 
+/// Plans `events` against `stored`, the current rows of the calls they name, and `holders`, the
+/// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
 pub fn plan(
     stored: &HashMap<String, CallRecord>,
     mut holders: RoomSidHolders,

@@ -113,3 +113,26 @@ async fn a_kept_alive_connection_that_asks_nothing_more_is_closed() {
         .unwrap();
     assert!(closed_by_server(&mut stream).await.is_ok());
 }
+
+#[tokio::test]
+async fn an_http2_connection_that_asks_nothing_more_is_closed() {
+    // One place: the HTTP/2 connection holds it while it is open.
+    let app = with_deadline(1).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let first = h2.get(app.url("/api/dashboard/health")).send().await;
+    assert!(first.unwrap().status().is_success());
+    // It asks nothing more; another client is served once the server has closed it.
+    let other = reqwest::Client::new()
+        .get(app.url("/api/dashboard/health"))
+        .send();
+    let status = tokio::time::timeout(Duration::from_secs(15), other)
+        .await
+        .expect("the idle HTTP/2 connection held the only place for 15 s")
+        .unwrap()
+        .status();
+    assert!(status.is_success());
+    drop(h2);
+}

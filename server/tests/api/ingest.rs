@@ -430,10 +430,38 @@ async fn the_demo_refuses_a_database_with_users_of_its_own() {
     config.demo = true;
     let refused = Application::build(config.clone()).await.err();
     assert!(
-        matches!(refused, Some(StartupError::NotForTheDemo(1))),
+        matches!(
+            refused,
+            Some(StartupError::NotForTheDemo {
+                users: 1,
+                tenants: 1
+            })
+        ),
         "{refused:?}"
     );
     // Nothing was marked: the database still serves as before.
     config.demo = false;
     assert!(Application::build(config).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_demo_refuses_a_database_with_tenants_and_no_users() {
+    use server::{config::Config, startup::Application, state::StartupError};
+    let app = spawn_app().await;
+    app.ingest(&started("platform-tenant", "call-1")).await;
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let mut config = Config::for_tests(&dir.path().join("data"), &dir.path().join("site"));
+    config.demo = true;
+    let refused = Application::build(config).await.err();
+    assert!(
+        matches!(
+            refused,
+            Some(StartupError::NotForTheDemo {
+                users: 0,
+                tenants: 1
+            })
+        ),
+        "{refused:?}"
+    );
 }
