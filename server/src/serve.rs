@@ -2,10 +2,12 @@
 //! what it has no setting for:
 //! - a deadline for each request's headers (a client trickling them in a byte at a time would
 //!   otherwise hold its connection and task for as long as it liked), and the same deadline for
-//!   a connection with nothing in flight, whatever its protocol: one that sends nothing, only
-//!   the HTTP/2 preface, or nothing more after its last answer is closed (hyper's own deadline
-//!   starts only once HTTP/1 bytes arrive, and HTTP/2 has none). A request is in flight until
-//!   its answer's body has been sent, so a long export or a long poll is never cut;
+//!   a connection's first request whatever its protocol, and for an HTTP/2 connection with
+//!   nothing in flight: one that sends nothing, only the HTTP/2 preface, or nothing more over
+//!   HTTP/2 after its last answer is closed (hyper's own deadline starts only once HTTP/1 bytes
+//!   arrive — it then also closes a kept-alive HTTP/1 connection that asks nothing more — and
+//!   HTTP/2 has none). A request is in flight until its answer's body has been sent, so a long
+//!   export or a long poll is never cut;
 //! - a cap on connections served at once: past it the server stops accepting until one ends,
 //!   and logs that it did;
 //! - a bounded wait for requests in flight when the server stops.
@@ -14,7 +16,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     task::{Context, Poll},
     time::Duration,
@@ -108,7 +110,7 @@ pub async fn serve(
         let service = hyper::service::service_fn({
             let activity = Arc::clone(&activity);
             move |mut request: hyper::Request<Incoming>| {
-                let busy = Busy::begin(&activity);
+                let busy = Busy::begin(&activity, request.version());
                 // The peer's address reaches handlers (the audit log records it).
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let answer = router.clone().oneshot(request);
@@ -127,6 +129,9 @@ pub async fn serve(
         tokio::spawn(async move {
             let _place = place;
             tokio::select! {
+                // The connection first: a request whose bytes have arrived is taken in (and
+                // counts as in flight) before the deadline is looked at.
+                biased;
                 result = connection => if let Err(error) = result {
                     debug!(%error, %peer, "connection ended with an error");
                 },
@@ -146,10 +151,12 @@ pub async fn serve(
     }
 }
 
-/// What a connection is doing: its requests in flight, and since when it has had none.
+/// What a connection is doing: its requests in flight, since when it has had none, and whether
+/// it has spoken HTTP/1 (whose kept-alive idleness hyper's own deadline ends).
 struct Activity {
     in_flight: AtomicUsize,
     since: Mutex<Instant>,
+    http1: AtomicBool,
 }
 
 impl Activity {
@@ -157,6 +164,7 @@ impl Activity {
         Self {
             in_flight: AtomicUsize::new(0),
             since: Mutex::new(Instant::now()),
+            http1: AtomicBool::new(false),
         }
     }
 
@@ -167,6 +175,9 @@ impl Activity {
     /// Completes once the connection has had nothing in flight for `deadline`.
     async fn idle_for(&self, deadline: Duration) {
         loop {
+            if self.http1.load(Ordering::Acquire) {
+                return std::future::pending().await;
+            }
             if self.in_flight.load(Ordering::Acquire) > 0 {
                 tokio::time::sleep(deadline).await;
                 continue;
@@ -184,7 +195,10 @@ impl Activity {
 struct Busy(Arc<Activity>);
 
 impl Busy {
-    fn begin(activity: &Arc<Activity>) -> Self {
+    fn begin(activity: &Arc<Activity>, version: hyper::Version) -> Self {
+        if version < hyper::Version::HTTP_2 {
+            activity.http1.store(true, Ordering::Release);
+        }
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         Self(Arc::clone(activity))
     }
