@@ -23,12 +23,13 @@ use app::{
         query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
     },
 };
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 use tracing::error;
 
 use crate::{
     audit::Actor,
     auth::{AuthError, Scope, scope_of},
+    cursor::{encode_cursor, page_cursor},
     dashboard,
     dlq::DlqError,
     figures::{self, FiguresError},
@@ -36,7 +37,7 @@ use crate::{
     state::AppState,
     storage::{
         Backend, StorageError,
-        reads::{CallFilter, CallKey, HourRange},
+        reads::{CallFilter, HourRange},
         record::utc,
     },
 };
@@ -129,29 +130,6 @@ pub fn page_limit(query: &CallsQuery) -> Result<i64, DataError> {
         DEFAULT_LIMIT,
         MAX_LIMIT,
     )?))
-}
-
-/// The `cursor` parameter of a time-ordered list (calls, reconciliation runs); empty is none.
-pub fn page_cursor(raw: Option<&str>) -> Result<Option<CallKey>, DataError> {
-    raw.filter(|cursor| !cursor.is_empty())
-        .map(|cursor| {
-            decode_cursor(cursor)
-                .ok_or_else(|| DataError::invalid("cursor", "not a cursor this API gave out"))
-        })
-        .transpose()
-}
-
-/// A page's continuation point (see [`app::dto::query::encode_cursor`]).
-pub fn encode_cursor(started_at: PrimitiveDateTime, id: &str) -> String {
-    app::dto::query::encode_cursor(started_at.assume_utc(), id)
-}
-
-fn decode_cursor(cursor: &str) -> Option<CallKey> {
-    let (at, id) = app::dto::query::decode_cursor(cursor)?;
-    Some(CallKey {
-        started_at: utc(at),
-        id,
-    })
 }
 
 fn component(kind: &str, started: Instant, result: Result<(), String>) -> ComponentHealth {

@@ -9,7 +9,8 @@
 //! - [`http`]: the router: API routes, the live socket, static assets, pages, errors.
 //! - [`storage`]: `call_logs` and friends in SQLite or PostgreSQL, behind one interface.
 //! - [`ingest`]: validation and the batching writer that never acknowledges what is not on disk.
-//! - [`dlq`]: the dead-letter queue of failed writes; [`workers`] retries them.
+//! - [`dlq`]: the dead-letter queue of failed writes; [`dlq_retry`] retries them, for
+//!   [`workers`] (the background loops) and reconciliation alike.
 //! - [`reconcile`]: the reconciliation job (stale calls, backfills, live state, the DLQ), one
 //!   run at a time across instances; [`audit`]: the append-only log of operator actions.
 //! - [`live`]: the live-call registry (heartbeat health), the event bus, and live push — the hub
@@ -20,17 +21,20 @@
 //! - [`auth`]: tokens, the session cookie and tenant scoping — the one identity check of every
 //!   door; [`dashboard`]: the rules of the dashboard's figures; [`figures`]: those figures read
 //!   from storage, the registry and the DLQ, for REST and live push alike; [`data`]: the query
-//!   rules (scoping, bounds, filters, cursors) and `app`'s `DashboardData` implemented over them,
-//!   which the REST handlers and the page's server functions both call.
+//!   rules (scoping, bounds, filters) and `app`'s `DashboardData` implemented over them,
+//!   which the REST handlers and the page's server functions both call; [`cursor`]: the
+//!   cursors of time-ordered lists, for every door.
 //! - [`telemetry`]: structured logs through `tracing`.
 
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod dashboard;
 pub mod data;
 pub mod demo;
 pub mod dlq;
+pub mod dlq_retry;
 pub mod figures;
 pub mod http;
 pub mod ingest;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::{
     audit::{self, Action, Actor, ClientAddr, Entry},
-    data::{encode_cursor, page_cursor},
+    cursor::{encode_cursor, page_cursor},
     dlq::DeadLetter,
     figures::{self, reconciliation_summary},
     live::bus::BusEvent,

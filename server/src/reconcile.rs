@@ -35,6 +35,7 @@ use tracing::{info, warn};
 
 use crate::{
     dlq::DlqError,
+    dlq_retry::{self, RetryResult},
     figures::reconciliation_summary,
     ingest::{WriteOutcome, validate::validate},
     live::{
@@ -47,7 +48,6 @@ use crate::{
         operations::{NewRun, RunClaim, RunResult},
         record::utc,
     },
-    workers::{self, RetryResult},
 };
 
 /// A run holds its claim this long without renewing it; a holder that died blocks the next
@@ -318,7 +318,7 @@ async fn repair(state: &AppState, report: &mut Report) -> Result<(), ReconcileEr
             None,
         );
     }
-    for retried in workers::retry_due_dead_letters(state).await? {
+    for retried in dlq_retry::retry_due_dead_letters(state).await? {
         let note = match retried.result {
             RetryResult::Written => "written".to_owned(),
             RetryResult::Failed(error) => format!("failed again: {error}"),

@@ -266,27 +266,10 @@ pub fn OpsCards(
 
 /// What a finished run repaired, in words, for the card.
 fn repairs(run: &ReconciliationSummary) -> String {
-    match repairs_words(run) {
+    match run.repairs_words() {
         Some(done) => format!("● repaired {done}"),
         None => "● nothing to repair".to_owned(),
     }
-}
-
-/// The repairs a run made, counted by kind ("2 stale closed, 1 backfilled"); `None` for none.
-pub(crate) fn repairs_words(run: &ReconciliationSummary) -> Option<String> {
-    let counts = [
-        (run.stale_closed, "stale closed"),
-        (run.backfilled, "backfilled"),
-        (run.live_cleared, "live entries cleared"),
-        (run.dlq_retried, "DLQ retried"),
-        (run.dlq_rearmed, "DLQ re-armed"),
-    ];
-    let done: Vec<String> = counts
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, what)| format!("{count} {what}"))
-        .collect();
-    (!done.is_empty()).then(|| done.join(", "))
 }
 
 /// One ops card: a value, a line saying what it means, and a tone (`ok`, `warn`, `bad`) that

@@ -14,10 +14,7 @@ use leptos_router::{NavigateOptions, hooks::use_navigate};
 
 use crate::{
     clock::{self, Clock, duration},
-    components::{
-        ops,
-        panel::{Empty, Failed, Loading},
-    },
+    components::panel::{Empty, Failed, Loading},
     dto::{
         admin::{
             AuditEntry, AuditLogResponse, DlqActionResponse, DlqMessage, DlqResponse, FailureKind,
@@ -802,7 +799,8 @@ fn RunsPanel(
 }
 
 fn repairs_words(run: &ReconciliationSummary) -> String {
-    ops::repairs_words(run).unwrap_or_else(|| "nothing to repair".to_owned())
+    run.repairs_words()
+        .unwrap_or_else(|| "nothing to repair".to_owned())
 }
 
 #[component]

@@ -212,6 +212,25 @@ pub struct ReconciliationSummary {
     pub error: Option<String>,
 }
 
+impl ReconciliationSummary {
+    /// The repairs a run made, counted by kind ("2 stale closed, 1 backfilled"); `None` for none.
+    pub fn repairs_words(&self) -> Option<String> {
+        let counts = [
+            (self.stale_closed, "stale closed"),
+            (self.backfilled, "backfilled"),
+            (self.live_cleared, "live entries cleared"),
+            (self.dlq_retried, "DLQ retried"),
+            (self.dlq_rearmed, "DLQ re-armed"),
+        ];
+        let done: Vec<String> = counts
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!("{count} {what}"))
+            .collect();
+        (!done.is_empty()).then(|| done.join(", "))
+    }
+}
+
 /// The kinds of repair a run makes.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

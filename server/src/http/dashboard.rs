@@ -116,7 +116,7 @@ pub(super) async fn export_calls(
     let filter = data::call_filter(&query)?;
     // The export streams every page, but its query is a call list's: checked by the same rules.
     data::page_limit(&query)?;
-    let after = data::page_cursor(query.cursor.as_deref())?;
+    let after = crate::cursor::page_cursor(query.cursor.as_deref())?;
     let filename = format!("calls-{}.csv", scope_label(&scope));
     let header_row = csv_bytes(|writer| writer.write_record(CSV_COLUMNS))?;
     let pages = futures::stream::try_unfold(

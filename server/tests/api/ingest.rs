@@ -7,8 +7,8 @@ use app::dto::ingest::{EventStatus, IngestResponse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
+    dlq_retry::{Retried, RetryResult, retry_due_dead_letters},
     live::bus::{BusEvent, CallChange},
-    workers::{Retried, RetryResult, retry_due_dead_letters},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 

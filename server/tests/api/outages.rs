@@ -7,8 +7,8 @@ use app::dto::admin::{FailureKind, RunStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
+    dlq_retry::{RetryResult, retry_due_dead_letters},
     live::bus::BusEvent,
-    workers::{RetryResult, retry_due_dead_letters},
 };
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
