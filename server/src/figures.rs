@@ -162,13 +162,9 @@ pub async fn initial_state(
         active_calls,
         outcome_distribution: metrics.outcome_counts.clone(),
         metrics,
-        // Live state carries what the page shows, never a call's metadata (its page reads it).
         recent_calls: recent
-            .into_iter()
-            .map(|call| CallRecord {
-                call_metadata: None,
-                ..call
-            })
+            .iter()
+            .map(CallRecord::live_copy)
             .map(dashboard::call_summary)
             .collect(),
         periods,

@@ -32,7 +32,7 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
-    storage::{BatchPlan, CallRecord, Planned, Storage, StorageError, record::MergeError},
+    storage::{BatchPlan, Planned, Storage, StorageError, record::MergeError},
 };
 
 /// Most events in one transaction.
@@ -362,12 +362,7 @@ impl Writer {
             .map(|(event, planned)| match planned {
                 Planned::Applied { changed } => {
                     if let (true, Some(row)) = (changed, plan.changed.get(&event.call_id)) {
-                        // What is published is what the live page shows: never the call's
-                        // metadata, which can be tens of KiB and which the call's page reads.
-                        let call = Box::new(CallRecord {
-                            call_metadata: None,
-                            ..row.clone()
-                        });
+                        let call = Box::new(row.live_copy());
                         published.push(match event.event_type {
                             EventType::CallStarted => BusEvent::Call {
                                 change: CallChange::Started,

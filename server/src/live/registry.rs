@@ -98,18 +98,14 @@ impl LiveRegistry {
         self.thresholds
     }
 
-    /// Brings the registry in line with a row's new state. The row is kept without its metadata,
-    /// which nothing live shows (the call's page reads it).
+    /// Brings the registry in line with a row's new state (its [`CallRecord::live_copy`]).
     pub fn track(&self, row: &CallRecord, now: OffsetDateTime) {
         let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
         let Calls { by_id, per_tenant } = &mut *calls;
         if row.is_active() {
             let health = by_id.get(&row.id).map(|live| live.health);
             let mut live = LiveCall {
-                call: CallRecord {
-                    call_metadata: None,
-                    ..row.clone()
-                },
+                call: row.live_copy(),
                 health: HeartbeatHealth::Healthy,
             };
             live.health = health.unwrap_or_else(|| self.thresholds.classify(live.age(now)));

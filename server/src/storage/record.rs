@@ -108,6 +108,52 @@ impl CallRecord {
         self.status.as_deref() == Some(STATUS_ACTIVE)
     }
 
+    /// The row as live state keeps and publishes it (bus, registry, pushes): without its
+    /// metadata, which nothing live shows (the call's page reads it) and which would make every
+    /// copy cost up to the metadata bound. The metadata is never cloned to be dropped.
+    pub fn live_copy(&self) -> Self {
+        let Self {
+            id,
+            user_id,
+            agent_config_id,
+            phone_number,
+            started_at,
+            ended_at,
+            livekit_room_name,
+            livekit_room_sid,
+            direction,
+            status,
+            outcome,
+            duration,
+            sip_call_id,
+            recording_url,
+            call_metadata: _,
+            last_heartbeat_at,
+            last_event_at,
+            start_confirmed,
+        } = self;
+        Self {
+            id: id.clone(),
+            user_id: user_id.clone(),
+            agent_config_id: agent_config_id.clone(),
+            phone_number: phone_number.clone(),
+            started_at: *started_at,
+            ended_at: *ended_at,
+            livekit_room_name: livekit_room_name.clone(),
+            livekit_room_sid: livekit_room_sid.clone(),
+            direction: direction.clone(),
+            status: status.clone(),
+            outcome: outcome.clone(),
+            duration: *duration,
+            sip_call_id: sip_call_id.clone(),
+            recording_url: recording_url.clone(),
+            call_metadata: None,
+            last_heartbeat_at: *last_heartbeat_at,
+            last_event_at: *last_event_at,
+            start_confirmed: *start_confirmed,
+        }
+    }
+
     /// The last sign of life: the last heartbeat, or the start when none came yet.
     pub fn last_seen(&self) -> PrimitiveDateTime {
         self.last_heartbeat_at
