@@ -323,13 +323,25 @@ impl RedisDlq {
         Ok(saved == 1)
     }
 
-    pub(super) async fn rearm_outages(&self, now: OffsetDateTime) -> Result<u64, DlqError> {
-        let waiting: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+    /// Ids in `due` whose retry time is after `now`, soonest first; the first `limit` of them.
+    async fn waiting(
+        &self,
+        now: OffsetDateTime,
+        limit: Option<usize>,
+    ) -> Result<Vec<i64>, DlqError> {
+        let mut query = redis::cmd("ZRANGEBYSCORE");
+        query
             .arg(&self.due)
             .arg(format!("({}", score(now)))
-            .arg("+inf")
-            .query_async(&mut self.conn.clone())
-            .await?;
+            .arg("+inf");
+        if let Some(limit) = limit {
+            query.arg("LIMIT").arg(0).arg(limit);
+        }
+        Ok(query.query_async(&mut self.conn.clone()).await?)
+    }
+
+    pub(super) async fn rearm_outages(&self, now: OffsetDateTime) -> Result<u64, DlqError> {
+        let waiting = self.waiting(now, None).await?;
         let mut rearmed = 0;
         for chunk in waiting.chunks(CHUNK) {
             for entry in self.entries(chunk).await? {
@@ -358,16 +370,7 @@ impl RedisDlq {
 
     /// Looks at the next few entries in line only: refusals there are due within seconds anyway.
     pub(super) async fn probe_outage(&self, now: OffsetDateTime) -> Result<bool, DlqError> {
-        let next: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
-            .arg(&self.due)
-            .arg(format!("({}", score(now)))
-            .arg("+inf")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(20)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let entries = self.entries(&next).await?;
+        let entries = self.entries(&self.waiting(now, Some(20)).await?).await?;
         match entries
             .into_iter()
             .find(|entry| entry.kind == FailureKind::Outage)

@@ -362,6 +362,56 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
 }
 
 #[tokio::test]
+async fn entries_waiting_on_an_outage_are_probed_then_brought_forward_in_redis() {
+    use app::dto::{
+        admin::FailureKind,
+        ingest::{CallEvent, EventType},
+    };
+    use server::dlq::{DeadLetterQueue, RetryPolicy};
+    let Some((_conn, prefix)) = redis().await else {
+        return;
+    };
+    // A queue of its own, with no server retrying it meanwhile.
+    let conn = redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection_manager()
+        .await
+        .unwrap();
+    let dlq = DeadLetterQueue::redis(conn, &prefix, RetryPolicy::default())
+        .await
+        .unwrap();
+    let event = |n: usize| CallEvent {
+        event_type: EventType::CallStarted,
+        user_id: "tenant-1".to_owned(),
+        call_id: format!("call-{n}"),
+        at: OffsetDateTime::now_utc(),
+        call: None,
+        outcome: None,
+        duration: None,
+    };
+    dlq.push(&[event(0)], "refused", FailureKind::Refusal)
+        .await
+        .unwrap();
+    dlq.push(&[event(1), event(2)], "database away", FailureKind::Outage)
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    assert!(dlq.due(now, 10).await.unwrap().is_empty());
+    // One entry waiting on the outage is tried ahead of its time…
+    assert!(dlq.probe_outage(now).await.unwrap());
+    let probed = dlq.due(now, 10).await.unwrap();
+    assert_eq!(probed.len(), 1);
+    assert_eq!(probed[0].kind, FailureKind::Outage);
+    // …and once the database is back the other comes forward too; the refusal keeps its time.
+    assert_eq!(dlq.rearm_outages(now).await.unwrap(), 1);
+    let rearmed = dlq.due(now, 10).await.unwrap();
+    assert_eq!(rearmed.len(), 1);
+    assert_eq!(rearmed[0].kind, FailureKind::Outage);
+    assert_ne!(rearmed[0].id, probed[0].id);
+    assert!(!dlq.probe_outage(now).await.unwrap());
+}
+
+#[tokio::test]
 async fn a_discard_landing_during_a_retry_stays_a_discard() {
     let Some((_conn, prefix)) = redis().await else {
         return;
