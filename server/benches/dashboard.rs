@@ -25,7 +25,8 @@ use axum::{
 };
 use serde_json::{Value, json};
 use server::{
-    config::Config, dashboard, startup::Application, storage::reads::PeriodTotals, users::Role,
+    domain::figures, domain::users::Role, runtime::config::Config, runtime::startup::Application,
+    storage::reads::PeriodTotals,
 };
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -159,7 +160,7 @@ struct SeedQuery {
 
 impl SeedWay {
     async fn totals(&self, query: &SeedQuery) -> Vec<PeriodTotals> {
-        let range = dashboard::period(OffsetDateTime::now_utc(), query.hours);
+        let range = figures::period(OffsetDateTime::now_utc(), query.hours);
         sqlx::query_as(
             r#"SELECT COALESCE("agentConfigId", '') AS "agentConfigId",
                       CASE WHEN status = 'active' THEN '' ELSE COALESCE(outcome, '') END AS outcome,
@@ -190,14 +191,14 @@ async fn seed_metrics(State(seed): State<SeedWay>, Query(query): Query<SeedQuery
     .await
     .unwrap();
     Json(
-        json!({"success": true, "metrics": dashboard::metrics(&totals, active, query.hours),
+        json!({"success": true, "metrics": figures::metrics(&totals, active, query.hours),
                 "user_id": query.user_id}),
     )
 }
 
 async fn seed_agents(State(seed): State<SeedWay>, Query(query): Query<SeedQuery>) -> Json<Value> {
     let totals = seed.totals(&query).await;
-    let agents = dashboard::agent_performance(&totals, &HashMap::new());
+    let agents = figures::agent_performance(&totals, &HashMap::new());
     Json(
         json!({"success": true, "count": agents.len(), "agents": agents,
                 "period_hours": query.hours, "user_id": query.user_id}),
@@ -208,7 +209,7 @@ async fn seed_calls_per_hour(
     State(seed): State<SeedWay>,
     Query(query): Query<SeedQuery>,
 ) -> Json<Value> {
-    let range = dashboard::period(OffsetDateTime::now_utc(), query.hours);
+    let range = figures::period(OffsetDateTime::now_utc(), query.hours);
     let counts: Vec<(time::PrimitiveDateTime, i64)> = sqlx::query_as(
         r#"SELECT date_trunc('hour', "startedAt"), COUNT(*) FROM call_logs
            WHERE "userId" = $1 AND "startedAt" >= $2 AND "startedAt" < $3 GROUP BY 1"#,
@@ -220,7 +221,7 @@ async fn seed_calls_per_hour(
     .await
     .unwrap();
     Json(
-        json!({"success": true, "data": dashboard::calls_per_hour(range, &counts),
+        json!({"success": true, "data": figures::calls_per_hour(range, &counts),
                 "period_hours": query.hours, "user_id": query.user_id}),
     )
 }
@@ -233,7 +234,7 @@ struct EveryTenantQuery {
 /// Every tenant the way we served it before `storage::all_tenants`: each request sums the
 /// period's rollup rows of all tenants (through the rollup's hour index).
 async fn rollup_totals(pool: &PgPool, hours: u32) -> Vec<PeriodTotals> {
-    let range = dashboard::period(OffsetDateTime::now_utc(), hours);
+    let range = figures::period(OffsetDateTime::now_utc(), hours);
     sqlx::query_as(
         r#"SELECT "agentConfigId", outcome, CAST(SUM(calls) AS BIGINT) AS calls,
                   CAST(SUM(ended) AS BIGINT) AS ended, CAST(SUM(duration_sum) AS BIGINT) AS duration_sum,
@@ -256,7 +257,7 @@ async fn rollup_metrics(
         .fetch_one(&seed.pool)
         .await
         .unwrap();
-    Json(json!({"metrics": dashboard::metrics(&totals, active, query.hours)}))
+    Json(json!({"metrics": figures::metrics(&totals, active, query.hours)}))
 }
 
 async fn rollup_agents(
@@ -264,14 +265,14 @@ async fn rollup_agents(
     Query(query): Query<EveryTenantQuery>,
 ) -> Json<Value> {
     let totals = rollup_totals(&seed.pool, query.hours).await;
-    Json(json!({"agents": dashboard::agent_performance(&totals, &HashMap::new())}))
+    Json(json!({"agents": figures::agent_performance(&totals, &HashMap::new())}))
 }
 
 async fn rollup_calls_per_hour(
     State(seed): State<SeedWay>,
     Query(query): Query<EveryTenantQuery>,
 ) -> Json<Value> {
-    let range = dashboard::period(OffsetDateTime::now_utc(), query.hours);
+    let range = figures::period(OffsetDateTime::now_utc(), query.hours);
     let counts: Vec<(time::PrimitiveDateTime, i64)> = sqlx::query_as(
         "SELECT hour, CAST(SUM(calls) AS BIGINT) FROM call_hourly_rollup \
          WHERE hour >= $1 AND hour <= $2 GROUP BY hour",
@@ -281,7 +282,7 @@ async fn rollup_calls_per_hour(
     .fetch_all(&seed.pool)
     .await
     .unwrap();
-    Json(json!({"data": dashboard::calls_per_hour(range, &counts)}))
+    Json(json!({"data": figures::calls_per_hour(range, &counts)}))
 }
 
 async fn serve_seed_way(pool: PgPool) -> String {
@@ -350,7 +351,7 @@ async fn measure_raw(
             Credential::Bearer(token) => request.bearer_auth(token),
             Credential::Session(token) => request.header(
                 reqwest::header::COOKIE,
-                format!("{}={token}", server::auth::SESSION_COOKIE),
+                format!("{}={token}", server::domain::auth::SESSION_COOKIE),
             ),
         }
     };
@@ -577,7 +578,7 @@ fn main() {
                 &email,
                 Role::Tenant,
                 Some(LARGEST),
-                Some(server::auth::UserSession { user, version: 0 }),
+                Some(server::domain::auth::UserSession { user, version: 0 }),
                 time::Duration::hours(2),
             )
             .unwrap()

@@ -13,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use server::{config::Config, startup::Application, state::AppState};
+use server::{runtime::config::Config, runtime::startup::Application, runtime::state::AppState};
 use sqlx::{Connection, PgConnection};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 

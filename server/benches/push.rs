@@ -46,9 +46,9 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use server::{
-    auth::JwtKeys,
-    config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
-    users::Role,
+    domain::auth::JwtKeys,
+    domain::users::Role,
+    runtime::config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::{net::TcpSocket, task::JoinHandle};

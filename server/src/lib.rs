@@ -26,26 +26,13 @@
 //!   cursors of time-ordered lists, for every door.
 //! - [`telemetry`]: structured logs through `tracing`.
 
-pub mod audit;
-pub mod auth;
-pub mod config;
-pub mod cursor;
-pub mod dashboard;
-pub mod data;
-pub mod demo;
 pub mod dlq;
-pub mod dlq_retry;
-pub mod figures;
+pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod live;
-pub mod ops;
-pub mod reconcile;
+pub mod runtime;
 pub mod secrets;
-pub mod serve;
-pub mod startup;
-pub mod state;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
-pub mod users;
-pub mod workers;

@@ -4,13 +4,13 @@ use std::io::Write;
 
 use clap::Parser;
 use server::{
-    auth::JwtKeys,
-    config::{Cli, Command, JWT_SECRET_FILE, UserCommand, secret_from_env},
+    domain::auth::JwtKeys,
+    domain::users::{self, NewUser, Role},
+    runtime::config::{Cli, Command, JWT_SECRET_FILE, UserCommand, secret_from_env},
+    runtime::startup::{Application, shutdown_signal},
     secrets::{self, SecretSource},
-    startup::{Application, shutdown_signal},
     storage::Storage,
     telemetry,
-    users::{self, NewUser, Role},
 };
 
 #[global_allocator]
@@ -38,11 +38,11 @@ async fn main() -> anyhow::Result<()> {
             if app.state().config.demo {
                 banner(&format!(
                     "Sign in as {} (every tenant) or as one of the tenants listed on the login page; password {}",
-                    server::demo::demo_users()
+                    server::service::demo::demo_users()
                         .first()
                         .map_or("admin@demo.switchboard.test", |(email, _, _)| email
                             .as_str()),
-                    server::demo::DEMO_PASSWORD
+                    server::service::demo::DEMO_PASSWORD
                 ));
             }
             let key = &app.state().ingest_key;
@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
             command: UserCommand::SignOut(args),
         } => {
             let storage = Storage::open(&args.storage.database_url()).await?;
-            let client = server::audit::ClientAddr::default();
+            let client = server::domain::audit::ClientAddr::default();
             users::sign_out_everywhere(&storage, &args.email, cli_actor(), client).await?;
             banner(&format!(
                 "every session of {} has ended",
@@ -141,9 +141,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Whoever runs the command line, as the audit log names them.
-fn cli_actor() -> server::audit::Actor {
+fn cli_actor() -> server::domain::audit::Actor {
     let os_user = std::env::var("USER").ok().filter(|user| !user.is_empty());
-    server::audit::Actor::cli(os_user)
+    server::domain::audit::Actor::cli(os_user)
 }
 
 /// A line for the person who started the server. Unlike `println!`, a closed stdout (a pipe

@@ -45,7 +45,7 @@ pub(crate) async fn post_events(
 ) -> app::dto::ingest::IngestResponse {
     client
         .post(url)
-        .bearer_auth(server::config::TEST_INGEST_KEY)
+        .bearer_auth(server::runtime::config::TEST_INGEST_KEY)
         .json(body)
         .send()
         .await

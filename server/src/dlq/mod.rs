@@ -1,5 +1,5 @@
 //! The dead-letter queue: events whose write failed, kept durably with their error, why it
-//! failed, a retry count and the time of the next retry. [`crate::workers`] retries due entries.
+//! failed, a retry count and the time of the next retry. [`crate::runtime::workers`] retries due entries.
 //! Whose fault a failure was ([`FailureKind`], read by [`crate::storage::failure`]) decides what
 //! a failed retry costs:
 //! - an **outage** (the database away, busy or full) costs nothing: the entry is retried with

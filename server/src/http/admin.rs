@@ -1,7 +1,7 @@
 //! The admin API (`/api/admin/…`, admins only): live calls across tenants with heartbeat health,
 //! the dead-letter queue and its actions, system health, the tenant list and the audit log.
 //! Thin doors: each handler calls the same [`DashboardData`] method as its server function
-//! (the work itself is in [`crate::ops`]).
+//! (the work itself is in [`crate::service::ops`]).
 
 use app::{
     data::{ClientAddr, DashboardData},
@@ -22,7 +22,7 @@ use super::{
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
 };
-use crate::{auth::Admin, state::AppState};
+use crate::{domain::auth::Admin, runtime::state::AppState};
 
 /// Active calls across tenants with business name, last heartbeat and health.
 #[utoipa::path(get, path = "/admin/active-calls", tag = "admin", params(TenantQuery),

@@ -25,10 +25,10 @@ use super::{
     extract::ApiJson,
 };
 use crate::{
-    audit::{Action, Actor, ClientAddr, Entry},
-    auth::{Caller, Revocation, SESSION_COOKIE, SESSION_TTL, UserSession, Verified},
-    state::AppState,
-    users::verify_password,
+    domain::audit::{Action, Actor, ClientAddr, Entry},
+    domain::auth::{Caller, Revocation, SESSION_COOKIE, SESSION_TTL, UserSession, Verified},
+    domain::users::verify_password,
+    runtime::state::AppState,
 };
 
 /// The sign-in form's largest body: an email and a password at their limits, and room to spare.
@@ -66,7 +66,7 @@ async fn sign_in(
 ) -> Result<Option<(String, Identity)>, ApiError> {
     credentials.check()?;
     let address = client_ip(state, &client, headers);
-    let email = crate::users::normalized_email(&credentials.email);
+    let email = crate::domain::users::normalized_email(&credentials.email);
     let failure = |result| {
         let entry = Entry::new(
             Actor::anonymous(&email),
@@ -186,13 +186,18 @@ async fn end_sessions(
         .into());
     };
     let by = Actor::user(&verified.identity);
-    crate::users::sign_out_everywhere(&state.storage, &verified.identity.subject, by, client)
-        .await
-        .map_err(|error| match error {
-            crate::users::UserError::Storage(error) => ApiError::from(error),
-            // Removed since this request's check: nothing of it left to end.
-            _ => ApiError::from(crate::auth::AuthError::Revoked),
-        })?;
+    crate::domain::users::sign_out_everywhere(
+        &state.storage,
+        &verified.identity.subject,
+        by,
+        client,
+    )
+    .await
+    .map_err(|error| match error {
+        crate::domain::users::UserError::Storage(error) => ApiError::from(error),
+        // Removed since this request's check: nothing of it left to end.
+        _ => ApiError::from(crate::domain::auth::AuthError::Revoked),
+    })?;
     state.revocations.revoke(Revocation {
         user: session.user,
         version: None,

@@ -11,7 +11,7 @@ use axum::{
 };
 
 use super::ApiError;
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 
 /// Answers 503 JSON when the request's answer has not started in time.
 pub(super) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -4,7 +4,7 @@
 //! Refusals the data layer can give (401, 403, 400 for a field, 404, 503, 500) are
 //! [`DataError`]s, shared with the server functions so both doors answer alike; what only HTTP
 //! can go wrong with (routes, bodies, rate limits) is added here. Internal errors are logged
-//! where they are made (`crate::data::internal`), so each is logged once whichever door answers.
+//! where they are made (`crate::service::doors::internal`), so each is logged once whichever door answers.
 
 use app::dto::error::DataError;
 pub use app::dto::error::ErrorBody;
@@ -56,7 +56,7 @@ impl ApiError {
 
     /// 500: logged with `detail`; the client sees no detail.
     pub fn internal(detail: impl Into<String>) -> Self {
-        crate::data::internal(detail).into()
+        crate::service::doors::internal(detail).into()
     }
 
     fn status(&self) -> StatusCode {
@@ -123,8 +123,8 @@ pub(super) async fn method_not_allowed(
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-impl From<crate::auth::AuthError> for ApiError {
-    fn from(error: crate::auth::AuthError) -> Self {
+impl From<crate::domain::auth::AuthError> for ApiError {
+    fn from(error: crate::domain::auth::AuthError) -> Self {
         DataError::from(error).into()
     }
 }
@@ -135,8 +135,8 @@ impl From<crate::storage::StorageError> for ApiError {
     }
 }
 
-impl From<crate::figures::FiguresError> for ApiError {
-    fn from(error: crate::figures::FiguresError) -> Self {
+impl From<crate::service::figures::FiguresError> for ApiError {
+    fn from(error: crate::service::figures::FiguresError) -> Self {
         DataError::from(error).into()
     }
 }

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::{
-    auth::{Admin, AuthError, Caller, Verified},
-    state::AppState,
+    domain::auth::{Admin, AuthError, Caller, Verified},
+    runtime::state::AppState,
 };
 
 /// Any signed-in caller; 401 otherwise.

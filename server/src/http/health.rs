@@ -6,8 +6,8 @@ use app::dto::health::{HealthResponse, HealthStatus, ReadinessResponse};
 use axum::{Json, extract::State, http::StatusCode};
 
 use crate::{
-    data::{database_health, live_state_health},
-    state::AppState,
+    runtime::state::AppState,
+    service::doors::{database_health, live_state_health},
 };
 
 fn code(ok: bool) -> StatusCode {

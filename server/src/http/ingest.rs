@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     ingest::{WriteOutcome, validate::parse_body},
-    state::AppState,
+    runtime::state::AppState,
 };
 
 /// Largest accepted body: room for a full batch of large events.

@@ -8,10 +8,10 @@
 mod admin;
 mod assets;
 mod auth;
-mod dashboard;
 mod deadline;
 mod error;
 mod extract;
+mod figures;
 mod health;
 mod ingest;
 mod origin;
@@ -42,7 +42,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::{ApiError, ErrorBody};
 
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 
 /// The dashboard page; `/` redirects here.
 pub const DASHBOARD_PATH: &str = "/dashboard/realtime";
@@ -84,7 +84,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::SESSION_COOKIE,
+                crate::domain::auth::SESSION_COOKIE,
             ))),
         );
         components.add_security_scheme(
@@ -124,12 +124,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::token))
         .routes(routes!(auth::me))
         .routes(routes!(auth::sign_out_everywhere))
-        .routes(routes!(dashboard::metrics))
-        .routes(routes!(dashboard::active_calls))
-        .routes(routes!(dashboard::recent_calls))
-        .routes(routes!(dashboard::agent_performance))
-        .routes(routes!(dashboard::calls_per_hour))
-        .routes(routes!(dashboard::export_calls))
+        .routes(routes!(figures::metrics))
+        .routes(routes!(figures::active_calls))
+        .routes(routes!(figures::recent_calls))
+        .routes(routes!(figures::agent_performance))
+        .routes(routes!(figures::calls_per_hour))
+        .routes(routes!(figures::export_calls))
         .routes(routes!(admin::active_calls))
         .routes(routes!(admin::dlq))
         .routes(routes!(admin::retry_all))

@@ -21,7 +21,7 @@ use axum::{
 use app::dto::error::DataError;
 
 use super::ApiError;
-use crate::state::AppState;
+use crate::runtime::state::AppState;
 
 /// Refuses cross-origin state-changing requests with a 403 JSON error.
 pub(super) async fn require_same_origin(

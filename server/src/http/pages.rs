@@ -12,12 +12,12 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 
-use crate::{demo, state::AppState};
+use crate::{runtime::state::AppState, service::demo};
 
 /// Context for rendering a page: the state, and the login page's demo hints (demo mode only).
 pub(super) fn provide_page_context(state: &AppState) {
     provide_context(state.clone());
-    // The page's server functions read through this (see `crate::data`).
+    // The page's server functions read through this (see `crate::service::doors`).
     provide_context(DataSource::new(state.clone()));
     let hints = if state.config.demo {
         LoginHints {

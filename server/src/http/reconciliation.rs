@@ -24,8 +24,8 @@ use super::{
     extract::{ApiQuery, bearer, presents_key},
 };
 use crate::{
-    audit::Actor, auth::Admin, figures::reconciliation_summary, ops, reconcile::Touched,
-    state::AppState,
+    domain::audit::Actor, domain::auth::Admin, runtime::state::AppState,
+    service::figures::reconciliation_summary, service::ops, service::reconcile::Touched,
 };
 
 /// The header seed-002 scripts send the internal key in (`Authorization: Bearer` works too).

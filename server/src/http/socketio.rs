@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
-    auth::{AuthError, Scope, UserSession, Verified, scope_of, session_ended},
+    domain::auth::{AuthError, Scope, UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{
@@ -53,7 +53,7 @@ use crate::{
             SocketHolder, SocketSlot, Spent, TOO_MANY_MESSAGES,
         },
     },
-    state::AppState,
+    runtime::state::AppState,
 };
 
 /// Client events are tiny (`subscribe`, `ping`); nothing legitimate comes near this.

@@ -33,7 +33,7 @@ use tracing::{debug, warn};
 
 use super::{error::ApiError, extract::ApiQuery};
 use crate::{
-    auth::{UserSession, Verified, scope_of, session_ended},
+    domain::auth::{UserSession, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
         quota::{
@@ -41,7 +41,7 @@ use crate::{
             TOO_MANY_MESSAGES,
         },
     },
-    state::AppState,
+    runtime::state::AppState,
 };
 
 /// Client messages are a few dozen bytes; anything near this is not our client.

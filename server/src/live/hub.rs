@@ -49,11 +49,11 @@ use tracing::{debug, warn};
 
 use super::bus::{BusEvent, CallChange};
 use crate::{
-    auth::Scope,
-    config::PushSettings,
-    dashboard,
-    figures::{self, FiguresError},
-    state::AppState,
+    domain,
+    domain::auth::Scope,
+    runtime::config::PushSettings,
+    runtime::state::AppState,
+    service::figures::{self, FiguresError},
 };
 
 /// The rooms a caller's connection joins: its tenant's (or every tenant's), plus the ops room for
@@ -524,7 +524,7 @@ impl Hub {
                 };
                 let push = Push::CallEvent(Box::new(CallEventPayload {
                     kind,
-                    call: dashboard::call_summary(*call),
+                    call: domain::figures::call_summary(*call),
                     timestamp: now,
                 }));
                 self.publish(&rooms, &push);

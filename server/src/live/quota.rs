@@ -24,7 +24,7 @@ use std::{
 
 use app::dto::auth::Identity;
 
-use crate::auth::UserSession;
+use crate::domain::auth::UserSession;
 
 /// Sockets one holder may hold open at once.
 pub const MAX_SOCKETS_PER_IDENTITY: usize = 32;

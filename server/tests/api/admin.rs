@@ -240,7 +240,7 @@ async fn the_dlq_can_be_listed_retried_and_discarded() {
 #[tokio::test]
 async fn every_bound_the_openapi_document_declares_is_the_one_enforced() {
     let app = spawn_app_with(|config| {
-        config.internal_api_key = Some(server::config::TEST_INTERNAL_KEY.to_owned());
+        config.internal_api_key = Some(server::runtime::config::TEST_INTERNAL_KEY.to_owned());
     })
     .await;
     let admin = app.token(None);
@@ -265,7 +265,10 @@ async fn every_bound_the_openapi_document_declares_is_the_one_enforced() {
                     .client
                     .get(app.url(&url))
                     .bearer_auth(&admin)
-                    .header("x-internal-api-key", server::config::TEST_INTERNAL_KEY)
+                    .header(
+                        "x-internal-api-key",
+                        server::runtime::config::TEST_INTERNAL_KEY,
+                    )
                     .send()
                     .await
                     .unwrap();
@@ -302,7 +305,7 @@ async fn every_bound_the_openapi_document_declares_is_the_one_enforced() {
 async fn every_api_route_is_in_the_openapi_document() {
     // With the internal key set, seed 002's internal paths exist too (without it they are 404).
     let app = spawn_app_with(|config| {
-        config.internal_api_key = Some(server::config::TEST_INTERNAL_KEY.to_owned());
+        config.internal_api_key = Some(server::runtime::config::TEST_INTERNAL_KEY.to_owned());
     })
     .await;
     let response = app.get("/api/openapi.json").await;

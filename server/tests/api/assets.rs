@@ -71,7 +71,11 @@ async fn pages_and_scripts_are_compressed_on_the_fly() {
             .header("accept-encoding", "br")
             .header(
                 "cookie",
-                format!("{}={}", server::auth::SESSION_COOKIE, app.token(None)),
+                format!(
+                    "{}={}",
+                    server::domain::auth::SESSION_COOKIE,
+                    app.token(None)
+                ),
             )
             .send()
             .await

@@ -5,9 +5,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::{
-    audit::{Action, Actor, ClientAddr, Entry, SIGN_IN_FAILURES_PER_MINUTE, SignInFailureLog},
+    domain::audit::{
+        Action, Actor, ClientAddr, Entry, SIGN_IN_FAILURES_PER_MINUTE, SignInFailureLog,
+    },
+    domain::users::{self, NewUser, Role},
     storage::Pool,
-    users::{self, NewUser, Role},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 

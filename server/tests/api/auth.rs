@@ -7,8 +7,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
-    config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
-    users::Role,
+    domain::users::Role,
+    runtime::config::{TEST_INGEST_KEY, TEST_JWT_SECRET},
 };
 
 use crate::helpers::{TEST_PASSWORD, TestApp, header, spawn_app, spawn_app_with};
@@ -407,7 +407,7 @@ async fn the_demo_login_page_lists_the_demo_accounts() {
     let html = app.get("/login").await.text().await.unwrap();
     assert!(html.contains("Demo accounts"), "{html}");
     assert!(html.contains("admin@demo.switchboard.test"));
-    assert!(html.contains(server::demo::DEMO_PASSWORD));
+    assert!(html.contains(server::service::demo::DEMO_PASSWORD));
 }
 
 #[tokio::test]
@@ -484,7 +484,7 @@ async fn password_guessing_is_throttled_per_email() {
 
 #[tokio::test]
 async fn guessing_across_many_emails_is_throttled_per_client_address() {
-    use server::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
+    use server::domain::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
     let app = spawn_app_with(|config| {
         config.client_ip_header = Some(reqwest::header::HeaderName::from_static("x-forwarded-for"));
     })
@@ -522,7 +522,7 @@ async fn guessing_across_many_emails_is_throttled_per_client_address() {
 
 #[tokio::test]
 async fn without_a_trusted_header_the_peer_is_the_client() {
-    use server::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
+    use server::domain::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
     let app = spawn_app().await;
     // Headers a client writes itself change nothing: every attempt comes from this peer.
     for n in 0..=ATTEMPTS_PER_ADDRESS_PER_MINUTE {

@@ -6,8 +6,8 @@
 use app::dto::live::ClientMessage;
 use serde_json::json;
 use server::{
+    domain::users::Role,
     live::quota::{MAX_SOCKETS_PER_IDENTITY, MESSAGE_BURST},
-    users::Role,
 };
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 

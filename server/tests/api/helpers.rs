@@ -3,10 +3,10 @@
 use std::{io, net::SocketAddr, path::Path};
 
 use server::{
-    config::{Config, TEST_INGEST_KEY},
-    startup::Application,
-    state::AppState,
-    users::Role,
+    domain::users::Role,
+    runtime::config::{Config, TEST_INGEST_KEY},
+    runtime::startup::Application,
+    runtime::state::AppState,
 };
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -122,7 +122,7 @@ impl TestApp {
     pub(crate) async fn add_user(
         &self,
         email: &str,
-        role: server::users::Role,
+        role: server::domain::users::Role,
         tenant: Option<&str>,
     ) {
         if let Some(tenant) = tenant {
@@ -132,13 +132,13 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let user = server::users::NewUser {
+        let user = server::domain::users::NewUser {
             email: email.into(),
             role,
             tenant: tenant.map(str::to_owned),
         };
-        let by = server::audit::Actor::cli(None);
-        server::users::add_user(&self.state.storage, &user, TEST_PASSWORD, by)
+        let by = server::domain::audit::Actor::cli(None);
+        server::domain::users::add_user(&self.state.storage, &user, TEST_PASSWORD, by)
             .await
             .unwrap();
     }
@@ -169,7 +169,11 @@ impl TestApp {
     ) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).header(
             "cookie",
-            format!("{}={}", server::auth::SESSION_COOKIE, self.token(tenant)),
+            format!(
+                "{}={}",
+                server::domain::auth::SESSION_COOKIE,
+                self.token(tenant)
+            ),
         )
     }
 

@@ -7,8 +7,8 @@ use app::dto::ingest::{EventStatus, IngestResponse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
-    dlq_retry::{Retried, RetryResult, retry_due_dead_letters},
     live::bus::{BusEvent, CallChange},
+    service::dlq_retry::{Retried, RetryResult, retry_due_dead_letters},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -144,7 +144,7 @@ async fn all_bad_is_422_and_unreadable_bodies_are_400_or_413() {
     let send = |body: Vec<u8>| {
         app.client
             .post(&url)
-            .bearer_auth(server::config::TEST_INGEST_KEY)
+            .bearer_auth(server::runtime::config::TEST_INGEST_KEY)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -376,7 +376,7 @@ impl TestApp {
 
 #[tokio::test]
 async fn the_demo_seed_is_complete_and_runs_once() {
-    use server::{demo, users::verify_password};
+    use server::{domain::users::verify_password, service::demo};
     let app = spawn_app().await;
     demo::seed(&app.state).await.unwrap();
     let calls = app.state.storage.count_calls().await.unwrap();
@@ -420,10 +420,16 @@ fn written(retried: Vec<Retried>) -> usize {
 
 #[tokio::test]
 async fn the_demo_refuses_a_database_with_users_of_its_own() {
-    use server::{config::Config, startup::Application, state::StartupError};
+    use server::{
+        runtime::config::Config, runtime::startup::Application, runtime::state::StartupError,
+    };
     let app = spawn_app().await;
-    app.add_user("owner@acme.test", server::users::Role::Tenant, Some("acme"))
-        .await;
+    app.add_user(
+        "owner@acme.test",
+        server::domain::users::Role::Tenant,
+        Some("acme"),
+    )
+    .await;
     let (stopped, dir) = app.stop_keeping_data().await;
     stopped.unwrap();
     let mut config = Config::for_tests(&dir.path().join("data"), &dir.path().join("site"));
@@ -446,7 +452,9 @@ async fn the_demo_refuses_a_database_with_users_of_its_own() {
 
 #[tokio::test]
 async fn the_demo_refuses_a_database_with_tenants_and_no_users() {
-    use server::{config::Config, startup::Application, state::StartupError};
+    use server::{
+        runtime::config::Config, runtime::startup::Application, runtime::state::StartupError,
+    };
     let app = spawn_app().await;
     app.ingest(&started("platform-tenant", "call-1")).await;
     let (stopped, dir) = app.stop_keeping_data().await;

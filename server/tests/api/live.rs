@@ -136,7 +136,11 @@ async fn anonymous_sockets_are_refused() {
 #[tokio::test]
 async fn another_sites_page_cannot_open_a_socket_with_the_operators_cookie() {
     let app = spawn_app().await;
-    let cookie = format!("{}={}", server::auth::SESSION_COOKIE, app.token(None));
+    let cookie = format!(
+        "{}={}",
+        server::domain::auth::SESSION_COOKIE,
+        app.token(None)
+    );
     let handshake = |origin: String| {
         let mut request = ws_url(app.addr, &[]).into_client_request().unwrap();
         let headers = request.headers_mut();
@@ -593,7 +597,7 @@ async fn a_client_that_stops_reading_is_resynced_and_delays_nobody() {
     let mut request = ws_url(app.addr, &[]).into_client_request().unwrap();
     let cookie = format!(
         "{}={}",
-        server::auth::SESSION_COOKIE,
+        server::domain::auth::SESSION_COOKIE,
         app.token(Some("acme"))
     );
     request

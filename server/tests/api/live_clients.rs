@@ -44,7 +44,7 @@ pub(crate) fn ws_url(addr: SocketAddr, query: &[(&str, &str)]) -> String {
 /// Connects to `url` with `token` as the session cookie, as a signed-in browser does.
 pub(crate) async fn ws_connect(url: &str, token: &str) -> Result<WsClient, tungstenite::Error> {
     let mut request = url.into_client_request()?;
-    let cookie = format!("{}={token}", server::auth::SESSION_COOKIE);
+    let cookie = format!("{}={token}", server::domain::auth::SESSION_COOKIE);
     request
         .headers_mut()
         .insert("cookie", cookie.parse().expect("a valid header"));
@@ -282,9 +282,12 @@ impl ServerProcess {
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .args(args)
-            .env("JWT_SECRET", server::config::TEST_JWT_SECRET)
-            .env("INGEST_API_KEY", server::config::TEST_INGEST_KEY)
-            .env("INTERNAL_API_KEY", server::config::TEST_INTERNAL_KEY)
+            .env("JWT_SECRET", server::runtime::config::TEST_JWT_SECRET)
+            .env("INGEST_API_KEY", server::runtime::config::TEST_INGEST_KEY)
+            .env(
+                "INTERNAL_API_KEY",
+                server::runtime::config::TEST_INTERNAL_KEY,
+            )
             .env("RUST_LOG", "warn,server=info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
@@ -341,11 +344,13 @@ impl ServerProcess {
 
     /// A bearer token signed with the tests' secret: for `tenant`, or an admin.
     pub(crate) fn token(tenant: Option<&str>) -> String {
-        let keys = server::auth::JwtKeys::from_secret(server::config::TEST_JWT_SECRET).unwrap();
+        let keys =
+            server::domain::auth::JwtKeys::from_secret(server::runtime::config::TEST_JWT_SECRET)
+                .unwrap();
         let role = if tenant.is_some() {
-            server::users::Role::Tenant
+            server::domain::users::Role::Tenant
         } else {
-            server::users::Role::Admin
+            server::domain::users::Role::Admin
         };
         keys.mint("tests", role, tenant, None, time::Duration::hours(1))
             .unwrap()
@@ -356,7 +361,7 @@ impl ServerProcess {
     pub(crate) async fn ingest(&self, body: &Value) {
         let response = reqwest::Client::new()
             .post(format!("http://{}/api/v1/calls/events", self.addr))
-            .bearer_auth(server::config::TEST_INGEST_KEY)
+            .bearer_auth(server::runtime::config::TEST_INGEST_KEY)
             .json(body)
             .send()
             .await

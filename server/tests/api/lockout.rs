@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server::{auth::BURST_FAILURES, users::Role};
+use server::{domain::auth::BURST_FAILURES, domain::users::Role};
 
 use crate::helpers::{TEST_PASSWORD, TestApp, spawn_app_with};
 
@@ -69,7 +69,7 @@ async fn others_guessing_a_password_never_locks_its_owner_out() {
 
 #[tokio::test]
 async fn ipv6_clients_share_one_allowance_per_64() {
-    use server::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
+    use server::domain::auth::ATTEMPTS_PER_ADDRESS_PER_MINUTE;
     let app = behind_a_proxy().await;
     for n in 0..ATTEMPTS_PER_ADDRESS_PER_MINUTE {
         // A new address in the same /64 each time buys nothing.
@@ -114,6 +114,6 @@ async fn one_guesser_cannot_crowd_anothers_failures_out_of_the_audit_log() {
         .count();
     assert_eq!(
         from_spray,
-        server::audit::SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE as usize
+        server::domain::audit::SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE as usize
     );
 }

@@ -7,8 +7,8 @@ use app::dto::admin::{FailureKind, RunStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
-    dlq_retry::{RetryResult, retry_due_dead_letters},
     live::bus::BusEvent,
+    service::dlq_retry::{RetryResult, retry_due_dead_letters},
 };
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -142,7 +142,7 @@ async fn outage_waits_double_up_to_five_minutes() {
 
 /// Runs reconciliation for an admin and waits for its end.
 async fn reconcile(app: &TestApp) -> (RunStatus, Value) {
-    let started = server::reconcile::start(
+    let started = server::service::reconcile::start(
         &app.state,
         app::dto::admin::ReconciliationTrigger::Admin,
         Some("tests"),

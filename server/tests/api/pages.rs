@@ -189,7 +189,7 @@ async fn stuck_request(app: &TestApp) -> tokio::net::TcpStream {
         "POST /api/v1/calls/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
         app.addr,
-        server::config::TEST_INGEST_KEY
+        server::runtime::config::TEST_INGEST_KEY
     );
     stuck.write_all(head.as_bytes()).await.unwrap();
     // "100 Continue" comes when the handler starts reading the body: it is now in flight.
@@ -208,12 +208,13 @@ async fn stuck_request(app: &TestApp) -> tokio::net::TcpStream {
 async fn a_request_that_never_completes_does_not_hold_shutdown_past_the_deadline() {
     // (A request timeout longer than the shutdown deadline, so the deadline is what is tested.)
     let app = spawn_app_with(|config| {
-        config.request_timeout = server::startup::SHUTDOWN_DEADLINE * 10;
+        config.request_timeout = server::runtime::startup::SHUTDOWN_DEADLINE * 10;
     })
     .await;
     let stuck = stuck_request(&app).await;
     // Bounded only so that a regression fails instead of hanging the run; the deadline is 10 s.
-    let stopped = tokio::time::timeout(server::startup::SHUTDOWN_DEADLINE * 6, app.stop()).await;
+    let stopped =
+        tokio::time::timeout(server::runtime::startup::SHUTDOWN_DEADLINE * 6, app.stop()).await;
     assert!(
         matches!(stopped, Ok(Ok(()))),
         "the server waited on the stuck request: {stopped:?}"

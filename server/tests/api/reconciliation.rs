@@ -10,8 +10,8 @@ use app::dto::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::{
-    config::TEST_INTERNAL_KEY,
     live::bus::{BusEvent, CallChange},
+    runtime::config::TEST_INTERNAL_KEY,
     storage::{
         Pool, Storage,
         operations::{ABANDONED, NewRun, RunClaim},
@@ -496,7 +496,7 @@ async fn the_schedule_starts_runs_by_itself() {
         .unwrap();
     assert_eq!((row.trigger.as_str(), row.triggered_by), ("schedule", None));
     // Within the hour, another check starts nothing.
-    server::reconcile::run_if_due(&app.state, std::time::Duration::from_secs(3600))
+    server::service::reconcile::run_if_due(&app.state, std::time::Duration::from_secs(3600))
         .await
         .unwrap();
     let runs = app.state.storage.reconciliations(None, 10).await.unwrap();

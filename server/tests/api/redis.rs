@@ -316,13 +316,13 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     // A failed retry is counted and rescheduled 10 s on.
     let first = app.state.dlq.list(1).await.unwrap().remove(0);
     app.state.dlq.retry_now(first.id).await.unwrap();
-    let retried = server::dlq_retry::retry_due_dead_letters(&app.state)
+    let retried = server::service::dlq_retry::retry_due_dead_letters(&app.state)
         .await
         .unwrap();
     assert!(matches!(
         retried[..],
-        [server::dlq_retry::Retried {
-            result: server::dlq_retry::RetryResult::Failed(_),
+        [server::service::dlq_retry::Retried {
+            result: server::service::dlq_retry::RetryResult::Failed(_),
             ..
         }]
     ));
@@ -343,7 +343,7 @@ async fn the_dlq_lives_in_redis_and_outlives_an_instance() {
     assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 10);
     // This pass and the instance's own retrier (which may claim some entries first) drain it
     // together; each pass announces the depth it left.
-    server::dlq_retry::retry_due_dead_letters(&app.state)
+    server::service::dlq_retry::retry_due_dead_letters(&app.state)
         .await
         .unwrap();
     while app.state.dlq.depth().await.unwrap() != 0 {
@@ -846,7 +846,7 @@ async fn reconcile_against(
         .unwrap();
 
     let mut bus = app.state.bus.subscribe();
-    let run = server::reconcile::start(
+    let run = server::service::reconcile::start(
         &app.state,
         app::dto::admin::ReconciliationTrigger::Admin,
         Some("tests"),

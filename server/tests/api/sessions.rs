@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server::users::{self, Role};
+use server::domain::users::{self, Role};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
@@ -220,7 +220,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
             "ops@acme.test",
             Role::Tenant,
             Some("globex"),
-            server::audit::Actor::cli(None),
+            server::domain::audit::Actor::cli(None),
         )
         .await
         .unwrap();
@@ -239,7 +239,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
         users::remove(
             &app.state.storage,
             "ops@acme.test",
-            server::audit::Actor::cli(None),
+            server::domain::audit::Actor::cli(None),
         )
         .await
         .unwrap();

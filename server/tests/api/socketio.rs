@@ -438,8 +438,8 @@ async fn open_sockets_reach(app: &TestApp, subject: &str, expected: usize) {
 
 #[tokio::test]
 async fn one_user_holds_only_so_many_live_sockets_over_both_doors() {
+    use server::domain::users::Role;
     use server::live::quota::MAX_SOCKETS_PER_IDENTITY;
-    use server::users::Role;
     let app = spawn_app().await;
     let mint = |subject: &str, tenant: &str| {
         let ttl = time::Duration::hours(1);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use app::dto::ingest::{CallEvent, CallFields, Direction, EventType, Outcome};
 use server::{
-    audit::Actor,
+    domain::audit::Actor,
     storage::{Planned, Pool, RollupValues, Storage, record::MergeError},
 };
 use time::{OffsetDateTime, macros::datetime};
@@ -259,7 +259,7 @@ async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
         let reader = db.open().await;
         let writer = Storage::connect(db.url()).await.unwrap();
         let now = OffsetDateTime::now_utc();
-        let range = server::dashboard::period(now, 168);
+        let range = server::domain::figures::period(now, 168);
         let tenants = ["tenant-a", "tenant-b"];
         let started = |tenant: &str, call: &str, at: OffsetDateTime, agent: &str| {
             let mut event = event(EventType::CallStarted, tenant, call, at);
@@ -328,7 +328,7 @@ async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
         );
 
         // A shorter period reads the same remembered hours, cut to its own.
-        let hour = server::dashboard::period(now, 1);
+        let hour = server::domain::figures::period(now, 1);
         assert_eq!(
             keyed(reader.period_totals(None, hour).await.unwrap()),
             tenant_by_tenant(&reader, &tenants, hour).await.0,
@@ -427,7 +427,7 @@ async fn an_existing_seed_table_is_adopted() {
 
 #[tokio::test]
 async fn dashboard_users_are_validated_and_their_passwords_hashed() {
-    use server::users::{NewUser, Role, UserError, add_user, verify_password};
+    use server::domain::users::{NewUser, Role, UserError, add_user, verify_password};
     for db in each_backend().await {
         let storage = db.open().await;
         storage

@@ -8,7 +8,7 @@ use argon2::{
 };
 
 use crate::{
-    audit::{Action, ClientAddr, Entry},
+    domain::audit::{Action, ClientAddr, Entry},
     storage::{Storage, StorageError},
 };
 
@@ -75,7 +75,7 @@ pub async fn add_user(
     storage: &Storage,
     user: &NewUser,
     password: &str,
-    by: crate::audit::Actor,
+    by: crate::domain::audit::Actor,
 ) -> Result<i64, UserError> {
     let email = normalized_email(&user.email);
     if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
@@ -98,7 +98,7 @@ pub async fn add_user(
     if let Some(tenant) = &user.tenant {
         entry = entry.detail("tenant", tenant.as_str());
     }
-    crate::audit::record(storage, entry).await;
+    crate::domain::audit::record(storage, entry).await;
     Ok(id)
 }
 
@@ -123,7 +123,7 @@ pub async fn set_role(
     email: &str,
     role: Role,
     tenant: Option<&str>,
-    by: crate::audit::Actor,
+    by: crate::domain::audit::Actor,
 ) -> Result<i64, UserError> {
     let email = normalized_email(email);
     check_role(storage, role, tenant).await?;
@@ -137,7 +137,7 @@ pub async fn set_role(
     if let Some(tenant) = tenant {
         entry = entry.detail("tenant", tenant);
     }
-    crate::audit::record(storage, entry).await;
+    crate::domain::audit::record(storage, entry).await;
     Ok(id)
 }
 
@@ -145,7 +145,7 @@ pub async fn set_role(
 pub async fn remove(
     storage: &Storage,
     email: &str,
-    by: crate::audit::Actor,
+    by: crate::domain::audit::Actor,
 ) -> Result<i64, UserError> {
     let email = normalized_email(email);
     let id = storage
@@ -153,7 +153,7 @@ pub async fn remove(
         .await?
         .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
     let entry = Entry::new(by, Action::UserRemove, ClientAddr::default()).target(&email);
-    crate::audit::record(storage, entry).await;
+    crate::domain::audit::record(storage, entry).await;
     Ok(id)
 }
 
@@ -161,7 +161,7 @@ pub async fn remove(
 pub async fn sign_out_everywhere(
     storage: &Storage,
     email: &str,
-    by: crate::audit::Actor,
+    by: crate::domain::audit::Actor,
     client: ClientAddr,
 ) -> Result<i64, UserError> {
     let email = normalized_email(email);
@@ -170,7 +170,7 @@ pub async fn sign_out_everywhere(
         .await?
         .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
     let entry = Entry::new(by, Action::SignOutEverywhere, client).target(&email);
-    crate::audit::record(storage, entry).await;
+    crate::domain::audit::record(storage, entry).await;
     Ok(id)
 }
 

@@ -92,8 +92,8 @@ pub struct UserSetRoleArgs {
     pub email: String,
 
     /// `admin` (every tenant) or `tenant` (one).
-    #[arg(long, value_parser = crate::users::parse_role)]
-    pub role: crate::users::Role,
+    #[arg(long, value_parser = crate::domain::users::parse_role)]
+    pub role: crate::domain::users::Role,
 
     /// The tenant (`userId`) a tenant user may read; not for admins.
     #[arg(long)]
@@ -118,8 +118,8 @@ pub struct UserAddArgs {
     pub email: String,
 
     /// `admin` (every tenant) or `tenant` (one).
-    #[arg(long, value_parser = crate::users::parse_role)]
-    pub role: crate::users::Role,
+    #[arg(long, value_parser = crate::domain::users::parse_role)]
+    pub role: crate::domain::users::Role,
 
     /// The tenant (`userId`) a tenant user may read; not for admins. It must be known (have
     /// sent a call) unless `--tenant-name` registers it.
@@ -286,7 +286,7 @@ impl ServeArgs {
             demo: self.demo,
             // The demo shows the DLQ at work unless the operator picked a rate.
             inject_write_failures: self.inject_write_failures.unwrap_or(if self.demo {
-                crate::demo::DEMO_FAILURE_PERCENT
+                crate::service::demo::DEMO_FAILURE_PERCENT
             } else {
                 0
             }),
@@ -702,7 +702,7 @@ mod tests {
         };
         assert_eq!(
             demo(None).into_config().inject_write_failures,
-            crate::demo::DEMO_FAILURE_PERCENT
+            crate::service::demo::DEMO_FAILURE_PERCENT
         );
         assert_eq!(demo(Some(0)).into_config().inject_write_failures, 0);
         assert_eq!(args(None, None).into_config().inject_write_failures, 0);

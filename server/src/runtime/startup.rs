@@ -7,10 +7,11 @@ use tokio::net::{TcpListener, TcpSocket};
 use tracing::{info, warn};
 
 use crate::{
-    config::Config,
-    demo, http,
-    state::{AppState, StartupError},
-    workers,
+    http,
+    runtime::config::Config,
+    runtime::state::{AppState, StartupError},
+    runtime::workers,
+    service::demo,
 };
 
 /// How long a stopping server waits for requests in flight: within the 30 s orchestrators
@@ -85,13 +86,13 @@ impl Application {
         if state.config.demo {
             demo::spawn(state.clone());
         }
-        let serving = crate::serve::Serving {
+        let serving = crate::runtime::serve::Serving {
             header_read_timeout: state.config.header_read_timeout,
             shutdown_deadline: SHUTDOWN_DEADLINE,
             max_connections: state.config.max_connections,
         };
         let router = http::router(state);
-        crate::serve::serve(listener, router, serving, async move {
+        crate::runtime::serve::serve(listener, router, serving, async move {
             stop.await;
             info!("shutting down");
             shutdown.cancel();

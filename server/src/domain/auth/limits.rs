@@ -64,7 +64,7 @@ pub struct SignInLimits {
     /// A place in the queue for `hashing`: held while waiting and while hashing.
     queue: tokio::sync::Semaphore,
     /// Failed attempts are audited, at a bounded rate.
-    pub failures_logged: crate::audit::SignInFailureLog,
+    pub failures_logged: crate::domain::audit::SignInFailureLog,
 }
 
 /// Failures for one email, while they keep coming.
@@ -98,7 +98,7 @@ impl Default for SignInLimits {
             early_purge: Throttle::default(),
             hashing: tokio::sync::Semaphore::new(CONCURRENT_HASHES),
             queue: tokio::sync::Semaphore::new(CONCURRENT_HASHES + WAITING_HASHES),
-            failures_logged: crate::audit::SignInFailureLog::default(),
+            failures_logged: crate::domain::audit::SignInFailureLog::default(),
         }
     }
 }
@@ -159,7 +159,7 @@ impl SignInLimits {
     }
 
     /// Forgets the keys whose allowance has refilled and the bursts that are over: they would
-    /// be let in or started afresh anyway. Run on a timer ([`crate::workers`]) and whenever a
+    /// be let in or started afresh anyway. Run on a timer ([`crate::runtime::workers`]) and whenever a
     /// limiter holds too many keys, so guessing from many emails or addresses cannot grow
     /// memory without bound.
     pub fn purge(&self) {

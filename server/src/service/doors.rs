@@ -27,14 +27,14 @@ use time::OffsetDateTime;
 use tracing::error;
 
 use crate::{
-    audit::Actor,
-    auth::{AuthError, Scope, scope_of},
-    cursor::{encode_cursor, page_cursor},
-    dashboard,
     dlq::DlqError,
-    figures::{self, FiguresError},
-    ops,
-    state::AppState,
+    domain,
+    domain::audit::Actor,
+    domain::auth::{AuthError, Scope, scope_of},
+    domain::cursor::{encode_cursor, page_cursor},
+    runtime::state::AppState,
+    service::figures::{self, FiguresError},
+    service::ops,
     storage::{
         Backend, StorageError,
         reads::{CallFilter, HourRange},
@@ -94,7 +94,7 @@ fn period(caller: &Identity, query: &PeriodQuery) -> Result<(Scope, u32, HourRan
     Ok((
         scope,
         hours,
-        dashboard::period(OffsetDateTime::now_utc(), hours),
+        domain::figures::period(OffsetDateTime::now_utc(), hours),
     ))
 }
 
@@ -324,7 +324,10 @@ impl DashboardData for AppState {
             } else {
                 None
             };
-            let calls: Vec<_> = calls.into_iter().map(dashboard::call_summary).collect();
+            let calls: Vec<_> = calls
+                .into_iter()
+                .map(domain::figures::call_summary)
+                .collect();
             Ok(RecentCallsResponse {
                 success: true,
                 count: calls.len(),
@@ -346,7 +349,7 @@ impl DashboardData for AppState {
                 self.storage.period_totals(scope.tenant(), range),
                 self.storage.agent_names(scope.tenant()),
             )?;
-            let agents = dashboard::agent_performance(&totals, &names);
+            let agents = domain::figures::agent_performance(&totals, &names);
             Ok(AgentPerformanceResponse {
                 success: true,
                 count: agents.len(),
@@ -367,7 +370,7 @@ impl DashboardData for AppState {
             let counts = self.storage.calls_per_hour(scope.tenant(), range).await?;
             Ok(CallsPerHourResponse {
                 success: true,
-                data: dashboard::calls_per_hour(range, &counts),
+                data: domain::figures::calls_per_hour(range, &counts),
                 period_hours: hours,
                 user_id: user_id(&scope),
             })

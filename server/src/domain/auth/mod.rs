@@ -142,7 +142,7 @@ pub struct UserSession {
 }
 
 /// What a well-signed token claims, before its session is checked against the users table
-/// ([`crate::state::AppState::identify`]).
+/// ([`crate::runtime::state::AppState::identify`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub identity: Identity,
@@ -339,7 +339,7 @@ impl Revocation {
 }
 
 /// Sessions just ended, told to this instance's live sockets so they close too. Fed at once by
-/// this instance's own sign-outs, and by [`crate::workers`]'s watch on the users table for what
+/// this instance's own sign-outs, and by [`crate::runtime::workers`]'s watch on the users table for what
 /// other instances and the command line changed.
 #[derive(Debug, Clone)]
 pub struct Revocations(broadcast::Sender<Revocation>);

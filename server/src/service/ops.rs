@@ -1,5 +1,5 @@
 //! The ops board's reads and actions, whichever door asks — the admin API, the page's server
-//! functions ([`crate::data`]) or seed 002's internal-key paths: live calls across tenants, the
+//! functions ([`crate::service::doors`]) or seed 002's internal-key paths: live calls across tenants, the
 //! dead-letter queue and what an operator does to it, reconciliation runs, and the audit log.
 //! The door checks who is asking (an admin, or the internal key); everything after is here,
 //! once, and every action is recorded in the audit log.
@@ -15,13 +15,13 @@ use app::dto::{
 use time::OffsetDateTime;
 
 use crate::{
-    audit::{self, Action, Actor, ClientAddr, Entry},
-    cursor::{encode_cursor, page_cursor},
     dlq::DeadLetter,
-    figures::{self, reconciliation_summary},
+    domain::audit::{self, Action, Actor, ClientAddr, Entry},
+    domain::cursor::{encode_cursor, page_cursor},
     live::bus::BusEvent,
-    reconcile::{self, ReconcileError},
-    state::AppState,
+    runtime::state::AppState,
+    service::figures::{self, reconciliation_summary},
+    service::reconcile::{self, ReconcileError},
 };
 
 impl From<ReconcileError> for DataError {

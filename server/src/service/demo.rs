@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    state::{AppState, StartupError},
+    domain::users::{self, NewUser, Role, UserError},
+    runtime::state::{AppState, StartupError},
     storage::{Storage, StorageError},
-    users::{self, NewUser, Role, UserError},
 };
 
 /// An agent: (`agentConfigId`, display name).
@@ -392,8 +392,8 @@ fn heartbeat(tenant: &str, id: &str, at: OffsetDateTime) -> CallEvent {
 }
 
 /// The simulator, as the audit log names it when it adds the demo users.
-fn demo_actor() -> crate::audit::Actor {
-    crate::audit::Actor {
+fn demo_actor() -> crate::domain::audit::Actor {
+    crate::domain::audit::Actor {
         name: "demo".to_owned(),
         role: "system".to_owned(),
         tenant: None,

@@ -10,9 +10,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{AuthError, JwtKeys, Revocations, SignInLimits, Verified, check_session},
-    config::Config,
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
+    domain::auth::{AuthError, JwtKeys, Revocations, SignInLimits, Verified, check_session},
     ingest::{FailureInjector, Gate, Ingestor, writer::Writer},
     live::{
         bus::{BusEvent, EventBus},
@@ -21,6 +20,7 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
+    runtime::config::Config,
     secrets::{self, SecretSource},
     storage::{Backend, Storage, StorageError},
 };
@@ -35,7 +35,7 @@ pub enum StartupError {
     #[error("cannot connect to Redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error(transparent)]
-    Secret(#[from] crate::auth::TokenError),
+    Secret(#[from] crate::domain::auth::TokenError),
     #[error("cannot read or write the data folder: {0}")]
     DataFolder(#[from] std::io::Error),
     #[error(
@@ -123,8 +123,8 @@ impl AppState {
     }
 
     /// Records `entry` in the audit log and shows it to every admin watching the board.
-    pub async fn audit(&self, entry: crate::audit::Entry) {
-        if let Some(stored) = crate::audit::record(&self.storage, entry).await {
+    pub async fn audit(&self, entry: crate::domain::audit::Entry) {
+        if let Some(stored) = crate::domain::audit::record(&self.storage, entry).await {
             self.announce(BusEvent::Audited(Box::new(stored))).await;
         }
     }
@@ -145,7 +145,7 @@ impl AppState {
         let storage = Storage::open(&config.database_url)
             .await?
             .with_bounds(config.bounds);
-        crate::demo::check_database(&storage, config.demo).await?;
+        crate::service::demo::check_database(&storage, config.demo).await?;
         let policy = RetryPolicy {
             max_attempts: i64::from(config.dlq_max_retries),
             ..RetryPolicy::default()
@@ -153,7 +153,7 @@ impl AppState {
         let (jwt_secret, _) = secrets::load_or_generate(
             config.jwt_secret.as_deref(),
             &config.data_dir,
-            crate::config::JWT_SECRET_FILE,
+            crate::runtime::config::JWT_SECRET_FILE,
         )?;
 
         let jwt = JwtKeys::from_secret(&jwt_secret)?;

@@ -1,5 +1,5 @@
 //! Reconciliation: the job that makes the database, Redis and the live registry agree and
-//! drains the DLQ. It runs on a schedule ([`crate::workers`]), for an admin, or for a script
+//! drains the DLQ. It runs on a schedule ([`crate::runtime::workers`]), for an admin, or for a script
 //! holding the internal key — one run at a time across instances
 //! ([`crate::storage::operations`] keeps the claim).
 //!
@@ -35,14 +35,14 @@ use tracing::{info, warn};
 
 use crate::{
     dlq::DlqError,
-    dlq_retry::{self, RetryResult},
-    figures::reconciliation_summary,
     ingest::{WriteOutcome, validate::validate},
     live::{
         bus::{BusEvent, CallChange},
         redis::LiveKeys,
     },
-    state::AppState,
+    runtime::state::AppState,
+    service::dlq_retry::{self, RetryResult},
+    service::figures::reconciliation_summary,
     storage::{
         StorageError,
         operations::{NewRun, RunClaim, RunResult},

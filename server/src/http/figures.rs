@@ -27,9 +27,9 @@ use super::{
     extract::ApiQuery,
 };
 use crate::{
-    auth::{Caller, Scope},
-    data,
-    state::AppState,
+    domain::auth::{Caller, Scope},
+    runtime::state::AppState,
+    service::doors,
     storage::{CallRecord, reads::CallKey},
 };
 
@@ -113,10 +113,10 @@ pub(super) async fn export_calls(
     ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> Result<Response, ApiError> {
     let scope = caller.scope(query.user_id.as_deref())?;
-    let filter = data::call_filter(&query)?;
+    let filter = doors::call_filter(&query)?;
     // The export streams every page, but its query is a call list's: checked by the same rules.
-    data::page_limit(&query)?;
-    let after = crate::cursor::page_cursor(query.cursor.as_deref())?;
+    doors::page_limit(&query)?;
+    let after = crate::domain::cursor::page_cursor(query.cursor.as_deref())?;
     let filename = format!("calls-{}.csv", scope_label(&scope));
     let header_row = csv_bytes(|writer| writer.write_record(CSV_COLUMNS))?;
     let pages = futures::stream::try_unfold(

@@ -1,5 +1,5 @@
 //! Background workers, each a loop that ends when the server shuts down:
-//! - the DLQ retrier ([`crate::dlq_retry`]) writes due dead letters again, with backoff, until
+//! - the DLQ retrier ([`crate::service::dlq_retry`]) writes due dead letters again, with backoff, until
 //!   they succeed or the database refuses them for good;
 //! - the health sweeper re-classifies live calls and publishes each health change;
 //! - the reconciliation scheduler starts a run when the last scheduled one is an interval old;
@@ -17,7 +17,10 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::{auth::Revocation, dlq_retry, live::bus::BusEvent, reconcile, state::AppState};
+use crate::{
+    domain::auth::Revocation, live::bus::BusEvent, runtime::state::AppState, service::dlq_retry,
+    service::reconcile,
+};
 
 const DLQ_POLL: Duration = Duration::from_secs(1);
 /// Longest pause between health sweeps. Short thresholds (tests, demos) sweep more often, so a

@@ -1,7 +1,7 @@
 //! The dashboard's figures as every door reads them — the REST API, the live hub's snapshots and
 //! pushes, and (next) server functions — so each figure has exactly one implementation: storage,
 //! the live registry and the DLQ in, the shared DTO out, computed by the rules of
-//! [`crate::dashboard`].
+//! [`crate::domain::figures`].
 
 use std::collections::HashMap;
 
@@ -14,8 +14,8 @@ use app::dto::{
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::{
-    dashboard,
     dlq::{DeadLetterQueue, DlqError},
+    domain,
     live::registry::LiveRegistry,
     storage::{
         CallRecord, Storage, StorageError,
@@ -41,10 +41,10 @@ pub async fn metrics(
     now: OffsetDateTime,
 ) -> Result<Metrics, StorageError> {
     let (totals, active) = tokio::try_join!(
-        storage.period_totals(tenant, dashboard::period(now, hours)),
+        storage.period_totals(tenant, domain::figures::period(now, hours)),
         storage.count_active(tenant),
     )?;
-    Ok(dashboard::metrics(&totals, active, hours))
+    Ok(domain::figures::metrics(&totals, active, hours))
 }
 
 /// The metric cards for every period of the page's selector ([`METRIC_PERIODS`]).
@@ -61,13 +61,13 @@ pub async fn metric_periods(
         None => {
             let totals = futures::future::try_join_all(
                 METRIC_PERIODS
-                    .map(|hours| storage.period_totals(None, dashboard::period(now, hours))),
+                    .map(|hours| storage.period_totals(None, domain::figures::period(now, hours))),
             );
             let (totals, active) = tokio::try_join!(totals, storage.count_active(None))?;
             Ok(totals
                 .iter()
                 .zip(METRIC_PERIODS)
-                .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+                .map(|(totals, hours)| domain::figures::metrics(totals, active, hours))
                 .collect())
         }
     }
@@ -81,7 +81,7 @@ pub async fn metric_periods_of(
 ) -> Result<HashMap<String, Vec<Metrics>>, StorageError> {
     let totals = futures::future::try_join_all(
         METRIC_PERIODS
-            .map(|hours| storage.period_totals_of(tenants, dashboard::period(now, hours))),
+            .map(|hours| storage.period_totals_of(tenants, domain::figures::period(now, hours))),
     );
     let (totals, active) = tokio::try_join!(totals, storage.count_active_of(tenants))?;
     let mut by_tenant: HashMap<&str, Vec<Vec<PeriodTotals>>> = tenants
@@ -102,7 +102,7 @@ pub async fn metric_periods_of(
             let metrics = periods
                 .iter()
                 .zip(METRIC_PERIODS)
-                .map(|(totals, hours)| dashboard::metrics(totals, active, hours))
+                .map(|(totals, hours)| domain::figures::metrics(totals, active, hours))
                 .collect();
             (tenant.to_owned(), metrics)
         })
@@ -119,7 +119,7 @@ pub async fn active_calls(
         .active_calls_of(tenant)
         .await?
         .iter()
-        .map(|call| dashboard::active_call(call, now))
+        .map(|call| domain::figures::active_call(call, now))
         .collect())
 }
 
@@ -135,7 +135,7 @@ pub async fn active_calls_of(
         .collect();
     for call in storage.active_calls_of_tenants(tenants).await? {
         if let Some(calls) = by_tenant.get_mut(&call.user_id) {
-            calls.push(dashboard::active_call(&call, now));
+            calls.push(domain::figures::active_call(&call, now));
         }
     }
     Ok(by_tenant)
@@ -157,7 +157,7 @@ pub async fn initial_state(
         .iter()
         .find(|metrics| metrics.period_hours == DEFAULT_HOURS)
         .cloned()
-        .unwrap_or_else(|| dashboard::metrics(&[], 0, DEFAULT_HOURS));
+        .unwrap_or_else(|| domain::figures::metrics(&[], 0, DEFAULT_HOURS));
     Ok(InitialState {
         active_calls,
         outcome_distribution: metrics.outcome_counts.clone(),
@@ -165,7 +165,7 @@ pub async fn initial_state(
         recent_calls: recent
             .iter()
             .map(CallRecord::live_copy)
-            .map(dashboard::call_summary)
+            .map(domain::figures::call_summary)
             .collect(),
         periods,
         timestamp: now,
@@ -195,7 +195,7 @@ pub async fn live_calls(
                 .map(PrimitiveDateTime::assume_utc),
             heartbeat_age_seconds: live.age(now).whole_seconds().max(0),
             health,
-            call: dashboard::active_call(&live.call, now),
+            call: domain::figures::active_call(&live.call, now),
         })
         .collect();
     let (warning_count, stale_count) = warning_and_stale(active_calls.iter().map(|c| c.health));

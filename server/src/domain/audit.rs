@@ -7,7 +7,7 @@
 //! [`SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE`] of those from one client, so guessing passwords
 //! cannot flood the log and one guesser cannot crowd out another's entries: the entries left
 //! out are counted in the next one written. A burst against one email
-//! ([`crate::auth::SignInLimits::failed`]) is always recorded, once.
+//! ([`crate::domain::auth::SignInLimits::failed`]) is always recorded, once.
 
 use std::{
     net::IpAddr,
@@ -22,7 +22,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use tracing::error;
 
 use crate::{
-    state::AppState,
+    runtime::state::AppState,
     storage::{Storage, operations::AuditRow, record::utc},
 };
 
@@ -165,7 +165,7 @@ impl Entry {
 
 /// Appends `entry` and returns it as stored. The action it records has already happened, so a
 /// failure to record it does not undo or fail the action: it is logged as an error for the
-/// operator to see. Use [`AppState::audit`](crate::state::AppState::audit) where admins should
+/// operator to see. Use [`AppState::audit`](crate::runtime::state::AppState::audit) where admins should
 /// see the entry live.
 pub async fn record(storage: &Storage, entry: Entry) -> Option<AuditEntry> {
     let action = entry.action.as_str();
@@ -190,7 +190,7 @@ pub const SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE: u32 = 20;
 pub struct SignInFailureLog {
     limiter: governor::DefaultDirectRateLimiter,
     per_client: governor::DefaultKeyedRateLimiter<IpAddr>,
-    early_purge: crate::auth::Throttle,
+    early_purge: crate::domain::auth::Throttle,
     left_out: AtomicU64,
 }
 
@@ -203,7 +203,7 @@ impl Default for SignInFailureLog {
             per_client: governor::RateLimiter::keyed(per_minute(
                 SIGN_IN_FAILURES_PER_CLIENT_PER_MINUTE,
             )),
-            early_purge: crate::auth::Throttle::default(),
+            early_purge: crate::domain::auth::Throttle::default(),
             left_out: AtomicU64::new(0),
         }
     }
@@ -213,12 +213,12 @@ impl SignInFailureLog {
     /// Records a failed sign-in from `client` unless over its client's rate or the overall
     /// one; the next one recorded says how many were left out meanwhile.
     pub async fn record(&self, state: &AppState, client: Option<IpAddr>, mut entry: Entry) {
-        if self.per_client.len() > crate::auth::LIMITER_KEYS && self.early_purge.due() {
+        if self.per_client.len() > crate::domain::auth::LIMITER_KEYS && self.early_purge.due() {
             self.purge();
         }
         let client_allowed = client.is_none_or(|client| {
             self.per_client
-                .check_key(&crate::auth::client_key(client))
+                .check_key(&crate::domain::auth::client_key(client))
                 .is_ok()
         });
         if !client_allowed || self.limiter.check().is_err() {

@@ -1,5 +1,5 @@
 //! Retrying the dead-letter queue: one pass over the due entries, for the retrier
-//! ([`crate::workers`], every second) and for reconciliation alike. While entries wait on an
+//! ([`crate::runtime::workers`], every second) and for reconciliation alike. While entries wait on an
 //! outage the retrier tries one of them every few seconds; once one goes through, every entry
 //! waiting on the outage is due at once.
 
@@ -15,7 +15,7 @@ use crate::{
     dlq::{DeadLetter, DlqError},
     ingest::WriteOutcome,
     live::bus::BusEvent,
-    state::AppState,
+    runtime::state::AppState,
 };
 
 /// How often, while entries wait on an outage, one of them is tried ahead of its backoff: the

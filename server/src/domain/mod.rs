@@ -1,0 +1,8 @@
+//! Rules and their types, with no server around them: who a caller is and what they may see
+//! (auth), dashboard users, the audit log, the figures' arithmetic and list cursors.
+
+pub mod audit;
+pub mod auth;
+pub mod cursor;
+pub mod figures;
+pub mod users;

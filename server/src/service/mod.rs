@@ -1,0 +1,10 @@
+//! What the doors call: the figures and operator actions every door shares, reconciliation, DLQ
+//! retrying, live push's loops and the demo. The one layer below HTTP that may name
+//! [`crate::runtime::state::AppState`].
+
+pub mod demo;
+pub mod dlq_retry;
+pub mod doors;
+pub mod figures;
+pub mod ops;
+pub mod reconcile;
