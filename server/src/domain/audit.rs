@@ -21,10 +21,13 @@ use serde_json::{Map, Value};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use tracing::error;
 
-use crate::{
-    runtime::state::AppState,
-    storage::{Storage, operations::AuditRow, record::utc},
-};
+use crate::storage::{Storage, operations::AuditRow, record::utc};
+
+/// Where entries are recorded for admins to see live: the server's state, for everything above
+/// this layer.
+pub trait AuditSink: Sync {
+    fn audit(&self, entry: Entry) -> impl Future<Output = ()> + Send;
+}
 
 /// What an operator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +168,7 @@ impl Entry {
 
 /// Appends `entry` and returns it as stored. The action it records has already happened, so a
 /// failure to record it does not undo or fail the action: it is logged as an error for the
-/// operator to see. Use [`AppState::audit`](crate::runtime::state::AppState::audit) where admins should
-/// see the entry live.
+/// operator to see. Use an [`AuditSink`] where admins should see the entry live.
 pub async fn record(storage: &Storage, entry: Entry) -> Option<AuditEntry> {
     let action = entry.action.as_str();
     let row = entry.into_row(utc(OffsetDateTime::now_utc()));
@@ -212,7 +214,7 @@ impl Default for SignInFailureLog {
 impl SignInFailureLog {
     /// Records a failed sign-in from `client` unless over its client's rate or the overall
     /// one; the next one recorded says how many were left out meanwhile.
-    pub async fn record(&self, state: &AppState, client: Option<IpAddr>, mut entry: Entry) {
+    pub async fn record(&self, sink: &impl AuditSink, client: Option<IpAddr>, mut entry: Entry) {
         if self.per_client.len() > crate::domain::auth::LIMITER_KEYS && self.early_purge.due() {
             self.purge();
         }
@@ -229,7 +231,7 @@ impl SignInFailureLog {
         if left_out > 0 {
             entry = entry.detail("not_recorded_since_last", left_out);
         }
-        state.audit(entry).await;
+        sink.audit(entry).await;
     }
 
     /// Forgets clients whose allowance has refilled.

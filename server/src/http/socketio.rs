@@ -54,6 +54,7 @@ use crate::{
         },
     },
     runtime::state::AppState,
+    service::push,
 };
 
 /// Client events are tiny (`subscribe`, `ping`); nothing legitimate comes near this.
@@ -315,7 +316,7 @@ async fn emit_states(
             Start::Replay { room, frames, .. } => (room, frames.last().map_or(0, |f| f.seq)),
         };
         // Boxed: the queries' state lives only while they run, not in every socket's task.
-        let sent = match Box::pin(hub::room_state(state, &room, seq)).await {
+        let sent = match Box::pin(push::room_state(state, &room, seq)).await {
             Ok(shared) => match &*shared {
                 RoomState::Calls(initial) => emitted(socket.emit("initial_state", initial)),
                 RoomState::Ops(ops) => emitted(socket.emit("ops_state", ops)),
@@ -393,7 +394,7 @@ async fn subscribe(
     {
         let rooms = hub::rooms_for(viewer.identity.role, &viewer.scope);
         for room in rooms.iter().filter(|room| room.streams().contains(&stream)) {
-            match Box::pin(hub::shared_figures(&state, room, stream)).await {
+            match Box::pin(push::shared_figures(&state, room, stream)).await {
                 Ok(Some(push)) => {
                     if let Ok(data) = push
                         .data_json()

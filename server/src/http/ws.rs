@@ -42,6 +42,7 @@ use crate::{
         },
     },
     runtime::state::AppState,
+    service::push,
 };
 
 /// Client messages are a few dozen bytes; anything near this is not our client.
@@ -256,7 +257,7 @@ async fn start<W: Sink<Message> + Unpin>(
 
 async fn snapshot(state: &AppState, room: &Room, seq: u64) -> Result<RoomState, End> {
     // Boxed: the queries' state lives only while they run, not in every connection's task.
-    match Box::pin(hub::room_state(state, room, seq)).await {
+    match Box::pin(push::room_state(state, room, seq)).await {
         Ok(shared) => Ok(RoomState::clone(&shared)),
         Err(error) => {
             warn!(%error, %room, "cannot build a live snapshot; closing so the client retries");

@@ -14,7 +14,7 @@
 //!   — dropped, and the socket told why at most once a second — since a server-side disconnect
 //!   races the transport's close and socket.io clients do not reconnect after one.
 //!   What a message can cost is bounded too: a stream switched on is answered from the room's
-//!   shared snapshot ([`crate::live::hub::room_state`]), never a query of its own.
+//!   shared snapshot ([`crate::service::push::room_state`]), never a query of its own.
 
 use std::{
     collections::HashMap,

@@ -12,7 +12,7 @@
 //!   event <event JSON>`), by one consumer group across the instances: each entry is
 //!   delivered to one instance and acknowledged once it is stored or in the DLQ; entries an
 //!   instance took and did not acknowledge (it died) are taken over by another after
-//!   [`crate::runtime::config::STREAM_CLAIM_IDLE`].
+//!   [`STREAM_CLAIM_IDLE`].
 //! - **Key layout**: after each commit the writing instance updates `call_ctx:{call_id}` (hash)
 //!   and `call_heartbeat:{call_id}` (unix seconds), with TTLs, and deletes both when a call ends,
 //!   in the same round trip as:
@@ -47,6 +47,10 @@ use tracing::{info, warn};
 
 use super::bus::BusEvent;
 use crate::{ingest::validate::validate, runtime::state::AppState, storage::CallRecord};
+
+/// How long an entry of the `call_events` stream an instance took may go unacknowledged before
+/// another instance takes it over: well past any write's time, so only a dead instance's are.
+pub const STREAM_CLAIM_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `call_ctx:{id}` lives this long after the call's last change.
 const CONTEXT_TTL_SECS: u64 = 6 * 3600;
@@ -202,7 +206,7 @@ impl RedisLink {
             subscribed: watch::Sender::new(false),
             taken: Arc::default(),
             dropped: Arc::default(),
-            claim_idle: crate::runtime::config::STREAM_CLAIM_IDLE,
+            claim_idle: STREAM_CLAIM_IDLE,
         })
     }
 

@@ -9,16 +9,12 @@ use std::{
 use clap::{Args, Parser, Subcommand};
 use time::Duration;
 
-use crate::live::registry::HealthThresholds;
+use crate::live::{hub::PushSettings, registry::HealthThresholds};
 
 /// How long a client has to send a request's headers, on a new connection or between requests
 /// on a kept-alive one. Browsers and scripts send them at once; a client trickling them in
 /// (slowloris) would otherwise hold a connection, and its memory, for as long as it likes.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How long an entry of the `call_events` stream an instance took may go unacknowledged before
-/// another instance takes it over: well past any write's time, so only a dead instance's are.
-pub const STREAM_CLAIM_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -314,7 +310,7 @@ impl ServeArgs {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: self.max_connections as usize,
-            stream_claim_idle: STREAM_CLAIM_IDLE,
+            stream_claim_idle: crate::live::redis::STREAM_CLAIM_IDLE,
             // Secrets come from the environment only: never from flags, which `ps` shows.
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
@@ -353,7 +349,7 @@ pub struct Config {
     /// Connections served at once (`SWITCHBOARD_MAX_CONNECTIONS`).
     pub max_connections: usize,
     /// Redis mode: how long a stream entry an instance took may stay unacknowledged before
-    /// another takes it over ([`STREAM_CLAIM_IDLE`]).
+    /// another takes it over ([`crate::live::redis::STREAM_CLAIM_IDLE`]).
     pub stream_claim_idle: std::time::Duration,
     /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
     pub client_ip_header: Option<axum::http::HeaderName>,
@@ -364,36 +360,6 @@ pub struct Config {
     /// `INTERNAL_API_KEY`: opens seed 002's `/api/v1/internal/admin/…` paths; unset, they
     /// answer 404.
     pub internal_api_key: Option<String>,
-}
-
-/// How live push batches, buffers and remembers (see [`crate::live::hub`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PushSettings {
-    /// Coalescing interval of figure updates (metrics, active calls, live calls, DLQ).
-    pub interval: std::time::Duration,
-    /// Pushes queued for one connection; a connection further behind is resynced (`/ws`) or
-    /// dropped (Socket.IO) rather than buffered without bound. More than the largest burst a
-    /// commit can publish (two writers × 1,000 events), so a healthy client never trips it.
-    pub queue: usize,
-    /// Pushes a room remembers for reconnecting clients, at most this many…
-    pub history: usize,
-    /// …and this many bytes (pushes carry what the page shows, not a call's metadata, so a
-    /// push is a few hundred bytes; a figures push a few KiB)…
-    pub history_bytes: usize,
-    /// …and for how long; also how long a room outlives its last subscriber.
-    pub resume_window: std::time::Duration,
-}
-
-impl Default for PushSettings {
-    fn default() -> Self {
-        Self {
-            interval: std::time::Duration::from_secs(1),
-            queue: 4096,
-            history: 2048,
-            history_bytes: 2 * 1024 * 1024,
-            resume_window: std::time::Duration::from_secs(120),
-        }
-    }
 }
 
 /// A secret from the environment; blank counts as unset.
@@ -442,7 +408,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(30),
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: 4096,
-            stream_claim_idle: STREAM_CLAIM_IDLE,
+            stream_claim_idle: crate::live::redis::STREAM_CLAIM_IDLE,
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,

@@ -75,8 +75,8 @@ impl Application {
         info!(addr = %listener.local_addr()?, "listening");
         let shutdown = state.shutdown.clone();
         workers::spawn_all(&state);
-        tokio::spawn(crate::live::hub::run_fanout(state.clone()));
-        tokio::spawn(crate::live::hub::run_coalescer(
+        tokio::spawn(crate::service::push::run_fanout(state.clone()));
+        tokio::spawn(crate::service::push::run_coalescer(
             state.clone(),
             state.shutdown.clone(),
         ));

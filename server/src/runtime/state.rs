@@ -130,6 +130,12 @@ impl AppState {
     }
 }
 
+impl crate::domain::audit::AuditSink for AppState {
+    fn audit(&self, entry: crate::domain::audit::Entry) -> impl Future<Output = ()> + Send {
+        AppState::audit(self, entry)
+    }
+}
+
 /// The key `POST /api/v1/calls/events` requires, and where it came from.
 #[derive(Clone, Debug)]
 pub struct IngestKey {

@@ -7,4 +7,5 @@ pub mod dlq_retry;
 pub mod doors;
 pub mod figures;
 pub mod ops;
+pub mod push;
 pub mod reconcile;

@@ -14,13 +14,15 @@
 //!   full marks its subscriber as lagged and the hub forgets it; the transport then starts it over
 //!   (`/ws`: fresh snapshots; Socket.IO: a fresh `initial_state` once it reads again). Nobody else
 //!   is slowed down, and memory stays bounded.
-//! - **Coalescing**: events only mark a room's figures dirty; [`run_coalescer`] recomputes them
+//! - **Coalescing**: events only mark a room's figures dirty; [`crate::service::push::run_coalescer`] recomputes them
 //!   at most once per [`PushSettings::interval`] per room — never per socket, and for all tenant
 //!   rooms in a few statements — and pushes them.
-//! - **Snapshots** are shared by subscribers that start at the same push ([`room_state`]).
+//! - **Snapshots** are shared by subscribers that start at the same push ([`crate::service::push::room_state`]).
 //!
 //! The rooms live under one mutex held only for bookkeeping and non-blocking sends, never across
 //! an `.await`.
+
+mod subscription;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -33,28 +35,51 @@ use std::{
 
 use app::dto::{
     auth::Role,
-    dashboard::{ActiveCall, Metrics},
     live::{
-        ActiveCallsUpdate, CallEventPayload, CallEventType, Cursor, DlqUpdate, HealthChange,
-        LiveCallsUpdate, MetricsUpdate, Push, ReconciliationUpdate, Room, RoomState, Stream,
+        CallEventPayload, CallEventType, Cursor, HealthChange, Push, ReconciliationUpdate, Room,
+        RoomState, Stream,
     },
 };
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
-use tokio::sync::{broadcast::error::RecvError, mpsc};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+pub use self::subscription::{Next, Start, StreamSwitch, Subscription};
 use super::bus::{BusEvent, CallChange};
-use crate::{
-    domain,
-    domain::auth::Scope,
-    runtime::config::PushSettings,
-    runtime::state::AppState,
-    service::figures::{self, FiguresError},
-};
+use crate::domain::{auth::Scope, figures};
+
+/// How live push batches, buffers and remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Coalescing interval of figure updates (metrics, active calls, live calls, DLQ).
+    pub interval: std::time::Duration,
+    /// Pushes queued for one connection; a connection further behind is resynced (`/ws`) or
+    /// dropped (Socket.IO) rather than buffered without bound. More than the largest burst a
+    /// commit can publish (two writers × 1,000 events), so a healthy client never trips it.
+    pub queue: usize,
+    /// Pushes a room remembers for reconnecting clients, at most this many…
+    pub history: usize,
+    /// …and this many bytes (pushes carry what the page shows, not a call's metadata, so a
+    /// push is a few hundred bytes; a figures push a few KiB)…
+    pub history_bytes: usize,
+    /// …and for how long; also how long a room outlives its last subscriber.
+    pub resume_window: std::time::Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(1),
+            queue: 4096,
+            history: 2048,
+            history_bytes: 2 * 1024 * 1024,
+            resume_window: std::time::Duration::from_secs(120),
+        }
+    }
+}
 
 /// The rooms a caller's connection joins: its tenant's (or every tenant's), plus the ops room for
 /// admins.
@@ -104,28 +129,6 @@ struct WirePush<'a> {
     data: &'a RawValue,
 }
 
-/// Where a subscription starts in one of its rooms.
-#[derive(Debug)]
-pub enum Start {
-    /// The client's cursor is still covered: these pushes (possibly none) bring it up to date.
-    Replay {
-        room: Room,
-        epoch: u32,
-        frames: Vec<Arc<Frame>>,
-    },
-    /// The client needs the room's state: a snapshot reflecting at least `seq`.
-    Snapshot { room: Room, epoch: u32, seq: u64 },
-}
-
-/// What a subscription yields next.
-#[derive(Debug)]
-pub enum Next {
-    Frame(Arc<Frame>),
-    /// The subscriber fell behind (or the hub lost events): its queue was dropped and it must
-    /// start over from snapshots.
-    Lagged,
-}
-
 /// Counters for tests and health.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HubStats {
@@ -165,11 +168,11 @@ struct Member {
 
 /// Figures of a room that changed since they were last pushed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Dirty {
-    metrics: bool,
-    active_calls: bool,
-    live_calls: bool,
-    dlq: bool,
+pub struct Dirty {
+    pub metrics: bool,
+    pub active_calls: bool,
+    pub live_calls: bool,
+    pub dlq: bool,
 }
 
 impl Dirty {
@@ -437,7 +440,7 @@ impl Hub {
         }
     }
 
-    fn mark(&self, rooms: &[Room], change: impl Fn(&mut Dirty)) {
+    pub fn mark(&self, rooms: &[Room], change: impl Fn(&mut Dirty)) {
         let mut entries = self.rooms();
         for room in rooms {
             if let Some(entry) = entries.get_mut(room) {
@@ -448,7 +451,7 @@ impl Hub {
 
     /// History was lost (the hub missed bus events): every room starts a new epoch and every
     /// subscriber starts over from snapshots.
-    fn reset(&self) {
+    pub fn reset(&self) {
         let mut entries = self.rooms();
         for entry in entries.values_mut() {
             entry.epoch = rand::random();
@@ -463,7 +466,7 @@ impl Hub {
 
     /// Takes the dirty figures of rooms someone watches and whose last figures went out at least
     /// an interval ago; forgets rooms idle past the resume window.
-    fn take_dirty(&self) -> Vec<(Room, Dirty)> {
+    pub fn take_dirty(&self) -> Vec<(Room, Dirty)> {
         let PushSettings {
             resume_window,
             interval,
@@ -502,7 +505,7 @@ impl Hub {
     }
 
     /// Marks every calls room's metrics dirty (the hour turned: periods moved on).
-    fn mark_all_metrics(&self) {
+    pub fn mark_all_metrics(&self) {
         let mut entries = self.rooms();
         for (room, entry) in entries.iter_mut() {
             if *room != Room::Ops {
@@ -512,7 +515,7 @@ impl Hub {
     }
 
     /// Turns one bus event into pushes and dirty figures.
-    fn on_event(&self, event: BusEvent) {
+    pub fn on_event(&self, event: BusEvent) {
         let now = OffsetDateTime::now_utc();
         match event {
             BusEvent::Call { change, call } => {
@@ -524,7 +527,7 @@ impl Hub {
                 };
                 let push = Push::CallEvent(Box::new(CallEventPayload {
                     kind,
-                    call: domain::figures::call_summary(*call),
+                    call: figures::call_summary(*call),
                     timestamp: now,
                 }));
                 self.publish(&rooms, &push);
@@ -566,114 +569,6 @@ impl Hub {
     }
 }
 
-/// A connection's place in the hub. Dropping it leaves every room.
-pub struct Subscription {
-    hub: Hub,
-    subscriber: Arc<Subscriber>,
-    rooms: Vec<Room>,
-    receiver: mpsc::Receiver<Arc<Frame>>,
-    starts: Vec<Start>,
-}
-
-impl Subscription {
-    pub fn rooms(&self) -> &[Room] {
-        &self.rooms
-    }
-
-    /// Where each room starts; taken once, right after subscribing.
-    pub fn take_starts(&mut self) -> Vec<Start> {
-        std::mem::take(&mut self.starts)
-    }
-
-    /// The next push, or [`Next::Lagged`]. Frames still queued when the subscriber lagged are
-    /// skipped: the snapshots that follow supersede them.
-    pub async fn next(&mut self) -> Next {
-        if self.subscriber.lagged.load(Ordering::Relaxed) {
-            return Next::Lagged;
-        }
-        match self.receiver.recv().await {
-            Some(frame) if !self.subscriber.lagged.load(Ordering::Relaxed) => Next::Frame(frame),
-            // Lagged, or the hub forgot this subscriber (a reset): start over either way.
-            _ => Next::Lagged,
-        }
-    }
-
-    /// A push already queued, without waiting; `None` when there is none (or the subscriber
-    /// lagged: [`Subscription::next`] says so).
-    pub fn try_next(&mut self) -> Option<Arc<Frame>> {
-        if self.subscriber.lagged.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.receiver.try_recv().ok()
-    }
-
-    /// Starts over in the same rooms from snapshots, keeping the stream switches.
-    pub fn restart(&mut self) {
-        let streams = self.subscriber.streams.load(Ordering::Relaxed);
-        let fresh = self.hub.subscribe_with(&self.rooms, &[], streams);
-        // The old subscription leaves its rooms as it is dropped here.
-        drop(std::mem::replace(self, fresh));
-    }
-
-    /// The stream switches of this subscriber, for whoever handles the client's requests.
-    pub fn switch(&self) -> StreamSwitch {
-        StreamSwitch {
-            subscriber: Arc::clone(&self.subscriber),
-            rooms: self.rooms.clone(),
-        }
-    }
-}
-
-/// Switches a subscriber's streams on and off (the seed's `subscribe` / `unsubscribe`).
-#[derive(Clone, Debug)]
-pub struct StreamSwitch {
-    subscriber: Arc<Subscriber>,
-    rooms: Vec<Room>,
-}
-
-impl StreamSwitch {
-    /// Whether any of the subscriber's rooms carries `stream`.
-    pub fn offers(&self, stream: Stream) -> bool {
-        self.rooms
-            .iter()
-            .any(|room| room.streams().contains(&stream))
-    }
-
-    /// Switches `stream` on or off; returns whether it was on before.
-    pub fn set(&self, stream: Stream, on: bool) -> bool {
-        let bit = stream_bit(stream);
-        let before = if on {
-            self.subscriber.streams.fetch_or(bit, Ordering::Relaxed)
-        } else {
-            self.subscriber.streams.fetch_and(!bit, Ordering::Relaxed)
-        };
-        before & bit != 0
-    }
-
-    pub fn wants(&self, stream: Stream) -> bool {
-        self.subscriber.wants(stream)
-    }
-
-    /// The streams of its rooms the subscriber receives.
-    pub fn streams(&self) -> Vec<Stream> {
-        let mut streams: Vec<Stream> = self
-            .rooms
-            .iter()
-            .flat_map(|room| room.streams().iter().copied())
-            .filter(|stream| self.wants(*stream))
-            .collect();
-        streams.sort();
-        streams.dedup();
-        streams
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.hub.leave(self.subscriber.id, &self.rooms);
-    }
-}
-
 /// How long a room's snapshot may be handed to further subscribers (while the room has pushed
 /// nothing since): connect storms compute a room's state once, not once per client.
 const SNAPSHOT_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -689,7 +584,11 @@ struct SharedSnapshot {
 impl Hub {
     /// The snapshot cell for subscribers of `room` starting at `seq`: the room's cached one when
     /// it still reflects them (nothing pushed since it was started, and recent), else a new one.
-    fn snapshot_cell(&self, room: &Room, seq: u64) -> Arc<tokio::sync::OnceCell<Arc<RoomState>>> {
+    pub fn snapshot_cell(
+        &self,
+        room: &Room,
+        seq: u64,
+    ) -> Arc<tokio::sync::OnceCell<Arc<RoomState>>> {
         let mut entries = self.rooms();
         let Some(entry) = entries.get_mut(room) else {
             return Arc::default();
@@ -716,243 +615,21 @@ impl Hub {
     }
 }
 
-/// A room's whole state for a subscriber that starts at push `seq` (its snapshot, or Socket.IO's
-/// `initial_state`): it reflects at least every push up to `seq`. Subscribers arriving together
-/// share one computation.
-pub async fn room_state(
-    state: &AppState,
-    room: &Room,
-    seq: u64,
-) -> Result<Arc<RoomState>, FiguresError> {
-    let cell = state.hub.snapshot_cell(room, seq);
-    cell.get_or_try_init(|| async {
-        state.hub.inner.snapshots.fetch_add(1, Ordering::Relaxed);
-        compute_room_state(state, room).await.map(Arc::new)
-    })
-    .await
-    .cloned()
-}
-
-/// A room's whole state now.
-async fn compute_room_state(state: &AppState, room: &Room) -> Result<RoomState, FiguresError> {
-    let now = OffsetDateTime::now_utc();
-    Ok(match room {
-        Room::Tenant(tenant) => {
-            RoomState::Calls(figures::initial_state(&state.storage, Some(tenant), now).await?)
-        }
-        Room::AllTenants => {
-            RoomState::Calls(figures::initial_state(&state.storage, None, now).await?)
-        }
-        Room::Ops => RoomState::Ops(
-            figures::ops_state(&state.storage, &state.registry, &state.dlq, now).await?,
-        ),
-    })
-}
-
-/// Feeds the hub from the bus until shutdown.
-pub async fn run_fanout(state: AppState) {
-    let mut bus = state.bus.subscribe();
-    loop {
-        let event = tokio::select! {
-            () = state.shutdown.cancelled() => return,
-            event = bus.recv() => event,
-        };
-        match event {
-            Ok(event) => state.hub.on_event(event),
-            Err(RecvError::Lagged(missed)) => {
-                warn!(missed, "live hub fell behind the bus; every client resyncs");
-                state.hub.reset();
-            }
-            Err(RecvError::Closed) => return,
-        }
+impl Hub {
+    /// The number of the last push in `room` (0 when it has none).
+    pub fn seq(&self, room: &Room) -> u64 {
+        self.rooms().get(room).map_or(0, |entry| entry.seq)
     }
-}
 
-/// How many coalescer ticks per push interval: a room's figures go out within a tenth of an
-/// interval of a change, then at most once per interval — and rooms are not all pushed in the
-/// same instant, which would stall everything else once per interval.
-const TICKS_PER_INTERVAL: u32 = 10;
-
-/// Recomputes the figures of rooms whose data changed — once per room for all its subscribers,
-/// at most once per push interval, and for all tenants' rooms together in a few statements — and
-/// pushes them.
-pub async fn run_coalescer(state: AppState, shutdown: CancellationToken) {
-    let tick =
-        (state.config.push.interval / TICKS_PER_INTERVAL).max(std::time::Duration::from_millis(5));
-    let mut ticks = tokio::time::interval(tick);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut hour = OffsetDateTime::now_utc().hour();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        let now_hour = OffsetDateTime::now_utc().hour();
-        if now_hour != hour {
-            hour = now_hour;
-            state.hub.mark_all_metrics();
-        }
-        let work = state.hub.take_dirty();
-        if work.is_empty() {
-            continue;
-        }
-        if let Err(error) = push_figures(&state, &work).await {
-            warn!(%error, "cannot compute live figures; retrying next tick");
-            for (room, dirty) in work {
-                state.hub.mark(std::slice::from_ref(&room), |again| {
-                    again.metrics |= dirty.metrics;
-                    again.active_calls |= dirty.active_calls;
-                    again.live_calls |= dirty.live_calls;
-                    again.dlq |= dirty.dlq;
-                });
-            }
-        }
+    /// Counts a room state computed for a snapshot ([`HubStats::snapshots`]).
+    pub fn count_snapshot(&self) {
+        self.inner.snapshots.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-async fn push_figures(state: &AppState, work: &[(Room, Dirty)]) -> Result<(), FiguresError> {
-    let now = OffsetDateTime::now_utc();
-    let tenants = |wanted: fn(&Dirty) -> bool| -> Vec<String> {
-        work.iter()
-            .filter_map(|(room, dirty)| match room {
-                Room::Tenant(tenant) if wanted(dirty) => Some(tenant.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let (metrics_of, active_of) = (tenants(|d| d.metrics), tenants(|d| d.active_calls));
-    let (mut metrics, mut active) = tokio::try_join!(
-        async {
-            if metrics_of.is_empty() {
-                return Ok(Default::default());
-            }
-            figures::metric_periods_of(&state.storage, &metrics_of, now).await
-        },
-        async {
-            if active_of.is_empty() {
-                return Ok(Default::default());
-            }
-            figures::active_calls_of(&state.storage, &active_of, now).await
-        },
-    )?;
-    for (room, dirty) in work {
-        let rooms = std::slice::from_ref(room);
-        if let Room::Tenant(tenant) = room {
-            let metrics = metrics
-                .remove(tenant)
-                .and_then(|periods| metrics_push(periods, now));
-            let active = active
-                .remove(tenant)
-                .map(|calls| active_calls_push(calls, now));
-            for push in metrics.into_iter().chain(active) {
-                state.hub.publish(rooms, &push);
-            }
-            continue;
-        }
-        let streams = [
-            (dirty.metrics, Stream::Metrics),
-            (dirty.active_calls, Stream::ActiveCalls),
-            (dirty.live_calls, Stream::Health),
-            (dirty.dlq, Stream::Dlq),
-        ];
-        for (_, stream) in streams.into_iter().filter(|(dirty, _)| *dirty) {
-            if let Some(push) = current_figures(state, room, stream).await? {
-                state.hub.publish(rooms, &push);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `metrics_update` from the periods' figures (the seed's `metrics` is the 24-hour one).
-fn metrics_push(periods: Vec<Metrics>, now: OffsetDateTime) -> Option<Push> {
-    let metrics = periods
-        .iter()
-        .find(|metrics| metrics.period_hours == app::dto::dashboard::DEFAULT_HOURS)
-        .cloned()?;
-    Some(Push::MetricsUpdate(MetricsUpdate {
-        metrics,
-        periods,
-        timestamp: now,
-    }))
-}
-
-fn active_calls_push(active_calls: Vec<ActiveCall>, now: OffsetDateTime) -> Push {
-    Push::ActiveCallsUpdate(ActiveCallsUpdate {
-        count: active_calls.len(),
-        active_calls,
-        timestamp: now,
-    })
-}
-
-/// The figures of `stream` in `room` as a client switching the stream on gets them: taken from
-/// the room's shared snapshot ([`room_state`]), so any number of switches cost at most one
-/// computation per room per push (and per [`SNAPSHOT_REUSE`]). `None` for streams of single
-/// events.
-pub async fn shared_figures(
-    state: &AppState,
-    room: &Room,
-    stream: Stream,
-) -> Result<Option<Push>, FiguresError> {
-    let seq = state.hub.rooms().get(room).map_or(0, |entry| entry.seq);
-    let shared = room_state(state, room, seq).await?;
-    Ok(match (&*shared, stream) {
-        (RoomState::Calls(calls), Stream::Metrics) => {
-            metrics_push(calls.periods.clone(), calls.timestamp)
-        }
-        (RoomState::Calls(calls), Stream::ActiveCalls) => Some(active_calls_push(
-            calls.active_calls.clone(),
-            calls.timestamp,
-        )),
-        (RoomState::Ops(ops), Stream::Health) => Some(Push::LiveCallsUpdate(LiveCallsUpdate {
-            live: ops.live.clone(),
-            timestamp: ops.timestamp,
-        })),
-        (RoomState::Ops(ops), Stream::Dlq) => Some(Push::DlqUpdate(DlqUpdate {
-            dlq: ops.dlq,
-            timestamp: ops.timestamp,
-        })),
-        _ => None,
-    })
-}
-
-/// The current figures of `stream` in `room` as a push: what the coalescer sends when they
-/// changed, and what a client gets at once when it switches the stream on. `None` for streams
-/// of single events (calls, health changes, reconciliation runs, audit entries).
-pub async fn current_figures(
-    state: &AppState,
-    room: &Room,
-    stream: Stream,
-) -> Result<Option<Push>, FiguresError> {
-    let now = OffsetDateTime::now_utc();
-    let tenant = match room {
-        Room::Tenant(tenant) => Some(tenant.as_str()),
-        Room::AllTenants | Room::Ops => None,
-    };
-    Ok(match stream {
-        Stream::Metrics => metrics_push(
-            figures::metric_periods(&state.storage, tenant, now).await?,
-            now,
-        ),
-        Stream::ActiveCalls => Some(active_calls_push(
-            figures::active_calls(&state.storage, tenant, now).await?,
-            now,
-        )),
-        Stream::Health => Some(Push::LiveCallsUpdate(LiveCallsUpdate {
-            live: figures::live_calls(&state.storage, &state.registry, None, now).await?,
-            timestamp: now,
-        })),
-        Stream::Dlq => Some(Push::DlqUpdate(DlqUpdate {
-            dlq: figures::dlq_summary(&state.dlq).await?,
-            timestamp: now,
-        })),
-        Stream::Calls | Stream::Reconciliation | Stream::Audit => None,
-    })
 }
 
 #[cfg(test)]
 mod tests {
-    use app::dto::live::{DlqSummary, ServerMessage};
+    use app::dto::live::{DlqSummary, DlqUpdate, ServerMessage};
 
     use super::*;
 
