@@ -5,8 +5,10 @@
 //!   minute), checked before an event is queued.
 //! - [`writer`]: the [`Ingestor`], which batches concurrent submissions into transactions and
 //!   answers each event only once it is stored, or durably queued in the DLQ for retry.
+//! - [`redis`]: the same events from producers' Redis channels and stream.
 
 pub mod gate;
+pub mod redis;
 pub mod validate;
 pub mod writer;
 

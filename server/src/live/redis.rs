@@ -1,18 +1,7 @@
 //! Redis mode (`REDIS_URL`): what makes several instances one dashboard, and keeps the seed-002
 //! producers and readers working unchanged.
 //!
-//! - **Ingest**: events published on `call_logs` (event JSON) and `call_heartbeat` (event JSON;
-//!   `type` and `at` may be left out) go through the same validation and writer as HTTP. Every
-//!   instance hears every message; the one that claims it first (`SET NX` on its digest, for a
-//!   couple of seconds) writes it, so N instances make one write, not N. The producer channels
-//!   have a subscription of their own, read at once into a bounded queue and written in
-//!   batches: a slow database never leaves Redis holding our unread messages until it drops
-//!   the subscriber (which loses everything in its buffer). Pub/sub keeps nothing for a
-//!   consumer that is down, so the stream `call_events` is read too (`XADD call_events *
-//!   event <event JSON>`), by one consumer group across the instances: each entry is
-//!   delivered to one instance and acknowledged once it is stored or in the DLQ; entries an
-//!   instance took and did not acknowledge (it died) are taken over by another after
-//!   [`STREAM_CLAIM_IDLE`].
+//! - **Ingest** from producers' channels and stream: [`crate::ingest::redis`], over this link.
 //! - **Key layout**: after each commit the writing instance updates `call_ctx:{call_id}` (hash)
 //!   and `call_heartbeat:{call_id}` (unix seconds), with TTLs, and deletes both when a call ends,
 //!   in the same round trip as:
@@ -38,15 +27,17 @@ use hmac::{Hmac, Mac};
 use super::replay::ReplayGuard;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::bus::BusEvent;
-use crate::{ingest::validate::validate, runtime::state::AppState, storage::CallRecord};
+use super::{
+    bus::{BusEvent, EventBus},
+    registry::LiveRegistry,
+};
+use crate::storage::CallRecord;
 
 /// How long an entry of the `call_events` stream an instance took may go unacknowledged before
 /// another instance takes it over: well past any write's time, so only a dead instance's are.
@@ -58,32 +49,15 @@ const CONTEXT_TTL_SECS: u64 = 6 * 3600;
 /// reader (or reconciliation) still sees that the call went quiet.
 const HEARTBEAT_TTL_SECS: u64 = 3600;
 const BUS_CHANNEL: &str = "switchboard:bus";
-/// Producer messages read but not yet written; past this (a database that stopped taking
-/// writes) new ones are dropped and counted, rather than held until memory runs out.
-const PRODUCER_QUEUE: usize = 10_000;
-/// Producer messages written together, at most.
-const PRODUCER_BATCH: usize = 500;
-/// How long a claim on a producer message lasts: far longer than the instances take to hear it,
-/// far shorter than a producer's interval between two identical heartbeats.
-const CLAIM_MILLIS: u64 = 2_000;
-
 /// The longest wait between two attempts to reach Redis again. A try a second against a Redis
 /// that is down costs nothing; waiting longer only delays live push once it is back (the fault
 /// suite holds that to 5 s).
 const RECONNECT_MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The stream producers may write to instead of the channels, and the one consumer group the
-/// instances share.
-const STREAM: &str = "call_events";
-const GROUP: &str = "switchboard";
-/// Entries read at once, and how long a read waits for one.
-const STREAM_BATCH: usize = 500;
-const STREAM_BLOCK_MS: usize = 2_000;
-
 /// What listens, as bits of [`RedisLink::ready`].
 const BUS_READY: u8 = 0b001;
-const PRODUCERS_READY: u8 = 0b010;
-const STREAM_READY: u8 = 0b100;
+pub(crate) const PRODUCERS_READY: u8 = 0b010;
+pub(crate) const STREAM_READY: u8 = 0b100;
 
 #[derive(Clone)]
 pub struct RedisLink {
@@ -221,8 +195,34 @@ impl RedisLink {
         self.taken.load(Ordering::Relaxed)
     }
 
+    /// Counts producer messages handed to the writer.
+    pub(crate) fn count_taken(&self, messages: usize) {
+        self.taken.fetch_add(messages as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a producer message dropped; returns how many have been.
+    pub(crate) fn count_dropped(&self) -> u64 {
+        self.dropped.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The client, for connections of their own (subscriptions, blocking stream reads).
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// This instance's name among the others (its stream consumer, its claims).
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// How long another instance's stream entries may go unacknowledged before this one takes
+    /// them over.
+    pub(crate) fn claim_idle(&self) -> std::time::Duration {
+        self.claim_idle
+    }
+
     /// Marks one listener as listening or not; `subscribed` is true while all are.
-    fn mark(&self, subscription: u8, listening: bool) {
+    pub(crate) fn mark(&self, subscription: u8, listening: bool) {
         let ready = if listening {
             self.ready.fetch_or(subscription, Ordering::SeqCst) | subscription
         } else {
@@ -232,7 +232,7 @@ impl RedisLink {
             .send_replace(ready == BUS_READY | PRODUCERS_READY | STREAM_READY);
     }
 
-    fn name(&self, name: &str) -> String {
+    pub(crate) fn name(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
@@ -404,165 +404,28 @@ impl RedisLink {
         }
     }
 
-    /// Listens on the bus and, on a subscription of its own, the producer channels, until
-    /// shutdown, each reconnecting with backoff; producer messages are written by a task of
-    /// their own.
-    pub fn spawn_subscriber(&self, state: AppState, shutdown: CancellationToken) {
-        let (queue, queued) = mpsc::channel(PRODUCER_QUEUE);
-        tokio::spawn(write_producer_messages(self.clone(), state.clone(), queued));
-        let link = self.clone();
-        let state_for_stream = state.clone();
-        let bus_state = state;
-        self.reconnecting(BUS_READY, shutdown.clone(), move || {
-            let (link, state) = (link.clone(), bus_state.clone());
-            async move { link.listen_bus(&state).await }
-        });
-        let link = self.clone();
-        self.reconnecting(PRODUCERS_READY, shutdown.clone(), move || {
-            let (link, queue) = (link.clone(), queue.clone());
-            async move { link.listen_producers(&queue).await }
-        });
-        let link = self.clone();
-        self.reconnecting(STREAM_READY, shutdown, move || {
-            let (link, state) = (link.clone(), state_for_stream.clone());
-            async move { link.read_stream(&state).await }
-        });
-    }
-
-    /// The stream: entries of this instance's share, and those a dead instance left.
-    async fn read_stream(&self, state: &AppState) -> redis::RedisError {
-        use redis::{
-            AsyncCommands,
-            streams::{StreamAutoClaimOptions, StreamReadOptions, StreamReadReply},
-        };
-        // A connection of its own: a blocking read would hold up everything behind it.
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-        let mut conn = match self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
-            Ok(conn) => conn,
-            Err(error) => return error,
-        };
-        let key = self.name(STREAM);
-        // From the stream's start the first time: what producers wrote before any instance
-        // listened is read too.
-        let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&key, GROUP, "0").await;
-        if let Err(error) = created
-            && error.code() != Some("BUSYGROUP")
-        {
-            return error;
-        }
-        self.mark(STREAM_READY, true);
-        let reclaim_every = self.claim_idle / 2;
-        let min_idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
-        let mut reclaim_at = tokio::time::Instant::now();
-        loop {
-            if tokio::time::Instant::now() >= reclaim_at {
-                let mut start = "0-0".to_owned();
-                loop {
-                    let options = StreamAutoClaimOptions::default().count(STREAM_BATCH);
-                    let reply: redis::streams::StreamAutoClaimReply = match conn
-                        .xautoclaim_options(
-                            &key,
-                            GROUP,
-                            &*self.instance,
-                            min_idle_ms,
-                            &start,
-                            options,
-                        )
-                        .await
-                    {
-                        Ok(reply) => reply,
-                        Err(error) => return error,
-                    };
-                    if !reply.claimed.is_empty() {
-                        info!(
-                            entries = reply.claimed.len(),
-                            "redis: took over stream entries an instance left"
-                        );
-                    }
-                    if let Err(error) = self
-                        .write_entries(state, &mut conn, &key, reply.claimed)
-                        .await
-                    {
-                        return error;
-                    }
-                    if reply.next_stream_id == "0-0" {
-                        break;
-                    }
-                    start = reply.next_stream_id;
-                }
-                reclaim_at = tokio::time::Instant::now() + reclaim_every;
-            }
-            let options = StreamReadOptions::default()
-                .group(GROUP, &*self.instance)
-                .count(STREAM_BATCH)
-                .block(STREAM_BLOCK_MS);
-            let reply: StreamReadReply = match conn.xread_options(&[&key], &[">"], &options).await {
-                Ok(reply) => reply,
-                Err(error) => return error,
-            };
-            for stream in reply.keys {
-                if let Err(error) = self.write_entries(state, &mut conn, &key, stream.ids).await {
-                    return error;
-                }
-            }
-        }
-    }
-
-    /// Writes stream entries and acknowledges each once it is stored, in the DLQ, or refused
-    /// for good (logged); one neither stored nor queued stays pending, for whoever reclaims it.
-    async fn write_entries(
+    /// Listens on the bus until shutdown, reconnecting with backoff: other instances' changes
+    /// go to this instance's live registry and bus.
+    pub fn spawn_bus_listener(
         &self,
-        state: &AppState,
-        conn: &mut redis::aio::MultiplexedConnection,
-        key: &str,
-        entries: Vec<redis::streams::StreamId>,
-    ) -> redis::RedisResult<()> {
-        use crate::ingest::WriteOutcome;
-        use redis::AsyncCommands;
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut done = Vec::with_capacity(entries.len());
-        let mut ids = Vec::with_capacity(entries.len());
-        let mut events = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let payload = entry.get::<String>("event").unwrap_or_default();
-            match validated(&payload, false) {
-                Some(event) => {
-                    ids.push(entry.id);
-                    events.push(event);
-                }
-                None => done.push(entry.id),
-            }
-        }
-        if !events.is_empty() {
-            self.taken.fetch_add(events.len() as u64, Ordering::Relaxed);
-            for (id, outcome) in ids.into_iter().zip(state.ingestor.submit(events).await) {
-                match outcome {
-                    WriteOutcome::Stored | WriteOutcome::Queued => done.push(id),
-                    WriteOutcome::Rejected(error) => {
-                        warn!(%error, "redis: stream event refused");
-                        done.push(id);
-                    }
-                    WriteOutcome::Unavailable(reason) => {
-                        warn!(%reason, "redis: stream event left pending");
-                    }
-                }
-            }
-        }
-        if !done.is_empty() {
-            let _: i64 = conn.xack(key, GROUP, &done).await?;
-        }
-        Ok(())
+        bus: EventBus,
+        registry: Arc<LiveRegistry>,
+        shutdown: CancellationToken,
+    ) {
+        let link = self.clone();
+        self.reconnecting(BUS_READY, shutdown, move || {
+            let (link, bus, registry) = (link.clone(), bus.clone(), Arc::clone(&registry));
+            async move { link.listen_bus(&bus, &registry).await }
+        });
     }
 
     /// Runs `listen` until shutdown, again after each failure, with backoff.
-    fn reconnecting<F, Fut>(&self, subscription: u8, shutdown: CancellationToken, mut listen: F)
-    where
+    pub(crate) fn reconnecting<F, Fut>(
+        &self,
+        subscription: u8,
+        shutdown: CancellationToken,
+        mut listen: F,
+    ) where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = redis::RedisError> + Send,
     {
@@ -586,59 +449,23 @@ impl RedisLink {
     }
 
     /// The bus: other instances' changes, applied as they come.
-    async fn listen_bus(&self, state: &AppState) -> redis::RedisError {
-        let bus = self.name(BUS_CHANNEL);
-        let mut messages = match self.subscribe(&[&bus], BUS_READY).await {
+    async fn listen_bus(&self, bus: &EventBus, registry: &LiveRegistry) -> redis::RedisError {
+        let channel = self.name(BUS_CHANNEL);
+        let mut messages = match self.subscribe(&[&channel], BUS_READY).await {
             Ok(messages) => messages,
             Err(error) => return error,
         };
         while let Some(message) = messages.next().await {
             match message.get_payload::<String>() {
-                Ok(payload) => self.deliver(state, &payload),
+                Ok(payload) => self.deliver(bus, registry, &payload),
                 Err(_) => warn!("redis: ignoring a bus message that is not text"),
             }
         }
         subscription_closed()
     }
 
-    /// The producer channels: every message into the queue at once, or dropped (and counted)
-    /// when it is full.
-    async fn listen_producers(&self, queue: &mpsc::Sender<ProducerMessage>) -> redis::RedisError {
-        let (calls, heartbeats) = (self.name("call_logs"), self.name("call_heartbeat"));
-        let mut messages = match self
-            .subscribe(&[&calls, &heartbeats], PRODUCERS_READY)
-            .await
-        {
-            Ok(messages) => messages,
-            Err(error) => return error,
-        };
-        while let Some(message) = messages.next().await {
-            let Ok(payload) = message.get_payload::<String>() else {
-                warn!(
-                    channel = message.get_channel_name(),
-                    "redis: ignoring a message that is not text"
-                );
-                continue;
-            };
-            let heartbeat = message.get_channel_name() == heartbeats;
-            if queue
-                .try_send(ProducerMessage { payload, heartbeat })
-                .is_err()
-            {
-                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                if dropped.is_power_of_two() {
-                    warn!(
-                        dropped,
-                        "redis: producer messages dropped: the database is not keeping up"
-                    );
-                }
-            }
-        }
-        subscription_closed()
-    }
-
     /// A subscription to `channels`, marked listening once Redis confirmed it.
-    async fn subscribe(
+    pub(crate) async fn subscribe(
         &self,
         channels: &[&str],
         subscription: u8,
@@ -650,37 +477,8 @@ impl RedisLink {
         Ok(pubsub.into_on_message())
     }
 
-    /// Of `messages`, those this instance claims first: each producer message is written by
-    /// one instance however many hear it. When Redis cannot say, all of them (a write twice is
-    /// harmless: writes are idempotent).
-    async fn claim(&self, messages: &[ProducerMessage]) -> Vec<bool> {
-        let mut pipe = redis::pipe();
-        for message in messages {
-            let digest = Sha256::new()
-                .chain_update([u8::from(message.heartbeat)])
-                .chain_update(message.payload.as_bytes())
-                .finalize();
-            pipe.cmd("SET")
-                .arg(self.name(&format!("claim:{}", hex::encode(digest))))
-                .arg(&*self.instance)
-                .arg("NX")
-                .arg("PX")
-                .arg(CLAIM_MILLIS);
-        }
-        match pipe
-            .query_async::<Vec<Option<String>>>(&mut self.connection())
-            .await
-        {
-            Ok(replies) => replies.into_iter().map(|reply| reply.is_some()).collect(),
-            Err(error) => {
-                warn!(%error, "redis: cannot claim producer messages; writing them here");
-                vec![true; messages.len()]
-            }
-        }
-    }
-
     /// Applies another instance's change here: live registry first, then local subscribers.
-    fn deliver(&self, state: &AppState, payload: &str) {
+    fn deliver(&self, bus: &EventBus, registry: &LiveRegistry, payload: &str) {
         let Some(body) = self.bus_key.open(payload) else {
             return warn!("redis: refused a bus message that no instance signed");
         };
@@ -699,77 +497,14 @@ impl RedisLink {
             return warn!(?refusal, origin = %envelope.origin, "redis: refused a replayed bus message");
         }
         if let BusEvent::Call { call, .. } | BusEvent::Heartbeat { call } = &envelope.event {
-            state.registry.track(call, OffsetDateTime::now_utc());
+            registry.track(call, OffsetDateTime::now_utc());
         }
-        state.bus.publish(envelope.event);
+        bus.publish(envelope.event);
     }
 }
 
-fn subscription_closed() -> redis::RedisError {
+pub(crate) fn subscription_closed() -> redis::RedisError {
     redis::RedisError::from((redis::ErrorKind::Io, "subscription closed"))
-}
-
-/// One message from a producer's channel.
-struct ProducerMessage {
-    payload: String,
-    /// From `call_heartbeat`, whose messages may leave out `type` and `at`.
-    heartbeat: bool,
-}
-
-/// Writes queued producer messages until the queue closes: as many as are waiting at once, the
-/// ones this instance claims.
-async fn write_producer_messages(
-    link: RedisLink,
-    state: AppState,
-    mut queued: mpsc::Receiver<ProducerMessage>,
-) {
-    let mut messages = Vec::with_capacity(PRODUCER_BATCH);
-    while queued.recv_many(&mut messages, PRODUCER_BATCH).await > 0 {
-        let claimed = link.claim(&messages).await;
-        let events: Vec<_> = messages
-            .drain(..)
-            .zip(claimed)
-            .filter(|(_, claimed)| *claimed)
-            .filter_map(|(message, _)| validated(&message.payload, message.heartbeat))
-            .collect();
-        if events.is_empty() {
-            continue;
-        }
-        link.taken.fetch_add(events.len() as u64, Ordering::Relaxed);
-        for outcome in state.ingestor.submit(events).await {
-            if let crate::ingest::WriteOutcome::Rejected(error) = outcome {
-                warn!(%error, "redis: event refused");
-            }
-        }
-    }
-}
-
-/// The event a producer message holds. Nobody can be answered on pub/sub, so refusals are
-/// logged with their reason.
-fn validated(payload: &str, heartbeat: bool) -> Option<app::dto::ingest::CallEvent> {
-    let mut value: Value = match serde_json::from_str(payload) {
-        Ok(value) => value,
-        Err(error) => {
-            warn!(%error, "redis: ignoring a message that is not JSON");
-            return None;
-        }
-    };
-    if heartbeat && let Some(object) = value.as_object_mut() {
-        object
-            .entry("type")
-            .or_insert_with(|| Value::from("heartbeat"));
-        let now = OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        object.entry("at").or_insert_with(|| Value::from(now));
-    }
-    match validate(value, OffsetDateTime::now_utc()) {
-        Ok(event) => Some(event),
-        Err(rejection) => {
-            warn!(call_id = ?rejection.call_id, error = %rejection.message, "redis: event refused");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

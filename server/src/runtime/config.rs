@@ -282,7 +282,7 @@ impl ServeArgs {
             demo: self.demo,
             // The demo shows the DLQ at work unless the operator picked a rate.
             inject_write_failures: self.inject_write_failures.unwrap_or(if self.demo {
-                crate::service::demo::DEMO_FAILURE_PERCENT
+                DEMO_FAILURE_PERCENT
             } else {
                 0
             }),
@@ -368,6 +368,10 @@ pub fn secret_from_env(name: &str) -> Option<String> {
         .ok()
         .filter(|value| !value.trim().is_empty())
 }
+
+/// Write failures the demo injects (percent) when the operator chose none, so the DLQ has
+/// something to show.
+pub const DEMO_FAILURE_PERCENT: u32 = 2;
 
 /// The file in the data folder holding the generated JWT secret.
 pub const JWT_SECRET_FILE: &str = "jwt_secret";
@@ -668,7 +672,7 @@ mod tests {
         };
         assert_eq!(
             demo(None).into_config().inject_write_failures,
-            crate::service::demo::DEMO_FAILURE_PERCENT
+            DEMO_FAILURE_PERCENT
         );
         assert_eq!(demo(Some(0)).into_config().inject_write_failures, 0);
         assert_eq!(args(None, None).into_config().inject_write_failures, 0);

@@ -9,8 +9,8 @@ use tracing::{info, warn};
 use crate::{
     http,
     runtime::config::Config,
-    runtime::state::{AppState, StartupError},
     runtime::workers,
+    runtime::{build::StartupError, state::AppState},
     service::demo,
 };
 
@@ -81,7 +81,16 @@ impl Application {
             state.shutdown.clone(),
         ));
         if let Some(redis) = &state.redis {
-            redis.spawn_subscriber(state.clone(), state.shutdown.clone());
+            redis.spawn_bus_listener(
+                state.bus.clone(),
+                std::sync::Arc::clone(&state.registry),
+                state.shutdown.clone(),
+            );
+            crate::ingest::redis::spawn_intake(
+                redis,
+                state.ingestor.clone(),
+                state.shutdown.clone(),
+            );
         }
         if state.config.demo {
             demo::spawn(state.clone());

@@ -21,8 +21,8 @@ use tracing::{info, warn};
 
 use crate::{
     domain::users::{self, NewUser, Role, UserError},
-    runtime::state::{AppState, StartupError},
-    storage::{Storage, StorageError},
+    runtime::state::AppState,
+    storage::StorageError,
 };
 
 /// An agent: (`agentConfigId`, display name).
@@ -30,7 +30,7 @@ type DemoAgent = (&'static str, &'static str);
 /// A tenant: (id, business name, agents).
 type DemoTenant = (&'static str, &'static str, [DemoAgent; 2]);
 
-const TENANTS: [DemoTenant; 5] = [
+pub const TENANTS: [DemoTenant; 5] = [
     (
         "acme-dental",
         "Acme Dental",
@@ -77,8 +77,6 @@ const TENANTS: [DemoTenant; 5] = [
 const TARGET_LIVE_CALLS: usize = 36;
 const HEARTBEAT_EVERY_SECS: i64 = 10;
 const HISTORY_DAYS: i64 = 21;
-/// Injected failure rate when the operator chose none.
-pub const DEMO_FAILURE_PERCENT: u32 = 2;
 const SEEDED_MARKER: &str = "demo-seeded";
 /// The password of every demo user. Demo data only: shown on the console by design.
 pub const DEMO_PASSWORD: &str = "switchboard-demo";
@@ -111,29 +109,6 @@ pub fn spawn(state: AppState) {
 pub const DEMO_DOMAIN: &str = "demo.switchboard.test";
 /// The mark a database the demo wrote carries ([`Storage::mark`]).
 pub const DEMO_MARK: &str = "demo";
-
-/// Demo data never reaches production: a plain `serve` refuses a database the demo wrote, and
-/// `serve --demo` refuses one holding users or tenants of its own (a platform that signs in only
-/// with tokens has tenants and no users).
-pub async fn check_database(storage: &Storage, demo: bool) -> Result<(), StartupError> {
-    if demo {
-        let users = storage.users_outside(DEMO_DOMAIN).await?;
-        let tenants = storage
-            .tenants()
-            .await?
-            .iter()
-            .filter(|(id, _)| !TENANTS.iter().any(|(demo, _, _)| demo == id))
-            .count();
-        if users > 0 || tenants > 0 {
-            return Err(StartupError::NotForTheDemo { users, tenants });
-        }
-        Ok(storage.mark(DEMO_MARK).await?)
-    } else if storage.is_marked(DEMO_MARK).await? {
-        Err(StartupError::DemoDatabase)
-    } else {
-        Ok(())
-    }
-}
 
 /// Tenants, agents, users and (on the first start) history. Safe to run again.
 pub async fn seed(state: &AppState) -> Result<(), StorageError> {

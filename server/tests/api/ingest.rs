@@ -421,7 +421,7 @@ fn written(retried: Vec<Retried>) -> usize {
 #[tokio::test]
 async fn the_demo_refuses_a_database_with_users_of_its_own() {
     use server::{
-        runtime::config::Config, runtime::startup::Application, runtime::state::StartupError,
+        runtime::build::StartupError, runtime::config::Config, runtime::startup::Application,
     };
     let app = spawn_app().await;
     app.add_user(
@@ -453,7 +453,7 @@ async fn the_demo_refuses_a_database_with_users_of_its_own() {
 #[tokio::test]
 async fn the_demo_refuses_a_database_with_tenants_and_no_users() {
     use server::{
-        runtime::config::Config, runtime::startup::Application, runtime::state::StartupError,
+        runtime::build::StartupError, runtime::config::Config, runtime::startup::Application,
     };
     let app = spawn_app().await;
     app.ingest(&started("platform-tenant", "call-1")).await;
