@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Import circles between the files of a crate's `src` (issue 23).
+"""Import circles, upward imports, AppState outside the top layers, and long files (issue 23).
 
 An edge is a path in non-test code that names another file's module: `use crate::…`,
 `use super::…`, `use self::…` (nested groups included) and inline `crate::…` / `super::…` paths.
@@ -7,11 +7,16 @@ A module's own `mod` declarations and its `pub use` re-exports of its children d
 Code under `#[cfg(test)]` is left out. A circle is a strongly connected group of two or more
 files; every circle is printed with the edges that make it.
 
-    scripts/check-layers.py [--max N] SRC_DIR...
+    scripts/check-layers.py [--max N] [--max-lines L] SRC_DIR...
+    scripts/check-layers.py --layers a,b,c --state-in a,b [--state-name AppState] SRC_DIR
 
-Exits 1 when the files in circles, over all SRC_DIRs, number more than N (default 0): a ratchet
-while the layering lands, 0 once it has. `--self-test` plants a circle in a scratch crate and
-checks that it is found (and that a clean crate passes).
+Exits 1 when the files in circles, over all SRC_DIRs, number more than N (default 0), or when a
+file's non-test code (everything before its `#[cfg(test)] mod tests`) passes L lines (default
+600) unless its opening lines say why (`Long by design:`). With `--layers` (top to bottom; a
+file's layer is its first folder under SRC_DIR, files at the top of SRC_DIR sit below every
+layer) an edge from a layer to one above it fails, and so does naming `--state-name` in the
+non-test code of a layer not in `--state-in` (those layers may all import the file that defines it). `--self-test` plants each fault in a scratch crate
+and checks that it is found (and that a clean crate passes).
 """
 
 import argparse
@@ -204,6 +209,56 @@ def check(sources: list[Path]) -> int:
     return total
 
 
+LONG_REASON = "Long by design:"
+
+
+def long_files(src: Path, max_lines: int) -> int:
+    """Files whose code before their test module passes `max_lines`, with no reason given."""
+    found = 0
+    for file in sorted(src.rglob("*.rs")):
+        text = file.read_text()
+        code = re.split(r"\n#\[cfg\(test\)\]\nmod tests\b", text, maxsplit=1)[0]
+        lines = code.count("\n") + 1
+        opening = "\n".join(text.splitlines()[:15])
+        if lines > max_lines and LONG_REASON not in opening:
+            print(f"{file}: {lines} lines of non-test code (at most {max_lines}, or say why "
+                  f"in its first lines with '{LONG_REASON} …')")
+            found += 1
+    return found
+
+
+def layer_of(module: tuple[str, ...], layers: list[str]) -> int:
+    """A module's place from the top (0); files at the top of src sit below every layer."""
+    return layers.index(module[0]) if module and module[0] in layers else len(layers)
+
+
+def layering(src: Path, layers: list[str], state_name: str, state_in: list[str]) -> int:
+    """Edges that point up a layer, and `state_name` named below the layers allowed it."""
+    faults = 0
+    graph = edges_of(src)
+    defines = re.compile(rf"\bpub struct {re.escape(state_name)}\b")
+    shared = {module_path(src, f) for f in src.rglob("*.rs") if defines.search(f.read_text())}
+    for module, targets in sorted(graph.items()):
+        if not module:
+            continue
+        for target, how in sorted(targets.items()):
+            # The layers allowed the state share the file that defines it, wherever it is.
+            if target in shared and module[0] in state_in:
+                continue
+            if target and layer_of(target, layers) < layer_of(module, layers):
+                print(f"upward: {name(src, module)} -> {name(src, target)}  ({how})")
+                faults += 1
+    pattern = re.compile(rf"\b{re.escape(state_name)}\b")
+    for file in sorted(src.rglob("*.rs")):
+        module = module_path(src, file)
+        if not module or module[0] in state_in:
+            continue
+        if pattern.search(strip_tests(file.read_text())):
+            print(f"{file}: names {state_name}, which only {', '.join(state_in)} may")
+            faults += 1
+    return faults
+
+
 def self_test() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         src = Path(scratch) / "src"
@@ -227,21 +282,55 @@ def self_test() -> int:
         if planted != 2:
             print(f"self-test: the planted circle a <-> live/hub gave {planted} files, not 2")
             return 1
-    print("self-test: ok (a clean crate passes, a planted circle is found)")
+        (src / "a.rs").write_text("pub fn a() {}\n")
+        (src / "b.rs").write_text("pub fn b() {}\n")
+        layers = ["top", "live"]
+        (src / "top").mkdir()
+        (src / "top" / "mod.rs").write_text("pub struct AppState;\nuse crate::live::Hub;\n")
+        if layering(src, layers, "AppState", ["top"]) != 0:
+            print("self-test: a clean layering was refused")
+            return 1
+        (src / "live" / "hub.rs").write_text("use crate::top::AppState;\npub struct Hub;\n")
+        if layering(src, layers, "AppState", ["top"]) != 2:
+            print("self-test: live naming the top layer's AppState was not found twice")
+            return 1
+        if long_files(src, 5) != 0:
+            print("self-test: a short file was refused")
+            return 1
+        (src / "b.rs").write_text("fn b() {}\n" * 4 + "#[cfg(test)]\nmod tests {\n" + "\n" * 9 + "}\n")
+        (src / "a.rs").write_text("//! Long by design: one table.\n" + "fn a() {}\n" * 9)
+        (src / "c.rs").write_text("fn c() {}\n" * 9)
+        if long_files(src, 5) != 1:
+            print("self-test: a long file without a reason was not the only one found")
+            return 1
+    print("self-test: ok (clean crates pass; a circle, an upward edge, AppState below and a "
+          "long file are found)")
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=0)
+    parser.add_argument("--max-lines", type=int, default=600)
+    parser.add_argument("--layers", type=lambda s: s.split(","), default=None)
+    parser.add_argument("--state-name", default="AppState")
+    parser.add_argument("--state-in", type=lambda s: s.split(","), default=[])
     parser.add_argument("--self-test", action="store_true")
     parser.add_argument("sources", nargs="*", type=Path)
     args = parser.parse_args()
     if args.self_test:
         return self_test()
+    if args.layers:
+        faults = sum(layering(src, args.layers, args.state_name, args.state_in)
+                     for src in args.sources)
+        print(f"{faults} upward imports or {args.state_name} below {', '.join(args.state_in)} "
+              f"(layers, top first: {' > '.join(args.layers)} > the files at the top)")
+        return 1 if faults else 0
     total = check(args.sources)
     print(f"{total} files in import circles (allowed: {args.max})")
-    return 1 if total > args.max else 0
+    long = sum(long_files(src, args.max_lines) for src in args.sources)
+    print(f"{long} files past {args.max_lines} lines of non-test code without a reason")
+    return 1 if total > args.max or long else 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 //! The rooms live under one mutex held only for bookkeeping and non-blocking sends, never across
 //! an `.await`.
 
+mod events;
 mod subscription;
 
 use std::{
@@ -35,21 +36,16 @@ use std::{
 
 use app::dto::{
     auth::Role,
-    live::{
-        CallEventPayload, CallEventType, Cursor, HealthChange, Push, ReconciliationUpdate, Room,
-        RoomState, Stream,
-    },
+    live::{Cursor, Push, Room, RoomState, Stream},
 };
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 pub use self::subscription::{Next, Start, StreamSwitch, Subscription};
-use super::bus::{BusEvent, CallChange};
-use crate::domain::{auth::Scope, figures};
+use crate::domain::auth::Scope;
 
 /// How live push batches, buffers and remembers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,60 +509,6 @@ impl Hub {
             }
         }
     }
-
-    /// Turns one bus event into pushes and dirty figures.
-    pub fn on_event(&self, event: BusEvent) {
-        let now = OffsetDateTime::now_utc();
-        match event {
-            BusEvent::Call { change, call } => {
-                let rooms = [Room::Tenant(call.user_id.clone()), Room::AllTenants];
-                let kind = match change {
-                    CallChange::Started => CallEventType::CallStarted,
-                    CallChange::Updated => CallEventType::CallUpdated,
-                    CallChange::Ended => CallEventType::CallEnded,
-                };
-                let push = Push::CallEvent(Box::new(CallEventPayload {
-                    kind,
-                    call: figures::call_summary(*call),
-                    timestamp: now,
-                }));
-                self.publish(&rooms, &push);
-                self.mark(&rooms, |dirty| {
-                    dirty.metrics = true;
-                    dirty.active_calls = true;
-                });
-                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
-            }
-            BusEvent::Heartbeat { .. } => {
-                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
-            }
-            BusEvent::HealthChanged {
-                call_id,
-                user_id,
-                from,
-                to,
-            } => {
-                let push = Push::HeartbeatHealth(HealthChange {
-                    call_id,
-                    user_id,
-                    from,
-                    to,
-                    timestamp: now,
-                });
-                self.publish(&[Room::Ops], &push);
-                self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
-            }
-            BusEvent::DlqChanged { .. } => self.mark(&[Room::Ops], |dirty| dirty.dlq = true),
-            BusEvent::ReconciliationRun(run) => {
-                let push = Push::ReconciliationUpdate(ReconciliationUpdate {
-                    run,
-                    timestamp: now,
-                });
-                self.publish(&[Room::Ops], &push);
-            }
-            BusEvent::Audited(entry) => self.publish(&[Room::Ops], &Push::AuditEntry(entry)),
-        }
-    }
 }
 
 /// How long a room's snapshot may be handed to further subscribers (while the room has pushed
@@ -630,6 +572,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use app::dto::live::{DlqSummary, DlqUpdate, ServerMessage};
+    use time::OffsetDateTime;
 
     use super::*;
 
