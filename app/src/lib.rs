@@ -7,7 +7,8 @@
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
 //! - [`clock`]: the page's ticking `now` and the browser's time zone.
 //! - [`echarts`]: the charts' canvases, drawn by charming on our own ECharts build once hydrated.
-//! - [`live_client`]: the browser's WebSocket to `/ws`; a no-op when rendered on the server.
+//! - [`live`]: the browser's side of live push: its WebSocket to `/ws` (a no-op when rendered
+//!   on the server) and the feed that applies what arrives.
 //! - [`session`]: who is signed in, shared from the server's render with the browser.
 //! - [`server_fns`]: the page's data, as server functions under `/rpc/`; [`data`] (server only)
 //!   is the interface the server implements for them.
@@ -25,7 +26,7 @@ pub mod data;
 pub mod dto;
 pub mod echarts;
 pub mod http_status;
-pub mod live_client;
+pub mod live;
 pub mod pages;
 pub mod server_fns;
 pub mod session;

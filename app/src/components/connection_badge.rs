@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::dto::live::ConnectionState;
+use crate::live::ConnectionState;
 
 #[component]
 pub fn ConnectionBadge(

@@ -13,9 +13,10 @@ use crate::{
         admin::{AuditEntry, ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
         error::DataError,
         health::HealthStatus,
-        live::{DlqSummary, LiveFeed, OpsState},
+        live::{DlqSummary, OpsState},
         query::PageQuery,
     },
+    live::LiveFeed,
     server_fns,
 };
 

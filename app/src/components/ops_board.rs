@@ -9,7 +9,8 @@ use leptos::prelude::*;
 
 use crate::{
     clock::Clock,
-    dto::{admin::AuditEntry, live::LiveFeed, query::PageQuery},
+    dto::{admin::AuditEntry, query::PageQuery},
+    live::LiveFeed,
 };
 
 /// For an admin: the tenant picker (for the toolbar) and the ops cards and panels. Always `None`

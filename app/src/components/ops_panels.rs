@@ -23,9 +23,10 @@ use crate::{
         },
         calls::HeartbeatHealth,
         error::DataError,
-        live::{DlqSummary, LiveFeed},
+        live::DlqSummary,
         query::{AuditQuery, DlqQuery, PageQuery, RunsQuery, TenantQuery},
     },
+    live::LiveFeed,
     server_fns,
 };
 

@@ -40,10 +40,11 @@ use crate::{
         auth::Role,
         dashboard::{CallSummary, Metrics, RecentCallsResponse},
         error::DataError,
-        live::{ConnectionState, LiveFeed, Push, RoomState, ServerMessage},
+        live::{Push, RoomState, ServerMessage},
         query::{PageQuery, encode_cursor},
     },
-    live_client, server_fns, session,
+    live::{ConnectionState, LiveFeed, client as live_client},
+    server_fns, session,
 };
 
 #[component]

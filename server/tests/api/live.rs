@@ -1,5 +1,5 @@
 //! `/ws` end to end, driven by a real client (tokio-tungstenite) that applies every message to the
-//! browser's own [`app::dto::live::LiveFeed`] and fails on any gap: greeting and keep-alive,
+//! browser's own [`app::live::LiveFeed`] and fails on any gap: greeting and keep-alive,
 //! tenancy, snapshots and pushes, coalescing, resume and resync, a client that stops reading,
 //! stream switches, shutdown.
 
@@ -8,10 +8,11 @@ use std::time::Duration;
 use app::dto::{
     dashboard::{ActiveCallsResponse, MetricsResponse, RecentCallsResponse},
     live::{
-        ClientMessage, Cursor, LiveFeed, Push, ReconciliationUpdate, Room, RoomState,
-        ServerMessage, Stream, encode_resume,
+        ClientMessage, Cursor, Push, ReconciliationUpdate, Room, RoomState, ServerMessage, Stream,
+        encode_resume,
     },
 };
+use app::live::LiveFeed;
 use serde_json::{Value, json};
 use server::live::bus::BusEvent;
 use time::OffsetDateTime;

@@ -8,7 +8,10 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
 
-use app::dto::live::{ClientMessage, LiveFeed, ServerMessage};
+use app::{
+    dto::live::{ClientMessage, ServerMessage},
+    live::LiveFeed,
+};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{

@@ -19,7 +19,10 @@ use std::rc::Rc;
 
 use leptos::prelude::{RwSignal, WriteSignal};
 
-use crate::dto::live::{ConnectionState, LiveFeed, ServerMessage};
+use crate::{
+    dto::live::ServerMessage,
+    live::{ConnectionState, LiveFeed},
+};
 
 /// What a page does with each message that changed its feed.
 pub type OnMessage = Rc<dyn Fn(&ServerMessage)>;
@@ -55,9 +58,12 @@ mod browser {
     use leptos::prelude::{RwSignal, Set, Update, WithUntracked, WriteSignal};
 
     use super::OnMessage;
-    use crate::dto::live::{
-        ClientMessage, ConnectionState, LiveFeed, PING_INTERVAL_SECS, PING_TIMEOUT_SECS,
-        SESSION_ENDED, ServerMessage, encode_resume,
+    use crate::{
+        dto::live::{
+            ClientMessage, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SESSION_ENDED, ServerMessage,
+            encode_resume,
+        },
+        live::{ConnectionState, LiveFeed},
     };
 
     const FIRST_RETRY_MS: f64 = 500.0;
