@@ -5,6 +5,7 @@
 //!   server and the browser bundle so the two can never disagree.
 //! - [`pages`]: one module per route; [`App`] wires them into the router.
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
+//! - [`ops`]: the admin's ops board (cards and panels), compiled only into the admins' bundle.
 //! - [`clock`]: the page's ticking `now` and the browser's time zone.
 //! - [`echarts`]: the charts' canvases, drawn by charming on our own ECharts build once hydrated.
 //! - [`live`]: the browser's side of live push: its WebSocket to `/ws` (a no-op when rendered
@@ -27,6 +28,7 @@ pub mod dto;
 pub mod echarts;
 pub mod http_status;
 pub mod live;
+pub mod ops;
 pub mod pages;
 pub mod server_fns;
 pub mod session;
@@ -46,7 +48,7 @@ use crate::pages::{dashboard::RealtimeDashboard, login::Login, not_found::NotFou
 pub const BUNDLE_NAME: &str = "frontend";
 
 /// The admins' bundle (`frontend/admin`): the customers' plus the ops board
-/// ([`components::ops_board`] says why there are two).
+/// ([`ops`] says why there are two).
 pub const ADMIN_BUNDLE_NAME: &str = "frontend-admin";
 
 /// The bundle [`HydrationAfterFirstPaint`] loads for whoever is signed in.

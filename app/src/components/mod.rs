@@ -5,11 +5,6 @@ pub mod agent_table;
 pub mod charts;
 pub mod connection_badge;
 pub mod metric_card;
-#[cfg(feature = "ops-board")]
-pub mod ops;
-pub mod ops_board;
-#[cfg(feature = "ops-board")]
-pub mod ops_panels;
 pub mod panel;
 pub mod period_selector;
 pub mod recent_calls;

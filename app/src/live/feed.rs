@@ -259,39 +259,10 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-
-    fn call(id: &str, minute: u8, status: &str) -> CallSummary {
-        CallSummary {
-            id: id.into(),
-            user_id: "acme".into(),
-            agent_config_id: None,
-            phone_number: None,
-            started_at: datetime!(2026-11-21 12:00 UTC) + time::Duration::minutes(minute.into()),
-            ended_at: None,
-            livekit_room_name: None,
-            livekit_room_sid: None,
-            direction: None,
-            status: Some(status.into()),
-            outcome: None,
-            duration: None,
-            sip_call_id: None,
-            recording_url: None,
-            call_metadata: None,
-            last_heartbeat_at: None,
-        }
-    }
-
-    fn metrics() -> Metrics {
-        Metrics {
-            total_calls: 0,
-            active_calls: 0,
-            completed_calls: 0,
-            average_duration: 0.0,
-            success_rate: 0.0,
-            outcome_counts: BTreeMap::new(),
-            period_hours: crate::dto::dashboard::DEFAULT_HOURS,
-        }
-    }
+    use crate::dto::live::{
+        CallEventPayload, CallEventType,
+        samples::{call, metrics},
+    };
 
     fn snapshot(seq: u64, recent: Vec<CallSummary>) -> ServerMessage {
         ServerMessage::Snapshot {

@@ -30,7 +30,6 @@ use crate::{
         charts::{CallsPerHourChart, OutcomeChart},
         connection_badge::ConnectionBadge,
         metric_card::MetricCard,
-        ops_board,
         panel::{Failed, Loading, Panel},
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
@@ -44,7 +43,7 @@ use crate::{
         query::{PageQuery, encode_cursor},
     },
     live::{ConnectionState, LiveFeed, client as live_client},
-    server_fns, session,
+    ops, server_fns, session,
 };
 
 #[component]
@@ -128,8 +127,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let live_active =
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
-    let (tenant_picker, ops_cards) =
-        ops_board::board(is_admin, view, feed, audit_live, clock).unzip();
+    let (tenant_picker, ops_cards) = ops::board(is_admin, view, feed, audit_live, clock).unzip();
     let scope_label = identity.as_ref().map(|identity| {
         identity
             .tenant

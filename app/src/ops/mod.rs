@@ -1,9 +1,15 @@
-//! Where the realtime page asks for the admin's ops board ([`super::ops`], [`super::ops_panels`]).
+//! The admin's ops board: its cards ([`cards`]) and panels ([`panels`]), and here the seam where
+//! the realtime page asks for it.
 //! The server and the admins' browser bundle are built with the `ops-board` feature; the
 //! customers' bundle without it, so tenants never download the board's code (a fifth of the
 //! bundle) and the page they hydrate has no board. The feature decides three things: this
-//! function, whether the board's modules are compiled (`components/mod.rs`), and whether the
+//! function, whether the board's modules are compiled (below), and whether the
 //! browser reads the ops room's messages (`dto::live`).
+
+#[cfg(feature = "ops-board")]
+pub mod cards;
+#[cfg(feature = "ops-board")]
+pub mod panels;
 
 use leptos::prelude::*;
 
@@ -23,7 +29,7 @@ pub fn board(
     clock: Clock,
 ) -> Option<(AnyView, AnyView)> {
     #[cfg(feature = "ops-board")]
-    return is_admin.then(|| super::ops::board(view, feed, audit_live, clock));
+    return is_admin.then(|| cards::board(view, feed, audit_live, clock));
     #[cfg(not(feature = "ops-board"))]
     {
         let _ = (is_admin, view, feed, audit_live, clock);

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::{
     clock::{self, Clock},
-    components::{ops_panels::OpsPanels, recent_calls::PanelsKept},
+    components::recent_calls::PanelsKept,
     dto::{
         admin::{AuditEntry, ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
         error::DataError,
@@ -17,6 +17,7 @@ use crate::{
         query::PageQuery,
     },
     live::LiveFeed,
+    ops::panels::OpsPanels,
     server_fns,
 };
 
