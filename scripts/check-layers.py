@@ -11,7 +11,7 @@ files; every circle is printed with the edges that make it.
     scripts/check-layers.py --layers a,b,c --state-in a,b [--state-name AppState] SRC_DIR
 
 Exits 1 when the files in circles, over all SRC_DIRs, number more than N (default 0), or when a
-file's non-test code (everything before its `#[cfg(test)] mod tests`) passes L lines (default
+file's non-test code (everything before its first `#[cfg(test)]` module) passes L lines (default
 600) unless its opening lines say why (`Long by design:`). With `--layers` (top to bottom; a
 file's layer is its first folder under SRC_DIR, files at the top of SRC_DIR sit below every
 layer) an edge from a layer to one above it fails, and so does naming `--state-name` in the
@@ -217,7 +217,7 @@ def long_files(src: Path, max_lines: int) -> int:
     found = 0
     for file in sorted(src.rglob("*.rs")):
         text = file.read_text()
-        code = re.split(r"\n#\[cfg\(test\)\]\nmod tests\b", text, maxsplit=1)[0]
+        code = re.split(r"\n#\[cfg\(test\)\]\n(?:pub(?:\([^)]*\))? )?mod \w+", text, maxsplit=1)[0]
         lines = code.count("\n") + 1
         opening = "\n".join(text.splitlines()[:15])
         if lines > max_lines and LONG_REASON not in opening:

@@ -18,7 +18,7 @@
 //! reconnects with them: the server replays what it missed ([`ServerMessage::Resumed`], then the
 //! pushes) while it still has them, or sends a fresh [`ServerMessage::Snapshot`]. A snapshot
 //! reflects at least every push up to its `seq`; pushes after it carry whole rows and whole lists,
-//! so applying them again is harmless. [`LiveFeed`] is that client logic, shared by the browser
+//! so applying them again is harmless. [`crate::live::LiveFeed`] is that client logic, shared by the browser
 //! and the tests.
 //!
 //! Keep-alive follows the old backend's Socket.IO settings: the client pings every

@@ -1,5 +1,5 @@
-//! The admin's ops board: its cards ([`cards`]) and panels ([`panels`]), and here the seam where
-//! the realtime page asks for it.
+//! The admin's ops board: its cards (`cards`) and panels (`panels`), compiled only with the
+//! `ops-board` feature, and here the seam where the realtime page asks for it.
 //! The server and the admins' browser bundle are built with the `ops-board` feature; the
 //! customers' bundle without it, so tenants never download the board's code (a fifth of the
 //! bundle) and the page they hydrate has no board. The feature decides three things: this

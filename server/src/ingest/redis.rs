@@ -12,7 +12,7 @@
 //!   event <event JSON>`), by one consumer group across the instances: each entry is
 //!   delivered to one instance and acknowledged once it is stored or in the DLQ; entries an
 //!   instance took and did not acknowledge (it died) are taken over by another after
-//!   [`STREAM_CLAIM_IDLE`].
+//!   [`crate::live::redis::STREAM_CLAIM_IDLE`].
 
 use futures::StreamExt;
 use serde_json::Value;

@@ -107,7 +107,7 @@ pub fn spawn(state: AppState) {
 
 /// The demo users' email domain.
 pub const DEMO_DOMAIN: &str = "demo.switchboard.test";
-/// The mark a database the demo wrote carries ([`Storage::mark`]).
+/// The mark a database the demo wrote carries ([`crate::storage::Storage::mark`]).
 pub const DEMO_MARK: &str = "demo";
 
 /// Tenants, agents, users and (on the first start) history. Safe to run again.
