@@ -10,3 +10,10 @@ export const TENANT_A_EMAIL = "tenant-a@e2e.switchboard.test";
 export const TENANT_B_EMAIL = "tenant-b@e2e.switchboard.test";
 export const TENANT_A_STATE = `${__dirname}/.artifacts/storage-state-tenant-a.json`;
 export const TENANT_B_STATE = `${__dirname}/.artifacts/storage-state-tenant-b.json`;
+// The platform's operator and viewer, and a member of tenant A: what each role may see (issue 24).
+export const OPERATOR_EMAIL = "operator@e2e.switchboard.test";
+export const VIEWER_EMAIL = "viewer@e2e.switchboard.test";
+export const MEMBER_A_EMAIL = "member-a@e2e.switchboard.test";
+export const OPERATOR_STATE = `${__dirname}/.artifacts/storage-state-operator.json`;
+export const VIEWER_STATE = `${__dirname}/.artifacts/storage-state-viewer.json`;
+export const MEMBER_A_STATE = `${__dirname}/.artifacts/storage-state-member-a.json`;

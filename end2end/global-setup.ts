@@ -6,7 +6,21 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { E2E_EMAIL, E2E_PASSWORD, STORAGE_STATE, TENANT_A_EMAIL, TENANT_A_STATE, TENANT_B_EMAIL, TENANT_B_STATE } from "./credentials";
+import {
+  E2E_EMAIL,
+  E2E_PASSWORD,
+  MEMBER_A_EMAIL,
+  MEMBER_A_STATE,
+  OPERATOR_EMAIL,
+  OPERATOR_STATE,
+  STORAGE_STATE,
+  TENANT_A_EMAIL,
+  TENANT_A_STATE,
+  TENANT_B_EMAIL,
+  TENANT_B_STATE,
+  VIEWER_EMAIL,
+  VIEWER_STATE,
+} from "./credentials";
 import { addSuiteUsers, dataDir, startServer } from "./server";
 
 export default async function globalSetup() {
@@ -24,6 +38,9 @@ export default async function globalSetup() {
     [E2E_EMAIL, STORAGE_STATE],
     [TENANT_A_EMAIL, TENANT_A_STATE],
     [TENANT_B_EMAIL, TENANT_B_STATE],
+    [OPERATOR_EMAIL, OPERATOR_STATE],
+    [VIEWER_EMAIL, VIEWER_STATE],
+    [MEMBER_A_EMAIL, MEMBER_A_STATE],
   ]) {
     const login = await fetch(`${url}/login`, {
       method: "POST",

@@ -5,7 +5,17 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { E2E_EMAIL, E2E_PASSWORD, TENANT_A, TENANT_A_EMAIL, TENANT_B, TENANT_B_EMAIL } from "./credentials";
+import {
+  E2E_EMAIL,
+  E2E_PASSWORD,
+  MEMBER_A_EMAIL,
+  OPERATOR_EMAIL,
+  TENANT_A,
+  TENANT_A_EMAIL,
+  TENANT_B,
+  TENANT_B_EMAIL,
+  VIEWER_EMAIL,
+} from "./credentials";
 
 const root = path.resolve(__dirname, "..");
 export const BIN = process.env.SWITCHBOARD_BIN ?? path.join(root, "target/debug/switchboard");
@@ -41,8 +51,11 @@ export function addUser(dir: string, email: string, password: string, role: stri
 export function addSuiteUsers(dir: string) {
   const users: [string, string[]][] = [
     [E2E_EMAIL, ["--role", "admin"]],
-    [TENANT_A_EMAIL, ["--role", "tenant", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]],
-    [TENANT_B_EMAIL, ["--role", "tenant", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]],
+    [TENANT_A_EMAIL, ["--role", "owner", "--tenant", TENANT_A, "--tenant-name", "Tenant A (e2e)"]],
+    [TENANT_B_EMAIL, ["--role", "owner", "--tenant", TENANT_B, "--tenant-name", "Tenant B (e2e)"]],
+    [OPERATOR_EMAIL, ["--role", "operator"]],
+    [VIEWER_EMAIL, ["--role", "viewer"]],
+    [MEMBER_A_EMAIL, ["--role", "member", "--tenant", TENANT_A]],
   ];
   for (const [email, role] of users) addUser(dir, email, E2E_PASSWORD, role);
 }

@@ -51,10 +51,11 @@ pub const BUNDLE_NAME: &str = "frontend";
 /// ([`ops`] says why there are two).
 pub const ADMIN_BUNDLE_NAME: &str = "frontend-admin";
 
-/// The bundle [`HydrationAfterFirstPaint`] loads for whoever is signed in.
+/// The bundle [`HydrationAfterFirstPaint`] loads for whoever is signed in: the ops board's for
+/// the roles that read operations.
 fn bundle_for(identity: Option<&dto::auth::Identity>) -> &'static str {
     match identity {
-        Some(identity) if identity.role == dto::auth::Role::Admin => ADMIN_BUNDLE_NAME,
+        Some(identity) if identity.role.allows(dto::auth::Permission::ReadOps) => ADMIN_BUNDLE_NAME,
         _ => BUNDLE_NAME,
     }
 }

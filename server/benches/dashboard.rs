@@ -509,7 +509,7 @@ fn main() {
             .jwt
             .mint(
                 "bench",
-                Role::Tenant,
+                Role::Member,
                 Some(LARGEST),
                 None,
                 time::Duration::hours(2),
@@ -569,14 +569,14 @@ fn main() {
         let email = format!("bench-{:x}@bench.test", rand::random::<u64>());
         let user = state
             .storage
-            .insert_user(&email, "not a hash", "tenant", Some(LARGEST))
+            .insert_user(&email, "not a hash", "member", Some(LARGEST))
             .await
             .unwrap();
         let session = state
             .jwt
             .mint(
                 &email,
-                Role::Tenant,
+                Role::Member,
                 Some(LARGEST),
                 Some(server::domain::auth::UserSession { user, version: 0 }),
                 time::Duration::hours(2),

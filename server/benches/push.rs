@@ -271,7 +271,7 @@ fn token(tenant: &str, n: usize) -> String {
         .unwrap()
         .mint(
             &format!("bench-client-{n}"),
-            Role::Tenant,
+            Role::Member,
             Some(tenant),
             None,
             time::Duration::hours(2),

@@ -119,10 +119,22 @@ async fn main() -> anyhow::Result<()> {
                 &args.data_dir,
                 JWT_SECRET_FILE,
             )?;
-            let (role, tenant) = match &args.tenant {
-                Some(tenant) => (Role::Tenant, Some(tenant.as_str())),
-                None => (Role::Admin, None),
-            };
+            let tenant = args.tenant.as_deref();
+            let role = args.role.unwrap_or(match tenant {
+                Some(_) => Role::Member,
+                None => Role::Admin,
+            });
+            if role.is_platform() == tenant.is_some() {
+                anyhow::bail!(
+                    "a token of an {} {}",
+                    role.as_str(),
+                    if role.is_platform() {
+                        "reads every tenant: leave out --tenant"
+                    } else {
+                        "reads one tenant: name it with --tenant"
+                    }
+                );
+            }
             let ttl = time::Duration::hours(i64::from(args.ttl_hours));
             let (token, _) =
                 JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, None, ttl)?;

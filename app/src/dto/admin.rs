@@ -309,7 +309,7 @@ pub struct AuditEntry {
     /// Who: an email or token subject; `internal-api-key` or `cli` for those doors; for failed
     /// sign-ins, the email that was tried.
     pub actor: String,
-    /// `admin`, `tenant`, `internal`, `cli` or `anonymous`.
+    /// The actor's role (`admin`, `operator`, …), or `internal`, `cli` or `anonymous`.
     pub role: String,
     pub tenant_id: Option<String>,
     /// `dlq.retry`, `dlq.retry_all`, `dlq.discard`, `reconciliation.trigger`, `user.add`,

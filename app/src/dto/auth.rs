@@ -1,30 +1,116 @@
-//! Sign-in: roles, the token exchange of `POST /api/auth/token`, and who is signed in.
+//! Sign-in: roles and what each may do, the token exchange of `POST /api/auth/token`, and who
+//! is signed in.
+//!
+//! # Roles
+//! [`Role::allows`] is the one permission table: every door checks it (REST, server functions,
+//! `/ws`, Socket.IO, the CSV export, the internal paths), and the page reads it to leave out
+//! what a caller could not use.
+//!
+//! | permission            | admin | operator | viewer | owner | member |
+//! |-----------------------|:-----:|:--------:|:------:|:-----:|:------:|
+//! | read calls            |   ✓   |    ✓     |   ✓    |  own  |  own   |
+//! | read every tenant     |   ✓   |    ✓     |   ✓    |       |        |
+//! | read operations       |   ✓   |    ✓     |   ✓    |       |        |
+//! | read the audit log    |   ✓   |          |        |       |        |
+//! | act on the DLQ        |   ✓   |    ✓     |        |       |        |
+//! | run reconciliation    |   ✓   |    ✓     |        |       |        |
+//! | manage every user     |   ✓   |          |        |       |        |
+//! | manage tenant users   |   ✓   |          |        |  own  |        |
+//!
+//! "Own" is the caller's tenant: tenant roles are scoped to it wherever they are let in.
 
 use serde::{Deserialize, Serialize};
 
-/// What a dashboard user may read: `admin` every tenant, `tenant` exactly one.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Who a dashboard user is: three platform roles (every tenant) and two of a tenant (its own).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Everything: every tenant's data, operations, users and settings.
     Admin,
-    Tenant,
+    /// Every tenant's data; acts on the DLQ and reconciliation; no user management.
+    Operator,
+    /// Every tenant's data, read only.
+    Viewer,
+    /// Its tenant's data and users.
+    Owner,
+    /// Its tenant's data, read only.
+    Member,
+}
+
+/// Something a caller may or may not do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// A tenant's calls and figures (tenant roles: their own).
+    ReadCalls,
+    /// Every tenant's calls together, or any one tenant's.
+    ReadAllTenants,
+    /// Operations: live-call health, the DLQ, reconciliation runs, system health, tenants.
+    ReadOps,
+    /// The audit log.
+    ReadAudit,
+    /// Retry or discard dead letters.
+    ActOnDlq,
+    /// Start a reconciliation run.
+    RunReconciliation,
+    /// Every dashboard user.
+    ManageUsers,
+    /// The users of the caller's own tenant.
+    ManageTenantUsers,
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Role; 5] = [
+        Self::Admin,
+        Self::Operator,
+        Self::Viewer,
+        Self::Owner,
+        Self::Member,
+    ];
+
+    /// The table.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
         match self {
-            Self::Admin => "admin",
-            Self::Tenant => "tenant",
+            Self::Admin => true,
+            Self::Operator => matches!(
+                permission,
+                ReadCalls | ReadAllTenants | ReadOps | ActOnDlq | RunReconciliation
+            ),
+            Self::Viewer => matches!(permission, ReadCalls | ReadAllTenants | ReadOps),
+            Self::Owner => matches!(permission, ReadCalls | ManageTenantUsers),
+            Self::Member => matches!(permission, ReadCalls),
         }
     }
 
-    /// Parses the stored form (`admin` / `tenant`).
+    /// A platform role reads every tenant; a tenant role exactly one.
+    pub fn is_platform(self) -> bool {
+        matches!(self, Self::Admin | Self::Operator | Self::Viewer)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Operator => "operator",
+            Self::Viewer => "viewer",
+            Self::Owner => "owner",
+            Self::Member => "member",
+        }
+    }
+
+    /// Parses the stored form.
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "admin" => Some(Self::Admin),
-            "tenant" => Some(Self::Tenant),
-            _ => None,
+        Self::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+
+    /// What the role may do, in a few words (the account menu, the user list).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Admin => "everything, users and settings included",
+            Self::Operator => "every tenant; acts on the DLQ and reconciliation",
+            Self::Viewer => "every tenant, read only",
+            Self::Owner => "its tenant, and its tenant's users",
+            Self::Member => "its tenant, read only",
         }
     }
 }
@@ -72,7 +158,7 @@ pub struct Identity {
     /// Who: the user's email, or whatever subject the token's minter chose.
     pub subject: String,
     pub role: Role,
-    /// The tenant (`userId`) a tenant user reads; `null` for admins.
+    /// The tenant (`userId`) an owner or member reads; `null` for the platform's roles.
     pub tenant: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,

@@ -31,6 +31,7 @@ use time::OffsetDateTime;
 
 use super::{
     admin::{AuditEntry, LiveCallHealth, ReconciliationSummary},
+    auth::Permission,
     calls::HeartbeatHealth,
     dashboard::{ActiveCall, CallSummary, DEFAULT_LIMIT, Metrics},
     period::Period,
@@ -153,12 +154,13 @@ impl Stream {
         Self::Audit,
     ];
 
-    /// Streams only admins may receive.
-    pub fn admin_only(self) -> bool {
-        matches!(
-            self,
-            Self::Health | Self::Dlq | Self::Reconciliation | Self::Audit
-        )
+    /// What a caller needs to receive the stream.
+    pub fn permission(self) -> Permission {
+        match self {
+            Self::Calls | Self::ActiveCalls | Self::Metrics => Permission::ReadCalls,
+            Self::Health | Self::Dlq | Self::Reconciliation => Permission::ReadOps,
+            Self::Audit => Permission::ReadAudit,
+        }
     }
 
     pub fn as_str(self) -> &'static str {

@@ -11,6 +11,7 @@ use crate::{
     components::recent_calls::PanelsKept,
     dto::{
         admin::{AuditEntry, ReconciliationSummary, RunStatus, SystemHealth, TenantsResponse},
+        auth::Role,
         error::DataError,
         health::HealthStatus,
         live::{DlqSummary, OpsState},
@@ -24,6 +25,7 @@ use crate::{
 /// The admin's board: the tenant picker for the toolbar, and the ops cards and panels for above
 /// the customer view. Its data comes from server functions of its own, never asked by a tenant.
 pub fn board(
+    role: Role,
     view: Memo<PageQuery>,
     feed: RwSignal<LiveFeed>,
     audit_live: RwSignal<Vec<AuditEntry>>,
@@ -60,7 +62,7 @@ pub fn board(
             <Transition>
                 <OpsCards figures health clock />
             </Transition>
-            <OpsPanels view feed audit_live tenants clock />
+            <OpsPanels view feed audit_live tenants role clock />
         }
         .into_any(),
     )

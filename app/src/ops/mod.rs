@@ -15,24 +15,27 @@ use leptos::prelude::*;
 
 use crate::{
     clock::Clock,
-    dto::{admin::AuditEntry, query::PageQuery},
+    dto::{admin::AuditEntry, auth::Role, query::PageQuery},
     live::LiveFeed,
 };
 
-/// For an admin: the tenant picker (for the toolbar) and the ops cards and panels. Always `None`
-/// in the customers' bundle: the server sends it only admins' pages, which load the other one.
+/// For the platform's roles: the tenant picker (for the toolbar) and the ops cards and panels.
+/// Always `None` in the customers' bundle: the server sends it only the platform's pages, which
+/// load the other one.
 pub fn board(
-    is_admin: bool,
+    role: Option<Role>,
     view: Memo<PageQuery>,
     feed: RwSignal<LiveFeed>,
     audit_live: RwSignal<Vec<AuditEntry>>,
     clock: Clock,
 ) -> Option<(AnyView, AnyView)> {
     #[cfg(feature = "ops-board")]
-    return is_admin.then(|| cards::board(view, feed, audit_live, clock));
+    return role
+        .filter(|role| role.allows(crate::dto::auth::Permission::ReadOps))
+        .map(|role| cards::board(role, view, feed, audit_live, clock));
     #[cfg(not(feature = "ops-board"))]
     {
-        let _ = (is_admin, view, feed, audit_live, clock);
+        let _ = (role, view, feed, audit_live, clock);
         None
     }
 }

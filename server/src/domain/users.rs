@@ -1,5 +1,6 @@
-//! Dashboard users: an email, an argon2id password hash, and a role — `admin` (every tenant) or
-//! `tenant` (exactly one). Sign-in and sessions build on this.
+//! Dashboard users: an email, an argon2id password hash, and a role — one of the platform's
+//! (`admin`, `operator`, `viewer`: every tenant) or of one tenant (`owner`, `member`). Sign-in
+//! and sessions build on this.
 
 pub use app::dto::auth::Role;
 use argon2::{
@@ -12,9 +13,12 @@ use crate::{
     storage::{Storage, StorageError},
 };
 
-/// `--role admin|tenant` on the command line.
+/// `--role admin|operator|viewer|owner|member` on the command line.
 pub fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(value).ok_or_else(|| format!("expected admin or tenant, got {value:?}"))
+    Role::parse(value).ok_or_else(|| {
+        let names: Vec<_> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("expected one of {}, got {value:?}", names.join(", "))
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +106,16 @@ pub async fn add_user(
     Ok(id)
 }
 
-/// A tenant user names a known tenant; an admin names none.
+/// An owner or member names a known tenant; the platform's roles name none.
 async fn check_role(storage: &Storage, role: Role, tenant: Option<&str>) -> Result<(), UserError> {
-    match (role, tenant) {
-        (Role::Tenant, None) => Err(UserError::Invalid("a tenant user needs --tenant")),
-        (Role::Admin, Some(_)) => Err(UserError::Invalid(
-            "an admin sees every tenant: no --tenant",
+    match (role.is_platform(), tenant) {
+        (false, None) => Err(UserError::Invalid(
+            "an owner or member needs --tenant: the tenant it belongs to",
         )),
-        (Role::Tenant, Some(tenant)) if storage.tenant_name(tenant).await?.is_none() => {
+        (true, Some(_)) => Err(UserError::Invalid(
+            "the platform's roles see every tenant: no --tenant",
+        )),
+        (false, Some(tenant)) if storage.tenant_name(tenant).await?.is_none() => {
             Err(UserError::UnknownTenant(tenant.to_owned()))
         }
         _ => Ok(()),

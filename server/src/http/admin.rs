@@ -22,7 +22,7 @@ use super::{
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
 };
-use crate::{domain::auth::Admin, runtime::state::AppState};
+use crate::{domain::auth::Caller, runtime::state::AppState};
 
 /// Active calls across tenants with business name, last heartbeat and health.
 #[utoipa::path(get, path = "/admin/active-calls", tag = "admin", params(TenantQuery),
@@ -30,7 +30,7 @@ use crate::{domain::auth::Admin, runtime::state::AppState};
     responses((status = 200, body = AdminActiveCallsResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn active_calls(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<TenantQuery>,
 ) -> Result<Json<AdminActiveCallsResponse>, ApiError> {
@@ -43,7 +43,7 @@ pub(super) async fn active_calls(
     responses((status = 200, body = DlqResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn dlq(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DlqQuery>,
 ) -> Result<Json<DlqResponse>, ApiError> {
@@ -58,7 +58,7 @@ pub(super) async fn dlq(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub(super) async fn retry_one(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     client: ClientAddr,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -72,7 +72,7 @@ pub(super) async fn retry_one(
     responses((status = 200, body = DlqActionResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn retry_all(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     client: ClientAddr,
     State(state): State<AppState>,
 ) -> Result<Json<DlqActionResponse>, ApiError> {
@@ -87,7 +87,7 @@ pub(super) async fn retry_all(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub(super) async fn discard(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     client: ClientAddr,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -102,7 +102,7 @@ pub(super) async fn discard(
     responses((status = 200, body = SystemHealth), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn health(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
 ) -> Result<Json<SystemHealth>, ApiError> {
     Ok(Json(state.system_health(&admin).await?))
@@ -114,7 +114,7 @@ pub(super) async fn health(
     responses((status = 200, body = TenantsResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn tenants(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
 ) -> Result<Json<TenantsResponse>, ApiError> {
     Ok(Json(state.tenants(&admin).await?))
@@ -127,7 +127,7 @@ pub(super) async fn tenants(
     responses((status = 200, body = AuditLogResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn audit_log(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditLogResponse>, ApiError> {

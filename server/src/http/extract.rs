@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::{
-    domain::auth::{Admin, AuthError, Caller, Verified},
+    domain::auth::{Caller, Verified},
     runtime::state::AppState,
 };
 
@@ -30,19 +30,6 @@ impl FromRequestParts<AppState> for Verified {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(state.verify_request(&parts.headers).await?)
-    }
-}
-
-/// A signed-in admin; 401 when not signed in, 403 for a tenant.
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let identity = state.identify(&parts.headers).await?;
-        if identity.role != app::dto::auth::Role::Admin {
-            return Err(AuthError::AdminOnly.into());
-        }
-        Ok(Admin(identity))
     }
 }
 

@@ -10,6 +10,7 @@ use app::{
             ReconciliationRunResponse, ReconciliationStatusResponse, ReconciliationTrigger,
             ReconciliationTriggerResponse,
         },
+        auth::Permission,
         query::RunsQuery,
     },
 };
@@ -24,8 +25,12 @@ use super::{
     extract::{ApiQuery, bearer, presents_key},
 };
 use crate::{
-    domain::audit::Actor, domain::auth::Admin, runtime::state::AppState,
-    service::figures::reconciliation_summary, service::ops, service::reconcile::Touched,
+    domain::audit::Actor,
+    domain::auth::{Caller, require},
+    runtime::state::AppState,
+    service::figures::reconciliation_summary,
+    service::ops,
+    service::reconcile::Touched,
 };
 
 /// The header seed-002 scripts send the internal key in (`Authorization: Bearer` works too).
@@ -37,7 +42,7 @@ pub(super) const INTERNAL_KEY_HEADER: &str = "x-internal-api-key";
     responses((status = 200, body = ReconciliationStatusResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn admin_status(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> Result<Json<ReconciliationStatusResponse>, ApiError> {
@@ -51,10 +56,11 @@ pub(super) async fn admin_status(
     responses((status = 200, body = ReconciliationRunResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn admin_run(
-    _admin: Admin,
+    Caller(caller): Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ReconciliationRunResponse>, ApiError> {
+    require(&caller, Permission::ReadOps)?;
     let run = state
         .storage
         .reconciliation(&id)
@@ -77,7 +83,7 @@ pub(super) async fn admin_run(
     responses((status = 202, body = ReconciliationTriggerResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn admin_trigger(
-    Admin(admin): Admin,
+    Caller(admin): Caller,
     client: ClientAddr,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<ReconciliationTriggerResponse>), ApiError> {

@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
-    domain::auth::{AuthError, Scope, UserSession, Verified, scope_of, session_ended},
+    domain::auth::{AuthError, Scope, UserSession, Verified, require, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{
@@ -195,7 +195,7 @@ async fn on_connect(
     State(state): State<AppState>,
 ) {
     let rooms = hub::rooms_for(viewer.identity.role, &viewer.scope);
-    let subscription = state.hub.subscribe(&rooms, &[]);
+    let subscription = state.hub.subscribe(viewer.identity.role, &rooms, &[]);
     let closed = Closed(CancellationToken::new());
     socket.extensions.insert(subscription.switch());
     socket.extensions.insert(closed.clone());
@@ -467,8 +467,8 @@ fn switch_stream(
         return refuse(request.stream, error);
     };
     if !switch.offers(stream) {
-        let error = if stream.admin_only() {
-            AuthError::AdminOnly.message().to_owned()
+        let error = if let Err(refused) = require(&viewer.identity, stream.permission()) {
+            refused.message().to_owned()
         } else {
             "not available on this socket".to_owned()
         };

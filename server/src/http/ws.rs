@@ -84,7 +84,7 @@ pub(super) async fn upgrade(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
-            let subscription = state.hub.subscribe(&rooms, &cursors);
+            let subscription = state.hub.subscribe(identity.role, &rooms, &cursors);
             serve(&state, tenant, session, subscription, socket).await;
             drop(slot);
         }))
@@ -140,7 +140,22 @@ async fn serve<S>(
         tenant,
         rooms: subscription.rooms().to_vec(),
     };
-    let end = match send(&mut socket, &hello).await {
+    // A caller that may not read every stream of its rooms (the ops room's audit log) is told
+    // which it gets, so that the numbers the others skip are not taken for a gap.
+    let switch = subscription.switch();
+    let partial = subscription
+        .rooms()
+        .iter()
+        .flat_map(|room| room.streams())
+        .any(|stream| !switch.wants(*stream));
+    let streams = ServerMessage::Streams {
+        streams: switch.streams(),
+    };
+    let greeted = match send(&mut socket, &hello).await {
+        Ok(()) if partial => send(&mut socket, &streams).await,
+        other => other,
+    };
+    let end = match greeted {
         Ok(()) => run(state, session, &mut subscription, &mut socket).await,
         Err(end) => end,
     };

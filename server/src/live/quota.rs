@@ -194,7 +194,7 @@ mod tests {
     fn token(subject: &str, tenant: &str) -> Identity {
         Identity {
             subject: subject.to_owned(),
-            role: Role::Tenant,
+            role: Role::Member,
             tenant: Some(tenant.to_owned()),
             expires_at: 0,
         }

@@ -49,13 +49,18 @@ pub struct TokenArgs {
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// A token that reads this tenant (`userId`) only.
-    #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
+    /// A token that reads this tenant (`userId`) only: a `member`'s unless --role says `owner`.
+    #[arg(long, conflicts_with = "admin", required_unless_present_any = ["admin", "role"])]
     pub tenant: Option<String>,
 
-    /// A token that reads every tenant and the admin API.
-    #[arg(long)]
+    /// A token of an `admin`: every tenant and every action.
+    #[arg(long, conflicts_with = "role")]
     pub admin: bool,
+
+    /// The token's role: `admin`, `operator` or `viewer` (every tenant), `owner` or `member`
+    /// (with --tenant).
+    #[arg(long, value_parser = crate::domain::users::parse_role)]
+    pub role: Option<crate::domain::users::Role>,
 
     /// The token's subject (who it was minted for).
     #[arg(long, default_value = "switchboard-cli")]

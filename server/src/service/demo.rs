@@ -87,7 +87,7 @@ pub fn demo_users() -> Vec<(String, Role, Option<&'static str>)> {
     users.extend(TENANTS.iter().map(|(tenant, _, _)| {
         (
             format!("{tenant}@{DEMO_DOMAIN}"),
-            Role::Tenant,
+            Role::Owner,
             Some(*tenant),
         )
     }));

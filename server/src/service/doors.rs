@@ -13,7 +13,7 @@ use app::{
             DlqResponse, ReconciliationStatusResponse, ReconciliationTrigger,
             ReconciliationTriggerResponse, RunStatus, SystemHealth, TenantsResponse,
         },
-        auth::{Identity, Role},
+        auth::{Identity, Permission},
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, DEFAULT_HOURS,
             DEFAULT_LIMIT, MAX_HOURS, MAX_LIMIT, MetricsResponse, RecentCallsResponse, Tenant,
@@ -30,7 +30,7 @@ use crate::{
     dlq::DlqError,
     domain,
     domain::audit::Actor,
-    domain::auth::{AuthError, Scope, scope_of},
+    domain::auth::{AuthError, Scope, require, scope_of},
     domain::cursor::{encode_cursor, page_cursor},
     runtime::state::AppState,
     service::figures::{self, FiguresError},
@@ -245,13 +245,9 @@ async fn system_health(state: &AppState) -> SystemHealth {
     }
 }
 
-/// Refuses every caller but an admin.
-fn admin_only(caller: &Identity) -> Result<(), DataError> {
-    if caller.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AuthError::AdminOnly.into())
-    }
+/// Refuses a caller whose role does not allow `permission`.
+fn permitted(caller: &Identity, permission: Permission) -> Result<(), DataError> {
+    Ok(require(caller, permission)?)
 }
 
 impl DashboardData for AppState {
@@ -379,14 +375,14 @@ impl DashboardData for AppState {
 
     fn system_health<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, SystemHealth> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadOps)?;
             Ok(system_health(self).await)
         })
     }
 
     fn tenants<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, TenantsResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadOps)?;
             let tenants = self
                 .storage
                 .tenants()
@@ -407,14 +403,14 @@ impl DashboardData for AppState {
         query: &'a TenantQuery,
     ) -> DataFuture<'a, AdminActiveCallsResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadOps)?;
             ops::live_calls(self, query.user_id.as_deref()).await
         })
     }
 
     fn dlq<'a>(&'a self, caller: &'a Identity, query: &'a DlqQuery) -> DataFuture<'a, DlqResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadOps)?;
             ops::dlq(self, query).await
         })
     }
@@ -426,7 +422,7 @@ impl DashboardData for AppState {
         id: &'a str,
     ) -> DataFuture<'a, DlqActionResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ActOnDlq)?;
             ops::dlq_retry(self, Actor::user(caller), client.clone(), id).await
         })
     }
@@ -437,7 +433,7 @@ impl DashboardData for AppState {
         client: &'a ClientAddr,
     ) -> DataFuture<'a, DlqActionResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ActOnDlq)?;
             ops::dlq_retry_all(self, Actor::user(caller), client.clone()).await
         })
     }
@@ -449,7 +445,7 @@ impl DashboardData for AppState {
         id: &'a str,
     ) -> DataFuture<'a, DlqActionResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ActOnDlq)?;
             ops::dlq_discard(self, Actor::user(caller), client.clone(), id).await
         })
     }
@@ -460,7 +456,7 @@ impl DashboardData for AppState {
         query: &'a RunsQuery,
     ) -> DataFuture<'a, ReconciliationStatusResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadOps)?;
             ops::reconciliation(self, query).await
         })
     }
@@ -471,7 +467,7 @@ impl DashboardData for AppState {
         client: &'a ClientAddr,
     ) -> DataFuture<'a, ReconciliationTriggerResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::RunReconciliation)?;
             let actor = Actor::user(caller);
             ops::reconcile_now(self, ReconciliationTrigger::Admin, actor, client.clone()).await
         })
@@ -483,7 +479,7 @@ impl DashboardData for AppState {
         query: &'a AuditQuery,
     ) -> DataFuture<'a, AuditLogResponse> {
         Box::pin(async move {
-            admin_only(caller)?;
+            permitted(caller, Permission::ReadAudit)?;
             ops::audit_log(self, query).await
         })
     }

@@ -198,7 +198,7 @@ async fn tokens_from_the_old_platform_keep_working() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body["identity"]["role"], "tenant");
+    assert_eq!(body["identity"]["role"], "member", "read only");
     assert_eq!(body["identity"]["tenant"], "acme");
     let response = app
         .get_as("/api/dashboard/metrics?user_id=globex", &token)
@@ -209,7 +209,7 @@ async fn tokens_from_the_old_platform_keep_working() {
 #[tokio::test]
 async fn email_and_password_buy_a_token() {
     let app = spawn_app().await;
-    app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+    app.add_user("ops@acme.test", Role::Owner, Some("acme"))
         .await;
     let response = app
         .client
@@ -232,7 +232,7 @@ async fn email_and_password_buy_a_token() {
         .unwrap();
     assert_eq!(
         (&me["identity"]["role"], &me["identity"]["tenant"]),
-        (&json!("tenant"), &json!("acme"))
+        (&json!("owner"), &json!("acme"))
     );
 
     for (credentials, expected) in [
@@ -452,7 +452,7 @@ async fn the_cli_mints_tokens_the_server_accepts() {
 #[tokio::test]
 async fn password_guessing_is_throttled_per_email() {
     let app = spawn_app().await;
-    app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+    app.add_user("ops@acme.test", Role::Owner, Some("acme"))
         .await;
     let attempt = |password: &'static str| {
         app.client

@@ -170,7 +170,7 @@ fn user_add_generates_or_reads_the_password_never_a_flag() {
             "--email",
             "owner@acme.test",
             "--role",
-            "tenant",
+            "owner",
             "--tenant",
             "acme",
             "--password-stdin",

@@ -21,7 +21,7 @@ fn script_token(app: &TestApp, tenant: &str) -> String {
     let ttl = time::Duration::hours(1);
     app.state
         .jwt
-        .mint("switchboard-cli", Role::Tenant, Some(tenant), None, ttl)
+        .mint("switchboard-cli", Role::Member, Some(tenant), None, ttl)
         .unwrap()
         .0
 }

@@ -102,10 +102,10 @@ impl TestApp {
         (result, self.dir)
     }
 
-    /// A bearer token for `tenant`, or for an admin when `None`.
+    /// A bearer token reading `tenant` (a member's), or an admin's when `None`.
     pub(crate) fn token(&self, tenant: Option<&str>) -> String {
         let role = if tenant.is_some() {
-            Role::Tenant
+            Role::Member
         } else {
             Role::Admin
         };

@@ -426,7 +426,7 @@ async fn the_demo_refuses_a_database_with_users_of_its_own() {
     let app = spawn_app().await;
     app.add_user(
         "owner@acme.test",
-        server::domain::users::Role::Tenant,
+        server::domain::users::Role::Owner,
         Some("acme"),
     )
     .await;

@@ -351,7 +351,7 @@ impl ServerProcess {
             server::domain::auth::JwtKeys::from_secret(server::runtime::config::TEST_JWT_SECRET)
                 .unwrap();
         let role = if tenant.is_some() {
-            server::domain::users::Role::Tenant
+            server::domain::users::Role::Member
         } else {
             server::domain::users::Role::Admin
         };

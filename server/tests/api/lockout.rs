@@ -41,7 +41,7 @@ async fn audit(app: &TestApp, action: &str) -> Vec<Value> {
 #[tokio::test]
 async fn others_guessing_a_password_never_locks_its_owner_out() {
     let app = behind_a_proxy().await;
-    app.add_user("owner@acme.test", Role::Tenant, Some("acme"))
+    app.add_user("owner@acme.test", Role::Owner, Some("acme"))
         .await;
     // One guesser spends its own allowance for the email, and is slowed down.
     for _ in 0..10 {

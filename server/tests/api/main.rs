@@ -19,6 +19,7 @@ mod live_clients;
 mod lockout;
 mod outages;
 mod pages;
+mod permissions;
 mod reconciliation;
 mod redis;
 mod server_fns;

@@ -78,9 +78,9 @@ async fn signing_out_everywhere_ends_every_token_cookie_and_socket() {
     for db in each_backend().await {
         let url = db.url().to_owned();
         let app = spawn_app_with(|config| config.database_url = url).await;
-        app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+        app.add_user("ops@acme.test", Role::Owner, Some("acme"))
             .await;
-        app.add_user("ops@globex.test", Role::Tenant, Some("globex"))
+        app.add_user("ops@globex.test", Role::Owner, Some("globex"))
             .await;
         let laptop = sign_in(&app, "ops@acme.test").await;
         let script = sign_in(&app, "ops@acme.test").await;
@@ -202,7 +202,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
     for db in each_backend().await {
         let url = db.url().to_owned();
         let app = spawn_app_with(|config| config.database_url = url).await;
-        app.add_user("ops@acme.test", Role::Tenant, Some("acme"))
+        app.add_user("ops@acme.test", Role::Owner, Some("acme"))
             .await;
         app.state
             .storage
@@ -218,7 +218,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
         users::set_role(
             &app.state.storage,
             "ops@acme.test",
-            Role::Tenant,
+            Role::Owner,
             Some("globex"),
             server::domain::audit::Actor::cli(None),
         )

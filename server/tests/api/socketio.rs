@@ -188,7 +188,10 @@ async fn each_socket_gets_its_own_tenant_on_either_transport() {
     acme.emit("subscribe", json!({"stream": "health"}), false)
         .await;
     let (refused, _) = acme.until("error").await;
-    assert_eq!(refused["error"], "admins only");
+    assert_eq!(
+        refused["error"],
+        "operations are for the platform's admins, operators and viewers"
+    );
 
     ingest_ok(
         &app,
@@ -445,7 +448,7 @@ async fn one_user_holds_only_so_many_live_sockets_over_both_doors() {
         let ttl = time::Duration::hours(1);
         app.state
             .jwt
-            .mint(subject, Role::Tenant, Some(tenant), None, ttl)
+            .mint(subject, Role::Member, Some(tenant), None, ttl)
             .unwrap()
             .0
     };

@@ -453,7 +453,7 @@ async fn dashboard_users_are_validated_and_their_passwords_hashed() {
 
         let tenant = NewUser {
             email: "owner@acme.test".into(),
-            role: Role::Tenant,
+            role: Role::Owner,
             tenant: Some("acme".into()),
         };
         add_user(&storage, &tenant, "another long one", Actor::cli(None))

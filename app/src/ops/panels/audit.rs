@@ -5,22 +5,23 @@ use leptos::prelude::*;
 use crate::{
     clock::{self, Clock},
     components::panel::{Empty, Failed, Loading},
-    dto::{
-        admin::{AuditEntry, AuditLogResponse},
-        error::DataError,
-    },
+    dto::{admin::AuditEntry, query::AuditQuery},
+    server_fns,
 };
 
 /// Audit entries shown (the newest).
-pub(super) const AUDIT_SHOWN: usize = 50;
+const AUDIT_SHOWN: usize = 50;
 
 /// The audit log, newest first: what was loaded, with what the live link added since on top.
 #[component]
-pub fn AuditPanel(
-    audit: Resource<Result<AuditLogResponse, DataError>>,
-    audit_live: RwSignal<Vec<AuditEntry>>,
-    clock: Clock,
-) -> impl IntoView {
+pub fn AuditPanel(audit_live: RwSignal<Vec<AuditEntry>>, clock: Clock) -> impl IntoView {
+    let audit = Resource::new(
+        || AuditQuery {
+            limit: Some(AUDIT_SHOWN as u32),
+            cursor: None,
+        },
+        server_fns::audit_log,
+    );
     view! {
         <Transition fallback=Loading>
             {move || {

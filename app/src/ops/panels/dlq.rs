@@ -22,6 +22,8 @@ use super::actions::{Confirm, Intent, Outcome, OutcomeLine};
 pub fn DlqPanel(
     dlq: Resource<Result<DlqResponse, DataError>>,
     names: Memo<Vec<(String, String)>>,
+    /// Whether the viewer may retry and discard (else the queue is shown read only).
+    can_act: bool,
     clock: Clock,
 ) -> impl IntoView {
     let pending = RwSignal::new(None::<Intent>);
@@ -67,14 +69,19 @@ pub fn DlqPanel(
                             let shown = loaded.messages.len() as i64;
                             view! {
                                 <div class="ops-panel__actions">
-                                    <button
-                                        type="button"
-                                        class="button"
-                                        data-testid="retry-all"
-                                        on:click=move |_| ask.run(Intent::RetryAll(depth))
-                                    >
-                                        {format!("Retry all ({depth})")}
-                                    </button>
+                                    {can_act
+                                        .then(|| {
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="button"
+                                                    data-testid="retry-all"
+                                                    on:click=move |_| ask.run(Intent::RetryAll(depth))
+                                                >
+                                                    {format!("Retry all ({depth})")}
+                                                </button>
+                                            }
+                                        })}
                                     {(depth > shown)
                                         .then(|| {
                                             view! {
@@ -88,7 +95,7 @@ pub fn DlqPanel(
                                     {loaded
                                         .messages
                                         .into_iter()
-                                        .map(|message| view! { <DlqItem message names clock ask /> })
+                                        .map(|message| view! { <DlqItem message names clock ask can_act /> })
                                         .collect_view()}
                                 </ul>
                             }
@@ -110,6 +117,7 @@ pub fn DlqItem(
     names: Memo<Vec<(String, String)>>,
     clock: Clock,
     ask: Callback<Intent>,
+    can_act: bool,
 ) -> impl IntoView {
     let id = message.id;
     let tenant = message.user_id.clone();
@@ -180,14 +188,19 @@ pub fn DlqItem(
                 " · "
                 <span data-testid="next-retry">{retry_state}</span>
             </p>
-            <div class="dlq-item__actions">
-                <button type="button" class="button" on:click=move |_| ask.run(Intent::Retry(id))>
-                    "Retry"
-                </button>
-                <button type="button" class="button" on:click=move |_| ask.run(Intent::Discard(id))>
-                    "Discard"
-                </button>
-            </div>
+            {can_act
+                .then(|| {
+                    view! {
+                        <div class="dlq-item__actions">
+                            <button type="button" class="button" on:click=move |_| ask.run(Intent::Retry(id))>
+                                "Retry"
+                            </button>
+                            <button type="button" class="button" on:click=move |_| ask.run(Intent::Discard(id))>
+                                "Discard"
+                            </button>
+                        </div>
+                    }
+                })}
         </li>
     }
 }

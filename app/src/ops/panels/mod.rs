@@ -16,7 +16,7 @@ pub mod live_calls;
 pub mod runs;
 
 use self::{
-    audit::{AUDIT_SHOWN, AuditPanel},
+    audit::AuditPanel,
     dlq::DlqPanel,
     live_calls::LiveCallsTable,
     runs::{RunsPanel, run_status_words},
@@ -30,10 +30,11 @@ use crate::{
     components::panel::Loading,
     dto::{
         admin::{AuditEntry, TenantsResponse},
+        auth::{Permission, Role},
         calls::HeartbeatHealth,
         error::DataError,
         live::DlqSummary,
-        query::{AuditQuery, DlqQuery, PageQuery, RunsQuery, TenantQuery},
+        query::{DlqQuery, PageQuery, RunsQuery, TenantQuery},
     },
     live::LiveFeed,
     server_fns,
@@ -50,18 +51,16 @@ pub fn OpsPanels(
     /// Audit entries pushed since the page loaded, newest first.
     audit_live: RwSignal<Vec<AuditEntry>>,
     tenants: Resource<Result<TenantsResponse, DataError>>,
+    /// What the viewer may do: the actions and panels it may not use are left out.
+    role: Role,
     clock: Clock,
 ) -> impl IntoView {
+    let can_act = role.allows(Permission::ActOnDlq);
+    let can_run = role.allows(Permission::RunReconciliation);
+    let reads_audit = role.allows(Permission::ReadAudit);
     let live_calls = Resource::new(TenantQuery::default, server_fns::live_calls);
     let dlq = Resource::new(DlqQuery::default, server_fns::dlq);
     let runs = Resource::new(RunsQuery::default, server_fns::reconciliation);
-    let audit = Resource::new(
-        || AuditQuery {
-            limit: Some(AUDIT_SHOWN as u32),
-            cursor: None,
-        },
-        server_fns::audit_log,
-    );
     // The ops room as the live link has it, once per change (the feed also moves with every
     // call of the calls room).
     let ops = Memo::new(move |_| feed.with(|feed| feed.ops().cloned()));
@@ -209,7 +208,7 @@ pub fn OpsPanels(
                 default_open=Signal::derive(queued)
                 summary=dlq_summary
             >
-                <DlqPanel dlq names clock />
+                <DlqPanel dlq names can_act clock />
             </Disclosure>
             <Disclosure
                 id="runs"
@@ -218,17 +217,22 @@ pub fn OpsPanels(
                 default_open=Signal::stored(false)
                 summary=runs_summary
             >
-                <RunsPanel runs clock />
+                <RunsPanel runs can_run clock />
             </Disclosure>
-            <Disclosure
-                id="audit"
-                title="Audit log"
-                view
-                default_open=Signal::stored(false)
-                summary=Signal::stored("newest first".to_owned())
-            >
-                <AuditPanel audit audit_live clock />
-            </Disclosure>
+            {reads_audit
+                .then(|| {
+                    view! {
+                    <Disclosure
+                        id="audit"
+                        title="Audit log"
+                        view
+                        default_open=Signal::stored(false)
+                        summary=Signal::stored("newest first".to_owned())
+                    >
+                        <AuditPanel audit_live clock />
+                    </Disclosure>
+                    }
+                })}
             </Transition>
         </section>
     }

@@ -18,6 +18,8 @@ use super::actions::{Confirm, Intent, Outcome, OutcomeLine};
 #[component]
 pub fn RunsPanel(
     runs: Resource<Result<ReconciliationStatusResponse, DataError>>,
+    /// Whether the viewer may start a run.
+    can_run: bool,
     clock: Clock,
 ) -> impl IntoView {
     let pending = RwSignal::new(None::<Intent>);
@@ -57,9 +59,14 @@ pub fn RunsPanel(
     };
     view! {
         <div class="ops-panel__actions">
-            <button type="button" class="button button--primary" data-testid="run-now" on:click=ask>
-                "Run now"
-            </button>
+            {can_run
+                .then(|| {
+                    view! {
+                        <button type="button" class="button button--primary" data-testid="run-now" on:click=ask>
+                            "Run now"
+                        </button>
+                    }
+                })}
             <span class="ops-panel__note">
                 {move || {
                     runs.get()

@@ -37,7 +37,7 @@ use crate::{
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
     },
-    dto::{auth::Role, dashboard::Metrics, live::ServerMessage, query::PageQuery},
+    dto::{auth::Permission, dashboard::Metrics, live::ServerMessage, query::PageQuery},
     live::{ConnectionState, LiveFeed, client as live_client},
     ops, server_fns, session,
 };
@@ -54,11 +54,11 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let problems = Memo::new(move |_| parsed.with(|(_, problems)| problems.clone()));
     let clock = Clock::start();
     let identity = session::current_identity();
-    let is_admin = identity
-        .as_ref()
-        .is_some_and(|identity| identity.role == Role::Admin);
-    // Admins looking at every tenant see whose each call is.
-    let show_tenant = Signal::derive(move || is_admin && view.with(|v| v.calls.user_id.is_none()));
+    let role = identity.as_ref().map(|identity| identity.role);
+    // The platform's roles looking at every tenant see whose each call is.
+    let every_tenant = role.is_some_and(|role| role.allows(Permission::ReadAllTenants));
+    let show_tenant =
+        Signal::derive(move || every_tenant && view.with(|v| v.calls.user_id.is_none()));
 
     let metrics = Resource::new(move || view.get().period_query(), server_fns::metrics);
     let active = Resource::new(move || view.get().tenant_query(), server_fns::active_calls);
@@ -123,7 +123,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
     let live_active =
         move || feed.with(|feed| feed.calls().map(|calls| calls.active_calls.clone()));
     let updated = Signal::derive(move || last_update.get().map(|at| clock.time_of(at)));
-    let (tenant_picker, ops_cards) = ops::board(is_admin, view, feed, audit_live, clock).unzip();
+    let (tenant_picker, ops_cards) = ops::board(role, view, feed, audit_live, clock).unzip();
     let scope_label = identity.as_ref().map(|identity| {
         identity
             .tenant
@@ -131,6 +131,7 @@ pub fn RealtimeDashboard() -> impl IntoView {
             .unwrap_or_else(|| "all tenants".to_owned())
     });
     let subject = identity.map(|identity| identity.subject);
+    let role_words = role.map(|role| format!("{}: {}", role.as_str(), role.describe()));
 
     view! {
         <Title text="Realtime calls · Switchboard" />
@@ -173,6 +174,9 @@ pub fn RealtimeDashboard() -> impl IntoView {
                                         action="/logout"
                                     >
                                         <p class="topbar__menu-who">{subject.clone()}</p>
+                                        <p class="topbar__menu-note" data-testid="account-role">
+                                            {role_words.clone()}
+                                        </p>
                                         <input type="hidden" name="everywhere" value="1" />
                                         <button type="submit" class="topbar__menu-action">
                                             "Log out everywhere"

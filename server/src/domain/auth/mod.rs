@@ -1,9 +1,14 @@
-//! Who is calling, and what they may read.
+//! Who is calling, and what they may read and do.
 //!
 //! Every credential is a JWT (HS256, signed with `JWT_SECRET`): scripts send it as
 //! `Authorization: Bearer …`, browsers carry the same token in an HttpOnly session cookie set by
-//! `/login`. Claims: `sub`, `aud` (`switchboard`), `role` (`admin` | `tenant`), `tenant` (the
-//! `userId`; `user_id` is accepted too, for tokens the old platform minted), `exp`, `iat`.
+//! `/login`. Claims: `sub`, `aud` (`switchboard`), `role` (`admin` | `operator` | `viewer` |
+//! `owner` | `member`), `tenant` (the `userId`; `user_id` is accepted too, for tokens the old
+//! platform minted), `exp`, `iat`. Tokens minted before the five roles say `tenant`: a sign-in's
+//! (naming its user, who is now its tenant's owner) reads as `owner`, any other as `member`.
+//!
+//! What a role may do is [`Role::allows`], the one permission table; [`require`] is the one
+//! check of it, and [`scope_of`] the one answer to whose rows a request reads.
 //!
 //! A sign-in's token also names its dashboard user (`uid`) and that user's token version then
 //! (`ver`). Every request checks them against the users table, so signing out everywhere, a role
@@ -12,7 +17,7 @@
 //! token` and by the old platform name no user: they last until they expire or `JWT_SECRET`
 //! changes.
 
-use app::dto::auth::{Identity, Role};
+use app::dto::auth::{Identity, Permission};
 
 mod limits;
 mod sessions;
@@ -42,7 +47,8 @@ pub enum AuthError {
     SessionExpired,
     /// Signed in, but naming a tenant that is not the caller's.
     ForeignTenant,
-    AdminOnly,
+    /// Signed in, but the caller's role does not allow this.
+    Forbidden(Permission),
     /// The token's user signed out everywhere, changed role or was removed since it was minted.
     Revoked,
     /// The users table could not be read to check the session.
@@ -59,7 +65,22 @@ impl AuthError {
             Self::InvalidToken => "invalid or expired token",
             Self::SessionExpired => "session expired: sign in again",
             Self::ForeignTenant => "user_id: this token may only read its own tenant",
-            Self::AdminOnly => "admins only",
+            Self::Forbidden(permission) => match permission {
+                Permission::ReadCalls => "your role may not read calls",
+                Permission::ReadAllTenants => "your role reads its own tenant only",
+                Permission::ReadOps => {
+                    "operations are for the platform's admins, operators and viewers"
+                }
+                Permission::ReadAudit => "the audit log is for admins",
+                Permission::ActOnDlq => "acting on the DLQ is for admins and operators",
+                Permission::RunReconciliation => {
+                    "running reconciliation is for admins and operators"
+                }
+                Permission::ManageUsers => "managing users is for admins",
+                Permission::ManageTenantUsers => {
+                    "managing a tenant's users is for its owner and admins"
+                }
+            },
             Self::Revoked => "session ended: sign in again",
             Self::Unchecked => "cannot check the session right now: try again shortly",
         }
@@ -67,7 +88,7 @@ impl AuthError {
 
     /// Who the caller is is known, but the answer is still no (HTTP 403 rather than 401).
     pub fn is_forbidden(self) -> bool {
-        matches!(self, Self::ForeignTenant | Self::AdminOnly)
+        matches!(self, Self::ForeignTenant | Self::Forbidden(_))
     }
 }
 
@@ -83,7 +104,7 @@ impl std::error::Error for AuthError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     Tenant(String),
-    /// Every tenant together (admins only).
+    /// Every tenant together (the platform's roles).
     AllTenants,
 }
 
@@ -107,54 +128,80 @@ impl Caller {
     }
 }
 
-/// The scope of `identity` naming `requested` (its `user_id`): a tenant reads only its own
-/// tenant, named or not (another is a 403); an admin reads the one named, or every tenant.
+/// The scope of `identity` naming `requested` (its `user_id`): an owner or member reads only its
+/// own tenant, named or not (another is a 403); the platform's roles read the one named, or every
+/// tenant.
 pub fn scope_of(identity: &Identity, requested: Option<&str>) -> Result<Scope, AuthError> {
+    require(identity, Permission::ReadCalls)?;
     let requested = requested.filter(|tenant| !tenant.is_empty());
-    match (identity.role, &identity.tenant, requested) {
-        (Role::Admin, _, Some(tenant)) => Ok(Scope::Tenant(tenant.to_owned())),
-        (Role::Admin, _, None) => Ok(Scope::AllTenants),
-        (Role::Tenant, Some(own), None) => Ok(Scope::Tenant(own.clone())),
-        (Role::Tenant, Some(own), Some(tenant)) if tenant == own => Ok(Scope::Tenant(own.clone())),
-        (Role::Tenant, _, _) => Err(AuthError::ForeignTenant),
+    let every_tenant = identity.role.allows(Permission::ReadAllTenants);
+    match (every_tenant, &identity.tenant, requested) {
+        (true, _, Some(tenant)) => Ok(Scope::Tenant(tenant.to_owned())),
+        (true, _, None) => Ok(Scope::AllTenants),
+        (false, Some(own), None) => Ok(Scope::Tenant(own.clone())),
+        (false, Some(own), Some(tenant)) if tenant == own => Ok(Scope::Tenant(own.clone())),
+        (false, _, _) => Err(AuthError::ForeignTenant),
     }
 }
 
-/// An authenticated admin.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Identity);
+/// Whether `identity` may do what `permission` names: the one check of the permission table,
+/// for every door.
+pub fn require(identity: &Identity, permission: Permission) -> Result<(), AuthError> {
+    if identity.role.allows(permission) {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden(permission))
+    }
+}
 
 #[cfg(test)]
 mod tests {
+    use app::dto::auth::Role;
+
     use super::*;
 
+    fn caller(role: Role, tenant: Option<&str>) -> Caller {
+        Caller(Identity {
+            subject: "someone".into(),
+            role,
+            tenant: tenant.map(str::to_owned),
+            expires_at: 0,
+        })
+    }
+
     #[test]
-    fn scopes() {
-        let tenant = Caller(Identity {
-            subject: "t".into(),
-            role: Role::Tenant,
-            tenant: Some("acme".into()),
-            expires_at: 0,
-        });
-        assert_eq!(tenant.scope(None).unwrap(), Scope::Tenant("acme".into()));
-        assert_eq!(
-            tenant.scope(Some("acme")).unwrap(),
-            Scope::Tenant("acme".into())
-        );
-        assert!(matches!(
-            tenant.scope(Some("globex")),
-            Err(AuthError::ForeignTenant)
-        ));
-        let admin = Caller(Identity {
-            subject: "a".into(),
-            role: Role::Admin,
-            tenant: None,
-            expires_at: 0,
-        });
-        assert_eq!(admin.scope(None).unwrap(), Scope::AllTenants);
-        assert_eq!(
-            admin.scope(Some("globex")).unwrap(),
-            Scope::Tenant("globex".into())
-        );
+    fn tenant_roles_read_their_own_tenant_and_platform_roles_any() {
+        for role in [Role::Owner, Role::Member] {
+            let tenant = caller(role, Some("acme"));
+            assert_eq!(tenant.scope(None).unwrap(), Scope::Tenant("acme".into()));
+            assert_eq!(
+                tenant.scope(Some("acme")).unwrap(),
+                Scope::Tenant("acme".into())
+            );
+            assert!(matches!(
+                tenant.scope(Some("globex")),
+                Err(AuthError::ForeignTenant)
+            ));
+            // A tenant role whose token lost its tenant reads nothing.
+            assert!(caller(role, None).scope(None).is_err());
+        }
+        for role in [Role::Admin, Role::Operator, Role::Viewer] {
+            let platform = caller(role, None);
+            assert_eq!(platform.scope(None).unwrap(), Scope::AllTenants);
+            assert_eq!(
+                platform.scope(Some("globex")).unwrap(),
+                Scope::Tenant("globex".into())
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_permission_and_is_a_403() {
+        let viewer = caller(Role::Viewer, None).0;
+        let refused = require(&viewer, Permission::ActOnDlq).unwrap_err();
+        assert_eq!(refused, AuthError::Forbidden(Permission::ActOnDlq));
+        assert!(refused.is_forbidden());
+        assert!(refused.message().contains("DLQ"), "{}", refused.message());
+        assert!(require(&viewer, Permission::ReadOps).is_ok());
     }
 }

@@ -21,14 +21,17 @@ const LEEWAY_SECS: u64 = 30;
 /// The `aud` of every token we mint: a token another service minted with a shared secret for
 /// itself is not one for us.
 pub const AUDIENCE: &str = "switchboard";
+/// The role tokens named a tenant's reader by before there were five.
+const LEGACY_TENANT_ROLE: &str = "tenant";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     aud: Option<Audience>,
+    /// A role's name; `tenant` in tokens minted before the five roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    role: Option<Role>,
+    role: Option<String>,
     #[serde(
         default,
         alias = "user_id",
@@ -129,7 +132,7 @@ impl JwtKeys {
     }
 
     /// A token for `subject` valid for `ttl`, naming `session`'s user when it is a sign-in.
-    /// Admins carry no tenant.
+    /// The platform's roles carry no tenant; a tenant's roles must.
     pub fn mint(
         &self,
         subject: &str,
@@ -138,20 +141,21 @@ impl JwtKeys {
         session: Option<UserSession>,
         ttl: Duration,
     ) -> Result<(String, Identity), TokenError> {
-        let tenant = match role {
-            Role::Admin => None,
-            Role::Tenant => Some(
+        let tenant = if role.is_platform() {
+            None
+        } else {
+            Some(
                 tenant
                     .filter(|tenant| !tenant.is_empty())
                     .ok_or(TokenError::MissingTenant)?
                     .to_owned(),
-            ),
+            )
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
             aud: Some(Audience::One(AUDIENCE.to_owned())),
-            role: Some(role),
+            role: Some(role.as_str().to_owned()),
             tenant: tenant.clone(),
             exp: now + ttl.whole_seconds(),
             iat: Some(now),
@@ -184,17 +188,24 @@ impl JwtKeys {
             .ok()?
             .claims;
         // Ours always name us; only the old platform's (no role, a tenant) may name no one.
-        match (&claims.aud, claims.role) {
+        match (&claims.aud, &claims.role) {
             (Some(audience), _) if !audience.includes_us() => return None,
             (None, Some(_)) => return None,
             _ => {}
         }
         let tenant = claims.tenant.filter(|tenant| !tenant.is_empty());
-        // A token without a role is the old platform's: it names a tenant.
-        let role = claims.role.unwrap_or(Role::Tenant);
-        let tenant = match role {
-            Role::Admin => None,
-            Role::Tenant => Some(tenant?),
+        let role = match claims.role.as_deref() {
+            // The old platform's: it names a tenant, and reads it.
+            None => Role::Member,
+            // Minted before the five roles: a sign-in's user now owns its tenant's view.
+            Some(LEGACY_TENANT_ROLE) if claims.uid.is_some() => Role::Owner,
+            Some(LEGACY_TENANT_ROLE) => Role::Member,
+            Some(role) => Role::parse(role)?,
+        };
+        let tenant = if role.is_platform() {
+            None
+        } else {
+            Some(tenant?)
         };
         let session = match (claims.uid, claims.ver) {
             (Some(user), Some(version)) => Some(UserSession { user, version }),
@@ -253,7 +264,7 @@ mod tests {
         let (token, identity) = keys()
             .mint(
                 "ops@example.com",
-                Role::Tenant,
+                Role::Owner,
                 Some("acme"),
                 Some(UserSession {
                     user: 7,
@@ -293,7 +304,7 @@ mod tests {
     #[test]
     fn forged_expired_and_tenantless_tokens_are_refused() {
         let (token, _) = keys()
-            .mint("x", Role::Tenant, Some("acme"), None, Duration::hours(1))
+            .mint("x", Role::Member, Some("acme"), None, Duration::hours(1))
             .unwrap();
         assert_eq!(
             JwtKeys::from_secret("another-secret-another-secret-another")
@@ -302,11 +313,11 @@ mod tests {
             None
         );
         let (expired, _) = keys()
-            .mint("x", Role::Tenant, Some("acme"), None, Duration::minutes(-5))
+            .mint("x", Role::Member, Some("acme"), None, Duration::minutes(-5))
             .unwrap();
         assert_eq!(keys().verify(&expired), None);
         assert!(matches!(
-            keys().mint("x", Role::Tenant, None, None, Duration::hours(1)),
+            keys().mint("x", Role::Member, None, None, Duration::hours(1)),
             Err(TokenError::MissingTenant)
         ));
         assert_eq!(keys().verify("not.a.token"), None);
@@ -325,8 +336,35 @@ mod tests {
         let identity = keys().verify(&token).unwrap().identity;
         assert_eq!(
             (identity.role, identity.tenant.as_deref()),
-            (Role::Tenant, Some("acme"))
+            (Role::Member, Some("acme"))
         );
+    }
+
+    #[test]
+    fn every_role_round_trips_and_tokens_of_the_two_roles_read_as_today() {
+        for role in Role::ALL {
+            let tenant = (!role.is_platform()).then_some("acme");
+            let (token, identity) = keys()
+                .mint("x", role, tenant, None, Duration::hours(1))
+                .unwrap();
+            assert_eq!(keys().verify(&token).unwrap().identity, identity);
+            assert_eq!(identity.role, role);
+            assert_eq!(identity.tenant.as_deref(), tenant);
+        }
+        let exp = OffsetDateTime::now_utc().unix_timestamp() + 600;
+        let read =
+            |claims: serde_json::Value| keys().verify(&signed(&claims)).map(|v| v.identity.role);
+        // `switchboard token --tenant` before the five roles: read only.
+        let script = serde_json::json!({"sub": "cli", "role": "tenant", "tenant": "acme",
+            "aud": "switchboard", "exp": exp});
+        assert_eq!(read(script), Some(Role::Member));
+        // A sign-in's, whose user the migration made its tenant's owner.
+        let sign_in = serde_json::json!({"sub": "o@acme.test", "role": "tenant", "tenant": "acme",
+            "aud": "switchboard", "exp": exp, "uid": 4, "ver": 0});
+        assert_eq!(read(sign_in), Some(Role::Owner));
+        let unknown = serde_json::json!({"sub": "x", "role": "root", "aud": "switchboard",
+            "exp": exp});
+        assert_eq!(read(unknown), None);
     }
 
     fn signed(claims: &serde_json::Value) -> String {

@@ -35,7 +35,7 @@ use std::{
 };
 
 use app::dto::{
-    auth::Role,
+    auth::{Permission, Role},
     live::{Cursor, Push, Room, RoomState, Stream},
 };
 use axum::extract::ws::Utf8Bytes;
@@ -78,16 +78,26 @@ impl Default for PushSettings {
 }
 
 /// The rooms a caller's connection joins: its tenant's (or every tenant's), plus the ops room for
-/// admins.
+/// the roles that read operations.
 pub fn rooms_for(role: Role, scope: &Scope) -> Vec<Room> {
     let calls = match scope {
         Scope::Tenant(tenant) => Room::Tenant(tenant.clone()),
         Scope::AllTenants => Room::AllTenants,
     };
-    match role {
-        Role::Admin => vec![calls, Room::Ops],
-        Role::Tenant => vec![calls],
+    if role.allows(Permission::ReadOps) {
+        vec![calls, Room::Ops]
+    } else {
+        vec![calls]
     }
+}
+
+/// The streams `role` may receive, as bits: in a room it joins, a stream it may not read (the
+/// audit log, for all but admins) is never sent to it, replayed or offered.
+fn streams_for(role: Role) -> u8 {
+    Stream::ALL
+        .into_iter()
+        .filter(|stream| role.allows(stream.permission()))
+        .fold(0, |bits, stream| bits | stream_bit(stream))
 }
 
 /// One push in one room, ready for either transport.
@@ -140,7 +150,9 @@ pub struct HubStats {
 #[derive(Debug)]
 struct Subscriber {
     id: u64,
-    /// Bit set of [`Stream`]s it receives.
+    /// Bit set of the [`Stream`]s its caller may receive.
+    allowed: u8,
+    /// Bit set of [`Stream`]s it receives (of those allowed).
     streams: AtomicU8,
     lagged: AtomicBool,
 }
@@ -285,15 +297,24 @@ impl Hub {
 
     /// Joins `rooms`, resuming each from the client's cursor when the room still has what came
     /// after it. Every push after the returned starts arrives through the subscription.
-    pub fn subscribe(&self, rooms: &[Room], cursors: &[Cursor]) -> Subscription {
-        self.subscribe_with(rooms, cursors, u8::MAX)
+    /// A caller of `role` receives the streams it may read ([`streams_for`]).
+    pub fn subscribe(&self, role: Role, rooms: &[Room], cursors: &[Cursor]) -> Subscription {
+        let allowed = streams_for(role);
+        self.subscribe_with(rooms, cursors, allowed, allowed)
     }
 
-    fn subscribe_with(&self, rooms: &[Room], cursors: &[Cursor], streams: u8) -> Subscription {
+    fn subscribe_with(
+        &self,
+        rooms: &[Room],
+        cursors: &[Cursor],
+        allowed: u8,
+        streams: u8,
+    ) -> Subscription {
         let (queue, receiver) = mpsc::channel(self.inner.settings.queue.max(1));
         let subscriber = Arc::new(Subscriber {
             id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
-            streams: AtomicU8::new(streams),
+            allowed,
+            streams: AtomicU8::new(streams & allowed),
             lagged: AtomicBool::new(false),
         });
         let mut entries = self.rooms();
@@ -320,7 +341,9 @@ impl Hub {
                             frames: entry
                                 .history
                                 .iter()
-                                .filter(|frame| frame.seq > cursor.seq)
+                                .filter(|frame| {
+                                    frame.seq > cursor.seq && subscriber.wants(frame.stream)
+                                })
                                 .cloned()
                                 .collect(),
                         }
@@ -604,7 +627,7 @@ mod tests {
     #[tokio::test]
     async fn the_wire_frame_is_the_typed_push() {
         let hub = Hub::new(settings(8, 8));
-        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        let mut subscription = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
         hub.publish(&[Room::Ops], &dlq(3));
         let frame = next_frame(&mut subscription).await;
         let Start::Snapshot { epoch, seq: 0, .. } = &subscription.take_starts()[0] else {
@@ -629,13 +652,13 @@ mod tests {
             ..settings(8, 8)
         });
         let room = Room::Tenant("acme".into());
-        let watching = hub.subscribe(std::slice::from_ref(&room), &[]);
+        let watching = hub.subscribe(Role::Admin, std::slice::from_ref(&room), &[]);
         drop(watching);
         // A change while nobody is in the room (a socket between disconnect and resume).
         hub.mark(std::slice::from_ref(&room), |dirty| dirty.metrics = true);
         assert!(hub.take_dirty().is_empty(), "nobody to compute them for");
         // Back: the figures it missed are computed for it.
-        let _back = hub.subscribe(std::slice::from_ref(&room), &[]);
+        let _back = hub.subscribe(Role::Admin, std::slice::from_ref(&room), &[]);
         let taken = hub.take_dirty();
         assert_eq!(taken.len(), 1);
         assert!(taken[0].1.metrics, "{taken:?}");
@@ -653,11 +676,14 @@ mod tests {
     async fn a_covered_cursor_replays_and_an_old_one_gets_a_snapshot() {
         let hub = Hub::new(settings(8, 3));
         let room = Room::Tenant("acme".into());
-        let first = hub.subscribe(std::slice::from_ref(&room), &[]);
+        let first = hub.subscribe(Role::Admin, std::slice::from_ref(&room), &[]);
         for depth in 1..=5 {
             hub.publish(std::slice::from_ref(&room), &dlq(depth));
         }
-        let epoch = match &hub.subscribe(std::slice::from_ref(&room), &[]).starts[0] {
+        let epoch = match &hub
+            .subscribe(Role::Admin, std::slice::from_ref(&room), &[])
+            .starts[0]
+        {
             Start::Snapshot { epoch, seq: 5, .. } => *epoch,
             other => panic!("{other:?}"),
         };
@@ -668,7 +694,11 @@ mod tests {
         };
         // History holds 3..=5: from 2 on is covered, from 1 is not.
         match &hub
-            .subscribe(std::slice::from_ref(&room), &[cursor(epoch, 2)])
+            .subscribe(
+                Role::Admin,
+                std::slice::from_ref(&room),
+                &[cursor(epoch, 2)],
+            )
             .starts[0]
         {
             Start::Replay { frames, .. } => {
@@ -677,12 +707,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            hub.subscribe(std::slice::from_ref(&room), &[cursor(epoch, 1)])
-                .starts[0],
+            hub.subscribe(
+                Role::Admin,
+                std::slice::from_ref(&room),
+                &[cursor(epoch, 1)]
+            )
+            .starts[0],
             Start::Snapshot { seq: 5, .. }
         ));
         assert!(matches!(
             hub.subscribe(
+                Role::Admin,
                 std::slice::from_ref(&room),
                 &[cursor(epoch.wrapping_add(1), 5)]
             )
@@ -697,7 +732,7 @@ mod tests {
         let one = {
             let hub = Hub::new(settings(8, 100));
             let room = Room::Tenant("acme".into());
-            let _member = hub.subscribe(std::slice::from_ref(&room), &[]);
+            let _member = hub.subscribe(Role::Admin, std::slice::from_ref(&room), &[]);
             hub.publish(std::slice::from_ref(&room), &dlq(1));
             let rooms = hub.rooms();
             rooms[&room].history_bytes
@@ -708,7 +743,7 @@ mod tests {
             ..settings(8, 100)
         });
         let room = Room::Tenant("acme".into());
-        let _member = hub.subscribe(std::slice::from_ref(&room), &[]);
+        let _member = hub.subscribe(Role::Admin, std::slice::from_ref(&room), &[]);
         for depth in 1..=10 {
             hub.publish(std::slice::from_ref(&room), &dlq(depth));
         }
@@ -723,8 +758,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_only_its_subscriber() {
         let hub = Hub::new(settings(2, 8));
-        let mut slow = hub.subscribe(&[Room::Ops], &[]);
-        let mut fast = hub.subscribe(&[Room::Ops], &[]);
+        let mut slow = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
+        let mut fast = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
         for depth in 1..=5 {
             hub.publish(&[Room::Ops], &dlq(depth));
             assert_eq!(next_frame(&mut fast).await.seq, depth as u64);
@@ -744,7 +779,7 @@ mod tests {
     #[tokio::test]
     async fn unsubscribed_streams_are_not_sent() {
         let hub = Hub::new(settings(8, 8));
-        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        let mut subscription = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
         let switch = subscription.switch();
         assert!(switch.set(Stream::Dlq, false));
         assert_eq!(
@@ -768,15 +803,64 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stream_the_role_may_not_read_is_never_sent_replayed_or_offered() {
+        let hub = Hub::new(settings(8, 8));
+        let audit = |id| {
+            Push::AuditEntry(Box::new(app::dto::admin::AuditEntry {
+                id,
+                at: OffsetDateTime::UNIX_EPOCH,
+                actor: "admin@example.test".into(),
+                role: "admin".into(),
+                tenant_id: None,
+                action: "user.add".into(),
+                target: Some("new@example.test".into()),
+                result: "ok".into(),
+                client_addr: None,
+                detail: None,
+            }))
+        };
+        let mut admin = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
+        let Start::Snapshot { epoch, .. } = admin.take_starts().remove(0) else {
+            panic!("snapshot expected");
+        };
+        let mut viewer = hub.subscribe(Role::Viewer, &[Room::Ops], &[]);
+        let switch = viewer.switch();
+        assert!(!switch.offers(Stream::Audit));
+        assert!(!switch.set(Stream::Audit, true), "was off");
+        assert!(!switch.wants(Stream::Audit), "and stays off");
+        hub.publish(&[Room::Ops], &audit(1));
+        hub.publish(&[Room::Ops], &dlq(2));
+        assert_eq!(next_frame(&mut admin).await.seq, 1);
+        assert_eq!(
+            next_frame(&mut viewer).await.seq,
+            2,
+            "the audit entry skipped"
+        );
+        // Resuming from before both: only the DLQ push is replayed to a viewer.
+        let resume = Cursor {
+            room: Room::Ops,
+            epoch,
+            seq: 0,
+        };
+        let mut again = hub.subscribe(Role::Viewer, &[Room::Ops], &[resume]);
+        let Start::Replay { frames, .. } = again.take_starts().remove(0) else {
+            panic!("replay expected");
+        };
+        let seqs: Vec<u64> = frames.iter().map(|frame| frame.seq).collect();
+        assert_eq!(seqs, [2]);
+    }
+
+    #[tokio::test]
     async fn losing_bus_events_restarts_every_room() {
         let hub = Hub::new(settings(8, 8));
-        let mut subscription = hub.subscribe(&[Room::Ops], &[]);
+        let mut subscription = hub.subscribe(Role::Admin, &[Room::Ops], &[]);
         let Start::Snapshot { epoch, .. } = subscription.take_starts().remove(0) else {
             panic!("snapshot expected");
         };
         hub.reset();
         assert!(matches!(subscription.next().await, Next::Lagged));
         let again = hub.subscribe(
+            Role::Admin,
             &[Room::Ops],
             &[Cursor {
                 room: Room::Ops,

@@ -74,7 +74,9 @@ impl Subscription {
     /// Starts over in the same rooms from snapshots, keeping the stream switches.
     pub fn restart(&mut self) {
         let streams = self.subscriber.streams.load(Ordering::Relaxed);
-        let fresh = self.hub.subscribe_with(&self.rooms, &[], streams);
+        let fresh = self
+            .hub
+            .subscribe_with(&self.rooms, &[], self.subscriber.allowed, streams);
         // The old subscription leaves its rooms as it is dropped here.
         drop(std::mem::replace(self, fresh));
     }
@@ -96,16 +98,18 @@ pub struct StreamSwitch {
 }
 
 impl StreamSwitch {
-    /// Whether any of the subscriber's rooms carries `stream`.
+    /// Whether any of the subscriber's rooms carries `stream`, and its caller may receive it.
     pub fn offers(&self, stream: Stream) -> bool {
-        self.rooms
-            .iter()
-            .any(|room| room.streams().contains(&stream))
+        self.subscriber.allowed & stream_bit(stream) != 0
+            && self
+                .rooms
+                .iter()
+                .any(|room| room.streams().contains(&stream))
     }
 
-    /// Switches `stream` on or off; returns whether it was on before.
+    /// Switches `stream` on (when offered) or off; returns whether it was on before.
     pub fn set(&self, stream: Stream, on: bool) -> bool {
-        let bit = stream_bit(stream);
+        let bit = stream_bit(stream) & self.subscriber.allowed;
         let before = if on {
             self.subscriber.streams.fetch_or(bit, Ordering::Relaxed)
         } else {
