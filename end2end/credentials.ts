@@ -17,3 +17,6 @@ export const MEMBER_A_EMAIL = "member-a@e2e.switchboard.test";
 export const OPERATOR_STATE = `${__dirname}/.artifacts/storage-state-operator.json`;
 export const VIEWER_STATE = `${__dirname}/.artifacts/storage-state-viewer.json`;
 export const MEMBER_A_STATE = `${__dirname}/.artifacts/storage-state-member-a.json`;
+// One user per project for the password change, so each project changes a password of its own.
+export const passwordUser = (project: string) => `password-${project}@e2e.switchboard.test`;
+export const PASSWORD_PROJECTS = ["hydrated", "ssr-only", "phone"];

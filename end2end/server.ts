@@ -10,6 +10,8 @@ import {
   E2E_PASSWORD,
   MEMBER_A_EMAIL,
   OPERATOR_EMAIL,
+  PASSWORD_PROJECTS,
+  passwordUser,
   TENANT_A,
   TENANT_A_EMAIL,
   TENANT_B,
@@ -56,6 +58,7 @@ export function addSuiteUsers(dir: string) {
     [OPERATOR_EMAIL, ["--role", "operator"]],
     [VIEWER_EMAIL, ["--role", "viewer"]],
     [MEMBER_A_EMAIL, ["--role", "member", "--tenant", TENANT_A]],
+    ...PASSWORD_PROJECTS.map((project): [string, string[]] => [passwordUser(project), ["--role", "member", "--tenant", TENANT_A]]),
   ];
   for (const [email, role] of users) addUser(dir, email, E2E_PASSWORD, role);
 }

@@ -41,7 +41,9 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{dashboard::RealtimeDashboard, login::Login, not_found::NotFound};
+use crate::pages::{
+    account::Account, dashboard::RealtimeDashboard, login::Login, not_found::NotFound,
+};
 
 /// The customers' browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`: Trunk names the
 /// files after the crate, `frontend`).
@@ -131,6 +133,7 @@ pub fn App() -> impl IntoView {
                 // document, readable without JavaScript (streamed parts would need a script).
                 <Route path=path!("/dashboard/realtime") view=RealtimeDashboard ssr=SsrMode::Async />
                 <Route path=path!("/login") view=Login />
+                <Route path=path!("/account") view=Account />
             </Routes>
         </Router>
     }

@@ -128,7 +128,7 @@ rows+=("| 32 Socket.IO sockets of tenant A's script token, then one more, then t
 # - Eleven wrong passwords from one address (127.0.0.2), then the owner from another.
 if [[ -n "${FAULTS_DATABASE_URL:-}" ]]; then
   printf 'owner password of the fault suite\n' | "$BIN" user add --database-url "$FAULTS_DATABASE_URL" \
-    --email owner@fault.test --role tenant --tenant fault-a --password-stdin >/dev/null
+    --email owner@fault.test --role owner --tenant fault-a --password-stdin >/dev/null
   for _ in $(seq 1 11); do
     curl -sS -o /dev/null --interface 127.0.0.2 --max-time 20 -X POST "$URL/api/auth/token" \
       -H "Content-Type: application/json" -d '{"email":"owner@fault.test","password":"wrong, wrong, wrong"}'

@@ -113,6 +113,40 @@ async fn main() -> anyhow::Result<()> {
             users::remove(&storage, &args.email, cli_actor()).await?;
             banner(&format!("removed {}", users::normalized_email(&args.email)));
         }
+        Command::User {
+            command: UserCommand::List(storage),
+        } => {
+            let storage = Storage::open(&storage.database_url()).await?;
+            for user in storage.users().await? {
+                let tenant = user.tenant_id.as_deref().unwrap_or("every tenant");
+                banner(&format!("{}\t{}\t{tenant}", user.email, user.role));
+            }
+        }
+        Command::User {
+            command: UserCommand::ResetPassword(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            let email = users::normalized_email(&args.email);
+            let (password, generated) = if args.password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                let password = line.trim_end_matches(['\r', '\n']).to_owned();
+                server::domain::passwords::check_chosen_password(&password, &email)?;
+                (password, false)
+            } else {
+                (secrets::random_password(), true)
+            };
+            let hash = users::hash_password(&password)?;
+            let client = server::domain::audit::ClientAddr::default();
+            let action = server::domain::audit::Action::PasswordReset;
+            users::set_password(&storage, &email, &hash, action, cli_actor(), client).await?;
+            banner(&format!(
+                "new password for {email}; its sessions have ended"
+            ));
+            if generated {
+                banner(&format!("password: {password}"));
+            }
+        }
         Command::Token(args) => {
             let (secret, _) = secrets::load_or_generate(
                 secret_from_env("JWT_SECRET").as_deref(),

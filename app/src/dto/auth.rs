@@ -151,6 +151,24 @@ impl Credentials {
     }
 }
 
+/// `POST /api/auth/password` (JSON) and the account page's form, which also sends
+/// `confirm_password`: a signed-in user changes its own password.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
+    pub current_password: String,
+    /// At least 12 characters, and not easy to guess (names, words, dates, keyboard patterns
+    /// and the user's own email count against it); the refusal says why.
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
+    pub new_password: String,
+    /// The form's second copy of `new_password`; when sent, it must match.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
+    pub confirm_password: Option<String>,
+}
+
 /// A signed-in identity, as the token carries it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

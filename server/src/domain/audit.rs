@@ -1,5 +1,6 @@
 //! The audit log: every operator action — DLQ retry / retry all / discard, reconciliation
-//! trigger, user added / given a role / removed, signing out everywhere, failed sign-ins — with who, role, tenant, action, target, result, when
+//! trigger, user added / given a role / removed, a password changed or reset, signing out
+//! everywhere, failed sign-ins — with who, role, tenant, action, target, result, when
 //! and from where. Entries are only ever appended ([`crate::storage::operations`]; the schema
 //! refuses changes), and admins read them through the API.
 //!
@@ -39,6 +40,8 @@ pub enum Action {
     UserAdd,
     UserSetRole,
     UserRemove,
+    PasswordChange,
+    PasswordReset,
     SignOutEverywhere,
     SignInFailed,
     SignInBurst,
@@ -54,6 +57,8 @@ impl Action {
             Self::UserAdd => "user.add",
             Self::UserSetRole => "user.set_role",
             Self::UserRemove => "user.remove",
+            Self::PasswordChange => "user.password_change",
+            Self::PasswordReset => "user.password_reset",
             Self::SignOutEverywhere => "auth.sign_out_everywhere",
             Self::SignInFailed => "auth.sign_in_failed",
             Self::SignInBurst => "auth.sign_in_burst",

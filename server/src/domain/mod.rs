@@ -5,4 +5,5 @@ pub mod audit;
 pub mod auth;
 pub mod cursor;
 pub mod figures;
+pub mod passwords;
 pub mod users;

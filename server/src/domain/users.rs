@@ -13,8 +13,13 @@ use crate::{
     storage::{Storage, StorageError},
 };
 
-/// `--role admin|operator|viewer|owner|member` on the command line.
+/// `--role admin|operator|viewer|owner|member` on the command line; `tenant`, the name of a
+/// tenant's role before there were five, is still taken and means `owner`, so provisioning
+/// scripts written for it keep working.
 pub fn parse_role(value: &str) -> Result<Role, String> {
+    if value == "tenant" {
+        return Ok(Role::Owner);
+    }
     Role::parse(value).ok_or_else(|| {
         let names: Vec<_> = Role::ALL.iter().map(|role| role.as_str()).collect();
         format!("expected one of {}, got {value:?}", names.join(", "))
@@ -161,6 +166,27 @@ pub async fn remove(
     let entry = Entry::new(by, Action::UserRemove, ClientAddr::default()).target(&email);
     crate::domain::audit::record(storage, entry).await;
     Ok(id)
+}
+
+/// Stores `hash` as the password of the user `email`, ending every session it holds (whoever
+/// knew the old password is out), and records `action` (a change or a reset) by `by`: the
+/// user's id and its new token version.
+pub async fn set_password(
+    storage: &Storage,
+    email: &str,
+    hash: &str,
+    action: Action,
+    by: crate::domain::audit::Actor,
+    client: ClientAddr,
+) -> Result<(i64, i64), UserError> {
+    let email = normalized_email(email);
+    let (id, version) = storage
+        .set_password_hash(&email, hash)
+        .await?
+        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let entry = Entry::new(by, action, client).target(&email);
+    crate::domain::audit::record(storage, entry).await;
+    Ok((id, version))
 }
 
 /// Ends every session of the user `email`, wherever it signed in, and records who did it.

@@ -31,6 +31,11 @@ use crate::{
     runtime::state::AppState,
 };
 
+/// Why a request whose token names no user cannot act on "its" account.
+pub(super) const NO_USER: &str = "this token names no user (`switchboard token` or the old \
+                                  platform minted it): it lasts until it expires or JWT_SECRET \
+                                  changes";
+
 /// The sign-in form's largest body: an email and a password at their limits, and room to spare.
 pub(super) const LOGIN_BODY_LIMIT: usize = 4 * 1024;
 
@@ -41,7 +46,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// The address a sign-in attempt counts against: what the proxy named by
 /// `SWITCHBOARD_CLIENT_IP_HEADER` says — for `X-Forwarded-For` its last entry, the one that proxy
 /// added, as earlier ones are whatever the client wrote — else the connection's peer.
-fn client_ip(state: &AppState, client: &ClientAddr, headers: &HeaderMap) -> Option<IpAddr> {
+pub(super) fn client_ip(
+    state: &AppState,
+    client: &ClientAddr,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
     let peer = client.peer.as_deref().and_then(|peer| peer.parse().ok());
     let Some(name) = &state.config.client_ip_header else {
         return peer;
@@ -178,12 +187,7 @@ async fn end_sessions(
     client: ClientAddr,
 ) -> Result<(), ApiError> {
     let Some(session) = verified.session else {
-        return Err(DataError::Forbidden(
-            "this token names no user (`switchboard token` or the old platform minted it): it \
-             lasts until it expires or JWT_SECRET changes"
-                .to_owned(),
-        )
-        .into());
+        return Err(DataError::Forbidden(NO_USER.to_owned()).into());
     };
     let by = Actor::user(&verified.identity);
     crate::domain::users::sign_out_everywhere(
@@ -248,7 +252,7 @@ fn local_target(next: Option<&str>) -> &str {
 /// The session cookie: never readable by scripts, not sent on cross-site requests (except
 /// top-level navigation), and `Secure` when the request came over HTTPS through a proxy that says
 /// so, so it never travels in clear text after that.
-fn session_cookie(
+pub(super) fn session_cookie(
     value: String,
     max_age: time::Duration,
     headers: &HeaderMap,

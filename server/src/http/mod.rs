@@ -5,6 +5,7 @@
 //! without being documented. Responses that do not set their own `Cache-Control` get `no-cache`
 //! (always revalidate): the pages and the API carry live data.
 
+mod account;
 mod admin;
 mod assets;
 mod auth;
@@ -124,6 +125,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::token))
         .routes(routes!(auth::me))
         .routes(routes!(auth::sign_out_everywhere))
+        .routes(routes!(account::change))
         .routes(routes!(figures::metrics))
         .routes(routes!(figures::active_calls))
         .routes(routes!(figures::recent_calls))
@@ -231,6 +233,10 @@ pub fn router(state: AppState) -> Router {
             post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)),
         )
         .route("/logout", post(auth::logout))
+        .route(
+            "/account/password",
+            post(account::change_form).layer(DefaultBodyLimit::max(account::FORM_BODY_LIMIT)),
+        )
         .route("/ws", get(ws::upgrade))
         .nest_service("/pkg", assets::bundle(site_root))
         .route_service("/favicon.ico", assets::favicon(site_root))

@@ -1,5 +1,6 @@
 //! What the pages need from the server: the context Leptos renders them with, and sign-in in
-//! front of the dashboard (an anonymous visitor is sent to `/login` and back afterwards).
+//! front of the dashboard and the account page (an anonymous visitor is sent to `/login` and
+//! back afterwards).
 
 use app::{
     data::DataSource,
@@ -23,10 +24,10 @@ pub(super) fn provide_page_context(state: &AppState) {
         LoginHints {
             demo_users: demo::demo_users()
                 .into_iter()
-                .map(|(email, _, tenant)| {
+                .map(|(email, role, tenant)| {
                     let sees = tenant.map_or_else(
-                        || "every tenant (admin)".to_owned(),
-                        |tenant| format!("tenant {tenant}"),
+                        || format!("every tenant ({})", role.as_str()),
+                        |tenant| format!("tenant {tenant} ({})", role.as_str()),
                     );
                     (email, sees)
                 })
@@ -59,11 +60,14 @@ pub(super) async fn require_session(
         Ok(identity) => {
             parts.extensions.insert::<Identity>(identity);
         }
-        Err(_) if parts.uri.path() == super::DASHBOARD_PATH => {
+        Err(_)
+            if [super::DASHBOARD_PATH, super::account::ACCOUNT_PATH]
+                .contains(&parts.uri.path()) =>
+        {
             let wanted = parts
                 .uri
                 .path_and_query()
-                .map_or("/dashboard/realtime", |target| target.as_str());
+                .map_or(super::DASHBOARD_PATH, |target| target.as_str());
             let next = super::auth::url_encoded(wanted);
             return Redirect::to(&format!("/login?next={next}")).into_response();
         }

@@ -82,6 +82,24 @@ pub enum UserCommand {
     SignOut(UserEmailArgs),
     /// Remove a user; its sessions end with it.
     Remove(UserEmailArgs),
+    /// List every dashboard user: email, role, tenant.
+    List(StorageArgs),
+    /// Give a user a new password and end every session it holds. The password is read from
+    /// stdin with --password-stdin (it must be hard to guess), or generated and printed.
+    ResetPassword(UserPasswordArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UserPasswordArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    #[arg(long)]
+    pub email: String,
+
+    /// Read the new password from standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -92,11 +110,12 @@ pub struct UserSetRoleArgs {
     #[arg(long)]
     pub email: String,
 
-    /// `admin` (every tenant) or `tenant` (one).
+    /// `admin`, `operator` or `viewer` (every tenant), or `owner` or `member` (one, with
+    /// --tenant).
     #[arg(long, value_parser = crate::domain::users::parse_role)]
     pub role: crate::domain::users::Role,
 
-    /// The tenant (`userId`) a tenant user may read; not for admins.
+    /// The tenant (`userId`) an owner or member reads; not for the platform's roles.
     #[arg(long)]
     pub tenant: Option<String>,
 }
@@ -118,11 +137,12 @@ pub struct UserAddArgs {
     #[arg(long)]
     pub email: String,
 
-    /// `admin` (every tenant) or `tenant` (one).
+    /// `admin`, `operator` or `viewer` (every tenant), or `owner` or `member` (one, with
+    /// --tenant).
     #[arg(long, value_parser = crate::domain::users::parse_role)]
     pub role: crate::domain::users::Role,
 
-    /// The tenant (`userId`) a tenant user may read; not for admins. It must be known (have
+    /// The tenant (`userId`) an owner or member reads; not for the platform's roles. It must be known (have
     /// sent a call) unless `--tenant-name` registers it.
     #[arg(long)]
     pub tenant: Option<String>,

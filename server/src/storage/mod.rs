@@ -250,6 +250,23 @@ impl Storage {
         )
     }
 
+    /// Stores `password_hash` as the password of `email` and ends its sessions (its token
+    /// version moves on): its id and new token version, or `None` for no such user.
+    pub async fn set_password_hash(
+        &self,
+        email: &str,
+        password_hash: &str,
+    ) -> Result<Option<(i64, i64)>, StorageError> {
+        let query = "UPDATE dashboard_users SET password_hash = $2, \
+                     token_version = token_version + 1 WHERE email = $1 \
+                     RETURNING id, token_version";
+        Ok(with_pool!(self, pool => sqlx::query_as(query)
+            .bind(email)
+            .bind(password_hash)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     /// Gives the user `email` another role (and tenant, for a tenant user), ending its sessions:
     /// a token minted for the old role must not keep it. Its id, or `None` for no such user.
     pub async fn set_user_role(

@@ -349,6 +349,16 @@ impl Storage {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
     }
 
+    /// Every dashboard user, by email.
+    pub async fn users(&self) -> Result<Vec<UserRow>, StorageError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM dashboard_users ORDER BY email"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+    }
+
     /// Every user's token version, by user id.
     pub async fn token_versions(
         &self,

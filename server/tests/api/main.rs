@@ -1,6 +1,7 @@
 //! HTTP-level tests: each builds a real server on port 0 with its own data folder and site root.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod admin;
 mod assets;
 mod audit;

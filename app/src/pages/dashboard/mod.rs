@@ -177,6 +177,9 @@ pub fn RealtimeDashboard() -> impl IntoView {
                                         <p class="topbar__menu-note" data-testid="account-role">
                                             {role_words.clone()}
                                         </p>
+                                        <a class="topbar__menu-link" href="/account">
+                                            "Your account and password"
+                                        </a>
                                         <input type="hidden" name="everywhere" value="1" />
                                         <button type="submit" class="topbar__menu-action">
                                             "Log out everywhere"
