@@ -33,6 +33,8 @@ pub enum DataError {
     Invalid { field: String, message: String },
     /// 404: the thing named does not exist.
     NotFound(String),
+    /// 409: the change would break a rule of what is there (the last admin stays an admin).
+    Conflict(String),
     /// 503: a dependency is down; retrying later may work.
     Unavailable(String),
     /// 500: a bug or an unexpected failure. The detail is logged by the server, never sent.
@@ -70,6 +72,7 @@ impl DataError {
             Self::Forbidden(_) => 403,
             Self::Invalid { .. } => 400,
             Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
             Self::Unavailable(_) | Self::Unreachable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -82,6 +85,7 @@ impl DataError {
             Self::Forbidden(_) => "forbidden",
             Self::Invalid { .. } => "invalid_parameter",
             Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
             Self::Unreachable(_) => "unreachable",
@@ -117,6 +121,7 @@ impl DataError {
                 Self::Invalid { field, message }
             }
             "not_found" => Self::NotFound(message),
+            "conflict" => Self::Conflict(message),
             "unavailable" => Self::Unavailable(message),
             "unreachable" => Self::Unreachable(message),
             _ => Self::Internal(message),
@@ -130,6 +135,7 @@ impl fmt::Display for DataError {
             Self::Unauthorized(message)
             | Self::Forbidden(message)
             | Self::NotFound(message)
+            | Self::Conflict(message)
             | Self::Unavailable(message) => f.write_str(message),
             Self::Invalid { field, message } => write!(f, "{field}: {message}"),
             Self::Internal(_) => f.write_str("internal error"),
@@ -182,6 +188,7 @@ mod tests {
             DataError::Forbidden("admins only".into()),
             DataError::invalid("hours", "must be between 1 and 168"),
             DataError::NotFound("no run 7".into()),
+            DataError::Conflict("the last admin".into()),
             DataError::Unavailable("the database is unavailable".into()),
         ];
         for error in errors {

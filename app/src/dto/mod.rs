@@ -11,3 +11,4 @@ pub mod ingest;
 pub mod live;
 pub mod period;
 pub mod query;
+pub mod users;

@@ -38,6 +38,8 @@ pub enum UserError {
     Hash(String),
     #[error("no user with email {0}")]
     NoSuchUser(String),
+    #[error("{0} is the last admin: make another user an admin first")]
+    LastAdmin(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -138,10 +140,9 @@ pub async fn set_role(
 ) -> Result<i64, UserError> {
     let email = normalized_email(email);
     check_role(storage, role, tenant).await?;
-    let id = storage
-        .set_user_role(&email, role.as_str(), tenant)
-        .await?
-        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let Some(id) = storage.set_user_role(&email, role.as_str(), tenant).await? else {
+        return Err(missing_or_last_admin(storage, email).await);
+    };
     let mut entry = Entry::new(by, Action::UserSetRole, ClientAddr::default())
         .target(&email)
         .detail("role", role.as_str());
@@ -159,13 +160,21 @@ pub async fn remove(
     by: crate::domain::audit::Actor,
 ) -> Result<i64, UserError> {
     let email = normalized_email(email);
-    let id = storage
-        .remove_user(&email)
-        .await?
-        .ok_or_else(|| UserError::NoSuchUser(email.clone()))?;
+    let Some(id) = storage.remove_user(&email).await? else {
+        return Err(missing_or_last_admin(storage, email).await);
+    };
     let entry = Entry::new(by, Action::UserRemove, ClientAddr::default()).target(&email);
     crate::domain::audit::record(storage, entry).await;
     Ok(id)
+}
+
+/// Why a change to `email` found no user to change: there is none, or it is the last admin.
+async fn missing_or_last_admin(storage: &Storage, email: String) -> UserError {
+    match storage.user_by_email(&email).await {
+        Ok(Some(_)) => UserError::LastAdmin(email),
+        Ok(None) => UserError::NoSuchUser(email),
+        Err(error) => UserError::Storage(error),
+    }
 }
 
 /// Stores `hash` as the password of the user `email`, ending every session it holds (whoever

@@ -19,6 +19,7 @@ mod origin;
 mod pages;
 mod reconciliation;
 mod socketio;
+mod users;
 mod ws;
 
 use std::sync::Arc;
@@ -60,7 +61,10 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
     modifiers(&SecuritySchemes),
     tags(
         (name = "dashboard", description = "The seed-000 endpoints, scoped to the caller's tenant"),
-        (name = "admin", description = "Cross-tenant operations (admins only)"),
+        (name = "admin", description = "Cross-tenant operations (the platform's roles; acting \
+                                          on the DLQ and reconciliation: admins and operators)"),
+        (name = "users", description = "Dashboard users (admins: every user; owners: their \
+                                          tenant's)"),
         (name = "auth", description = "Tokens and identity"),
         (name = "ingest", description = "Call events from the platform (ingest key)"),
         (name = "internal", description = "Seed 002's internal paths (INTERNAL_API_KEY)"),
@@ -126,6 +130,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::me))
         .routes(routes!(auth::sign_out_everywhere))
         .routes(routes!(account::change))
+        .routes(routes!(users::list))
+        .routes(routes!(users::set_role))
+        .routes(routes!(users::sign_out))
+        .routes(routes!(users::remove))
         .routes(routes!(figures::metrics))
         .routes(routes!(figures::active_calls))
         .routes(routes!(figures::recent_calls))

@@ -1,5 +1,5 @@
 //! What the doors call: the figures and operator actions every door shares, reconciliation, DLQ
-//! retrying, live push's loops and the demo. The one layer below HTTP that may name
+//! retrying, live push's loops, managing users and the demo. The one layer below HTTP that may name
 //! [`crate::runtime::state::AppState`].
 
 pub mod demo;
@@ -9,3 +9,4 @@ pub mod figures;
 pub mod ops;
 pub mod push;
 pub mod reconcile;
+pub mod users;

@@ -268,15 +268,19 @@ impl Storage {
     }
 
     /// Gives the user `email` another role (and tenant, for a tenant user), ending its sessions:
-    /// a token minted for the old role must not keep it. Its id, or `None` for no such user.
+    /// a token minted for the old role must not keep it. Its id, or `None` for no such user (or
+    /// the last admin, asked to become something else).
     pub async fn set_user_role(
         &self,
         email: &str,
         role: &str,
         tenant: Option<&str>,
     ) -> Result<Option<i64>, StorageError> {
+        // In the same statement as the change: the last admin is never demoted.
         let query = "UPDATE dashboard_users SET role = $2, tenant_id = $3, \
-                     token_version = token_version + 1 WHERE email = $1 RETURNING id";
+                     token_version = token_version + 1 WHERE email = $1 \
+                     AND (role <> 'admin' OR $2 = 'admin' OR (SELECT COUNT(*) \
+                     FROM dashboard_users WHERE role = 'admin') > 1) RETURNING id";
         Ok(with_pool!(self, pool => sqlx::query_scalar(query)
             .bind(email)
             .bind(role)
@@ -285,9 +289,12 @@ impl Storage {
             .await)?)
     }
 
-    /// Removes the user `email`; its id, or `None` for no such user.
+    /// Removes the user `email`; its id, or `None` for no such user (or the last admin).
     pub async fn remove_user(&self, email: &str) -> Result<Option<i64>, StorageError> {
-        let query = "DELETE FROM dashboard_users WHERE email = $1 RETURNING id";
+        // In the same statement as the removal: the last admin is never removed.
+        let query = "DELETE FROM dashboard_users WHERE email = $1 AND (role <> 'admin' \
+                     OR (SELECT COUNT(*) FROM dashboard_users WHERE role = 'admin') > 1) \
+                     RETURNING id";
         Ok(
             with_pool!(self, pool => sqlx::query_scalar(query).bind(email).fetch_optional(pool).await)?,
         )

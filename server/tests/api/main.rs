@@ -27,3 +27,4 @@ mod server_fns;
 mod sessions;
 mod socketio;
 mod storage;
+mod users;

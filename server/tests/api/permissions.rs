@@ -26,6 +26,7 @@ enum Action {
     ReadAuditLog,
     ActOnDlq,
     RunReconciliation,
+    ListUsers,
 }
 
 const ROLES: [Role; 5] = [
@@ -37,13 +38,14 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The declared table: whether each of admin, operator, viewer, owner, member may.
-const TABLE: [(Action, [bool; 5]); 6] = [
+const TABLE: [(Action, [bool; 5]); 7] = [
     (Action::ReadOwnTenant, [true, true, true, true, true]),
     (Action::ReadAnotherTenant, [true, true, true, false, false]),
     (Action::ReadOperations, [true, true, true, false, false]),
     (Action::ReadAuditLog, [true, false, false, false, false]),
     (Action::ActOnDlq, [true, true, false, false, false]),
     (Action::RunReconciliation, [true, true, false, false, false]),
+    (Action::ListUsers, [true, false, false, true, false]),
 ];
 
 fn expected(role: Role, action: Action) -> bool {
@@ -110,6 +112,7 @@ fn requests(action: Action) -> Vec<(&'static str, Method, &'static str)> {
             ("REST", Method::POST, "/api/admin/reconciliation/trigger"),
             ("server fn", Method::POST, "/rpc/reconcile_now"),
         ],
+        Action::ListUsers => vec![("REST", Method::GET, "/api/users")],
     }
 }
 
@@ -165,7 +168,9 @@ async fn ws_cell(app: &TestApp, role: Role, action: Action) -> bool {
                 }
             }
         }
-        Action::ActOnDlq | Action::RunReconciliation => unreachable!("not a live door's"),
+        Action::ActOnDlq | Action::RunReconciliation | Action::ListUsers => {
+            unreachable!("not a live door's")
+        }
     }
 }
 
@@ -197,7 +202,9 @@ async fn socketio_cell(app: &TestApp, role: Role, action: Action) -> Option<bool
             let (answer, _) = client.until("ack").await;
             answer["success"] == true
         }
-        Action::ActOnDlq | Action::RunReconciliation => unreachable!("not a live door's"),
+        Action::ActOnDlq | Action::RunReconciliation | Action::ListUsers => {
+            unreachable!("not a live door's")
+        }
     };
     client.close().await;
     Some(allowed)
@@ -216,7 +223,11 @@ async fn every_role_gets_exactly_its_table_on_every_door_and_both_backends() {
                         differences.push(format!("{role:?} × {action:?} × {door} {path}"));
                     }
                 }
-                if !matches!(action, Action::ActOnDlq | Action::RunReconciliation) {
+                let live = !matches!(
+                    action,
+                    Action::ActOnDlq | Action::RunReconciliation | Action::ListUsers
+                );
+                if live {
                     if ws_cell(&app, role, action).await != want {
                         differences.push(format!("{role:?} × {action:?} × /ws"));
                     }
@@ -295,5 +306,40 @@ async fn users_of_the_old_tenant_role_become_their_tenants_owners() {
         );
         let admin = storage.user_by_email("root@x.test").await.unwrap().unwrap();
         assert_eq!(admin.role, "admin", "{url}");
+    }
+}
+
+/// Someone must always be able to manage users: the last admin can be neither removed nor made
+/// anything else, on both backends (the check is in the same statement as the change).
+#[tokio::test]
+async fn the_last_admin_is_never_removed_or_demoted() {
+    use server::domain::{
+        audit::Actor,
+        users::{self, UserError},
+    };
+    for database in each_backend().await {
+        let app = spawn_app_with(|config| config.database_url = database.url().to_owned()).await;
+        let storage = &app.state.storage;
+        app.add_user("root@x.test", Role::Admin, None).await;
+        let demoted = users::set_role(storage, "root@x.test", Role::Viewer, None, Actor::cli(None));
+        assert!(
+            matches!(demoted.await, Err(UserError::LastAdmin(_))),
+            "{}",
+            database.url()
+        );
+        let removed = users::remove(storage, "root@x.test", Actor::cli(None)).await;
+        assert!(matches!(removed, Err(UserError::LastAdmin(_))));
+        let nobody = users::remove(storage, "nobody@x.test", Actor::cli(None)).await;
+        assert!(matches!(nobody, Err(UserError::NoSuchUser(_))));
+        // With a second admin, the first may go; then the second is the last.
+        app.add_user("second@x.test", Role::Admin, None).await;
+        users::set_role(storage, "root@x.test", Role::Viewer, None, Actor::cli(None))
+            .await
+            .unwrap();
+        let removed = users::remove(storage, "second@x.test", Actor::cli(None)).await;
+        assert!(matches!(removed, Err(UserError::LastAdmin(_))));
+        let user = storage.user_by_email("second@x.test").await.unwrap();
+        assert_eq!(user.map(|user| user.role), Some("admin".to_owned()));
+        app.stop().await.unwrap();
     }
 }

@@ -1,0 +1,169 @@
+//! Managing dashboard users from the doors: an admin manages every user, an owner the owners
+//! and members of its own tenant — never a platform role, never another tenant (whose users it
+//! is told do not exist). Every change is audited, ends the sessions the user holds and closes
+//! its live sockets at once (other instances follow their watch on the users table).
+
+use app::dto::{
+    auth::{Identity, Permission, Role},
+    error::DataError,
+    users::{RoleChange, UserChangeResponse, UserSummary, UsersResponse},
+};
+
+use crate::{
+    domain::{
+        audit::{Actor, ClientAddr},
+        auth::{AuthError, Revocation, require},
+        users::{self, UserError},
+    },
+    runtime::state::AppState,
+    storage::reads::UserRow,
+};
+
+impl From<UserError> for DataError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Storage(error) => error.into(),
+            UserError::NoSuchUser(_) | UserError::UnknownTenant(_) => {
+                DataError::NotFound(error.to_string())
+            }
+            UserError::LastAdmin(_) | UserError::EmailTaken(_) => {
+                DataError::Conflict(error.to_string())
+            }
+            UserError::Invalid(message) => DataError::invalid("role", message),
+            UserError::Hash(detail) => super::doors::internal(detail),
+        }
+    }
+}
+
+fn summary(row: UserRow) -> Option<UserSummary> {
+    Some(UserSummary {
+        role: Role::parse(&row.role)?,
+        email: row.email,
+        tenant: row.tenant_id,
+    })
+}
+
+/// The tenant whose users `caller` manages: `None` for every user (admins), else its own.
+fn managed_tenant(caller: &Identity) -> Result<Option<&str>, DataError> {
+    if caller.role.allows(Permission::ManageUsers) {
+        return Ok(None);
+    }
+    require(caller, Permission::ManageTenantUsers)?;
+    caller
+        .tenant
+        .as_deref()
+        .map(Some)
+        .ok_or_else(|| AuthError::Forbidden(Permission::ManageTenantUsers).into())
+}
+
+/// The users `caller` manages, by email.
+pub async fn list(state: &AppState, caller: &Identity) -> Result<UsersResponse, DataError> {
+    let tenant = managed_tenant(caller)?;
+    let users = state
+        .storage
+        .users()
+        .await?
+        .into_iter()
+        .filter(|user| tenant.is_none() || user.tenant_id.as_deref() == tenant)
+        .filter_map(summary)
+        .collect();
+    Ok(UsersResponse {
+        success: true,
+        users,
+    })
+}
+
+/// The user `email` when `caller` manages it; one it does not manage is as missing as one that
+/// does not exist.
+async fn managed(state: &AppState, caller: &Identity, email: &str) -> Result<UserRow, DataError> {
+    let tenant = managed_tenant(caller)?;
+    let email = users::normalized_email(email);
+    state
+        .storage
+        .user_by_email(&email)
+        .await?
+        .filter(|user| tenant.is_none() || user.tenant_id.as_deref() == tenant)
+        .ok_or_else(|| UserError::NoSuchUser(email).into())
+}
+
+/// Ends the live sockets of user `id`, whose sessions a change just ended.
+fn close_sockets(state: &AppState, id: i64) {
+    state.revocations.revoke(Revocation {
+        user: id,
+        version: None,
+    });
+}
+
+/// Gives `email` another role: an owner only owner or member, in its own tenant.
+pub async fn set_role(
+    state: &AppState,
+    caller: &Identity,
+    email: &str,
+    change: &RoleChange,
+) -> Result<UserChangeResponse, DataError> {
+    let target = managed(state, caller, email).await?;
+    let tenant = match managed_tenant(caller)? {
+        None => change.tenant.clone(),
+        Some(own) => {
+            if change.role.is_platform() {
+                return Err(AuthError::Forbidden(Permission::ManageUsers).into());
+            }
+            if change.tenant.as_deref().is_some_and(|tenant| tenant != own) {
+                return Err(AuthError::ForeignTenant.into());
+            }
+            Some(own.to_owned())
+        }
+    };
+    let id = users::set_role(
+        &state.storage,
+        &target.email,
+        change.role,
+        tenant.as_deref(),
+        Actor::user(caller),
+    )
+    .await?;
+    close_sockets(state, id);
+    Ok(UserChangeResponse {
+        success: true,
+        user: Some(UserSummary {
+            email: target.email.clone(),
+            role: change.role,
+            tenant,
+        }),
+        email: target.email,
+    })
+}
+
+/// Ends every session of `email`.
+pub async fn sign_out(
+    state: &AppState,
+    caller: &Identity,
+    email: &str,
+    client: ClientAddr,
+) -> Result<UserChangeResponse, DataError> {
+    let target = managed(state, caller, email).await?;
+    let id = users::sign_out_everywhere(&state.storage, &target.email, Actor::user(caller), client)
+        .await?;
+    close_sockets(state, id);
+    Ok(UserChangeResponse {
+        success: true,
+        email: target.email.clone(),
+        user: summary(target),
+    })
+}
+
+/// Removes `email`; the last admin stays.
+pub async fn remove(
+    state: &AppState,
+    caller: &Identity,
+    email: &str,
+) -> Result<UserChangeResponse, DataError> {
+    let target = managed(state, caller, email).await?;
+    let id = users::remove(&state.storage, &target.email, Actor::user(caller)).await?;
+    close_sockets(state, id);
+    Ok(UserChangeResponse {
+        success: true,
+        email: target.email,
+        user: None,
+    })
+}

@@ -1,0 +1,227 @@
+//! Managing users through `/api/users` (issue 24): an admin manages every user, an owner the
+//! owners and members of its own tenant — never a platform role, never another tenant's users
+//! (which it is told do not exist) — and the last admin stays. A change ends the user's
+//! sessions and closes its live socket at once.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::{
+    helpers::{TEST_PASSWORD, TestApp, spawn_app},
+    live_clients::{ws_connect, ws_url},
+};
+use server::domain::users::Role;
+
+/// A sign-in token of `email` (a session that names its user).
+async fn signed_in(app: &TestApp, email: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/auth/token"))
+        .json(&json!({"email": email, "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn emails(list: &Value) -> Vec<&str> {
+    list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["email"].as_str().unwrap())
+        .collect()
+}
+
+async fn team(app: &TestApp) -> (String, String) {
+    app.add_user("root@platform.test", Role::Admin, None).await;
+    app.add_user("owner@acme.test", Role::Owner, Some("acme"))
+        .await;
+    app.add_user("analyst@acme.test", Role::Member, Some("acme"))
+        .await;
+    app.add_user("owner@globex.test", Role::Owner, Some("globex"))
+        .await;
+    (
+        signed_in(app, "root@platform.test").await,
+        signed_in(app, "owner@acme.test").await,
+    )
+}
+
+#[tokio::test]
+async fn an_admin_manages_everyone_and_an_owner_its_own_tenant_only() {
+    let app = spawn_app().await;
+    let (admin, owner) = team(&app).await;
+    let (_, all) = call(&app, Method::GET, "/api/users", &admin, None).await;
+    assert_eq!(
+        emails(&all),
+        [
+            "analyst@acme.test",
+            "owner@acme.test",
+            "owner@globex.test",
+            "root@platform.test"
+        ]
+    );
+    let (_, own) = call(&app, Method::GET, "/api/users", &owner, None).await;
+    assert_eq!(emails(&own), ["analyst@acme.test", "owner@acme.test"]);
+    assert!(!own.to_string().contains("password"), "{own}");
+
+    // An owner promotes its analyst within its tenant, which ends the analyst's sessions…
+    let before = signed_in(&app, "analyst@acme.test").await;
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        "/api/users/analyst@acme.test/role",
+        &owner,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["user"],
+        json!({"email": "analyst@acme.test", "role": "owner", "tenant": "acme"})
+    );
+    // …but never to a platform role, into another tenant, or over another tenant's user.
+    for (path, change, expected) in [
+        (
+            "/api/users/analyst@acme.test/role",
+            json!({"role": "admin"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/users/analyst@acme.test/role",
+            json!({"role": "member", "tenant": "globex"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/users/owner@globex.test/role",
+            json!({"role": "member"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/users/root@platform.test/role",
+            json!({"role": "member"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, body) = call(&app, Method::PUT, path, &owner, Some(change.clone())).await;
+        assert_eq!(status, expected, "{path} {change}: {body}");
+    }
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/users/owner@globex.test",
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "as missing as a user that does not exist"
+    );
+    let (_, after) = call(&app, Method::GET, "/api/users", &admin, None).await;
+    assert_eq!(
+        after["users"].as_array().unwrap().len(),
+        4,
+        "nothing else moved"
+    );
+
+    let (status, _) = call(&app, Method::GET, "/api/auth/me", &before, None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "its promotion ended that session"
+    );
+
+    // A member manages nobody.
+    app.add_user("reader@acme.test", Role::Member, Some("acme"))
+        .await;
+    let reader = signed_in(&app, "reader@acme.test").await;
+    let (status, body) = call(&app, Method::GET, "/api/users", &reader, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Every change is in the audit log, by who made it.
+    let audit = app.admin_json("/api/admin/audit").await;
+    let set_role = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["action"] == "user.set_role")
+        .unwrap();
+    assert_eq!(
+        (&set_role["actor"], &set_role["target"]),
+        (&json!("owner@acme.test"), &json!("analyst@acme.test"))
+    );
+}
+
+#[tokio::test]
+async fn the_last_admin_stays_and_a_change_closes_the_users_live_socket() {
+    let app = spawn_app().await;
+    let (admin, _) = team(&app).await;
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        "/api/users/root@platform.test",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "conflict");
+    assert!(
+        body["error"].as_str().unwrap().contains("last admin"),
+        "{body}"
+    );
+
+    let analyst = signed_in(&app, "analyst@acme.test").await;
+    let mut socket = ws_connect(&ws_url(app.addr, &[]), &analyst).await.unwrap();
+    socket.recv().await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/users/analyst@acme.test/sign-out",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(socket.close_code().await, CloseCode::Policy);
+    let (status, _) = call(&app, Method::GET, "/api/auth/me", &analyst, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        "/api/users/analyst@acme.test",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["user"]),
+        (StatusCode::OK, &Value::Null),
+        "{body}"
+    );
+    let (_, all) = call(&app, Method::GET, "/api/users", &admin, None).await;
+    assert!(!emails(&all).contains(&"analyst@acme.test"));
+}
