@@ -20,3 +20,5 @@ export const MEMBER_A_STATE = `${__dirname}/.artifacts/storage-state-member-a.js
 // One user per project for the password change, so each project changes a password of its own.
 export const passwordUser = (project: string) => `password-${project}@e2e.switchboard.test`;
 export const PASSWORD_PROJECTS = ["hydrated", "ssr-only", "phone"];
+// One user per project for an admin to manage from the users page.
+export const managedUser = (project: string) => `managed-${project}@e2e.switchboard.test`;

@@ -11,6 +11,7 @@ import {
   MEMBER_A_EMAIL,
   OPERATOR_EMAIL,
   PASSWORD_PROJECTS,
+  managedUser,
   passwordUser,
   TENANT_A,
   TENANT_A_EMAIL,
@@ -59,6 +60,7 @@ export function addSuiteUsers(dir: string) {
     [VIEWER_EMAIL, ["--role", "viewer"]],
     [MEMBER_A_EMAIL, ["--role", "member", "--tenant", TENANT_A]],
     ...PASSWORD_PROJECTS.map((project): [string, string[]] => [passwordUser(project), ["--role", "member", "--tenant", TENANT_A]]),
+    ...PASSWORD_PROJECTS.map((project): [string, string[]] => [managedUser(project), ["--role", "member", "--tenant", TENANT_A]]),
   ];
   for (const [email, role] of users) addUser(dir, email, E2E_PASSWORD, role);
 }

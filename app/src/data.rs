@@ -29,6 +29,7 @@ use crate::dto::{
     },
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    users::UsersResponse,
 };
 
 /// What a data method returns: a boxed future, so the trait can be used as `dyn`.
@@ -129,6 +130,9 @@ pub trait DashboardData: Send + Sync + 'static {
         caller: &'a Identity,
         query: &'a AuditQuery,
     ) -> DataFuture<'a, AuditLogResponse>;
+
+    /// The users the caller manages: every user (admins), its tenant's (owners).
+    fn users<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, UsersResponse>;
 }
 
 /// Where a request came from, for the audit log: the peer's address, and what

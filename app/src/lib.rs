@@ -42,7 +42,7 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    account::Account, dashboard::RealtimeDashboard, login::Login, not_found::NotFound,
+    account::Account, dashboard::RealtimeDashboard, login::Login, not_found::NotFound, users::Users,
 };
 
 /// The customers' browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`: Trunk names the
@@ -134,6 +134,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard/realtime") view=RealtimeDashboard ssr=SsrMode::Async />
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/account") view=Account />
+                <Route path=path!("/users") view=Users ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -27,6 +27,7 @@ use crate::dto::{
     },
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    users::UsersResponse,
 };
 
 /// Where the server functions live: `/rpc/<name>`.
@@ -191,6 +192,13 @@ pub async fn audit_log(
 ) -> Result<AuditLogResponse, DataError> {
     let (data, caller) = door::open().await?;
     door::answer(data.audit_log(&caller, &query).await)
+}
+
+/// The users the caller manages (`GET /api/users`).
+#[server(prefix = "/rpc", endpoint = "users", input = GetUrl, output = JsonText)]
+pub async fn users() -> Result<UsersResponse, DataError> {
+    let (data, caller) = door::open().await?;
+    door::answer(data.users(&caller).await)
 }
 
 /// What every server function does around its one call.

@@ -241,6 +241,7 @@ pub fn router(state: AppState) -> Router {
             post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)),
         )
         .route("/logout", post(auth::logout))
+        .route("/users/manage", post(users::manage_form))
         .route(
             "/account/password",
             post(account::change_form).layer(DefaultBodyLimit::max(account::FORM_BODY_LIMIT)),

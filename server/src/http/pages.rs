@@ -1,6 +1,6 @@
 //! What the pages need from the server: the context Leptos renders them with, and sign-in in
-//! front of the dashboard and the account page (an anonymous visitor is sent to `/login` and
-//! back afterwards).
+//! front of the dashboard, the account and the users pages (an anonymous visitor is sent to
+//! `/login` and back afterwards).
 
 use app::{
     data::DataSource,

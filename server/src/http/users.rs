@@ -1,11 +1,19 @@
-//! `/api/users`: the REST door to managing dashboard users ([`crate::service::users`] decides
-//! who may do what to whom).
+//! Managing dashboard users: `/api/users` (REST) and the `/users` page's forms
+//! (`POST /users/manage`), two doors to [`crate::service::users`], which decides who may do
+//! what to whom.
 
-use app::dto::users::{RoleChange, UserChangeResponse, UsersResponse};
-use axum::{
-    Json,
-    extract::{Path, State},
+use app::dto::{
+    auth::Role,
+    error::DataError,
+    users::{RoleChange, UserChangeResponse, UsersResponse},
 };
+use axum::{
+    Form, Json,
+    extract::{Path, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
 
 use super::{
     error::{ApiError, ErrorBody},
@@ -80,4 +88,61 @@ pub(super) async fn remove(
     Path(email): Path<String>,
 ) -> Result<Json<UserChangeResponse>, ApiError> {
     Ok(Json(users::remove(&state, &caller, &email).await?))
+}
+
+/// Where the users page is.
+pub(super) const USERS_PATH: &str = "/users";
+
+/// One action of the users page: the user, what to do, the new role (and tenant) for a role
+/// change, and the "Sure" box.
+#[derive(Debug, Deserialize)]
+pub(super) struct ManageForm {
+    email: String,
+    action: String,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The users page's forms: back to the page saying what was done, or why nothing was.
+pub(super) async fn manage_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientAddr,
+    form: Result<Form<ManageForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let back = |query: &str| Redirect::to(&format!("{USERS_PATH}?{query}")).into_response();
+    let Ok(caller) = state.identify(&headers).await else {
+        return Redirect::to("/login?next=%2Fusers").into_response();
+    };
+    let Ok(Form(form)) = form else {
+        return back("error=invalid");
+    };
+    if form.confirm.is_none() {
+        return back("error=confirm");
+    }
+    let result = match form.action.as_str() {
+        "role" => match form.role.as_deref().and_then(Role::parse) {
+            Some(role) => {
+                let tenant = form.tenant.filter(|tenant| !tenant.trim().is_empty());
+                let change = RoleChange { role, tenant };
+                users::set_role(&state, &caller, &form.email, &change)
+                    .await
+                    .map(drop)
+            }
+            None => Err(DataError::invalid("role", "not a role")),
+        },
+        "sign_out" => users::sign_out(&state, &caller, &form.email, client)
+            .await
+            .map(drop),
+        "remove" => users::remove(&state, &caller, &form.email).await.map(drop),
+        _ => Err(DataError::invalid("action", "not an action")),
+    };
+    match result {
+        Ok(()) => back(&format!("done={}", form.action)),
+        Err(error) => back(&format!("error={}", error.code())),
+    }
 }

@@ -21,6 +21,7 @@ use app::{
         error::DataError,
         health::HealthStatus,
         query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+        users::UsersResponse,
     },
 };
 use time::OffsetDateTime;
@@ -482,5 +483,9 @@ impl DashboardData for AppState {
             permitted(caller, Permission::ReadAudit)?;
             ops::audit_log(self, query).await
         })
+    }
+
+    fn users<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, UsersResponse> {
+        Box::pin(super::users::list(self, caller))
     }
 }

@@ -112,7 +112,10 @@ fn requests(action: Action) -> Vec<(&'static str, Method, &'static str)> {
             ("REST", Method::POST, "/api/admin/reconciliation/trigger"),
             ("server fn", Method::POST, "/rpc/reconcile_now"),
         ],
-        Action::ListUsers => vec![("REST", Method::GET, "/api/users")],
+        Action::ListUsers => vec![
+            ("REST", Method::GET, "/api/users"),
+            ("server fn", Method::GET, "/rpc/users"),
+        ],
     }
 }
 

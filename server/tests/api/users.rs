@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{TEST_PASSWORD, TestApp, spawn_app},
+    helpers::{TEST_PASSWORD, TestApp, header, spawn_app},
     live_clients::{ws_connect, ws_url},
 };
 use server::domain::users::Role;
@@ -224,4 +224,64 @@ async fn the_last_admin_stays_and_a_change_closes_the_users_live_socket() {
     );
     let (_, all) = call(&app, Method::GET, "/api/users", &admin, None).await;
     assert!(!emails(&all).contains(&"analyst@acme.test"));
+}
+
+#[tokio::test]
+async fn the_users_page_forms_act_only_when_confirmed_and_say_what_happened() {
+    let app = spawn_app().await;
+    let (_, owner) = team(&app).await;
+    let cookie = format!("{}={owner}", server::domain::auth::SESSION_COOKIE);
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        app.client
+            .post(app.url("/users/manage"))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+    };
+    let location = |response: &reqwest::Response| header(response, "location").to_owned();
+    let unconfirmed = post(vec![("email", "analyst@acme.test"), ("action", "remove")])
+        .await
+        .unwrap();
+    assert_eq!(location(&unconfirmed), "/users?error=confirm");
+    let foreign = post(vec![
+        ("email", "owner@globex.test"),
+        ("action", "remove"),
+        ("confirm", "1"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(location(&foreign), "/users?error=not_found");
+    let platform = post(vec![
+        ("email", "analyst@acme.test"),
+        ("action", "role"),
+        ("role", "viewer"),
+        ("confirm", "1"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(location(&platform), "/users?error=forbidden");
+    let promoted = post(vec![
+        ("email", "analyst@acme.test"),
+        ("action", "role"),
+        ("role", "owner"),
+        ("confirm", "1"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(location(&promoted), "/users?done=role");
+    let page = app
+        .client
+        .get(app.url("/users?done=role"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Role changed."), "{html}");
+    assert!(html.contains("owner · acme"), "{html}");
+    assert!(
+        !html.contains("globex"),
+        "another tenant's users are not on the page"
+    );
 }

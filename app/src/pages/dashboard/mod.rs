@@ -132,6 +132,9 @@ pub fn RealtimeDashboard() -> impl IntoView {
     });
     let subject = identity.map(|identity| identity.subject);
     let role_words = role.map(|role| format!("{}: {}", role.as_str(), role.describe()));
+    let manages_users = role.is_some_and(|role| {
+        role.allows(Permission::ManageUsers) || role.allows(Permission::ManageTenantUsers)
+    });
 
     view! {
         <Title text="Realtime calls · Switchboard" />
@@ -180,6 +183,14 @@ pub fn RealtimeDashboard() -> impl IntoView {
                                         <a class="topbar__menu-link" href="/account">
                                             "Your account and password"
                                         </a>
+                                        {manages_users
+                                            .then(|| {
+                                                view! {
+                                                    <a class="topbar__menu-link" href="/users">
+                                                        "Users"
+                                                    </a>
+                                                }
+                                            })}
                                         <input type="hidden" name="everywhere" value="1" />
                                         <button type="submit" class="topbar__menu-action">
                                             "Log out everywhere"

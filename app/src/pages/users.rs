@@ -1,0 +1,184 @@
+//! `/users`: the users an admin (every user) or an owner (its tenant's) manages — their role and
+//! tenant, and per user a role change, "sign out everywhere" and removal. Plain forms, each
+//! confirmed by a "Sure" box the browser requires ticked, so every action works without
+//! JavaScript and none happens by a stray tap. The server decides who may do what to whom.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    components::panel::{Empty, Failed, Loading},
+    dto::{
+        auth::{Permission, Role},
+        users::UserSummary,
+    },
+    server_fns, session,
+};
+
+fn outcome(done: &str) -> &'static str {
+    match done {
+        "role" => {
+            "Role changed. The user's sessions have ended: it signs in again as its new role."
+        }
+        "sign_out" => "Signed out everywhere: every session and live connection of the user ended.",
+        "remove" => "Removed. Its sessions ended with it.",
+        _ => "Done.",
+    }
+}
+
+fn problem(code: &str) -> &'static str {
+    match code {
+        "confirm" => "Nothing changed: tick “Sure” to confirm.",
+        "forbidden" => "Nothing changed: your role may not do that.",
+        "not_found" => "Nothing changed: no such user among yours.",
+        "conflict" => "Nothing changed: that is the last admin. Make another user an admin first.",
+        "invalid_parameter" => {
+            "Nothing changed: an owner or member needs a known tenant; the platform's roles none."
+        }
+        _ => "Nothing changed: try again.",
+    }
+}
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let identity = session::current_identity();
+    let role = identity.as_ref().map(|identity| identity.role);
+    let manages_all = role.is_some_and(|role| role.allows(Permission::ManageUsers));
+    let query = use_query_map();
+    let done = move || query.read().get("done");
+    let error = move || query.read().get("error");
+    let users = Resource::new(|| (), |_| server_fns::users());
+    // The roles this manager may give: every role (admins), or a tenant's two (owners).
+    let roles: Vec<Role> = if manages_all {
+        Role::ALL.to_vec()
+    } else {
+        vec![Role::Owner, Role::Member]
+    };
+    view! {
+        <Title text="Users · Switchboard" />
+        <main class="users">
+            <p>
+                <a href="/dashboard/realtime">"← Dashboard"</a>
+            </p>
+            <h1 class="users__title">"Users"</h1>
+            <Show when=move || done().is_some()>
+                <p class="account__done" role="status" data-testid="users-done">
+                    {move || outcome(done().as_deref().unwrap_or_default())}
+                </p>
+            </Show>
+            <Show when=move || error().is_some()>
+                <p class="login__error" role="alert" data-testid="users-problem">
+                    {move || problem(error().as_deref().unwrap_or_default())}
+                </p>
+            </Show>
+            <Transition fallback=Loading>
+                {move || {
+                    let roles = roles.clone();
+                    users
+                        .get()
+                        .map(|loaded| match loaded {
+                            Err(error) => view! { <Failed error /> }.into_any(),
+                            Ok(loaded) if loaded.users.is_empty() => {
+                                view! { <Empty message="No users yet." /> }.into_any()
+                            }
+                            Ok(loaded) => {
+                                view! {
+                                    <ul class="users__list" data-testid="users">
+                                        {loaded
+                                            .users
+                                            .into_iter()
+                                            .map(|user| {
+                                                view! { <UserItem user roles=roles.clone() manages_all /> }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+        </main>
+    }
+}
+
+/// The "Sure" box every action's form requires.
+#[component]
+fn Sure() -> impl IntoView {
+    view! {
+        <label class="users__sure">
+            <input type="checkbox" name="confirm" value="1" required />
+            " Sure"
+        </label>
+    }
+}
+
+#[component]
+fn UserItem(user: UserSummary, roles: Vec<Role>, manages_all: bool) -> impl IntoView {
+    let tenant = user
+        .tenant
+        .clone()
+        .unwrap_or_else(|| "every tenant".to_owned());
+    let email = user.email.clone();
+    let current = user.role;
+    view! {
+        <li class="users__item" data-email=user.email.clone()>
+            <div class="users__who">
+                <strong>{user.email.clone()}</strong>
+                <span class="users__role" data-testid="user-role">
+                    {format!("{} · {tenant}", user.role.as_str())}
+                </span>
+            </div>
+            <details class="users__manage">
+                <summary>"Manage"</summary>
+                <form class="users__form" method="post" action="/users/manage">
+                    <input type="hidden" name="email" value=email.clone() />
+                    <input type="hidden" name="action" value="role" />
+                    <label class="field">
+                        <span class="field__label">"Role"</span>
+                        <select name="role">
+                            {roles
+                                .into_iter()
+                                .map(|role| {
+                                    view! {
+                                        <option value=role.as_str() selected=role == current>
+                                            {role.as_str()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    {manages_all
+                        .then(|| {
+                            view! {
+                                <label class="field">
+                                    <span class="field__label">"Tenant (owner, member)"</span>
+                                    <input
+                                        name="tenant"
+                                        value=user.tenant.clone().unwrap_or_default()
+                                        maxlength="128"
+                                    />
+                                </label>
+                            }
+                        })}
+                    <Sure />
+                    <button type="submit" class="button">"Change role"</button>
+                </form>
+                <form class="users__form" method="post" action="/users/manage">
+                    <input type="hidden" name="email" value=email.clone() />
+                    <input type="hidden" name="action" value="sign_out" />
+                    <Sure />
+                    <button type="submit" class="button">"Sign out everywhere"</button>
+                </form>
+                <form class="users__form" method="post" action="/users/manage">
+                    <input type="hidden" name="email" value=email />
+                    <input type="hidden" name="action" value="remove" />
+                    <Sure />
+                    <button type="submit" class="button button--danger">"Remove"</button>
+                </form>
+            </details>
+        </li>
+    }
+}
