@@ -30,7 +30,10 @@ impl From<UserError> for DataError {
                 DataError::Conflict(error.to_string())
             }
             UserError::Invalid(message) => DataError::invalid("role", message),
-            UserError::Hash(detail) => super::doors::internal(detail),
+            UserError::Hash(detail) => {
+                tracing::error!(%detail, "cannot hash a password");
+                DataError::Internal(detail)
+            }
         }
     }
 }
