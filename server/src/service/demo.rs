@@ -83,7 +83,17 @@ pub const DEMO_PASSWORD: &str = "switchboard-demo";
 
 /// The demo's dashboard users: (email, role, tenant).
 pub fn demo_users() -> Vec<(String, Role, Option<&'static str>)> {
-    let mut users = vec![(format!("admin@{DEMO_DOMAIN}"), Role::Admin, None)];
+    // One of each role: the platform's three, and an owner per tenant plus a member of the first.
+    let mut users = vec![
+        (format!("admin@{DEMO_DOMAIN}"), Role::Admin, None),
+        (format!("operator@{DEMO_DOMAIN}"), Role::Operator, None),
+        (format!("viewer@{DEMO_DOMAIN}"), Role::Viewer, None),
+        (
+            format!("analyst@{DEMO_DOMAIN}"),
+            Role::Member,
+            Some(TENANTS[0].0),
+        ),
+    ];
     users.extend(TENANTS.iter().map(|(tenant, _, _)| {
         (
             format!("{tenant}@{DEMO_DOMAIN}"),

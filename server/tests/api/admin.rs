@@ -336,6 +336,11 @@ async fn every_api_route_is_in_the_openapi_document() {
         ("post", "/api/v1/calls/events"),
         ("post", "/api/auth/token"),
         ("get", "/api/auth/me"),
+        ("post", "/api/auth/password"),
+        ("get", "/api/users"),
+        ("put", "/api/users/{email}/role"),
+        ("post", "/api/users/{email}/sign-out"),
+        ("delete", "/api/users/{email}"),
         ("get", "/api/admin/active-calls"),
         ("get", "/api/admin/dlq"),
         ("post", "/api/admin/dlq/retry"),
@@ -359,10 +364,15 @@ async fn every_api_route_is_in_the_openapi_document() {
     // …and every documented operation is a real route: never our "no API route" 404 or a 405.
     let admin = app.token(None);
     for (method, path) in &documented {
-        let url = app.url(&path.replace("{id}", "1"));
+        let url = app.url(
+            &path
+                .replace("{id}", "1")
+                .replace("{email}", "nobody@x.test"),
+        );
         let request = match method.as_str() {
             "get" => app.client.get(url),
             "post" => app.client.post(url),
+            "put" => app.client.put(url),
             "delete" => app.client.delete(url),
             other => panic!("unexpected method {other}"),
         };

@@ -440,6 +440,29 @@ async fn the_cli_mints_tokens_the_server_accepts() {
         app.get_as("/api/admin/tenants", &admin).await.status(),
         StatusCode::OK
     );
+    let viewer = mint(&["--role", "viewer"]);
+    assert_eq!(
+        app.get_as("/api/admin/tenants", &viewer).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_as("/api/admin/audit", &viewer).await.status(),
+        StatusCode::FORBIDDEN,
+        "the audit log is the admin's"
+    );
+    // A tenant's role needs its tenant; the platform's roles take none.
+    for args in [
+        &["--role", "owner"][..],
+        &["--role", "operator", "--tenant", "acme"],
+    ] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("token")
+            .args(args)
+            .env("JWT_SECRET", TEST_JWT_SECRET)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{args:?}");
+    }
     // Exactly one of --tenant and --admin.
     let neither = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("token")
