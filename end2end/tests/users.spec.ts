@@ -35,6 +35,9 @@ test.describe("an owner", () => {
     await expect(users).toContainText("tenant-a@e2e.switchboard.test");
     await expect(users).not.toContainText("tenant-b@e2e.switchboard.test");
     await expect(users).not.toContainText("admin@e2e.switchboard.test");
+    // The owner signed in (global-setup.ts); its page says when.
+    const self = page.locator('li[data-email="tenant-a@e2e.switchboard.test"]');
+    await expect(self.getByTestId("user-seen")).toHaveText(/^signed in /);
     await screenshot(page, "users-owner");
   });
 });

@@ -13,6 +13,10 @@ pub struct UserSummary {
     pub role: Role,
     /// The tenant of an owner or member; `null` for the platform's roles.
     pub tenant: Option<String>,
+    /// When it last signed in with its password; `null`: not since this was kept.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = DateTime))]
+    pub last_sign_in_at: Option<time::OffsetDateTime>,
 }
 
 /// `GET /api/users`: every user (admins) or the caller's tenant's (owners), by email.

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
+    clock::{self, Clock},
     components::panel::{Empty, Failed, Loading},
     dto::{
         auth::{Permission, Role},
@@ -49,6 +50,7 @@ pub fn Users() -> impl IntoView {
     let done = move || query.read().get("done");
     let error = move || query.read().get("error");
     let users = Resource::new(|| (), |_| server_fns::users());
+    let clock = Clock::start();
     // The roles this manager may give: every role (admins), or a tenant's two (owners).
     let roles: Vec<Role> = if manages_all {
         Role::ALL.to_vec()
@@ -89,7 +91,7 @@ pub fn Users() -> impl IntoView {
                                             .users
                                             .into_iter()
                                             .map(|user| {
-                                                view! { <UserItem user roles=roles.clone() manages_all /> }
+                                                view! { <UserItem user roles=roles.clone() manages_all clock /> }
                                             })
                                             .collect_view()}
                                     </ul>
@@ -115,19 +117,26 @@ fn Sure() -> impl IntoView {
 }
 
 #[component]
-fn UserItem(user: UserSummary, roles: Vec<Role>, manages_all: bool) -> impl IntoView {
+fn UserItem(user: UserSummary, roles: Vec<Role>, manages_all: bool, clock: Clock) -> impl IntoView {
     let tenant = user
         .tenant
         .clone()
         .unwrap_or_else(|| "every tenant".to_owned());
     let email = user.email.clone();
     let current = user.role;
+    let last_sign_in = user.last_sign_in_at;
     view! {
         <li class="users__item" data-email=user.email.clone()>
             <div class="users__who">
                 <strong>{user.email.clone()}</strong>
                 <span class="users__role" data-testid="user-role">
                     {format!("{} · {tenant}", user.role.as_str())}
+                </span>
+                <span class="users__seen" data-testid="user-seen">
+                    {move || match last_sign_in {
+                        Some(at) => format!("signed in {}", clock::ago(clock.seconds_since(at))),
+                        None => "not signed in yet".to_owned(),
+                    }}
                 </span>
             </div>
             <details class="users__manage">

@@ -130,6 +130,11 @@ async fn sign_in(
         user: user.id,
         version: user.token_version,
     };
+    // For the users list; a sign-in does not fail for want of this note.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Err(error) = state.storage.record_sign_in(user.id, now).await {
+        tracing::warn!(%error, user = user.id, "cannot note a sign-in's time");
+    }
     state
         .jwt
         .mint(

@@ -43,6 +43,9 @@ fn summary(row: UserRow) -> Option<UserSummary> {
         role: Role::parse(&row.role)?,
         email: row.email,
         tenant: row.tenant_id,
+        last_sign_in_at: row
+            .last_sign_in_at
+            .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok()),
     })
 }
 
@@ -132,6 +135,7 @@ pub async fn set_role(
             email: target.email.clone(),
             role: change.role,
             tenant,
+            last_sign_in_at: summary(target.clone()).and_then(|user| user.last_sign_in_at),
         }),
         email: target.email,
     })

@@ -250,6 +250,13 @@ impl Storage {
         )
     }
 
+    /// Notes that user `id` signed in at `at` (unix seconds).
+    pub async fn record_sign_in(&self, id: i64, at: i64) -> Result<(), StorageError> {
+        let query = "UPDATE dashboard_users SET last_sign_in_at = $2 WHERE id = $1";
+        with_pool!(self, pool => sqlx::query(query).bind(id).bind(at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
     /// Stores `password_hash` as the password of `email` and ends its sessions (its token
     /// version moves on): its id and new token version, or `None` for no such user.
     pub async fn set_password_hash(

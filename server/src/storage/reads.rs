@@ -64,7 +64,7 @@ pub struct CallKey {
 /// The columns of [`UserRow`], for each way of finding a user.
 macro_rules! user_columns {
     () => {
-        "id, email, password_hash, role, tenant_id, token_version"
+        "id, email, password_hash, role, tenant_id, token_version, last_sign_in_at"
     };
 }
 
@@ -78,6 +78,8 @@ pub struct UserRow {
     pub tenant_id: Option<String>,
     /// Sessions minted at an older version are over.
     pub token_version: i64,
+    /// Unix seconds of its last sign-in; `None` when it has not signed in since this was kept.
+    pub last_sign_in_at: Option<i64>,
 }
 
 /// The columns of [`PeriodTotals`], summed.

@@ -81,6 +81,19 @@ async fn an_admin_manages_everyone_and_an_owner_its_own_tenant_only() {
             "root@platform.test"
         ]
     );
+    // When each last signed in: the two who did, and not the one who never did.
+    let seen = |email: &str| {
+        all["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|user| user["email"] == email)
+            .unwrap()["last_sign_in_at"]
+            .clone()
+    };
+    assert!(seen("root@platform.test").is_string(), "{all}");
+    assert!(seen("owner@acme.test").is_string(), "{all}");
+    assert_eq!(seen("owner@globex.test"), Value::Null);
     let (_, own) = call(&app, Method::GET, "/api/users", &owner, None).await;
     assert_eq!(emails(&own), ["analyst@acme.test", "owner@acme.test"]);
     assert!(!own.to_string().contains("password"), "{own}");
@@ -96,10 +109,12 @@ async fn an_admin_manages_everyone_and_an_owner_its_own_tenant_only() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let user = &body["user"];
     assert_eq!(
-        body["user"],
-        json!({"email": "analyst@acme.test", "role": "owner", "tenant": "acme"})
+        (&user["email"], &user["role"], &user["tenant"]),
+        (&json!("analyst@acme.test"), &json!("owner"), &json!("acme"))
     );
+    assert!(user["last_sign_in_at"].is_string(), "it signed in: {body}");
     // …but never to a platform role, into another tenant, or over another tenant's user.
     for (path, change, expected) in [
         (
