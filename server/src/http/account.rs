@@ -17,7 +17,7 @@ use axum::{
 use axum_extra::extract::CookieJar;
 
 use super::{
-    auth::{NO_USER, client_ip, session_cookie},
+    auth::{NO_USER, client_ip, hashing_turn, with_session},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
 };
@@ -82,13 +82,8 @@ async fn change_password(
         .user_by_id(session.user)
         .await?
         .ok_or(AuthError::Revoked)?;
-    let Some(_turn) = state.sign_in_limits.hashing_turn().await else {
-        return Err(DataError::Unavailable(
-            "too many sign-ins at once: try again in a few seconds".to_owned(),
-        )
-        .into());
-    };
-    // Two hashes' worth of CPU: off the async workers, a few at a time.
+    // Two hashes' worth of CPU.
+    let _turn = hashing_turn(state).await?;
     let new_hash = tokio::task::spawn_blocking(move || {
         verify_password(&user.password_hash, &current_password)
             .then(|| hash_password(&new_password))
@@ -152,13 +147,7 @@ pub(super) async fn change(
 ) -> Result<(CookieJar, Json<TokenResponse>), ApiError> {
     let (token, identity) = change_password(&state, &verified, change, client, &headers).await?;
     let jar = if jar.get(SESSION_COOKIE).is_some() {
-        let public_url = state.config.public_url.as_deref();
-        jar.add(session_cookie(
-            token.clone(),
-            SESSION_TTL,
-            &headers,
-            public_url,
-        ))
+        with_session(jar, &state, &headers, token.clone())
     } else {
         jar
     };
@@ -191,9 +180,8 @@ pub(super) async fn change_form(
     };
     let error = match change_password(&state, &verified, change, client, &headers).await {
         Ok((token, _)) => {
-            let public_url = state.config.public_url.as_deref();
-            let cookie = session_cookie(token, SESSION_TTL, &headers, public_url);
-            return Ok((jar.add(cookie), Redirect::to("/account?changed=1")).into_response());
+            let jar = with_session(jar, &state, &headers, token);
+            return Ok((jar, Redirect::to("/account?changed=1")).into_response());
         }
         Err(error) => error,
     };

@@ -26,7 +26,9 @@ use super::{
 };
 use crate::{
     domain::audit::{Action, Actor, ClientAddr, Entry},
-    domain::auth::{Caller, Revocation, SESSION_COOKIE, SESSION_TTL, UserSession, Verified},
+    domain::auth::{
+        Caller, HashingTurn, Revocation, SESSION_COOKIE, SESSION_TTL, UserSession, Verified,
+    },
     domain::users::verify_password,
     runtime::state::AppState,
 };
@@ -95,13 +97,7 @@ async fn sign_in(
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
-    // Hashing takes tens of milliseconds of CPU: off the async workers, a few at a time.
-    let Some(_turn) = state.sign_in_limits.hashing_turn().await else {
-        return Err(DataError::Unavailable(
-            "too many sign-ins at once: try again in a few seconds".to_owned(),
-        )
-        .into());
-    };
+    let _turn = hashing_turn(state).await?;
     let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?;
@@ -257,7 +253,7 @@ fn local_target(next: Option<&str>) -> &str {
 /// The session cookie: never readable by scripts, not sent on cross-site requests (except
 /// top-level navigation), and `Secure` when the request came over HTTPS through a proxy that says
 /// so, so it never travels in clear text after that.
-pub(super) fn session_cookie(
+fn session_cookie(
     value: String,
     max_age: time::Duration,
     headers: &HeaderMap,
@@ -274,6 +270,26 @@ pub(super) fn session_cookie(
         .path("/")
         .max_age(max_age)
         .build()
+}
+
+/// `jar` with a session cookie holding `token`, for as long as a sign-in lasts.
+pub(super) fn with_session(
+    jar: CookieJar,
+    state: &AppState,
+    headers: &HeaderMap,
+    token: String,
+) -> CookieJar {
+    let public_url = state.config.public_url.as_deref();
+    jar.add(session_cookie(token, SESSION_TTL, headers, public_url))
+}
+
+/// A turn at checking or making a password hash: tens of milliseconds of CPU, so off the async
+/// workers and a few at a time; 503 while too many already wait.
+pub(super) async fn hashing_turn(state: &AppState) -> Result<HashingTurn<'_>, ApiError> {
+    state.sign_in_limits.hashing_turn().await.ok_or_else(|| {
+        DataError::Unavailable("too many sign-ins at once: try again in a few seconds".to_owned())
+            .into()
+    })
 }
 
 /// The login form's target: a session cookie and on to `next` (or the dashboard); back to the
@@ -307,12 +323,7 @@ pub(super) async fn login(
         }
     };
     Ok((
-        jar.add(session_cookie(
-            token,
-            SESSION_TTL,
-            &headers,
-            state.config.public_url.as_deref(),
-        )),
+        with_session(jar, &state, &headers, token),
         Redirect::to(&next),
     )
         .into_response())
