@@ -61,13 +61,7 @@ async fn main() -> anyhow::Result<()> {
             if let (Some(tenant), Some(name)) = (&args.tenant, &args.tenant_name) {
                 storage.set_tenant_name(tenant, name.trim()).await?;
             }
-            let (password, generated) = if args.password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (secrets::random_password(), true)
-            };
+            let (password, generated) = password(args.password_stdin)?;
             let user = NewUser {
                 email: args.email,
                 role: args.role,
@@ -117,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
             command: UserCommand::List(storage),
         } => {
             let storage = Storage::open(&storage.database_url()).await?;
-            for user in storage.users().await? {
+            for user in storage.users(None).await? {
                 let tenant = user.tenant_id.as_deref().unwrap_or("every tenant");
                 banner(&format!("{}\t{}\t{tenant}", user.email, user.role));
             }
@@ -127,15 +121,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let storage = Storage::open(&args.storage.database_url()).await?;
             let email = users::normalized_email(&args.email);
-            let (password, generated) = if args.password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                let password = line.trim_end_matches(['\r', '\n']).to_owned();
+            let (password, generated) = password(args.password_stdin)?;
+            if !generated {
                 server::domain::passwords::check_chosen_password(&password, &email)?;
-                (password, false)
-            } else {
-                (secrets::random_password(), true)
-            };
+            }
             let hash = users::hash_password(&password)?;
             let client = server::domain::audit::ClientAddr::default();
             let action = server::domain::audit::Action::PasswordReset;
@@ -184,6 +173,17 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A user's password: the first line of standard input with `--password-stdin`, else a
+/// generated one (the `bool`: generated, so to be printed).
+fn password(from_stdin: bool) -> std::io::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((secrets::random_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
 }
 
 /// Whoever runs the command line, as the audit log names them.

@@ -65,24 +65,20 @@ fn managed_tenant(caller: &Identity) -> Result<Option<&str>, DataError> {
 /// The users `caller` manages, by email.
 pub async fn list(state: &AppState, caller: &Identity) -> Result<UsersResponse, DataError> {
     let tenant = managed_tenant(caller)?;
-    let users = state
-        .storage
-        .users()
-        .await?
-        .into_iter()
-        .filter(|user| tenant.is_none() || user.tenant_id.as_deref() == tenant)
-        .filter_map(summary)
-        .collect();
+    let users = state.storage.users(tenant).await?;
     Ok(UsersResponse {
         success: true,
-        users,
+        users: users.into_iter().filter_map(summary).collect(),
     })
 }
 
-/// The user `email` when `caller` manages it; one it does not manage is as missing as one that
-/// does not exist.
-async fn managed(state: &AppState, caller: &Identity, email: &str) -> Result<UserRow, DataError> {
-    let tenant = managed_tenant(caller)?;
+/// The user `email` when it is among those of `tenant` (`None`: every user); one outside is as
+/// missing as one that does not exist.
+async fn managed(
+    state: &AppState,
+    tenant: Option<&str>,
+    email: &str,
+) -> Result<UserRow, DataError> {
     let email = users::normalized_email(email);
     state
         .storage
@@ -107,8 +103,9 @@ pub async fn set_role(
     email: &str,
     change: &RoleChange,
 ) -> Result<UserChangeResponse, DataError> {
-    let target = managed(state, caller, email).await?;
-    let tenant = match managed_tenant(caller)? {
+    let scope = managed_tenant(caller)?;
+    let target = managed(state, scope, email).await?;
+    let tenant = match scope {
         None => change.tenant.clone(),
         Some(own) => {
             if change.role.is_platform() {
@@ -129,15 +126,15 @@ pub async fn set_role(
     )
     .await?;
     close_sockets(state, id);
+    let changed = UserRow {
+        role: change.role.as_str().to_owned(),
+        tenant_id: tenant,
+        ..target
+    };
     Ok(UserChangeResponse {
         success: true,
-        user: Some(UserSummary {
-            email: target.email.clone(),
-            role: change.role,
-            tenant,
-            last_sign_in_at: summary(target.clone()).and_then(|user| user.last_sign_in_at),
-        }),
-        email: target.email,
+        email: changed.email.clone(),
+        user: summary(changed),
     })
 }
 
@@ -148,7 +145,7 @@ pub async fn sign_out(
     email: &str,
     client: ClientAddr,
 ) -> Result<UserChangeResponse, DataError> {
-    let target = managed(state, caller, email).await?;
+    let target = managed(state, managed_tenant(caller)?, email).await?;
     let id = users::sign_out_everywhere(&state.storage, &target.email, Actor::user(caller), client)
         .await?;
     close_sockets(state, id);
@@ -165,7 +162,7 @@ pub async fn remove(
     caller: &Identity,
     email: &str,
 ) -> Result<UserChangeResponse, DataError> {
-    let target = managed(state, caller, email).await?;
+    let target = managed(state, managed_tenant(caller)?, email).await?;
     let id = users::remove(&state.storage, &target.email, Actor::user(caller)).await?;
     close_sockets(state, id);
     Ok(UserChangeResponse {

@@ -351,14 +351,14 @@ impl Storage {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
     }
 
-    /// Every dashboard user, by email.
-    pub async fn users(&self) -> Result<Vec<UserRow>, StorageError> {
+    /// Every dashboard user, or `tenant`'s, by email.
+    pub async fn users(&self, tenant: Option<&str>) -> Result<Vec<UserRow>, StorageError> {
         let sql = concat!(
             "SELECT ",
             user_columns!(),
-            " FROM dashboard_users ORDER BY email"
+            " FROM dashboard_users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY email"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?)
     }
 
     /// Every user's token version, by user id.
