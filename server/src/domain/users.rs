@@ -17,7 +17,7 @@ use crate::{
 /// tenant's role before there were five, is still taken and means `owner`, so provisioning
 /// scripts written for it keep working.
 pub fn parse_role(value: &str) -> Result<Role, String> {
-    if value == "tenant" {
+    if value == crate::domain::auth::LEGACY_TENANT_ROLE {
         return Ok(Role::Owner);
     }
     Role::parse(value).ok_or_else(|| {

@@ -143,6 +143,20 @@ impl TestApp {
             .unwrap();
     }
 
+    /// A bearer token for `email`, signed in with [`TEST_PASSWORD`] (a session naming its user).
+    pub(crate) async fn sign_in(&self, email: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/auth/token"))
+            .json(&serde_json::json!({"email": email, "password": TEST_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{email}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
     pub(crate) async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

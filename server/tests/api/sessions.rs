@@ -13,20 +13,6 @@ use crate::{
     live_clients::{SocketIoClient, ws_connect, ws_url},
 };
 
-/// A bearer token for `email`, signed in with its password.
-async fn sign_in(app: &TestApp, email: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/auth/token"))
-        .json(&json!({"email": email, "password": TEST_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
 /// A session cookie (`name=value`) for `email`, signed in with the login form.
 async fn browser_session(app: &TestApp, email: &str) -> String {
     let response = app
@@ -82,10 +68,10 @@ async fn signing_out_everywhere_ends_every_token_cookie_and_socket() {
             .await;
         app.add_user("ops@globex.test", Role::Owner, Some("globex"))
             .await;
-        let laptop = sign_in(&app, "ops@acme.test").await;
-        let script = sign_in(&app, "ops@acme.test").await;
+        let laptop = app.sign_in("ops@acme.test").await;
+        let script = app.sign_in("ops@acme.test").await;
         let phone = browser_session(&app, "ops@acme.test").await;
-        let neighbour = sign_in(&app, "ops@globex.test").await;
+        let neighbour = app.sign_in("ops@globex.test").await;
         let mut ws = ws_connect(&ws_url(app.addr, &[]), &laptop).await.unwrap();
         ws.recv().await;
         let mut socket_io =
@@ -125,7 +111,7 @@ async fn signing_out_everywhere_ends_every_token_cookie_and_socket() {
         assert_eq!(reason["reason"], "io server disconnect", "{}", db.url());
         // Another user is untouched, and signing in again works.
         assert_eq!(me(&app, &neighbour).await.0, StatusCode::OK);
-        let again = sign_in(&app, "ops@acme.test").await;
+        let again = app.sign_in("ops@acme.test").await;
         assert_eq!(me(&app, &again).await.0, StatusCode::OK);
 
         let audit = audit_log(&app).await;
@@ -154,7 +140,7 @@ async fn the_logout_form_can_sign_out_everywhere() {
     app.add_user("admin@ops.test", Role::Admin, None).await;
     let here = browser_session(&app, "admin@ops.test").await;
     let there = browser_session(&app, "admin@ops.test").await;
-    let script = sign_in(&app, "admin@ops.test").await;
+    let script = app.sign_in("admin@ops.test").await;
 
     // A plain logout ends this browser's cookie only (it is cleared; the token stays valid).
     let out = app
@@ -183,7 +169,7 @@ async fn the_logout_form_can_sign_out_everywhere() {
     assert_ended(me(&app, &script).await);
 
     // From another site it is refused like any other cookie-carrying post, and ends nothing.
-    let fresh = sign_in(&app, "admin@ops.test").await;
+    let fresh = app.sign_in("admin@ops.test").await;
     let forged = app
         .client
         .post(app.url("/logout"))
@@ -209,7 +195,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
             .set_tenant_name("globex", "Globex")
             .await
             .unwrap();
-        let acme = sign_in(&app, "ops@acme.test").await;
+        let acme = app.sign_in("ops@acme.test").await;
         let mut ws = ws_connect(&ws_url(app.addr, &[]), &acme).await.unwrap();
         ws.recv().await;
 
@@ -230,7 +216,7 @@ async fn a_role_change_or_a_removed_user_ends_its_sessions_at_once() {
             .await;
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{}", db.url());
         assert_eq!(ws.close_code().await, CloseCode::Policy);
-        let globex = sign_in(&app, "ops@acme.test").await;
+        let globex = app.sign_in("ops@acme.test").await;
         let (status, body) = me(&app, &globex).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["identity"]["tenant"], "globex", "{body}");

@@ -8,23 +8,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{TEST_PASSWORD, TestApp, header, spawn_app},
+    helpers::{TestApp, header, spawn_app},
     live_clients::{ws_connect, ws_url},
 };
 use server::domain::users::Role;
-
-/// A sign-in token of `email` (a session that names its user).
-async fn signed_in(app: &TestApp, email: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/auth/token"))
-        .json(&json!({"email": email, "password": TEST_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
 
 async fn call(
     app: &TestApp,
@@ -62,8 +49,8 @@ async fn team(app: &TestApp) -> (String, String) {
     app.add_user("owner@globex.test", Role::Owner, Some("globex"))
         .await;
     (
-        signed_in(app, "root@platform.test").await,
-        signed_in(app, "owner@acme.test").await,
+        app.sign_in("root@platform.test").await,
+        app.sign_in("owner@acme.test").await,
     )
 }
 
@@ -99,7 +86,7 @@ async fn an_admin_manages_everyone_and_an_owner_its_own_tenant_only() {
     assert!(!own.to_string().contains("password"), "{own}");
 
     // An owner promotes its analyst within its tenant, which ends the analyst's sessions…
-    let before = signed_in(&app, "analyst@acme.test").await;
+    let before = app.sign_in("analyst@acme.test").await;
     let (status, body) = call(
         &app,
         Method::PUT,
@@ -171,7 +158,7 @@ async fn an_admin_manages_everyone_and_an_owner_its_own_tenant_only() {
     // A member manages nobody.
     app.add_user("reader@acme.test", Role::Member, Some("acme"))
         .await;
-    let reader = signed_in(&app, "reader@acme.test").await;
+    let reader = app.sign_in("reader@acme.test").await;
     let (status, body) = call(&app, Method::GET, "/api/users", &reader, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
@@ -208,7 +195,7 @@ async fn the_last_admin_stays_and_a_change_closes_the_users_live_socket() {
         "{body}"
     );
 
-    let analyst = signed_in(&app, "analyst@acme.test").await;
+    let analyst = app.sign_in("analyst@acme.test").await;
     let mut socket = ws_connect(&ws_url(app.addr, &[]), &analyst).await.unwrap();
     socket.recv().await;
     let (status, _) = call(

@@ -30,8 +30,8 @@ pub use limits::{
 pub(crate) use limits::{LIMITER_KEYS, Throttle};
 pub use sessions::{Revocation, Revocations, check_session, session_ended};
 pub use tokens::{
-    AUDIENCE, JwtKeys, MIN_SECRET_LEN, SESSION_COOKIE, SESSION_TTL, TokenError, UserSession,
-    Verified,
+    AUDIENCE, JwtKeys, LEGACY_TENANT_ROLE, MIN_SECRET_LEN, SESSION_COOKIE, SESSION_TTL, TokenError,
+    UserSession, Verified,
 };
 
 /// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,

@@ -21,8 +21,8 @@ const LEEWAY_SECS: u64 = 30;
 /// The `aud` of every token we mint: a token another service minted with a shared secret for
 /// itself is not one for us.
 pub const AUDIENCE: &str = "switchboard";
-/// The role tokens named a tenant's reader by before there were five.
-const LEGACY_TENANT_ROLE: &str = "tenant";
+/// The role a tenant's users had before there were five (tokens and scripts still say it).
+pub const LEGACY_TENANT_ROLE: &str = "tenant";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
