@@ -5,23 +5,36 @@ use leptos::prelude::*;
 use crate::{
     clock::{self, Clock},
     components::panel::{Empty, Failed, Loading},
-    dto::{admin::AuditEntry, query::AuditQuery},
+    dto::{
+        admin::{AuditEntry, AuditLogResponse},
+        error::DataError,
+        query::AuditQuery,
+    },
     server_fns,
 };
 
 /// Audit entries shown (the newest).
 const AUDIT_SHOWN: usize = 50;
 
-/// The audit log, newest first: what was loaded, with what the live link added since on top.
-#[component]
-pub fn AuditPanel(audit_live: RwSignal<Vec<AuditEntry>>, clock: Clock) -> impl IntoView {
-    let audit = Resource::new(
+/// The newest entries, as loaded; created by the panels with their other resources, in the
+/// same order on the server and in the browser.
+pub fn load() -> Resource<Result<AuditLogResponse, DataError>> {
+    Resource::new(
         || AuditQuery {
             limit: Some(AUDIT_SHOWN as u32),
             cursor: None,
         },
         server_fns::audit_log,
-    );
+    )
+}
+
+/// The audit log, newest first: what was loaded, with what the live link added since on top.
+#[component]
+pub fn AuditPanel(
+    audit: Resource<Result<AuditLogResponse, DataError>>,
+    audit_live: RwSignal<Vec<AuditEntry>>,
+    clock: Clock,
+) -> impl IntoView {
     view! {
         <Transition fallback=Loading>
             {move || {

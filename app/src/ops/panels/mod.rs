@@ -61,6 +61,7 @@ pub fn OpsPanels(
     let live_calls = Resource::new(TenantQuery::default, server_fns::live_calls);
     let dlq = Resource::new(DlqQuery::default, server_fns::dlq);
     let runs = Resource::new(RunsQuery::default, server_fns::reconciliation);
+    let audit = reads_audit.then(audit::load);
     // The ops room as the live link has it, once per change (the feed also moves with every
     // call of the calls room).
     let ops = Memo::new(move |_| feed.with(|feed| feed.ops().cloned()));
@@ -219,8 +220,8 @@ pub fn OpsPanels(
             >
                 <RunsPanel runs can_run clock />
             </Disclosure>
-            {reads_audit
-                .then(|| {
+            {audit
+                .map(|audit| {
                     view! {
                     <Disclosure
                         id="audit"
@@ -229,7 +230,7 @@ pub fn OpsPanels(
                         default_open=Signal::stored(false)
                         summary=Signal::stored("newest first".to_owned())
                     >
-                        <AuditPanel audit_live clock />
+                        <AuditPanel audit audit_live clock />
                     </Disclosure>
                     }
                 })}
