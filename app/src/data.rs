@@ -29,6 +29,7 @@ use crate::dto::{
     },
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    tokens::ApiTokensResponse,
     users::UsersResponse,
 };
 
@@ -133,6 +134,13 @@ pub trait DashboardData: Send + Sync + 'static {
 
     /// The users the caller manages: every user (admins), its tenant's (owners).
     fn users<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, UsersResponse>;
+
+    /// The API tokens of the user signed in with `headers` and of the users it manages. Given
+    /// the request rather than an identity: only a sign-in manages tokens, never a token.
+    fn api_tokens<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+    ) -> DataFuture<'a, ApiTokensResponse>;
 }
 
 /// Where a request came from, for the audit log: the peer's address, and what

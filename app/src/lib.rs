@@ -95,6 +95,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// preload into the page's largest paint.
 #[component]
 fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
+    if request_path().is_some_and(|path| pages::is_server_only(&path)) {
+        return None;
+    }
     let name = bundle_for(session::request_identity().as_ref());
     let bundle = format!("/{}/{name}", options.site_pkg_dir);
     // A frame, then a task of its own: the callback runs after the first paint.
@@ -106,11 +109,19 @@ fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
         js = format!("{bundle}.js"),
         wasm = format!("{bundle}_bg.wasm"),
     );
-    view! {
+    Some(view! {
         <script type="module" nonce=leptos::nonce::use_nonce()>
             {script}
         </script>
-    }
+    })
+}
+
+/// The path of the request being rendered (only the server renders the document).
+fn request_path() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return use_context::<axum::http::request::Parts>().map(|parts| parts.uri.path().to_owned());
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
 /// The browser bundles' entry point (`frontend`, `frontend/admin`): hydrates the page.
@@ -133,7 +144,7 @@ pub fn App() -> impl IntoView {
                 // document, readable without JavaScript (streamed parts would need a script).
                 <Route path=path!("/dashboard/realtime") view=RealtimeDashboard ssr=SsrMode::Async />
                 <Route path=path!("/login") view=Login />
-                <Route path=path!("/account") view=Account />
+                <Route path=path!("/account") view=Account ssr=SsrMode::Async />
                 <Route path=path!("/users") view=Users ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -27,6 +27,7 @@ use crate::dto::{
     },
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    tokens::ApiTokensResponse,
     users::UsersResponse,
 };
 
@@ -201,6 +202,13 @@ pub async fn users() -> Result<UsersResponse, DataError> {
     door::answer(data.users(&caller).await)
 }
 
+/// The caller's API tokens and those of the users it manages (`GET /api/tokens`).
+#[server(prefix = "/rpc", endpoint = "api_tokens", input = GetUrl, output = JsonText)]
+pub async fn api_tokens() -> Result<ApiTokensResponse, DataError> {
+    let (data, parts) = door::request()?;
+    door::answer(data.api_tokens(&parts.headers).await)
+}
+
 /// What every server function does around its one call.
 #[cfg(feature = "ssr")]
 mod door {
@@ -214,12 +222,18 @@ mod door {
 
     /// The data layer and the caller, whose session the server checks; refused otherwise.
     pub(super) async fn open() -> Result<(DataSource, Identity), DataError> {
+        let (data, parts) = request()?;
+        let caller = data.identify(&parts.headers).await.map_err(refuse)?;
+        Ok((data, caller))
+    }
+
+    /// The data layer and the request, for a call that checks the caller itself.
+    pub(super) fn request() -> Result<(DataSource, axum::http::request::Parts), DataError> {
         let data = use_context::<DataSource>()
             .ok_or_else(|| refuse(DataError::Internal("no DataSource in context".into())))?;
         let parts = use_context::<axum::http::request::Parts>()
             .ok_or_else(|| refuse(DataError::Internal("no request in context".into())))?;
-        let caller = data.identify(&parts.headers).await.map_err(refuse)?;
-        Ok((data, caller))
+        Ok((data, parts))
     }
 
     /// Where the request came from, for the audit log.

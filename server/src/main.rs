@@ -4,9 +4,11 @@ use std::io::Write;
 
 use clap::Parser;
 use server::{
-    domain::auth::JwtKeys,
+    domain::auth::{JwtKeys, api_tokens},
     domain::users::{self, NewUser, Role},
-    runtime::config::{Cli, Command, JWT_SECRET_FILE, UserCommand, secret_from_env},
+    runtime::config::{
+        Cli, Command, JWT_SECRET_FILE, TokenArgs, TokensCommand, UserCommand, secret_from_env,
+    },
     runtime::startup::{Application, shutdown_signal},
     secrets::{self, SecretSource},
     storage::Storage,
@@ -136,32 +138,76 @@ async fn main() -> anyhow::Result<()> {
                 banner(&format!("password: {password}"));
             }
         }
-        Command::Token(args) => {
-            let (secret, _) = secrets::load_or_generate(
-                secret_from_env("JWT_SECRET").as_deref(),
-                &args.data_dir,
-                JWT_SECRET_FILE,
-            )?;
-            let tenant = args.tenant.as_deref();
-            let role = args.role.unwrap_or(match tenant {
-                Some(_) => Role::Member,
-                None => Role::Admin,
-            });
-            if role.is_platform() == tenant.is_some() {
-                anyhow::bail!(
-                    "a token of an {} {}",
-                    role.as_str(),
-                    if role.is_platform() {
-                        "reads every tenant: leave out --tenant"
-                    } else {
-                        "reads one tenant: name it with --tenant"
-                    }
+        Command::Token(args) => match args.user.as_deref() {
+            Some(email) => mint_api_token(&args, email).await?,
+            None => {
+                let (secret, _) = secrets::load_or_generate(
+                    secret_from_env("JWT_SECRET").as_deref(),
+                    &args.storage.data_dir,
+                    JWT_SECRET_FILE,
+                )?;
+                let tenant = args.tenant.as_deref();
+                let role = args.role.unwrap_or(match tenant {
+                    Some(_) => Role::Member,
+                    None => Role::Admin,
+                });
+                if role.is_platform() == tenant.is_some() {
+                    anyhow::bail!(
+                        "a token of an {} {}",
+                        role.as_str(),
+                        if role.is_platform() {
+                            "reads every tenant: leave out --tenant"
+                        } else {
+                            "reads one tenant: name it with --tenant"
+                        }
+                    );
+                }
+                let ttl = time::Duration::hours(i64::from(args.ttl_hours));
+                let (token, _) =
+                    JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, None, ttl)?;
+                banner(&token);
+                eprintln!(
+                    "a signed token naming no user: only its expiry or a new JWT_SECRET ends it. \
+                     Name its owner with --user for an API token you can revoke."
                 );
             }
-            let ttl = time::Duration::hours(i64::from(args.ttl_hours));
-            let (token, _) =
-                JwtKeys::from_secret(&secret)?.mint(&args.subject, role, tenant, None, ttl)?;
-            banner(&token);
+        },
+        Command::Tokens {
+            command: TokensCommand::List(storage),
+        } => {
+            let storage = Storage::open(&storage.database_url()).await?;
+            for row in storage.api_tokens(None, None).await? {
+                let Some(token) = api_tokens::summary(&row) else {
+                    continue;
+                };
+                let reads = token.tenant.as_deref().unwrap_or("every tenant");
+                let used = token
+                    .last_used_at
+                    .map_or_else(|| "never used".to_owned(), |at| format!("used {at}"));
+                banner(&format!(
+                    "{}\t{}\t{} ({reads})\t{}\texpires {}\t{used}",
+                    token.id,
+                    token.name,
+                    token.scope.as_str(),
+                    token.owner,
+                    token.expires_at
+                ));
+            }
+        }
+        Command::Tokens {
+            command: TokensCommand::Revoke(args),
+        } => {
+            let storage = Storage::open(&args.storage.database_url()).await?;
+            let row = storage
+                .api_token(args.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no API token {}", args.id))?;
+            let client = server::domain::audit::ClientAddr::default();
+            api_tokens::revoke(&storage, &row, cli_actor(), client).await?;
+            banner(&format!(
+                "revoked API token {} ({}) of {}; its live connections close within seconds",
+                row.id, row.name, row.owner_email
+            ));
         }
         Command::Migrate(storage) => {
             let url = storage.database_url();
@@ -172,6 +218,49 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Mints an API token of the user `email` and prints it, once.
+async fn mint_api_token(args: &TokenArgs, email: &str) -> anyhow::Result<()> {
+    use app::dto::tokens::{NewApiToken, TokenScope};
+    let storage = Storage::open(&args.storage.database_url()).await?;
+    let email = users::normalized_email(email);
+    let owner = storage
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user {email}: add it with `switchboard user add`"))?;
+    let implied = match (args.admin, args.role, &args.tenant) {
+        (true, _, _) => Some(TokenScope::Operator),
+        (_, Some(Role::Admin | Role::Operator), _) => Some(TokenScope::Operator),
+        (_, Some(Role::Viewer), _) => Some(TokenScope::AllRead),
+        (_, Some(Role::Owner | Role::Member), _) | (_, None, Some(_)) => {
+            Some(TokenScope::TenantRead)
+        }
+        (false, None, None) => None,
+    };
+    let widest = Role::parse(&owner.role).map_or(TokenScope::TenantRead, |role| {
+        TokenScope::Operator.narrowed_to(role)
+    });
+    let new = NewApiToken {
+        name: args.name.clone(),
+        scope: args.scope.or(implied).unwrap_or(widest),
+        tenant: args.tenant.clone(),
+        expires_in_days: args.days,
+    };
+    let client = server::domain::audit::ClientAddr::default();
+    let (secret, token) = api_tokens::create(&storage, &owner, &new, cli_actor(), client).await?;
+    banner(&secret);
+    eprintln!(
+        "API token {} ({}) of {}: {}, expires {}. Revoke it on the account page or with \
+         `switchboard tokens revoke --id {}`.",
+        token.id,
+        token.name,
+        token.owner,
+        token.scope.as_str(),
+        token.expires_at,
+        token.id
+    );
     Ok(())
 }
 

@@ -59,6 +59,19 @@ pub enum Permission {
     ManageTenantUsers,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Self::ReadCalls,
+        Self::ReadAllTenants,
+        Self::ReadOps,
+        Self::ReadAudit,
+        Self::ActOnDlq,
+        Self::RunReconciliation,
+        Self::ManageUsers,
+        Self::ManageTenantUsers,
+    ];
+}
+
 impl Role {
     pub const ALL: [Role; 5] = [
         Self::Admin,

@@ -11,4 +11,5 @@ pub mod ingest;
 pub mod live;
 pub mod period;
 pub mod query;
+pub mod tokens;
 pub mod users;

@@ -31,6 +31,9 @@ pub fn Account() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.read().get("error");
     let changed = move || query.read().get("changed").is_some();
+    let tokens = identity
+        .clone()
+        .map(|identity| view! { <super::tokens::ApiTokens identity /> });
     let who = identity.map(|identity| {
         let tenant = identity.tenant.map_or_else(
             || "every tenant".to_owned(),
@@ -46,7 +49,7 @@ pub fn Account() -> impl IntoView {
     let max = MAX_PASSWORD_BYTES.to_string();
     view! {
         <Title text="Your account · Switchboard" />
-        <main class="login">
+        <main class="login account">
             <h1 class="login__title">"Your account"</h1>
             {who}
             <form class="login__form" method="post" action="/account/password">
@@ -96,6 +99,7 @@ pub fn Account() -> impl IntoView {
                 />
                 <button type="submit">"Change password"</button>
             </form>
+            {tokens}
             <p>
                 <a href="/dashboard/realtime">"Back to the dashboard"</a>
             </p>

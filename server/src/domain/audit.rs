@@ -45,6 +45,8 @@ pub enum Action {
     SignOutEverywhere,
     SignInFailed,
     SignInBurst,
+    ApiTokenCreate,
+    ApiTokenRevoke,
 }
 
 impl Action {
@@ -62,6 +64,8 @@ impl Action {
             Self::SignOutEverywhere => "auth.sign_out_everywhere",
             Self::SignInFailed => "auth.sign_in_failed",
             Self::SignInBurst => "auth.sign_in_burst",
+            Self::ApiTokenCreate => "api_token.create",
+            Self::ApiTokenRevoke => "api_token.revoke",
         }
     }
 }

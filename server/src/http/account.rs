@@ -106,7 +106,7 @@ async fn change_password(
         // Removed meanwhile: nothing left to change.
         _ => ApiError::from(AuthError::Revoked),
     })?;
-    state.revocations.revoke(Revocation {
+    state.revocations.revoke(Revocation::User {
         user,
         version: Some(version),
     });

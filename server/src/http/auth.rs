@@ -203,7 +203,7 @@ async fn end_sessions(
         // Removed since this request's check: nothing of it left to end.
         _ => ApiError::from(crate::domain::auth::AuthError::Revoked),
     })?;
-    state.revocations.revoke(Revocation {
+    state.revocations.revoke(Revocation::User {
         user: session.user,
         version: None,
     });
@@ -259,15 +259,28 @@ fn session_cookie(
     headers: &HeaderMap,
     public_url: Option<&str>,
 ) -> Cookie<'static> {
+    private_cookie(SESSION_COOKIE, value, "/", max_age, headers, public_url)
+}
+
+/// A cookie scripts cannot read, sent back only to `path`, and only over HTTPS when the
+/// dashboard is served over it.
+pub(super) fn private_cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age: time::Duration,
+    headers: &HeaderMap,
+    public_url: Option<&str>,
+) -> Cookie<'static> {
     let https = public_url.is_some_and(|url| url.starts_with("https://"))
         || headers
             .get("x-forwarded-proto")
             .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
-    Cookie::build((SESSION_COOKIE, value))
+    Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(https)
-        .path("/")
+        .path(path)
         .max_age(max_age)
         .build()
 }

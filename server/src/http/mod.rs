@@ -19,6 +19,7 @@ mod origin;
 mod pages;
 mod reconciliation;
 mod socketio;
+mod tokens;
 mod users;
 mod ws;
 
@@ -66,6 +67,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "users", description = "Dashboard users (admins: every user; owners: their \
                                           tenant's)"),
         (name = "auth", description = "Tokens and identity"),
+        (name = "tokens", description = "API tokens for scripts: made by a signed-in user, \
+                                           scoped no wider than its role, revocable"),
         (name = "ingest", description = "Call events from the platform (ingest key)"),
         (name = "internal", description = "Seed 002's internal paths (INTERNAL_API_KEY)"),
     )
@@ -134,6 +137,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::set_role))
         .routes(routes!(users::sign_out))
         .routes(routes!(users::remove))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
         .routes(routes!(figures::metrics))
         .routes(routes!(figures::active_calls))
         .routes(routes!(figures::recent_calls))
@@ -242,6 +247,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/logout", post(auth::logout))
         .route("/users/manage", post(users::manage_form))
+        .route("/account/tokens", post(tokens::create_form))
+        .route("/account/tokens/revoke", post(tokens::revoke_form))
         .route(
             "/account/password",
             post(account::change_form).layer(DefaultBodyLimit::max(account::FORM_BODY_LIMIT)),
@@ -274,6 +281,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             pages::require_session,
         ))
+        .layer(middleware::from_fn(tokens::show_once))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),

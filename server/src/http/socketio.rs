@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
-    domain::auth::{AuthError, Scope, UserSession, Verified, require, scope_of, session_ended},
+    domain::auth::{AuthError, Holder, Scope, require, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, StreamSwitch, Subscription},
         quota::{
@@ -132,7 +132,7 @@ struct Handshake {
 struct Viewer {
     identity: Identity,
     scope: Scope,
-    session: Option<UserSession>,
+    session: Option<Holder>,
 }
 
 /// Cancelled when the socket disconnects, so its forwarding task ends with it.
@@ -169,7 +169,9 @@ async fn authenticate(
         .token
         .filter(|token| !token.trim().is_empty())
         .ok_or(AuthError::MissingToken)?;
-    let Verified { identity, session } = state.authenticate(token.trim()).await?;
+    let verified = state.authenticate(token.trim()).await?;
+    let session = verified.holder();
+    let identity = verified.identity;
     let scope = scope_of(&identity, handshake.user_id.as_deref())?;
     let slot = state
         .sockets

@@ -33,7 +33,7 @@ use tracing::{debug, warn};
 
 use super::{error::ApiError, extract::ApiQuery};
 use crate::{
-    domain::auth::{UserSession, Verified, scope_of, session_ended},
+    domain::auth::{Holder, Verified, scope_of, session_ended},
     live::{
         hub::{self, Next, Start, Subscription},
         quota::{
@@ -59,11 +59,13 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(PING_TIMEOUT_SECS);
 /// Only signed-in callers get a socket, scoped like the REST API (`user_id`), resuming from the
 /// cursors they bring (`resume`).
 pub(super) async fn upgrade(
-    Verified { identity, session }: Verified,
+    verified: Verified,
     ApiQuery(query): ApiQuery<SocketQuery>,
     socket: WebSocketUpgrade,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
+    let session = verified.holder();
+    let identity = verified.identity;
     let scope = scope_of(&identity, query.user_id.as_deref())?;
     let rooms = hub::rooms_for(identity.role, &scope);
     let cursors = match query.resume.as_deref().filter(|raw| !raw.is_empty()) {
@@ -128,7 +130,7 @@ enum End {
 async fn serve<S>(
     state: &AppState,
     tenant: Option<String>,
-    session: Option<UserSession>,
+    session: Option<Holder>,
     mut subscription: Subscription,
     mut socket: S,
 ) where
@@ -181,7 +183,7 @@ async fn serve<S>(
 
 async fn run<S>(
     state: &AppState,
-    session: Option<UserSession>,
+    session: Option<Holder>,
     subscription: &mut Subscription,
     socket: &mut S,
 ) -> End

@@ -24,7 +24,7 @@ use std::{
 
 use app::dto::auth::Identity;
 
-use crate::domain::auth::UserSession;
+use crate::domain::auth::Holder;
 
 /// Sockets one holder may hold open at once.
 pub const MAX_SOCKETS_PER_IDENTITY: usize = 32;
@@ -49,9 +49,9 @@ pub enum SocketHolder {
 }
 
 impl SocketHolder {
-    pub fn of(identity: &Identity, session: Option<UserSession>) -> Self {
-        match session {
-            Some(session) => Self::User(session.user),
+    pub fn of(identity: &Identity, holder: Option<Holder>) -> Self {
+        match holder {
+            Some(holder) => Self::User(holder.user()),
             None => Self::Token {
                 subject: identity.subject.clone(),
                 tenant: identity.tenant.clone(),
@@ -232,13 +232,14 @@ mod tests {
 
     #[test]
     fn a_user_is_one_holder_whatever_its_tokens_say() {
-        let session = UserSession {
+        let session = Holder::SignIn(crate::domain::auth::UserSession {
             user: 7,
             version: 1,
-        };
+        });
+        let api_token = Holder::ApiToken { id: 3, user: 7 };
         assert_eq!(
             SocketHolder::of(&token("a@acme.test", "acme"), Some(session)),
-            SocketHolder::of(&token("renamed@acme.test", "acme"), Some(session))
+            SocketHolder::of(&token("renamed@acme.test", "acme"), Some(api_token))
         );
     }
 

@@ -38,22 +38,47 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Print a bearer token (a JWT signed with JWT_SECRET, or the secret kept in the data
-    /// folder) for scripts and the platform's backend: no password needed.
+    /// Print a bearer token for scripts and the platform's backend: an API token of `--user`
+    /// (revocable), else a JWT signed with JWT_SECRET (or the secret kept in the data folder).
     Token(TokenArgs),
+    /// List or revoke API tokens.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct TokenArgs {
-    /// Folder holding the generated JWT secret when JWT_SECRET is unset.
-    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// The user the token belongs to: it is then an API token, stored hashed, listed on that
+    /// user's account page and revocable there or with `switchboard tokens revoke`. Without
+    /// it, a signed token naming no user, which only expiry or a new JWT_SECRET ends.
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// An API token's scope: `tenant_read` (with --tenant for a platform user), `all_read` or
+    /// `operator` [default: what --admin, --role or --tenant imply, else the widest the
+    /// user's role allows].
+    #[arg(long, requires = "user", value_parser = parse_scope)]
+    pub scope: Option<app::dto::tokens::TokenScope>,
+
+    /// An API token's name, as its list shows it.
+    #[arg(long, requires = "user", default_value = "switchboard-cli")]
+    pub name: String,
+
+    /// Days until an API token expires (1–366).
+    #[arg(long, requires = "user", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: u32,
 
     /// A token that reads this tenant (`userId`) only: a `member`'s unless --role says `owner`.
-    #[arg(long, conflicts_with = "admin", required_unless_present_any = ["admin", "role"])]
+    #[arg(long, conflicts_with = "admin", required_unless_present_any = ["admin", "role", "scope", "user"])]
     pub tenant: Option<String>,
 
-    /// A token of an `admin`: every tenant and every action.
+    /// A token of an `admin` (as an API token: `operator`, the widest scope).
     #[arg(long, conflicts_with = "role")]
     pub admin: bool,
 
@@ -62,13 +87,38 @@ pub struct TokenArgs {
     #[arg(long, value_parser = crate::domain::users::parse_role)]
     pub role: Option<crate::domain::users::Role>,
 
-    /// The token's subject (who it was minted for).
-    #[arg(long, default_value = "switchboard-cli")]
+    /// A signed token's subject (who it was minted for).
+    #[arg(long, default_value = "switchboard-cli", conflicts_with = "user")]
     pub subject: String,
 
-    /// Hours until the token expires.
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    /// Hours until a signed token expires.
+    #[arg(long, default_value_t = 24, conflicts_with = "user",
+          value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub ttl_hours: u32,
+}
+
+fn parse_scope(value: &str) -> Result<app::dto::tokens::TokenScope, String> {
+    app::dto::tokens::TokenScope::parse(value)
+        .ok_or_else(|| "one of tenant_read, all_read, operator".to_owned())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Every API token: id, name, scope, owner, expiry, last use. Never a secret.
+    List(StorageArgs),
+    /// Revoke an API token by id: refused at once on every door; live sockets close within
+    /// seconds on every instance.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// The token's id (`switchboard tokens list`).
+    #[arg(long)]
+    pub id: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -552,7 +602,10 @@ mod tests {
             .chain(args.iter().copied());
         match Cli::try_parse_from(argv)?.command {
             Command::Serve(serve) => Ok(serve.into_config()),
-            Command::Migrate(_) | Command::User { .. } | Command::Token(_) => {
+            Command::Migrate(_)
+            | Command::User { .. }
+            | Command::Token(_)
+            | Command::Tokens { .. } => {
                 unreachable!("the argv above always names serve")
             }
         }

@@ -10,7 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     dlq::DeadLetterQueue,
-    domain::auth::{AuthError, JwtKeys, Revocations, SignInLimits, Verified, check_session},
+    domain::auth::{
+        AuthError, JwtKeys, Revocations, SignInLimits, Verified, api_tokens, bearer, check_session,
+    },
     ingest::Ingestor,
     live::{
         bus::{BusEvent, EventBus},
@@ -56,8 +58,8 @@ impl AppState {
         crate::live::announce(&self.bus, self.redis.as_ref(), event).await;
     }
 
-    /// Who sent a request (bearer token, else session cookie), its session checked: the one
-    /// identity check of every door.
+    /// Who sent a request (bearer token — an API token or a JWT — else session cookie), its
+    /// session checked: the one identity check of every door.
     pub async fn identify(&self, headers: &axum::http::HeaderMap) -> Result<Identity, AuthError> {
         Ok(self.verify_request(headers).await?.identity)
     }
@@ -67,6 +69,9 @@ impl AppState {
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Result<Verified, AuthError> {
+        if let Some(token) = bearer(headers)?.filter(|token| api_tokens::is_api_token(token)) {
+            return api_tokens::verify(&self.storage, token).await;
+        }
         let verified = self.jwt.identify(headers)?;
         check_session(&self.storage, &verified).await?;
         Ok(verified)
@@ -74,6 +79,9 @@ impl AppState {
 
     /// Who holds `token` (a Socket.IO handshake's), its session checked.
     pub async fn authenticate(&self, token: &str) -> Result<Verified, AuthError> {
+        if api_tokens::is_api_token(token) {
+            return api_tokens::verify(&self.storage, token).await;
+        }
         let verified = self.jwt.authenticate(token)?;
         check_session(&self.storage, &verified).await?;
         Ok(verified)

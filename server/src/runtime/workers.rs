@@ -8,7 +8,7 @@
 //! - the sign-in limiters forget addresses and emails whose allowance has refilled.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -57,7 +57,7 @@ pub fn spawn_all(state: &AppState) {
             async move { sweep_health(&state) }
         }
     }));
-    let versions = Arc::new(Mutex::new(None));
+    let versions = Arc::new(Mutex::new(Watched::default()));
     tokio::spawn(every(SESSION_WATCH, state.shutdown.clone(), {
         let state = state.clone();
         move || {
@@ -105,32 +105,51 @@ where
     }
 }
 
-/// Every user's token version as last read: `None` before the first read.
-type TokenVersions = Mutex<Option<HashMap<i64, i64>>>;
+/// What the last pass read: every user's token version, and the unexpired API tokens; `None`
+/// before the first read.
+#[derive(Default)]
+struct Watched {
+    versions: Option<HashMap<i64, i64>>,
+    api_tokens: Option<HashSet<i64>>,
+}
 
 /// Tells the live sockets of every user whose token version moved, who was added or who was
-/// removed since the last pass; each socket holding an older version ends.
-async fn watch_sessions(state: &AppState, last: &TokenVersions) {
-    let now = match state.storage.token_versions().await {
-        Ok(now) => now,
+/// removed since the last pass, and of every API token revoked or expired since; each socket
+/// holding an older version or a gone token ends.
+async fn watch_sessions(state: &AppState, watched: &Mutex<Watched>) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let (versions, api_tokens) = match tokio::try_join!(
+        state.storage.token_versions(),
+        state.storage.live_api_tokens(now)
+    ) {
+        Ok(read) => read,
         Err(error) => {
-            warn!(%error, "cannot read the users' token versions");
+            warn!(%error, "cannot read the users' token versions and API tokens");
             return;
         }
     };
-    let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut watched = watched.lock().unwrap_or_else(PoisonError::into_inner);
+    let api_tokens: HashSet<i64> = api_tokens.into_iter().collect();
+    if let Some(before) = watched.api_tokens.as_ref() {
+        for &gone in before.difference(&api_tokens) {
+            state.revocations.revoke(Revocation::ApiToken(gone));
+        }
+    }
+    watched.api_tokens = Some(api_tokens);
+    let now = versions;
+    let last = &mut watched.versions;
     if let Some(before) = last.as_ref() {
         // A user added since the last pass may already have signed in, and moved on since.
         for (&user, &version) in &now {
             if before.get(&user) != Some(&version) {
-                state.revocations.revoke(Revocation {
+                state.revocations.revoke(Revocation::User {
                     user,
                     version: Some(version),
                 });
             }
         }
         for &user in before.keys().filter(|user| !now.contains_key(user)) {
-            state.revocations.revoke(Revocation {
+            state.revocations.revoke(Revocation::User {
                 user,
                 version: None,
             });

@@ -21,6 +21,7 @@ use app::{
         error::DataError,
         health::HealthStatus,
         query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+        tokens::ApiTokensResponse,
         users::UsersResponse,
     },
 };
@@ -252,6 +253,16 @@ fn permitted(caller: &Identity, permission: Permission) -> Result<(), DataError>
 }
 
 impl DashboardData for AppState {
+    fn api_tokens<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+    ) -> DataFuture<'a, ApiTokensResponse> {
+        Box::pin(async move {
+            let verified = self.verify_request(headers).await?;
+            super::api_tokens::list(self, &verified).await
+        })
+    }
+
     fn identify<'a>(&'a self, headers: &'a axum::http::HeaderMap) -> DataFuture<'a, Identity> {
         Box::pin(async move { Ok(AppState::identify(self, headers).await?) })
     }

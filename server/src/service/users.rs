@@ -90,7 +90,7 @@ async fn managed(
 
 /// Ends the live sockets of user `id`, whose sessions a change just ended.
 fn close_sockets(state: &AppState, id: i64) {
-    state.revocations.revoke(Revocation {
+    state.revocations.revoke(Revocation::User {
         user: id,
         version: None,
     });

@@ -79,6 +79,7 @@ macro_rules! with_pool {
 }
 
 mod all_tenants;
+pub mod api_tokens;
 pub mod operations;
 pub mod reads;
 

@@ -239,3 +239,23 @@ pub(crate) fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str
         .to_str()
         .unwrap()
 }
+
+/// `method path` with `token` as the bearer (and `body` as JSON): its status and JSON body
+/// (`null` when it has none).
+pub(crate) async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status(),
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -55,6 +55,20 @@ pub(crate) async fn ws_connect(url: &str, token: &str) -> Result<WsClient, tungs
     Ok(WsClient::new(socket, LiveFeed::default()))
 }
 
+/// A socket to `url` sending `token` as a script would: `Authorization: Bearer`.
+pub(crate) async fn ws_connect_bearer(
+    url: &str,
+    token: &str,
+) -> Result<WsClient, tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    let bearer = format!("Bearer {token}");
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().expect("a valid header"));
+    let (socket, _) = connect_async(request).await?;
+    Ok(WsClient::new(socket, LiveFeed::default()))
+}
+
 impl WsClient {
     pub(crate) fn new(socket: Socket, feed: LiveFeed) -> Self {
         Self { socket, feed }

@@ -27,4 +27,5 @@ mod server_fns;
 mod sessions;
 mod socketio;
 mod storage;
+mod tokens;
 mod users;

@@ -1,5 +1,7 @@
 //! The permission matrix (issue 24): every role, every action, every door, against a table
 //! declared here — written from the issue, not read from the code — on SQLite and PostgreSQL.
+//! API tokens walk it too: each scope gets exactly the column of the role it names (an admin's
+//! `operator` token is an operator's, never an admin's).
 //! A cell that differs fails with its role, action and door named. "Allowed" is a 2xx (or a
 //! live socket that gets in and is sent the stream); "refused" is exactly a 403 (or the live
 //! door's refusal), never a 401, a 404 or a 5xx.
@@ -7,6 +9,7 @@
 use app::dto::{
     auth::Role,
     live::{ClientMessage, Room, ServerMessage, Stream},
+    tokens::TokenScope,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -14,7 +17,7 @@ use serde_json::{Value, json};
 use crate::{
     databases::each_backend,
     helpers::{TestApp, spawn_app_with},
-    live_clients::{SocketIoClient, ws_connect, ws_url},
+    live_clients::{SocketIoClient, ws_connect, ws_connect_bearer, ws_url},
 };
 
 /// What is asked, in the table's order.
@@ -53,14 +56,65 @@ fn expected(role: Role, action: Action) -> bool {
     TABLE.iter().find(|(a, _)| *a == action).unwrap().1[column]
 }
 
-/// A token of `role`: tenant roles belong to acme; the platform's to no tenant.
-fn token(app: &TestApp, role: Role) -> String {
-    let tenant = (!role.is_platform()).then_some("acme");
+/// Who asks: a signed token of a role, or an API token of a scope made by an admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Role(Role),
+    ApiToken(TokenScope),
+}
+
+impl Who {
+    /// The table's column.
+    fn column(self) -> Role {
+        match self {
+            Self::Role(role) => role,
+            Self::ApiToken(TokenScope::TenantRead) => Role::Member,
+            Self::ApiToken(TokenScope::AllRead) => Role::Viewer,
+            Self::ApiToken(TokenScope::Operator) => Role::Operator,
+        }
+    }
+}
+
+/// Every asker and its bearer token: tenant roles and tenant tokens belong to acme; the
+/// platform's to no tenant.
+async fn credentials(app: &TestApp) -> Vec<(Who, String)> {
+    let mut credentials: Vec<(Who, String)> = ROLES
+        .into_iter()
+        .map(|role| {
+            let tenant = (!role.is_platform()).then_some("acme");
+            let token = app
+                .state
+                .jwt
+                .mint("matrix", role, tenant, None, time::Duration::hours(1))
+                .unwrap()
+                .0;
+            (Who::Role(role), token)
+        })
+        .collect();
     app.state
-        .jwt
-        .mint("matrix", role, tenant, None, time::Duration::hours(1))
-        .unwrap()
-        .0
+        .storage
+        .set_tenant_name("acme", "Acme")
+        .await
+        .unwrap();
+    app.add_user("maker@matrix.test", Role::Admin, None).await;
+    let maker = app.sign_in("maker@matrix.test").await;
+    for scope in TokenScope::ALL {
+        let response = app
+            .client
+            .post(app.url("/api/tokens"))
+            .bearer_auth(&maker)
+            .json(
+                &json!({"name": "matrix", "scope": scope, "tenant": "acme", "expires_in_days": 1}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{scope:?}");
+        let body: Value = response.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_owned();
+        credentials.push((Who::ApiToken(scope), token));
+    }
+    credentials
 }
 
 /// Allowed (2xx) or refused (403); anything else fails the test.
@@ -120,31 +174,44 @@ fn requests(action: Action) -> Vec<(&'static str, Method, &'static str)> {
 }
 
 /// REST and CSV with a bearer token; server functions with the session cookie, as the page
-/// sends them.
-async fn http_cell(app: &TestApp, role: Role, door: &str, method: Method, path: &str) -> bool {
-    let token = token(app, role);
+/// sends them (an API token, never a cookie, as its bearer).
+async fn http_cell(
+    app: &TestApp,
+    (who, token): &(Who, String),
+    door: &str,
+    method: Method,
+    path: &str,
+) -> bool {
     let request = app.client.request(method, app.url(path));
-    let request = if door == "server fn" {
+    let request = if door == "server fn" && matches!(who, Who::ApiToken(_)) {
+        request.bearer_auth(token).form(&[("", "")])
+    } else if door == "server fn" {
         let cookie = format!("{}={token}", server::domain::auth::SESSION_COOKIE);
         request.header("cookie", cookie).form(&[("", "")])
     } else {
-        request.bearer_auth(&token)
+        request.bearer_auth(token)
     };
     outcome(
         request.send().await.unwrap(),
-        &format!("{role:?} {door} {path}"),
+        &format!("{who:?} {door} {path}"),
     )
     .await
 }
 
 /// `/ws`: whether a socket for `tenant` gets in, and which rooms and streams it is given.
-async fn ws_cell(app: &TestApp, role: Role, action: Action) -> bool {
+async fn ws_cell(app: &TestApp, token: &str, action: Action) -> bool {
     let tenant = match action {
         Action::ReadAnotherTenant => "globex",
         _ => "acme",
     };
     let url = ws_url(app.addr, &[("user_id", tenant)]);
-    let Ok(mut socket) = ws_connect(&url, &token(app, role)).await else {
+    // A script sends its API token as a header; a browser carries a sign-in in its cookie.
+    let socket = if token.starts_with(server::domain::auth::api_tokens::TOKEN_PREFIX) {
+        ws_connect_bearer(&url, token).await
+    } else {
+        ws_connect(&url, token).await
+    };
+    let Ok(mut socket) = socket else {
         return false;
     };
     let ServerMessage::Hello { rooms, .. } = socket.recv().await else {
@@ -179,12 +246,12 @@ async fn ws_cell(app: &TestApp, role: Role, action: Action) -> bool {
 
 /// Socket.IO through the real `socket.io-client`: whether it connects for `tenant`, and whether
 /// a stream is granted. `None` when the client is not installed (and not required).
-async fn socketio_cell(app: &TestApp, role: Role, action: Action) -> Option<bool> {
+async fn socketio_cell(app: &TestApp, token: &str, action: Action) -> Option<bool> {
     let tenant = match action {
         Action::ReadAnotherTenant => "globex",
         _ => "acme",
     };
-    let auth = json!({"token": token(app, role), "user_id": tenant});
+    let auth = json!({"token": token, "user_id": tenant});
     let mut client = SocketIoClient::connect(app.addr, auth, &["websocket"]).await?;
     let (event, _) = client.next().await;
     if event == "connect_error" {
@@ -218,11 +285,13 @@ async fn every_role_gets_exactly_its_table_on_every_door_and_both_backends() {
     for database in each_backend().await {
         let app = spawn_app_with(|config| config.database_url = database.url().to_owned()).await;
         let mut differences = Vec::new();
+        let credentials = credentials(&app).await;
         for (action, _) in TABLE {
-            for role in ROLES {
-                let want = expected(role, action);
+            for credential in &credentials {
+                let (role, token) = (credential.0, credential.1.as_str());
+                let want = expected(role.column(), action);
                 for (door, method, path) in requests(action) {
-                    if http_cell(&app, role, door, method, path).await != want {
+                    if http_cell(&app, credential, door, method, path).await != want {
                         differences.push(format!("{role:?} × {action:?} × {door} {path}"));
                     }
                 }
@@ -231,10 +300,10 @@ async fn every_role_gets_exactly_its_table_on_every_door_and_both_backends() {
                     Action::ActOnDlq | Action::RunReconciliation | Action::ListUsers
                 );
                 if live {
-                    if ws_cell(&app, role, action).await != want {
+                    if ws_cell(&app, token, action).await != want {
                         differences.push(format!("{role:?} × {action:?} × /ws"));
                     }
-                    if let Some(got) = socketio_cell(&app, role, action).await
+                    if let Some(got) = socketio_cell(&app, token, action).await
                         && got != want
                     {
                         differences.push(format!("{role:?} × {action:?} × Socket.IO"));

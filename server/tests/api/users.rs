@@ -8,28 +8,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{TestApp, header, spawn_app},
+    helpers::{TestApp, call, header, spawn_app},
     live_clients::{ws_connect, ws_url},
 };
 use server::domain::users::Role;
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
 
 fn emails(list: &Value) -> Vec<&str> {
     list["users"]

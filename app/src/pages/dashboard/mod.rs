@@ -180,13 +180,13 @@ pub fn RealtimeDashboard() -> impl IntoView {
                                         <p class="topbar__menu-note" data-testid="account-role">
                                             {role_words.clone()}
                                         </p>
-                                        <a class="topbar__menu-link" href="/account">
+                                        <a class="topbar__menu-link" href="/account" rel="external">
                                             "Your account and password"
                                         </a>
                                         {manages_users
                                             .then(|| {
                                                 view! {
-                                                    <a class="topbar__menu-link" href="/users">
+                                                    <a class="topbar__menu-link" href="/users" rel="external">
                                                         "Users"
                                                     </a>
                                                 }

@@ -19,6 +19,7 @@
 
 use app::dto::auth::{Identity, Permission};
 
+pub mod api_tokens;
 mod limits;
 mod sessions;
 mod tokens;
@@ -28,10 +29,10 @@ pub use limits::{
     BurstReport, HashingTurn, SignInLimits, client_key,
 };
 pub(crate) use limits::{LIMITER_KEYS, Throttle};
-pub use sessions::{Revocation, Revocations, check_session, session_ended};
+pub use sessions::{Holder, Revocation, Revocations, check_session, session_ended};
 pub use tokens::{
-    AUDIENCE, JwtKeys, LEGACY_TENANT_ROLE, MIN_SECRET_LEN, SESSION_COOKIE, SESSION_TTL, TokenError,
-    UserSession, Verified,
+    AUDIENCE, ApiTokenUse, JwtKeys, LEGACY_TENANT_ROLE, MIN_SECRET_LEN, SESSION_COOKIE,
+    SESSION_TTL, TokenError, UserSession, Verified, bearer,
 };
 
 /// Why a caller is not let in, or not to what it asked for. Every door — REST, `/ws`, Socket.IO,

@@ -33,17 +33,61 @@ pub async fn check_session(storage: &Storage, verified: &Verified) -> Result<(),
     }
 }
 
-/// A user's sessions moved on: its token version is now `version`, or it has none left (`None`:
-/// removed, or signed out everywhere). A live socket of that user holding another version ends.
+/// What a live socket's credential hangs on; the socket ends when it is revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Revocation {
-    pub user: i64,
-    pub version: Option<i64>,
+pub enum Holder {
+    /// A sign-in of a dashboard user, at its token version then.
+    SignIn(UserSession),
+    /// An API token (`id`) of the user `user`.
+    ApiToken { id: i64, user: i64 },
+}
+
+impl Holder {
+    /// The dashboard user the credential speaks for.
+    pub fn user(self) -> i64 {
+        match self {
+            Self::SignIn(session) => session.user,
+            Self::ApiToken { user, .. } => user,
+        }
+    }
+}
+
+impl Verified {
+    /// What the live sockets of this credential hang on; `None` for a token naming no user.
+    pub fn holder(&self) -> Option<Holder> {
+        match (self.session, self.api_token) {
+            (_, Some(token)) => Some(Holder::ApiToken {
+                id: token.id,
+                user: token.user,
+            }),
+            (Some(session), None) => Some(Holder::SignIn(session)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Sessions that moved on, or a token revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// A user's sessions moved on: its token version is now `version`, or it has none left
+    /// (`None`: removed, or signed out everywhere). A live socket of that user's sign-in holding
+    /// another version ends, and so does one of its API tokens: a token's scope follows its
+    /// user's role, so the socket reconnects to learn what it may still see.
+    User { user: i64, version: Option<i64> },
+    /// An API token revoked (or its expiry passed).
+    ApiToken(i64),
 }
 
 impl Revocation {
-    fn ends(self, session: UserSession) -> bool {
-        self.user == session.user && self.version != Some(session.version)
+    fn ends(self, holder: Holder) -> bool {
+        match (self, holder) {
+            (Self::User { user, version }, Holder::SignIn(session)) => {
+                user == session.user && version != Some(session.version)
+            }
+            (Self::User { user, .. }, Holder::ApiToken { user: owner, .. }) => user == owner,
+            (Self::ApiToken(revoked), Holder::ApiToken { id, .. }) => revoked == id,
+            (Self::ApiToken(_), Holder::SignIn(_)) => false,
+        }
     }
 }
 
@@ -75,13 +119,10 @@ impl Revocations {
     }
 }
 
-/// Resolves when `session` ends — revoked, or revocations missed, which a socket cannot tell
+/// Resolves when `holder` ends — revoked, or revocations missed, which a socket cannot tell
 /// apart from its own — and never for a token that names no user.
-pub async fn session_ended(
-    receiver: &mut broadcast::Receiver<Revocation>,
-    session: Option<UserSession>,
-) {
-    let Some(session) = session else {
+pub async fn session_ended(receiver: &mut broadcast::Receiver<Revocation>, holder: Option<Holder>) {
+    let Some(session) = holder else {
         return std::future::pending().await;
     };
     loop {
@@ -101,11 +142,11 @@ mod tests {
     async fn a_session_ends_for_its_user_only() {
         let revocations = Revocations::default();
         let mut receiver = revocations.subscribe();
-        let session = Some(UserSession {
+        let session = Some(Holder::SignIn(UserSession {
             user: 2,
             version: 3,
-        });
-        let revoke = |user, version| revocations.revoke(Revocation { user, version });
+        }));
+        let revoke = |user, version| revocations.revoke(Revocation::User { user, version });
         revoke(1, None);
         // Its own version: a sign-in since the watch last looked, not a change.
         revoke(2, Some(3));
@@ -125,5 +166,37 @@ mod tests {
         let mut never = Box::pin(session_ended(&mut receiver, None));
         revoke(2, None);
         assert!(futures::poll!(&mut never).is_pending());
+    }
+
+    #[tokio::test]
+    async fn an_api_token_ends_when_revoked_or_its_user_changes() {
+        let revocations = Revocations::default();
+        let token = Some(Holder::ApiToken { id: 7, user: 2 });
+        let mut receiver = revocations.subscribe();
+        let mut ended = Box::pin(session_ended(&mut receiver, token));
+        revocations.revoke(Revocation::ApiToken(8));
+        revocations.revoke(Revocation::User {
+            user: 3,
+            version: None,
+        });
+        assert!(futures::poll!(&mut ended).is_pending(), "another's");
+        revocations.revoke(Revocation::ApiToken(7));
+        ended.await;
+        let mut receiver = revocations.subscribe();
+        let mut demoted = Box::pin(session_ended(&mut receiver, token));
+        revocations.revoke(Revocation::User {
+            user: 2,
+            version: Some(9),
+        });
+        demoted.as_mut().await;
+        // A sign-in does not end with a token.
+        let mut receiver = revocations.subscribe();
+        let sign_in = Some(Holder::SignIn(UserSession {
+            user: 2,
+            version: 9,
+        }));
+        let mut kept = Box::pin(session_ended(&mut receiver, sign_in));
+        revocations.revoke(Revocation::ApiToken(7));
+        assert!(futures::poll!(&mut kept).is_pending());
     }
 }

@@ -73,12 +73,23 @@ pub struct UserSession {
     pub version: i64,
 }
 
-/// What a well-signed token claims, before its session is checked against the users table
-/// ([`crate::runtime::state::AppState::identify`]).
+/// An API token in use: its id, and the user it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTokenUse {
+    pub id: i64,
+    pub user: i64,
+}
+
+/// Who a credential speaks for: what a well-signed token claims, before its session is checked
+/// against the users table ([`crate::runtime::state::AppState::identify`]), or what an API token
+/// may do now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub identity: Identity,
+    /// A sign-in's user and token version.
     pub session: Option<UserSession>,
+    /// Set for an API token ([`super::api_tokens`]).
+    pub api_token: Option<ApiTokenUse>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -220,18 +231,14 @@ impl JwtKeys {
                 expires_at: claims.exp,
             },
             session,
+            api_token: None,
         })
     }
 
     /// What a request's credentials claim: its bearer token, else its session cookie.
     pub fn identify(&self, headers: &HeaderMap) -> Result<Verified, AuthError> {
-        if let Some(header) = headers.get(header::AUTHORIZATION) {
-            let token = header
-                .to_str()
-                .ok()
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .ok_or(AuthError::MalformedHeader)?;
-            return self.authenticate(token.trim());
+        if let Some(token) = bearer(headers)? {
+            return self.authenticate(token);
         }
         let jar = CookieJar::from_headers(headers);
         let cookie = jar
@@ -239,6 +246,19 @@ impl JwtKeys {
             .ok_or(AuthError::MissingCredentials)?;
         self.verify(cookie.value()).ok_or(AuthError::SessionExpired)
     }
+}
+
+/// A request's bearer token, if it sends one.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let Some(header) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AuthError::MalformedHeader)?;
+    Ok(Some(token.trim()))
 }
 
 #[cfg(test)]
@@ -280,7 +300,8 @@ mod tests {
                 session: Some(UserSession {
                     user: 7,
                     version: 3
-                })
+                }),
+                api_token: None,
             })
         );
         assert_eq!(identity.tenant.as_deref(), Some("acme"));
