@@ -156,6 +156,7 @@ impl AppState {
             jwt,
             sign_in_limits: Arc::default(),
             revocations: Revocations::default(),
+            api_tokens: Default::default(),
             ingest_key: IngestKey {
                 value: key.into(),
                 source,

@@ -48,6 +48,8 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Sessions just ended, for the live sockets holding them.
     pub revocations: Revocations,
+    /// API tokens the database vouched for lately, for while it cannot answer.
+    pub api_tokens: Arc<api_tokens::KnownTokens>,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
 }
@@ -70,7 +72,7 @@ impl AppState {
         headers: &axum::http::HeaderMap,
     ) -> Result<Verified, AuthError> {
         if let Some(token) = bearer(headers)?.filter(|token| api_tokens::is_api_token(token)) {
-            return api_tokens::verify(&self.storage, token).await;
+            return api_tokens::verify(&self.storage, &self.api_tokens, token).await;
         }
         let verified = self.jwt.identify(headers)?;
         check_session(&self.storage, &verified).await?;
@@ -80,7 +82,7 @@ impl AppState {
     /// Who holds `token` (a Socket.IO handshake's), its session checked.
     pub async fn authenticate(&self, token: &str) -> Result<Verified, AuthError> {
         if api_tokens::is_api_token(token) {
-            return api_tokens::verify(&self.storage, token).await;
+            return api_tokens::verify(&self.storage, &self.api_tokens, token).await;
         }
         let verified = self.jwt.authenticate(token)?;
         check_session(&self.storage, &verified).await?;

@@ -8,7 +8,7 @@
 //! - the sign-in limiters forget addresses and emails whose allowance has refilled.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -105,22 +105,32 @@ where
     }
 }
 
-/// What the last pass read: every user's token version, and the unexpired API tokens; `None`
-/// before the first read.
+/// What the last pass read: every user's token version (`None` before the first read), and
+/// when it looked at API tokens.
 #[derive(Default)]
 struct Watched {
     versions: Option<HashMap<i64, i64>>,
-    api_tokens: Option<HashSet<i64>>,
+    api_tokens_at: Option<i64>,
 }
+
+/// How far back each pass looks for revoked API tokens beyond the last: another instance's
+/// clock may run behind ours. Closing a token's sockets twice is harmless.
+const CLOCK_SLACK_SECS: i64 = 30;
 
 /// Tells the live sockets of every user whose token version moved, who was added or who was
 /// removed since the last pass, and of every API token revoked or expired since; each socket
-/// holding an older version or a gone token ends.
+/// holding an older version or an ended token ends.
 async fn watch_sessions(state: &AppState, watched: &Mutex<Watched>) {
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let (versions, api_tokens) = match tokio::try_join!(
+    let since = watched
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .api_tokens_at
+        .unwrap_or(now)
+        - CLOCK_SLACK_SECS;
+    let (versions, ended) = match tokio::try_join!(
         state.storage.token_versions(),
-        state.storage.live_api_tokens(now)
+        state.storage.api_tokens_ended(since, now)
     ) {
         Ok(read) => read,
         Err(error) => {
@@ -129,13 +139,11 @@ async fn watch_sessions(state: &AppState, watched: &Mutex<Watched>) {
         }
     };
     let mut watched = watched.lock().unwrap_or_else(PoisonError::into_inner);
-    let api_tokens: HashSet<i64> = api_tokens.into_iter().collect();
-    if let Some(before) = watched.api_tokens.as_ref() {
-        for &gone in before.difference(&api_tokens) {
-            state.revocations.revoke(Revocation::ApiToken(gone));
-        }
+    for gone in ended {
+        state.api_tokens.forget_id(gone);
+        state.revocations.revoke(Revocation::ApiToken(gone));
     }
-    watched.api_tokens = Some(api_tokens);
+    watched.api_tokens_at = Some(now);
     let now = versions;
     let last = &mut watched.versions;
     if let Some(before) = last.as_ref() {

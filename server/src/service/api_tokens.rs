@@ -131,6 +131,7 @@ pub async fn revoke(
     let summary = api_tokens::summary(&row).ok_or_else(missing)?;
     let revoked =
         api_tokens::revoke(&state.storage, &row, Actor::user(&caller.identity), client).await?;
+    state.api_tokens.forget_id(id);
     state.revocations.revoke(Revocation::ApiToken(id));
     if revoked { Ok(summary) } else { Err(missing()) }
 }

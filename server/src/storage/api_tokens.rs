@@ -22,7 +22,8 @@ pub struct ApiTokenRow {
     pub owner_tenant: Option<String>,
 }
 
-/// `SELECT` [`ApiTokenRow`]s, then `where` (a literal: sqlx takes static SQL only).
+/// `SELECT` the [`ApiTokenRow`]s not revoked where `where` holds (a literal: sqlx takes static
+/// SQL only).
 macro_rules! select_tokens {
     ($where:literal) => {
         concat!(
@@ -30,10 +31,15 @@ macro_rules! select_tokens {
             "t.last_used_at, u.email AS owner_email, u.role AS owner_role, ",
             "u.tenant_id AS owner_tenant ",
             "FROM api_tokens t JOIN dashboard_users u ON u.id = t.user_id ",
+            "WHERE t.revoked_at IS NULL AND ",
             $where
         )
     };
 }
+
+/// How long a token's row stays after it was revoked or expired: every instance's watch reads
+/// it within seconds; a day leaves room for one that was down meanwhile.
+pub const ENDED_KEPT_SECS: i64 = 86_400;
 
 /// A token to store: its secret already hashed.
 #[derive(Debug, Clone, Copy)]
@@ -48,20 +54,24 @@ pub struct NewTokenRow<'a> {
 }
 
 impl Storage {
-    /// Stores a token unless its user already holds `max_per_user` unexpired ones; its id, or
-    /// `None` when the user is at the limit. Tokens of the user expired before `now` go.
+    /// Stores a token unless its user already holds `max_per_user` live ones (neither expired
+    /// nor revoked); its id, or `None` when the user is at the limit. The user's tokens expired
+    /// or revoked over [`ENDED_KEPT_SECS`] ago go.
     pub async fn insert_api_token(
         &self,
         token: NewTokenRow<'_>,
         max_per_user: i64,
     ) -> Result<Option<i64>, StorageError> {
-        let sweep = "DELETE FROM api_tokens WHERE user_id = $1 AND expires_at <= $2";
-        with_pool!(self, pool => sqlx::query(sweep).bind(token.user_id).bind(token.created_at)
+        let sweep = "DELETE FROM api_tokens WHERE user_id = $1 \
+                     AND (expires_at <= $2 OR revoked_at <= $2)";
+        let ended_before = token.created_at - ENDED_KEPT_SECS;
+        with_pool!(self, pool => sqlx::query(sweep).bind(token.user_id).bind(ended_before)
             .execute(pool).await.map(drop))?;
         // The limit in the same statement as the insert: two at once cannot both pass it.
         let insert = "INSERT INTO api_tokens (user_id, name, scope, tenant_id, secret_hash, \
                       created_at, expires_at) SELECT $1, $2, $3, $4, $5, $6, $7 \
-                      WHERE (SELECT COUNT(*) FROM api_tokens WHERE user_id = $1) < $8 \
+                      WHERE (SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 \
+                      AND revoked_at IS NULL AND expires_at > $6) < $8 \
                       RETURNING id";
         Ok(with_pool!(self, pool => sqlx::query_scalar(insert)
             .bind(token.user_id)
@@ -81,7 +91,7 @@ impl Storage {
         &self,
         secret_hash: &str,
     ) -> Result<Option<ApiTokenRow>, StorageError> {
-        let sql = select_tokens!("WHERE t.secret_hash = $1");
+        let sql = select_tokens!("t.secret_hash = $1");
         Ok(
             with_pool!(self, pool => sqlx::query_as(sql).bind(secret_hash).fetch_optional(pool).await)?,
         )
@@ -89,7 +99,7 @@ impl Storage {
 
     /// The token `id`, with its owner.
     pub async fn api_token(&self, id: i64) -> Result<Option<ApiTokenRow>, StorageError> {
-        let sql = select_tokens!("WHERE t.id = $1");
+        let sql = select_tokens!("t.id = $1");
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
     }
 
@@ -101,7 +111,7 @@ impl Storage {
         tenant: Option<&str>,
     ) -> Result<Vec<ApiTokenRow>, StorageError> {
         let sql = select_tokens!(
-            "WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR u.tenant_id = $2) \
+            "($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR u.tenant_id = $2) \
              ORDER BY t.id DESC"
         );
         Ok(
@@ -124,17 +134,19 @@ impl Storage {
         Ok(())
     }
 
-    /// Revokes the token `id`; whether there was one.
-    pub async fn delete_api_token(&self, id: i64) -> Result<bool, StorageError> {
-        let sql = "DELETE FROM api_tokens WHERE id = $1";
-        let done = with_pool!(self, pool => sqlx::query(sql).bind(id).execute(pool).await
+    /// Revokes the token `id` at `at`; whether it was live until then.
+    pub async fn revoke_api_token(&self, id: i64, at: i64) -> Result<bool, StorageError> {
+        let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+        let done = with_pool!(self, pool => sqlx::query(sql).bind(id).bind(at).execute(pool).await
             .map(|done| done.rows_affected()))?;
         Ok(done > 0)
     }
 
-    /// The ids of every token unexpired at `now`: the live sockets' watch compares them.
-    pub async fn live_api_tokens(&self, now: i64) -> Result<Vec<i64>, StorageError> {
-        let sql = "SELECT id FROM api_tokens WHERE expires_at > $1";
-        Ok(with_pool!(self, pool => sqlx::query_scalar(sql).bind(now).fetch_all(pool).await)?)
+    /// The tokens revoked at or after `since`, or whose expiry fell in `since..=now`: the live
+    /// sockets' watch closes those it holds.
+    pub async fn api_tokens_ended(&self, since: i64, now: i64) -> Result<Vec<i64>, StorageError> {
+        let sql = "SELECT id FROM api_tokens WHERE revoked_at >= $1 \
+                   OR (expires_at >= $1 AND expires_at <= $2)";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(sql).bind(since).bind(now).fetch_all(pool).await)?)
     }
 }

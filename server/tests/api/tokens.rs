@@ -423,3 +423,38 @@ async fn the_account_page_makes_a_token_shows_it_once_and_revokes_only_when_conf
         .unwrap();
     assert_eq!(header(&bad, "location"), "/account?token_error=forbidden");
 }
+
+#[tokio::test]
+async fn a_token_the_database_vouched_for_lately_reads_the_dlq_through_an_outage() {
+    // PostgreSQL refuses connections in an outage; SQLite's (a held write lock) still reads.
+    let postgres = each_backend().await.into_iter();
+    for db in postgres.filter(|db| db.url().starts_with("postgres")) {
+        let app = spawn_app_with(|config| config.database_url = db.url().to_owned()).await;
+        app.add_user("ops@platform.test", Role::Operator, None)
+            .await;
+        let operator = app.sign_in("ops@platform.test").await;
+        let body = json!({"name": "watch", "scope": "all_read", "expires_in_days": 1});
+        let (known, _) = make(&app, &operator, body.clone()).await;
+        let (unused, _) = make(&app, &operator, body).await;
+        let (status, _) = call(&app, Method::GET, "/api/admin/dlq", &known, None).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let outage = db.outage().await;
+        // The DLQ lives beside the server, not in the database: the script that used its token
+        // lately keeps reading it; one the server has not seen cannot be checked (503).
+        let (status, body) = call(&app, Method::GET, "/api/admin/dlq", &known, None).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", db.url());
+        let (status, body) = call(&app, Method::GET, "/api/admin/dlq", &unused, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        let (status, _) = call(&app, Method::GET, "/api/admin/dlq", "sbt_forged", None).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nothing is let in unchecked"
+        );
+        outage.end().await;
+        let (status, _) = call(&app, Method::GET, "/api/admin/dlq", "sbt_forged", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        app.stop().await.unwrap();
+    }
+}

@@ -7,6 +7,12 @@ use app::dto::{
     auth::{Identity, Role},
     tokens::{ApiTokenSummary, MAX_TOKEN_DAYS, MAX_TOKEN_NAME_CHARS, NewApiToken, TokenScope},
 };
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -58,25 +64,86 @@ pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Tokens the database vouched for recently, kept for while it cannot answer: a script
+/// watching the DLQ through a database outage keeps its view. Bounded: at most
+/// [`KNOWN_TOKENS_MAX`] tokens, each trusted for [`OUTAGE_GRACE`] after the database last
+/// vouched for it; a token it says is gone is forgotten at once.
+#[derive(Debug, Default)]
+pub struct KnownTokens(Mutex<HashMap<String, (ApiTokenRow, Instant)>>);
+
+/// Tokens remembered for an outage, at most.
+pub const KNOWN_TOKENS_MAX: usize = 10_000;
+/// How long after the database last vouched for a token it is still let in while the database
+/// cannot be read.
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
+
+impl KnownTokens {
+    fn rows(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ApiTokenRow, Instant)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, digest: &str, row: &ApiTokenRow) {
+        let mut rows = self.rows();
+        if rows.len() >= KNOWN_TOKENS_MAX && !rows.contains_key(digest) {
+            rows.retain(|_, (_, at)| at.elapsed() < OUTAGE_GRACE);
+            if rows.len() >= KNOWN_TOKENS_MAX {
+                return;
+            }
+        }
+        rows.insert(digest.to_owned(), (row.clone(), Instant::now()));
+    }
+
+    fn recall(&self, digest: &str) -> Option<ApiTokenRow> {
+        let rows = self.rows();
+        let (row, at) = rows.get(digest)?;
+        (at.elapsed() < OUTAGE_GRACE).then(|| row.clone())
+    }
+
+    fn forget(&self, digest: &str) {
+        self.rows().remove(digest);
+    }
+
+    /// Forgets the token `id`: revoked.
+    pub fn forget_id(&self, id: i64) {
+        self.rows().retain(|_, (row, _)| row.id != id);
+    }
+}
+
 /// Who presents `secret`, and what it may do now: [`AuthError::InvalidToken`] for no such
-/// token (revoked, never made) or one past its expiry.
-pub async fn verify(storage: &Storage, secret: &str) -> Result<Verified, AuthError> {
-    let row = storage
-        .api_token_by_hash(&digest(secret))
-        .await
-        .map_err(|error| {
-            warn!(%error, "cannot read the API tokens to check one");
-            AuthError::Unchecked
-        })?
-        .ok_or(AuthError::InvalidToken)?;
+/// token (revoked, never made) or one past its expiry. While the database cannot be read, a
+/// token it vouched for lately ([`KnownTokens`]) is let in as it was then.
+pub async fn verify(
+    storage: &Storage,
+    known: &KnownTokens,
+    secret: &str,
+) -> Result<Verified, AuthError> {
+    let digest = digest(secret);
+    let (row, fresh) = match storage.api_token_by_hash(&digest).await {
+        Ok(Some(row)) => {
+            known.remember(&digest, &row);
+            (row, true)
+        }
+        Ok(None) => {
+            known.forget(&digest);
+            return Err(AuthError::InvalidToken);
+        }
+        Err(error) => match known.recall(&digest) {
+            Some(row) => (row, false),
+            None => {
+                warn!(%error, "cannot read the API tokens to check one");
+                return Err(AuthError::Unchecked);
+            }
+        },
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     if row.expires_at <= now {
         return Err(AuthError::InvalidToken);
     }
     let identity = identity_of(&row).ok_or(AuthError::InvalidToken)?;
-    if row
-        .last_used_at
-        .is_none_or(|at| at < now - LAST_USED_GRANULARITY_SECS)
+    if fresh
+        && row
+            .last_used_at
+            .is_none_or(|at| at < now - LAST_USED_GRANULARITY_SECS)
     {
         // Noting the use is worth a warning, not a refusal.
         if let Err(error) = storage
@@ -234,7 +301,8 @@ pub async fn revoke(
     by: Actor,
     client: ClientAddr,
 ) -> Result<bool, StorageError> {
-    let revoked = storage.delete_api_token(row.id).await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let revoked = storage.revoke_api_token(row.id, now).await?;
     let entry = Entry::new(by, Action::ApiTokenRevoke, client)
         .target(format!("api_token:{}", row.id))
         .result(if revoked { "ok" } else { "not_found" })
