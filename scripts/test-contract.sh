@@ -59,8 +59,11 @@ curl -fsS -X POST "$URL/api/v1/calls/events" -H "Authorization: Bearer $INGEST_A
      \"outcome\": \"completed\", \"duration\": 42}
   ]" >/dev/null
 
-TENANT_TOKEN="$("$BIN" token --data-dir "$WORK/data" --tenant acme)"
-ADMIN_TOKEN="$("$BIN" token --data-dir "$WORK/data" --admin)"
+# API tokens of users of this database, as a script would hold them: acme's owner's reads acme;
+# an admin's acts as an operator (no token manages users).
+source "$ROOT/scripts/lib/tokens.sh"
+TENANT_TOKEN="$(script_token --data-dir "$WORK/data" owner@acme.contract.test owner acme)"
+ADMIN_TOKEN="$(script_token --data-dir "$WORK/data" admin@contract.test admin)"
 
 failed=0
 # One fuzzer run: a name, the bearer to send, and which operations.
@@ -92,6 +95,11 @@ fuzz() {
 fuzz tenant "$TENANT_TOKEN" --include-path-regex '^/api/(dashboard|auth|admin)/'
 # An admin: every tenant, the ops board, the DLQ and reconciliation.
 fuzz admin "$ADMIN_TOKEN" --include-path-regex '^/api/(dashboard|admin)/'
+# The audit log is for admins themselves, whose sign-in no API token stands for.
+ADMIN_SESSION="$(curl -fsS -X POST "$URL/api/auth/token" -H "Content-Type: application/json" \
+  -d "{\"email\": \"admin@contract.test\", \"password\": \"$SCRIPT_USER_PASSWORD\"}" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+fuzz audit "$ADMIN_SESSION" --include-path-regex '^/api/admin/audit$'
 # The platform: ingest with its key.
 fuzz ingest "$INGEST_API_KEY" --include-path-regex '^/api/v1/calls/'
 

@@ -98,8 +98,8 @@ start_server() {
   exit 1
 }
 
-admin_token() { "$BIN" token --data-dir "$WORK" --admin; }
-ADMIN="$(admin_token)"
+# Each scenario's API tokens are made in its own database, by users made for the suite.
+source "$ROOT/scripts/lib/tokens.sh"
 
 # Starts the load generator against `$1`, named `$2`, in mode `$3` (default `starts`; see
 # load.mjs); sets LOAD_PID.
@@ -169,6 +169,9 @@ psql_q postgres "CREATE DATABASE outage" >/dev/null
 start_server "$WORK/s1" --database-url "postgres://postgres@127.0.0.1:$PGPORT/outage" \
   --reconcile-interval-secs 3 --heartbeat-warning-secs 15 --heartbeat-stale-secs 30
 URL1="$SERVER_URL"
+# Used before the outage, so the server vouches for it through the outage (the DLQ is its own).
+ADMIN="$(script_token --database-url "postgres://postgres@127.0.0.1:$PGPORT/outage" admin@fault.test admin)"
+curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN" "$URL1/api/admin/dlq?limit=1"
 start_load "$URL1" outage lifecycle
 sleep 5
 pg_stop
@@ -234,6 +237,7 @@ PID_A="$SERVER_PID"
 start_server "$WORK/s2b" "${REDIS_ARGS[@]}"
 URL_B="$SERVER_URL"
 PID_B="$SERVER_PID"
+ADMIN="$(script_token "${REDIS_ARGS[@]:0:2}" admin@fault.test admin)"
 start_load "$URL_A" redis
 sleep 3
 redis_stop
@@ -274,6 +278,7 @@ psql_q postgres "CREATE DATABASE killed" >/dev/null
 KILL_ARGS=(--database-url "postgres://postgres@127.0.0.1:$PGPORT/killed")
 start_server "$WORK/s3" "${KILL_ARGS[@]}"
 URL3="$SERVER_URL"
+ADMIN="$(script_token "${KILL_ARGS[@]}" admin@fault.test admin)"
 # Restarted on the same address, as a process manager would, so clients can find it again.
 KILL_ARGS+=(--addr "${URL3#http://}")
 start_load "$URL3" killed
@@ -352,8 +357,8 @@ for tenant in fault-a fault-b; do
     -H "Content-Type: application/json" \
     -d "{\"type\":\"call_started\",\"user_id\":\"$tenant\",\"call_id\":\"$tenant-1\",\"at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
 done
-TOKEN_A="$("$BIN" token --data-dir "$WORK" --tenant fault-a)"
-TOKEN_B="$("$BIN" token --data-dir "$WORK" --tenant fault-b)"
+TOKEN_A="$(script_token --data-dir "$WORK/s5" owner@fault-a.test owner fault-a)"
+TOKEN_B="$(script_token --data-dir "$WORK/s5" owner@fault-b.test owner fault-b)"
 sample_rss "$PID5" "$WORK/s5.rss"
 node "$ROOT/scripts/faults/toggle.mjs" "$URL5" "$TOKEN_A" 30 >"$WORK/toggle.json" &
 TOGGLE_PID=$!

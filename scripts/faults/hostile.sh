@@ -9,9 +9,24 @@ set -uo pipefail
 URL="$1"
 WORK="$2"
 BIN="${SWITCHBOARD_BIN:-$(dirname "$0")/../../target/debug/switchboard}"
-A="$("$BIN" token --data-dir "$WORK" --tenant fault-a)"
-B="$("$BIN" token --data-dir "$WORK" --tenant fault-b)"
-ADMIN="$("$BIN" token --data-dir "$WORK" --admin)"
+source "$(dirname "$0")/../lib/tokens.sh"
+# The server's database: FAULTS_DATABASE_URL, else the SQLite file in the scratch folder.
+if [[ -n "${FAULTS_DATABASE_URL:-}" ]]; then
+  STORAGE=(--database-url "$FAULTS_DATABASE_URL")
+else
+  STORAGE=(--data-dir "$WORK")
+fi
+A="$(script_token "${STORAGE[@]}" owner@fault-a.test owner fault-a)"
+B="$(script_token "${STORAGE[@]}" owner@fault-b.test owner fault-b)"
+script_token "${STORAGE[@]}" admin@fault.test admin >/dev/null
+# A browser's session, for the cross-site probes: only a sign-in is a cookie.
+sign_in() {
+  curl -fsS -X POST "$URL/api/auth/token" -H "Content-Type: application/json" \
+    -d "{\"email\": \"$1\", \"password\": \"$SCRIPT_USER_PASSWORD\"}" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+ADMIN_SESSION="$(sign_in admin@fault.test)"
+A_SESSION="$(sign_in owner@fault-a.test)"
 NOW="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 bad=0
 rows=()
@@ -109,8 +124,8 @@ probe "tenant B names tenant A" "403" -H "Authorization: Bearer $B" "$URL/api/da
 probe "tenant reads the DLQ" "403" -H "Authorization: Bearer $B" "$URL/api/admin/dlq"
 probe "tenant retries the DLQ" "403" -X POST -H "Authorization: Bearer $B" "$URL/api/admin/dlq/retry"
 probe "cookie POST from another site" "403" -X POST -H "Origin: https://evil.example" \
-  -H "Cookie: switchboard_session=$ADMIN" "$URL/api/admin/dlq/retry"
-probe "WebSocket from another site" "403" -H "Origin: https://evil.example" -H "Cookie: switchboard_session=$A" \
+  -H "Cookie: switchboard_session=$ADMIN_SESSION" "$URL/api/admin/dlq/retry"
+probe "WebSocket from another site" "403" -H "Origin: https://evil.example" -H "Cookie: switchboard_session=$A_SESSION" \
   -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
   -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "$URL/ws"
 probe "path traversal" "400|404" --path-as-is "$URL/pkg/../../../../etc/passwd"
@@ -120,10 +135,11 @@ for n in $(seq 1 120); do hdrs+=(-H "X-Flood-$n: $(head -c 1000 /dev/zero | tr '
 probe "120 KB of headers" "200|400|431" "${hdrs[@]}" "$URL/api/dashboard/health"
 
 # Fair shares and no lockouts (issue 22).
-# - Script tokens share one subject: tenant A holding all its sockets leaves B's share alone.
+# - A script's API tokens count against their user: tenant A's owner holding all its sockets
+#   leaves tenant B's owner's share alone.
 read -r a_held a_refused b_ok <<<"$(node "$(dirname "$0")/quota.mjs" "$URL" "$A" "$B" 32 || echo "0 0 0")"
 quota_ok=$(( a_held == 32 && a_refused == 1 && b_ok == 1 ))
-rows+=("| 32 Socket.IO sockets of tenant A's script token, then one more, then tenant B's | 32, refused, connected | $a_held, $([[ $a_refused == 1 ]] && echo refused || echo connected), $([[ $b_ok == 1 ]] && echo connected || echo refused) | $([[ $quota_ok == 1 ]] && echo ok || echo FAILED) |")
+rows+=("| 32 Socket.IO sockets of tenant A's API token, then one more, then tenant B's | 32, refused, connected | $a_held, $([[ $a_refused == 1 ]] && echo refused || echo connected), $([[ $b_ok == 1 ]] && echo connected || echo refused) | $([[ $quota_ok == 1 ]] && echo ok || echo FAILED) |")
 (( quota_ok == 1 )) || bad=1
 # - Eleven wrong passwords from one address (127.0.0.2), then the owner from another.
 if [[ -n "${FAULTS_DATABASE_URL:-}" ]]; then

@@ -1,6 +1,6 @@
 // The shared-quota probe of the hostile corpus: opens as many Socket.IO sockets as tenant A's
-// script token may hold (the real socket.io-client), then one for tenant B with a token of the
-// same subject. Prints "<A connected> <A refused> <B connected>".
+// API token may hold (the real socket.io-client: its user's share), then one for tenant B with
+// its own owner's token. Prints "<A connected> <A refused> <B connected>".
 //
 //   node quota.mjs <base url> <token A> <token B> <sockets A>
 import { createRequire } from "node:module";

@@ -236,7 +236,11 @@ mod tests {
             user: 7,
             version: 1,
         });
-        let api_token = Holder::ApiToken { id: 3, user: 7 };
+        let api_token = Holder::ApiToken {
+            id: 3,
+            user: 7,
+            version: 1,
+        };
         assert_eq!(
             SocketHolder::of(&token("a@acme.test", "acme"), Some(session)),
             SocketHolder::of(&token("renamed@acme.test", "acme"), Some(api_token))

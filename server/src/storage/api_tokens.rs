@@ -20,6 +20,8 @@ pub struct ApiTokenRow {
     pub owner_email: String,
     pub owner_role: String,
     pub owner_tenant: Option<String>,
+    /// The owner's token version: its live sockets end when it moves on.
+    pub owner_version: i64,
 }
 
 /// `SELECT` the [`ApiTokenRow`]s not revoked where `where` holds (a literal: sqlx takes static
@@ -29,7 +31,7 @@ macro_rules! select_tokens {
         concat!(
             "SELECT t.id, t.user_id, t.name, t.scope, t.tenant_id, t.created_at, t.expires_at, ",
             "t.last_used_at, u.email AS owner_email, u.role AS owner_role, ",
-            "u.tenant_id AS owner_tenant ",
+            "u.tenant_id AS owner_tenant, u.token_version AS owner_version ",
             "FROM api_tokens t JOIN dashboard_users u ON u.id = t.user_id ",
             "WHERE t.revoked_at IS NULL AND ",
             $where
@@ -147,6 +149,8 @@ impl Storage {
     pub async fn api_tokens_ended(&self, since: i64, now: i64) -> Result<Vec<i64>, StorageError> {
         let sql = "SELECT id FROM api_tokens WHERE revoked_at >= $1 \
                    OR (expires_at >= $1 AND expires_at <= $2)";
-        Ok(with_pool!(self, pool => sqlx::query_scalar(sql).bind(since).bind(now).fetch_all(pool).await)?)
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(sql).bind(since).bind(now).fetch_all(pool).await)?,
+        )
     }
 }

@@ -68,18 +68,55 @@ pub fn digest(secret: &str) -> String {
 /// watching the DLQ through a database outage keeps its view. Bounded: at most
 /// [`KNOWN_TOKENS_MAX`] tokens, each trusted for [`OUTAGE_GRACE`] after the database last
 /// vouched for it; a token it says is gone is forgotten at once.
+/// Lookups are not tried for a few seconds after one failed: each would wait out its timeout.
 #[derive(Debug, Default)]
-pub struct KnownTokens(Mutex<HashMap<String, (ApiTokenRow, Instant)>>);
+pub struct KnownTokens {
+    rows: Mutex<HashMap<String, (ApiTokenRow, Instant)>>,
+    failed_at: Mutex<Option<Instant>>,
+}
 
 /// Tokens remembered for an outage, at most.
 pub const KNOWN_TOKENS_MAX: usize = 10_000;
 /// How long after the database last vouched for a token it is still let in while the database
 /// cannot be read.
 pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
+/// How long a token's lookup may take: past it, the database counts as unreachable.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a lookup failed, how long the next go straight to what is remembered.
+const RETRY_LOOKUPS_AFTER: Duration = Duration::from_secs(5);
 
 impl KnownTokens {
     fn rows(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ApiTokenRow, Instant)>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.rows.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn failed_at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The token whose secret hashes to `digest`, as the database says (`Ok`), or why it
+    /// could not say: it failed or took too long, now or a moment ago.
+    async fn look_up(
+        &self,
+        storage: &Storage,
+        digest: &str,
+    ) -> Result<Option<ApiTokenRow>, String> {
+        if self
+            .failed_at()
+            .is_some_and(|at| at.elapsed() < RETRY_LOOKUPS_AFTER)
+        {
+            return Err("a lookup failed a moment ago".to_owned());
+        }
+        let answer =
+            match tokio::time::timeout(LOOKUP_TIMEOUT, storage.api_token_by_hash(digest)).await {
+                Ok(Ok(row)) => Ok(row),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err(format!("no answer in {LOOKUP_TIMEOUT:?}")),
+            };
+        *self.failed_at() = answer.is_err().then(Instant::now);
+        answer
     }
 
     fn remember(&self, digest: &str, row: &ApiTokenRow) {
@@ -118,7 +155,7 @@ pub async fn verify(
     secret: &str,
 ) -> Result<Verified, AuthError> {
     let digest = digest(secret);
-    let (row, fresh) = match storage.api_token_by_hash(&digest).await {
+    let (row, fresh) = match known.look_up(storage, &digest).await {
         Ok(Some(row)) => {
             known.remember(&digest, &row);
             (row, true)
@@ -159,6 +196,7 @@ pub async fn verify(
         api_token: Some(ApiTokenUse {
             id: row.id,
             user: row.user_id,
+            version: row.owner_version,
         }),
     })
 }
@@ -353,6 +391,7 @@ mod tests {
             owner_email: "someone@example.com".into(),
             owner_role: owner_role.into(),
             owner_tenant: owner_tenant.map(Into::into),
+            owner_version: 1,
         }
     }
 

@@ -38,8 +38,9 @@ pub async fn check_session(storage: &Storage, verified: &Verified) -> Result<(),
 pub enum Holder {
     /// A sign-in of a dashboard user, at its token version then.
     SignIn(UserSession),
-    /// An API token (`id`) of the user `user`.
-    ApiToken { id: i64, user: i64 },
+    /// An API token (`id`) of the user `user`, checked when that user's token version was
+    /// `version`.
+    ApiToken { id: i64, user: i64, version: i64 },
 }
 
 impl Holder {
@@ -59,6 +60,7 @@ impl Verified {
             (_, Some(token)) => Some(Holder::ApiToken {
                 id: token.id,
                 user: token.user,
+                version: token.version,
             }),
             (Some(session), None) => Some(Holder::SignIn(session)),
             (None, None) => None,
@@ -70,9 +72,9 @@ impl Verified {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {
     /// A user's sessions moved on: its token version is now `version`, or it has none left
-    /// (`None`: removed, or signed out everywhere). A live socket of that user's sign-in holding
-    /// another version ends, and so does one of its API tokens: a token's scope follows its
-    /// user's role, so the socket reconnects to learn what it may still see.
+    /// (`None`: removed, or signed out everywhere). A live socket of that user holding another
+    /// version ends, an API token's too: a token's scope follows its user's role, so the
+    /// socket reconnects to learn what it may still see.
     User { user: i64, version: Option<i64> },
     /// An API token revoked (or its expiry passed).
     ApiToken(i64),
@@ -84,7 +86,14 @@ impl Revocation {
             (Self::User { user, version }, Holder::SignIn(session)) => {
                 user == session.user && version != Some(session.version)
             }
-            (Self::User { user, .. }, Holder::ApiToken { user: owner, .. }) => user == owner,
+            (
+                Self::User { user, version },
+                Holder::ApiToken {
+                    user: owner,
+                    version: checked,
+                    ..
+                },
+            ) => user == owner && version != Some(checked),
             (Self::ApiToken(revoked), Holder::ApiToken { id, .. }) => revoked == id,
             (Self::ApiToken(_), Holder::SignIn(_)) => false,
         }
@@ -171,7 +180,11 @@ mod tests {
     #[tokio::test]
     async fn an_api_token_ends_when_revoked_or_its_user_changes() {
         let revocations = Revocations::default();
-        let token = Some(Holder::ApiToken { id: 7, user: 2 });
+        let token = Some(Holder::ApiToken {
+            id: 7,
+            user: 2,
+            version: 4,
+        });
         let mut receiver = revocations.subscribe();
         let mut ended = Box::pin(session_ended(&mut receiver, token));
         revocations.revoke(Revocation::ApiToken(8));
@@ -179,7 +192,15 @@ mod tests {
             user: 3,
             version: None,
         });
-        assert!(futures::poll!(&mut ended).is_pending(), "another's");
+        // Its user's version as checked: a user the watch sees for the first time.
+        revocations.revoke(Revocation::User {
+            user: 2,
+            version: Some(4),
+        });
+        assert!(
+            futures::poll!(&mut ended).is_pending(),
+            "another's, or no change"
+        );
         revocations.revoke(Revocation::ApiToken(7));
         ended.await;
         let mut receiver = revocations.subscribe();

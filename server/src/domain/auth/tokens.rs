@@ -73,11 +73,13 @@ pub struct UserSession {
     pub version: i64,
 }
 
-/// An API token in use: its id, and the user it belongs to.
+/// An API token in use: its id, and the user it belongs to with that user's token version when
+/// it was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiTokenUse {
     pub id: i64,
     pub user: i64,
+    pub version: i64,
 }
 
 /// Who a credential speaks for: what a well-signed token claims, before its session is checked
