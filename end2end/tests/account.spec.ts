@@ -39,7 +39,7 @@ test("a user changes its password from the account page", async ({ page }) => {
 
   // Still signed in here; the old password no longer signs in, the new one does.
   await page.goto("/dashboard/realtime");
-  await expect(page.getByTestId("recent-calls")).toBeVisible();
+  await expect(page.getByRole("region", { name: "Recent calls" })).toBeVisible();
   await page.context().clearCookies();
   await signIn(page, email, E2E_PASSWORD);
   await expect(page).toHaveURL(/\/login\?error=1/);

@@ -56,7 +56,7 @@ pub fn ApiTokens(identity: Identity) -> impl IntoView {
         .filter(|scope| scope.narrowed_to(role) == *scope)
         .collect();
     view! {
-        <section class="login__form account__tokens" aria-labelledby="tokens-title">
+        <section class="panel account__tokens" aria-labelledby="tokens-title">
             <h2 id="tokens-title">"API tokens"</h2>
             <p class="account__rule">
                 "For scripts and your backend: send one as "
