@@ -30,7 +30,7 @@ use crate::dto::{
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
     tokens::ApiTokensResponse,
-    users::UsersResponse,
+    users::{LinkInfo, UsersResponse},
 };
 
 /// What a data method returns: a boxed future, so the trait can be used as `dyn`.
@@ -141,6 +141,9 @@ pub trait DashboardData: Send + Sync + 'static {
         &'a self,
         headers: &'a axum::http::HeaderMap,
     ) -> DataFuture<'a, ApiTokensResponse>;
+
+    /// What an invitation or reset link is, and whether it still works: for anyone holding it.
+    fn link_page<'a>(&'a self, secret: &'a str) -> DataFuture<'a, LinkInfo>;
 }
 
 /// Where a request came from, for the audit log: the peer's address, and what

@@ -42,7 +42,8 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    account::Account, dashboard::RealtimeDashboard, login::Login, not_found::NotFound, users::Users,
+    account::Account, dashboard::RealtimeDashboard, link::LinkPage, login::Login,
+    not_found::NotFound, users::Users,
 };
 
 /// The customers' browser bundle (`pkg/frontend.js`, `pkg/frontend_bg.wasm`: Trunk names the
@@ -146,6 +147,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/account") view=Account ssr=SsrMode::Async />
                 <Route path=path!("/users") view=Users ssr=SsrMode::Async />
+                <Route path=path!("/welcome/:secret") view=LinkPage ssr=SsrMode::Async />
+                <Route path=path!("/reset/:secret") view=LinkPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -28,7 +28,7 @@ use crate::dto::{
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
     tokens::ApiTokensResponse,
-    users::UsersResponse,
+    users::{LinkInfo, UsersResponse},
 };
 
 /// Where the server functions live: `/rpc/<name>`.
@@ -207,6 +207,13 @@ pub async fn users() -> Result<UsersResponse, DataError> {
 pub async fn api_tokens() -> Result<ApiTokensResponse, DataError> {
     let (data, parts) = door::request()?;
     door::answer(data.api_tokens(&parts.headers).await)
+}
+
+/// What the invitation or reset link with `secret` is, and whether it still works.
+#[server(prefix = "/rpc", endpoint = "link_page", input = GetUrl, output = JsonText)]
+pub async fn link_page(secret: String) -> Result<LinkInfo, DataError> {
+    let (data, _) = door::request()?;
+    door::answer(data.link_page(&secret).await)
 }
 
 /// What every server function does around its one call.

@@ -16,6 +16,21 @@ pub fn request_identity() -> Option<Identity> {
     server_side::identity()
 }
 
+/// A secret just made (an API token, an invitation link) for the page to show this once: the
+/// server takes it out of its short-lived cookie into the request's extensions, and clears the
+/// cookie with the same response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownOnce(pub String);
+
+/// The secret this render shows once, if any.
+pub fn shown_once() -> Option<ShownOnce> {
+    #[cfg(feature = "ssr")]
+    return leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<ShownOnce>().cloned());
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
 #[cfg(feature = "ssr")]
 mod server_side {
     use leptos::prelude::use_context;

@@ -83,6 +83,21 @@ pub fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
 
+/// 32 bytes from the OS's generator, URL-safe base64 (43 characters): a secret nobody can
+/// guess, for API tokens and one-time links.
+pub fn random_url_token() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is kept of such a secret, and looked up: its SHA-256, in hex. A 256-bit random secret
+/// needs no slow hash: nothing can be guessed from the digest.
+pub fn digest(secret: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,11 +84,6 @@ impl TokenScope {
 /// shows it, once: HttpOnly, sent only to `/account`, gone after five minutes or one showing.
 pub const NEW_TOKEN_COOKIE: &str = "switchboard_new_token";
 
-/// A token just made, for the account page to show once: the server takes it out of
-/// [`NEW_TOKEN_COOKIE`] into the request's extensions, and clears the cookie.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewTokenSecret(pub String);
-
 /// The longest token name accepted.
 pub const MAX_TOKEN_NAME_CHARS: usize = 80;
 /// The longest lifetime a token may be given, in days.

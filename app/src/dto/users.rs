@@ -46,3 +46,79 @@ pub struct UserChangeResponse {
     pub email: String,
     pub user: Option<UserSummary>,
 }
+
+/// `POST /api/users/invitations` and the users page's invite form: who to invite, as what.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    #[cfg_attr(feature = "ssr", schema(max_length = 254))]
+    pub email: String,
+    pub role: Role,
+    /// The tenant of an owner or member (an owner's invitations stay in its own tenant, which
+    /// may be left out); none for the platform's roles.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// Which kind of one-time link.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A new user sets its password and joins.
+    Invite,
+    /// A user sets a new password.
+    Reset,
+}
+
+/// Whether a one-time link may still be used.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    Open,
+    Used,
+    Expired,
+    /// Not a link we made (or one long gone).
+    Unknown,
+}
+
+/// An invitation or reset link just made: send `link` to `email`. Shown this once; only its
+/// digest is kept.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OneTimeLink {
+    pub success: bool,
+    pub kind: LinkKind,
+    pub email: String,
+    pub link: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// What the page of a one-time link shows: what it is for, and whether it still works.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub status: LinkStatus,
+    pub kind: Option<LinkKind>,
+    pub email: Option<String>,
+    pub role: Option<Role>,
+    pub tenant: Option<String>,
+}
+
+/// `POST /api/auth/link` and the link page's form: the link's secret and the password to set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LinkRedemption {
+    #[cfg_attr(feature = "ssr", schema(max_length = 64))]
+    pub secret: String,
+    /// At least 12 characters and hard to guess, as for a password change.
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
+    pub new_password: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 1024))]
+    pub confirm_password: Option<String>,
+}

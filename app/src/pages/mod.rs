@@ -8,6 +8,8 @@
 #[cfg(feature = "ssr")]
 pub mod account;
 pub mod dashboard;
+#[cfg(feature = "ssr")]
+pub mod link;
 pub mod login;
 pub mod not_found;
 #[cfg(feature = "ssr")]
@@ -17,10 +19,15 @@ pub mod users;
 
 /// The paths whose pages only the server renders.
 pub const SERVER_ONLY_PATHS: [&str; 2] = ["/account", "/users"];
+/// The folders whose pages only the server renders: one-time links.
+pub const SERVER_ONLY_FOLDERS: [&str; 2] = ["/welcome/", "/reset/"];
 
 /// Whether the page at `path` is rendered by the server only (and so loads no bundle).
 pub fn is_server_only(path: &str) -> bool {
     SERVER_ONLY_PATHS.contains(&path.trim_end_matches('/'))
+        || SERVER_ONLY_FOLDERS
+            .iter()
+            .any(|folder| path.starts_with(folder))
 }
 
 /// The bundle's stand-ins for the server-only pages: never hydrated, never navigated to.
@@ -28,6 +35,12 @@ pub fn is_server_only(path: &str) -> bool {
 pub mod account {
     #[leptos::component]
     pub fn Account() -> impl leptos::IntoView {}
+}
+
+#[cfg(not(feature = "ssr"))]
+pub mod link {
+    #[leptos::component]
+    pub fn LinkPage() -> impl leptos::IntoView {}
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -10,9 +10,10 @@ use crate::{
     components::panel::{Empty, Failed, Loading},
     dto::{
         auth::{Identity, Role},
-        tokens::{ApiTokenSummary, MAX_TOKEN_NAME_CHARS, NewTokenSecret, TokenScope},
+        tokens::{ApiTokenSummary, MAX_TOKEN_NAME_CHARS, TokenScope},
     },
     server_fns,
+    session::{self, ShownOnce},
 };
 
 fn problem(code: &str) -> &'static str {
@@ -45,8 +46,7 @@ pub fn ApiTokens(identity: Identity) -> impl IntoView {
     let query = use_query_map();
     let error = move || query.read().get("token_error");
     let revoked = move || query.read().get("token_revoked").is_some();
-    let secret = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<NewTokenSecret>().cloned());
+    let secret = session::shown_once();
     let tokens = Resource::new(|| (), |_| server_fns::api_tokens());
     let clock = Clock::start();
     let role = identity.role;
@@ -66,7 +66,7 @@ pub fn ApiTokens(identity: Identity) -> impl IntoView {
                 ". A token does no more than its scope, and never more than your role."
             </p>
             {secret
-                .map(|NewTokenSecret(secret)| {
+                .map(|ShownOnce(secret)| {
                     view! {
                         <div class="account__secret" role="status" data-testid="token-secret">
                             <p>

@@ -14,7 +14,8 @@ use crate::{
         auth::{Permission, Role},
         users::UserSummary,
     },
-    server_fns, session,
+    server_fns,
+    session::{self, ShownOnce},
 };
 
 fn outcome(done: &str) -> &'static str {
@@ -24,6 +25,11 @@ fn outcome(done: &str) -> &'static str {
         }
         "sign_out" => "Signed out everywhere: every session and live connection of the user ended.",
         "remove" => "Removed. Its sessions ended with it.",
+        "invited" => "Invitation made. Send this link; it works once, for 72 hours:",
+        "reset" => {
+            "Its sessions have ended. Send this link to set a new password; it works once, for \
+             2 hours:"
+        }
         _ => "Done.",
     }
 }
@@ -33,7 +39,10 @@ fn problem(code: &str) -> &'static str {
         "confirm" => "Nothing changed: tick “Sure” to confirm.",
         "forbidden" => "Nothing changed: your role may not do that.",
         "not_found" => "Nothing changed: no such user among yours.",
-        "conflict" => "Nothing changed: that is the last admin. Make another user an admin first.",
+        "conflict" => {
+            "Nothing changed: that is the last admin, a user with that email exists already, or \
+             you have too many open links."
+        }
         "invalid_parameter" => {
             "Nothing changed: an owner or member needs a known tenant; the platform's roles none."
         }
@@ -69,11 +78,24 @@ pub fn Users() -> impl IntoView {
                     {move || outcome(done().as_deref().unwrap_or_default())}
                 </p>
             </Show>
+            {session::shown_once()
+                .map(|ShownOnce(link)| {
+                    let to = query.read_untracked().get("email").unwrap_or_default();
+                    view! {
+                        <div class="account__secret" data-testid="new-link">
+                            <p>
+                                <strong>{format!("For {to}. Copy it now: it is shown only once.")}</strong>
+                            </p>
+                            <code>{link}</code>
+                        </div>
+                    }
+                })}
             <Show when=move || error().is_some()>
                 <p class="login__error" role="alert" data-testid="users-problem">
                     {move || problem(error().as_deref().unwrap_or_default())}
                 </p>
             </Show>
+            <Invite roles=roles.clone() manages_all />
             <Transition fallback=Loading>
                 {move || {
                     let roles = roles.clone();
@@ -102,6 +124,48 @@ pub fn Users() -> impl IntoView {
                 }}
             </Transition>
         </main>
+    }
+}
+
+/// Invite someone: an email and a role (and, for admins, the tenant of an owner or member);
+/// the link to send comes back on this page, once.
+#[component]
+fn Invite(roles: Vec<Role>, manages_all: bool) -> impl IntoView {
+    view! {
+        <details class="users__manage panel" data-testid="invite">
+            <summary>"Invite someone"</summary>
+            <form class="users__form" method="post" action="/users/invite">
+                <label class="field">
+                    <span class="field__label">"Email"</span>
+                    <input name="email" type="email" required maxlength="254" />
+                </label>
+                <label class="field">
+                    <span class="field__label">"Role"</span>
+                    <select name="role">
+                        {roles
+                            .into_iter()
+                            .map(|role| {
+                                view! {
+                                    <option value=role.as_str() selected=role == Role::Member>
+                                        {format!("{} — {}", role.as_str(), role.describe())}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                {manages_all
+                    .then(|| {
+                        view! {
+                            <label class="field">
+                                <span class="field__label">"Tenant (owner, member)"</span>
+                                <input name="tenant" maxlength="36" />
+                            </label>
+                        }
+                    })}
+                <button type="submit" class="button">"Make invitation link"</button>
+            </form>
+        </details>
     }
 }
 
@@ -174,6 +238,12 @@ fn UserItem(user: UserSummary, roles: Vec<Role>, manages_all: bool, clock: Clock
                         })}
                     <Sure />
                     <button type="submit" class="button">"Change role"</button>
+                </form>
+                <form class="users__form" method="post" action="/users/manage">
+                    <input type="hidden" name="email" value=email.clone() />
+                    <input type="hidden" name="action" value="reset" />
+                    <Sure />
+                    <button type="submit" class="button">"Reset password"</button>
                 </form>
                 <form class="users__form" method="post" action="/users/manage">
                     <input type="hidden" name="email" value=email.clone() />

@@ -47,6 +47,9 @@ pub enum Action {
     SignInBurst,
     ApiTokenCreate,
     ApiTokenRevoke,
+    UserInvite,
+    UserJoin,
+    PasswordResetLink,
 }
 
 impl Action {
@@ -66,6 +69,9 @@ impl Action {
             Self::SignInBurst => "auth.sign_in_burst",
             Self::ApiTokenCreate => "api_token.create",
             Self::ApiTokenRevoke => "api_token.revoke",
+            Self::UserInvite => "user.invite",
+            Self::UserJoin => "user.join",
+            Self::PasswordResetLink => "user.reset_link",
         }
     }
 }

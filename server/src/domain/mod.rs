@@ -1,9 +1,11 @@
 //! Rules and their types, with no server around them: who a caller is and what they may see
-//! (auth), dashboard users, the audit log, the figures' arithmetic and list cursors.
+//! (auth), dashboard users and their one-time links, the audit log, the figures' arithmetic and
+//! list cursors.
 
 pub mod audit;
 pub mod auth;
 pub mod cursor;
 pub mod figures;
+pub mod links;
 pub mod passwords;
 pub mod users;

@@ -80,6 +80,15 @@ pub fn normalized_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// `email` as stored, or why no user can have it.
+pub fn valid_email(email: &str) -> Result<String, UserError> {
+    let email = normalized_email(email);
+    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(UserError::Invalid("email: not an email address"));
+    }
+    Ok(email)
+}
+
 /// Validates and stores a user; returns its id.
 /// Adds `user` and records who did it (`by`) in the audit log.
 pub async fn add_user(
@@ -88,10 +97,7 @@ pub async fn add_user(
     password: &str,
     by: crate::domain::audit::Actor,
 ) -> Result<i64, UserError> {
-    let email = normalized_email(&user.email);
-    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-        return Err(UserError::Invalid("email: not an email address"));
-    }
+    let email = valid_email(&user.email)?;
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(UserError::Invalid("password: at least 10 characters"));
     }
@@ -114,7 +120,11 @@ pub async fn add_user(
 }
 
 /// An owner or member names a known tenant; the platform's roles name none.
-async fn check_role(storage: &Storage, role: Role, tenant: Option<&str>) -> Result<(), UserError> {
+pub(crate) async fn check_role(
+    storage: &Storage,
+    role: Role,
+    tenant: Option<&str>,
+) -> Result<(), UserError> {
     match (role.is_platform(), tenant) {
         (false, None) => Err(UserError::Invalid(
             "an owner or member needs --tenant: the tenant it belongs to",

@@ -120,6 +120,14 @@ async fn sign_in(
             .await;
         return Ok(None);
     };
+    session_for(state, &user).await.map(Some)
+}
+
+/// A new session of `user`, just signed in (its time noted for the users list).
+pub(super) async fn session_for(
+    state: &AppState,
+    user: &crate::storage::reads::UserRow,
+) -> Result<(String, Identity), ApiError> {
     let role = Role::parse(&user.role)
         .ok_or_else(|| ApiError::internal(format!("user {} has role {:?}", user.id, user.role)))?;
     let session = UserSession {
@@ -140,7 +148,6 @@ async fn sign_in(
             Some(session),
             SESSION_TTL,
         )
-        .map(Some)
         .map_err(|error| ApiError::internal(error.to_string()))
 }
 

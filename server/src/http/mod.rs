@@ -15,6 +15,7 @@ mod extract;
 mod figures;
 mod health;
 mod ingest;
+mod links;
 mod origin;
 mod pages;
 mod reconciliation;
@@ -49,6 +50,10 @@ use crate::runtime::state::AppState;
 
 /// The dashboard page; `/` redirects here.
 pub const DASHBOARD_PATH: &str = "/dashboard/realtime";
+
+/// Where the users page is.
+const USERS_PATH: &str = "/users";
+
 /// Where the API describes itself.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
 
@@ -137,6 +142,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::set_role))
         .routes(routes!(users::sign_out))
         .routes(routes!(users::remove))
+        .routes(routes!(links::invite))
+        .routes(routes!(links::reset))
+        .routes(routes!(links::use_link))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(figures::metrics))
@@ -247,6 +255,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/logout", post(auth::logout))
         .route("/users/manage", post(users::manage_form))
+        .route("/users/invite", post(links::invite_form))
+        .route(
+            "/link",
+            post(links::use_link_form).layer(DefaultBodyLimit::max(account::FORM_BODY_LIMIT)),
+        )
         .route("/account/tokens", post(tokens::create_form))
         .route("/account/tokens/revoke", post(tokens::revoke_form))
         .route(

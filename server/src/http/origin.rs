@@ -72,6 +72,22 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     matches!((authority, host), (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host))
 }
 
+/// This site's origin as its users reach it, for links it hands out: `SWITCHBOARD_PUBLIC_URL`
+/// when set, else the request's `Host` (HTTPS when a proxy says so).
+pub(super) fn site_origin(headers: &HeaderMap, public_origin: Option<&str>) -> String {
+    if let Some(public) = public_origin {
+        return public.trim_end_matches('/').to_owned();
+    }
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;

@@ -5,12 +5,15 @@
 //! make a second one; the secret rides to that page in a short-lived HttpOnly cookie scoped to
 //! `/account`, which the page shows once and clears.
 
-use app::dto::{
-    error::DataError,
-    tokens::{
-        ApiTokenSummary, ApiTokensResponse, CreatedApiToken, NEW_TOKEN_COOKIE, NewApiToken,
-        NewTokenSecret, TokenScope,
+use app::{
+    dto::{
+        error::DataError,
+        tokens::{
+            ApiTokenSummary, ApiTokensResponse, CreatedApiToken, NEW_TOKEN_COOKIE, NewApiToken,
+            TokenScope,
+        },
     },
+    session::ShownOnce,
 };
 use axum::{
     Form, Json,
@@ -146,23 +149,27 @@ pub(super) async fn create_form(
     }
 }
 
-/// Hands a token just made to the account page, once: out of its cookie into the request's
-/// extensions, the cookie cleared by the same response.
+/// Hands a secret just made to the page that shows it, once: a new API token to the account
+/// page, a new link to the users page; out of its cookie into the request's extensions, the
+/// cookie cleared by the same response.
 pub(super) async fn show_once(
     jar: CookieJar,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Some(secret) = jar
-        .get(NEW_TOKEN_COOKIE)
-        .filter(|_| request.uri().path() == ACCOUNT_PATH)
-        .map(|cookie| cookie.value().to_owned())
-    else {
+    let shown = [
+        (NEW_TOKEN_COOKIE, ACCOUNT_PATH),
+        (super::links::NEW_LINK_COOKIE, super::USERS_PATH),
+    ]
+    .into_iter()
+    .find(|(_, path)| request.uri().path() == *path)
+    .and_then(|(name, path)| Some((name, path, jar.get(name)?.value().to_owned())));
+    let Some((name, path, secret)) = shown else {
         return next.run(request).await;
     };
-    request.extensions_mut().insert(NewTokenSecret(secret));
-    let removal = axum_extra::extract::cookie::Cookie::build(NEW_TOKEN_COOKIE)
-        .path(ACCOUNT_PATH)
+    request.extensions_mut().insert(ShownOnce(secret));
+    let removal = axum_extra::extract::cookie::Cookie::build(name)
+        .path(path)
         .build();
     (jar.remove(removal), next.run(request).await).into_response()
 }

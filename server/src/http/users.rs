@@ -90,9 +90,6 @@ pub(super) async fn remove(
     Ok(Json(users::remove(&state, &caller, &email).await?))
 }
 
-/// Where the users page is.
-pub(super) const USERS_PATH: &str = "/users";
-
 /// One action of the users page: the user, what to do, the new role (and tenant) for a role
 /// change, and the "Sure" box.
 #[derive(Debug, Deserialize)]
@@ -112,9 +109,11 @@ pub(super) async fn manage_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     client: ClientAddr,
+    jar: axum_extra::extract::CookieJar,
     form: Result<Form<ManageForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let back = |query: &str| Redirect::to(&format!("{USERS_PATH}?{query}")).into_response();
+    let back =
+        |query: &str| Redirect::to(&format!("{}?{query}", super::USERS_PATH)).into_response();
     let Ok(caller) = state.identify(&headers).await else {
         return Redirect::to("/login?next=%2Fusers").into_response();
     };
@@ -139,6 +138,11 @@ pub(super) async fn manage_form(
             .await
             .map(drop),
         "remove" => users::remove(&state, &caller, &form.email).await.map(drop),
+        "reset" => {
+            let origin = super::origin::site_origin(&headers, state.config.public_url.as_deref());
+            let made = crate::service::links::reset(&state, &caller, &form.email, client, &origin);
+            return super::links::with_new_link(&state, &headers, jar, made.await, "reset");
+        }
         _ => Err(DataError::invalid("action", "not an action")),
     };
     match result {

@@ -22,7 +22,7 @@ use app::{
         health::HealthStatus,
         query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
         tokens::ApiTokensResponse,
-        users::UsersResponse,
+        users::{LinkInfo, UsersResponse},
     },
 };
 use time::OffsetDateTime;
@@ -253,6 +253,10 @@ fn permitted(caller: &Identity, permission: Permission) -> Result<(), DataError>
 }
 
 impl DashboardData for AppState {
+    fn link_page<'a>(&'a self, secret: &'a str) -> DataFuture<'a, LinkInfo> {
+        Box::pin(super::links::page(self, secret))
+    }
+
     fn api_tokens<'a>(
         &'a self,
         headers: &'a axum::http::HeaderMap,

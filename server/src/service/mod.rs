@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dlq_retry;
 pub mod doors;
 pub mod figures;
+pub mod links;
 pub mod ops;
 pub mod push;
 pub mod reconcile;

@@ -50,7 +50,7 @@ fn summary(row: UserRow) -> Option<UserSummary> {
 }
 
 /// The tenant whose users `caller` manages: `None` for every user (admins), else its own.
-fn managed_tenant(caller: &Identity) -> Result<Option<&str>, DataError> {
+pub(super) fn managed_tenant(caller: &Identity) -> Result<Option<&str>, DataError> {
     if caller.role.allows(Permission::ManageUsers) {
         return Ok(None);
     }
@@ -74,7 +74,7 @@ pub async fn list(state: &AppState, caller: &Identity) -> Result<UsersResponse, 
 
 /// The user `email` when it is among those of `tenant` (`None`: every user); one outside is as
 /// missing as one that does not exist.
-async fn managed(
+pub(super) async fn managed(
     state: &AppState,
     tenant: Option<&str>,
     email: &str,
@@ -89,7 +89,7 @@ async fn managed(
 }
 
 /// Ends the live sockets of user `id`, whose sessions a change just ended.
-fn close_sockets(state: &AppState, id: i64) {
+pub(super) fn close_sockets(state: &AppState, id: i64) {
     state.revocations.revoke(Revocation::User {
         user: id,
         version: None,

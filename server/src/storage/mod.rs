@@ -80,6 +80,7 @@ macro_rules! with_pool {
 
 mod all_tenants;
 pub mod api_tokens;
+pub mod one_time_links;
 pub mod operations;
 pub mod reads;
 

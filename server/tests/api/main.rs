@@ -15,6 +15,7 @@ mod fair_shares;
 mod helpers;
 mod ingest;
 mod ingest_refusals;
+mod links;
 mod live;
 mod live_clients;
 mod lockout;

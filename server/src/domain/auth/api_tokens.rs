@@ -13,8 +13,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tracing::warn;
 
@@ -48,21 +46,14 @@ pub struct NewSecret {
     pub digest: String,
 }
 
-/// 32 random bytes from the OS's generator, URL-safe base64 after the prefix.
+/// A fresh secret with the prefix.
 pub fn new_secret() -> NewSecret {
-    let bytes: [u8; 32] = rand::random();
-    let secret = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let secret = format!("{TOKEN_PREFIX}{}", crate::secrets::random_url_token());
     let digest = digest(&secret);
     NewSecret { secret, digest }
 }
 
-/// What is kept of a secret, and looked up.
-pub fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
+pub use crate::secrets::digest;
 
 /// Tokens the database vouched for recently, kept for while it cannot answer: a script
 /// watching the DLQ through a database outage keeps its view. Bounded: at most

@@ -1,0 +1,120 @@
+//! Invitations and reset links from the doors (REST and the users page's forms): an admin
+//! invites anyone and resets anyone's password, an owner only owners and members of its own
+//! tenant — the same rules as every other change to users ([`super::users`]). A reset ends the
+//! user's sessions and closes its live sockets at once. The page a link opens reads
+//! [`page`]; using it is the HTTP layer's (it hashes the password).
+
+use app::dto::{
+    auth::{Identity, Permission},
+    error::DataError,
+    users::{Invitation, LinkInfo, LinkKind, LinkStatus, OneTimeLink},
+};
+
+use super::users::{close_sockets, managed, managed_tenant};
+use crate::{
+    domain::{
+        audit::{Actor, ClientAddr},
+        auth::AuthError,
+        links::{self, LinkError, MadeLink},
+        users::{NewUser, Role},
+    },
+    runtime::state::AppState,
+};
+
+impl From<LinkError> for DataError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::Used | LinkError::Expired => DataError::Conflict(error.to_string()),
+            LinkError::Unknown => DataError::NotFound(error.to_string()),
+            LinkError::TooMany => DataError::Conflict(error.to_string()),
+            LinkError::User(error) => error.into(),
+            LinkError::Storage(error) => error.into(),
+        }
+    }
+}
+
+/// Where a link's page is, under `origin` (this site, as its users reach it).
+pub fn link_url(origin: &str, kind: LinkKind, secret: &str) -> String {
+    let path = match kind {
+        LinkKind::Invite => "welcome",
+        LinkKind::Reset => "reset",
+    };
+    format!("{}/{path}/{secret}", origin.trim_end_matches('/'))
+}
+
+fn answer(origin: &str, kind: LinkKind, made: MadeLink) -> Result<OneTimeLink, DataError> {
+    let expires_at = time::OffsetDateTime::from_unix_timestamp(made.expires_at)
+        .map_err(|error| DataError::Internal(error.to_string()))?;
+    Ok(OneTimeLink {
+        success: true,
+        kind,
+        link: link_url(origin, kind, &made.secret),
+        email: made.email,
+        expires_at,
+    })
+}
+
+/// Invites someone: an owner only as owner or member of its own tenant.
+pub async fn invite(
+    state: &AppState,
+    caller: &Identity,
+    invitation: &Invitation,
+    client: ClientAddr,
+    origin: &str,
+) -> Result<OneTimeLink, DataError> {
+    let tenant = match managed_tenant(caller)? {
+        None => invitation
+            .tenant
+            .clone()
+            .filter(|tenant| !tenant.trim().is_empty()),
+        Some(own) => {
+            if invitation.role.is_platform() {
+                return Err(AuthError::Forbidden(Permission::ManageUsers).into());
+            }
+            if invitation
+                .tenant
+                .as_deref()
+                .is_some_and(|tenant| !tenant.is_empty() && tenant != own)
+            {
+                return Err(AuthError::ForeignTenant.into());
+            }
+            Some(own.to_owned())
+        }
+    };
+    let user = NewUser {
+        email: invitation.email.clone(),
+        role: invitation.role,
+        tenant,
+    };
+    let made = links::invite(&state.storage, &user, Actor::user(caller), client).await?;
+    answer(origin, LinkKind::Invite, made)
+}
+
+/// A reset link for `email`, one of the caller's users; its sessions end now.
+pub async fn reset(
+    state: &AppState,
+    caller: &Identity,
+    email: &str,
+    client: ClientAddr,
+    origin: &str,
+) -> Result<OneTimeLink, DataError> {
+    let target = managed(state, managed_tenant(caller)?, email).await?;
+    let made = links::reset(&state.storage, &target, Actor::user(caller), client).await?;
+    close_sockets(state, target.id);
+    answer(origin, LinkKind::Reset, made)
+}
+
+/// What the page of the link with `secret` shows; the email, role and tenant only while the
+/// link still works.
+pub async fn page(state: &AppState, secret: &str) -> Result<LinkInfo, DataError> {
+    let (status, row) = links::inspect(&state.storage, secret).await?;
+    let open = status == LinkStatus::Open;
+    let row = row.filter(|_| open);
+    Ok(LinkInfo {
+        status,
+        kind: row.as_ref().map(links::kind_of),
+        email: row.as_ref().map(|row| row.email.clone()),
+        role: row.as_ref().and_then(|row| Role::parse(&row.role)),
+        tenant: row.and_then(|row| row.tenant_id),
+    })
+}
