@@ -28,7 +28,7 @@ use crate::dto::{
         RecentCallsResponse,
     },
     error::DataError,
-    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery},
     tokens::ApiTokensResponse,
     users::{LinkInfo, UsersResponse},
 };
@@ -133,7 +133,11 @@ pub trait DashboardData: Send + Sync + 'static {
     ) -> DataFuture<'a, AuditLogResponse>;
 
     /// The users the caller manages: every user (admins), its tenant's (owners).
-    fn users<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, UsersResponse>;
+    fn users<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a UsersQuery,
+    ) -> DataFuture<'a, UsersResponse>;
 
     /// The API tokens of the user signed in with `headers` and of the users it manages. Given
     /// the request rather than an identity: only a sign-in manages tokens, never a token.

@@ -26,7 +26,7 @@ use crate::dto::{
         RecentCallsResponse,
     },
     error::DataError,
-    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+    query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery},
     tokens::ApiTokensResponse,
     users::{LinkInfo, UsersResponse},
 };
@@ -197,9 +197,9 @@ pub async fn audit_log(
 
 /// The users the caller manages (`GET /api/users`).
 #[server(prefix = "/rpc", endpoint = "users", input = GetUrl, output = JsonText)]
-pub async fn users() -> Result<UsersResponse, DataError> {
+pub async fn users(#[server(flatten)] query: UsersQuery) -> Result<UsersResponse, DataError> {
     let (data, caller) = door::open().await?;
-    door::answer(data.users(&caller).await)
+    door::answer(data.users(&caller, &query).await)
 }
 
 /// The caller's API tokens and those of the users it manages (`GET /api/tokens`).

@@ -175,6 +175,28 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
+/// A page of the users list, by email.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct UsersQuery {
+    /// Users per page, 1–500, default 100.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 500, default = 100))]
+    pub limit: Option<u32>,
+    /// `next_after` of the previous page: the users after this email.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub after: Option<String>,
+}
+
 /// Filters of a call list (recent calls and the CSV export), and its page.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]

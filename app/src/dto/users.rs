@@ -17,14 +17,22 @@ pub struct UserSummary {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = DateTime))]
     pub last_sign_in_at: Option<time::OffsetDateTime>,
+    /// Its sign-ins that have not expired or been ended (signing out everywhere, a role change
+    /// or a new password end them).
+    #[serde(default)]
+    pub active_sessions: u32,
 }
 
-/// `GET /api/users`: every user (admins) or the caller's tenant's (owners), by email.
+/// `GET /api/users`: every user (admins) or the caller's tenant's (owners), by email, a page at
+/// a time.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UsersResponse {
     pub success: bool,
     pub users: Vec<UserSummary>,
+    /// Pass as `after` for the next page; `null` on the last.
+    #[serde(default)]
+    pub next_after: Option<String>,
 }
 
 /// `PUT /api/users/{email}/role`: the user's new role, and the tenant of an owner or member

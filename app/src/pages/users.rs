@@ -12,6 +12,7 @@ use crate::{
     components::panel::{Empty, Failed, Loading},
     dto::{
         auth::{Permission, Role},
+        query::UsersQuery,
         users::UserSummary,
     },
     server_fns,
@@ -58,7 +59,10 @@ pub fn Users() -> impl IntoView {
     let query = use_query_map();
     let done = move || query.read().get("done");
     let error = move || query.read().get("error");
-    let users = Resource::new(|| (), |_| server_fns::users());
+    let after = move || query.read().get("after");
+    let users = Resource::new(after, |after| {
+        server_fns::users(UsersQuery { limit: None, after })
+    });
     let clock = Clock::start();
     // The roles this manager may give: every role (admins), or a tenant's two (owners).
     let roles: Vec<Role> = if manages_all {
@@ -107,7 +111,16 @@ pub fn Users() -> impl IntoView {
                                 view! { <Empty message="No users yet." /> }.into_any()
                             }
                             Ok(loaded) => {
+                                let next = loaded.next_after.map(|after| {
+                                    let after: String = form_urlencoded::byte_serialize(after.as_bytes()).collect();
+                                    view! {
+                                        <a class="button" href=format!("?after={after}")>
+                                            "Next page →"
+                                        </a>
+                                    }
+                                });
                                 view! {
+                                    {next}
                                     <ul class="users__list" data-testid="users">
                                         {loaded
                                             .users
@@ -200,6 +213,13 @@ fn UserItem(user: UserSummary, roles: Vec<Role>, manages_all: bool, clock: Clock
                     {move || match last_sign_in {
                         Some(at) => format!("signed in {}", clock::ago(clock.seconds_since(at))),
                         None => "not signed in yet".to_owned(),
+                    }}
+                </span>
+                <span class="users__seen" data-testid="user-sessions">
+                    {match user.active_sessions {
+                        0 => "no active session".to_owned(),
+                        1 => "1 active session".to_owned(),
+                        count => format!("{count} active sessions"),
                     }}
                 </span>
             </div>

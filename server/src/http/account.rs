@@ -17,7 +17,7 @@ use axum::{
 use axum_extra::extract::CookieJar;
 
 use super::{
-    auth::{NO_USER, client_ip, hashing_turn, with_session},
+    auth::{NO_USER, client_ip, hashing_turn, note_session, with_session},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
 };
@@ -111,6 +111,12 @@ async fn change_password(
         version: Some(version),
     });
     let session = UserSession { user, version };
+    note_session(
+        state,
+        session,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .await;
     state
         .jwt
         .mint(

@@ -123,6 +123,18 @@ async fn sign_in(
     session_for(state, &user).await.map(Some)
 }
 
+/// Notes a session handed out at `now`, for the users list's count; never a reason to fail.
+pub(super) async fn note_session(state: &AppState, session: UserSession, now: i64) {
+    let expires_at = now + SESSION_TTL.whole_seconds();
+    let noted = state
+        .storage
+        .record_session(session.user, session.version, now, expires_at)
+        .await;
+    if let Err(error) = noted {
+        tracing::warn!(%error, user = session.user, "cannot note a session");
+    }
+}
+
 /// A new session of `user`, just signed in (its time noted for the users list).
 pub(super) async fn session_for(
     state: &AppState,
@@ -139,6 +151,7 @@ pub(super) async fn session_for(
     if let Err(error) = state.storage.record_sign_in(user.id, now).await {
         tracing::warn!(%error, user = user.id, "cannot note a sign-in's time");
     }
+    note_session(state, session, now).await;
     state
         .jwt
         .mint(

@@ -5,6 +5,7 @@
 use app::dto::{
     auth::Role,
     error::DataError,
+    query::UsersQuery,
     users::{RoleChange, UserChangeResponse, UsersResponse},
 };
 use axum::{
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use super::{
     error::{ApiError, ErrorBody},
-    extract::ApiJson,
+    extract::{ApiJson, ApiQuery},
 };
 use crate::{
     domain::{audit::ClientAddr, auth::Caller},
@@ -26,15 +27,17 @@ use crate::{
 };
 
 /// Every user (admins) or the users of the caller's tenant (owners), by email.
-#[utoipa::path(get, path = "/users", tag = "users",
+#[utoipa::path(get, path = "/users", tag = "users", params(UsersQuery),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, body = UsersResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = UsersResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
 pub(super) async fn list(
     Caller(caller): Caller,
     State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<UsersQuery>,
 ) -> Result<Json<UsersResponse>, ApiError> {
-    Ok(Json(users::list(&state, &caller).await?))
+    Ok(Json(users::list(&state, &caller, &query).await?))
 }
 
 /// Give a user another role. Every session it holds ends; its live sockets close. An owner

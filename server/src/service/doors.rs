@@ -20,7 +20,9 @@ use app::{
         },
         error::DataError,
         health::HealthStatus,
-        query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery},
+        query::{
+            AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery,
+        },
         tokens::ApiTokensResponse,
         users::{LinkInfo, UsersResponse},
     },
@@ -500,7 +502,11 @@ impl DashboardData for AppState {
         })
     }
 
-    fn users<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, UsersResponse> {
-        Box::pin(super::users::list(self, caller))
+    fn users<'a>(
+        &'a self,
+        caller: &'a Identity,
+        query: &'a UsersQuery,
+    ) -> DataFuture<'a, UsersResponse> {
+        Box::pin(super::users::list(self, caller, query))
     }
 }

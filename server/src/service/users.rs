@@ -6,6 +6,7 @@
 use app::dto::{
     auth::{Identity, Permission, Role},
     error::DataError,
+    query::UsersQuery,
     users::{RoleChange, UserChangeResponse, UserSummary, UsersResponse},
 };
 
@@ -40,6 +41,7 @@ impl From<UserError> for DataError {
 
 fn summary(row: UserRow) -> Option<UserSummary> {
     Some(UserSummary {
+        active_sessions: 0,
         role: Role::parse(&row.role)?,
         email: row.email,
         tenant: row.tenant_id,
@@ -62,13 +64,38 @@ pub(super) fn managed_tenant(caller: &Identity) -> Result<Option<&str>, DataErro
         .ok_or_else(|| AuthError::Forbidden(Permission::ManageTenantUsers).into())
 }
 
-/// The users `caller` manages, by email.
-pub async fn list(state: &AppState, caller: &Identity) -> Result<UsersResponse, DataError> {
+/// The users `caller` manages, by email, a page at a time.
+pub async fn list(
+    state: &AppState,
+    caller: &Identity,
+    query: &UsersQuery,
+) -> Result<UsersResponse, DataError> {
     let tenant = managed_tenant(caller)?;
-    let users = state.storage.users(tenant).await?;
+    let limit = DataError::bounded("limit", query.limit, 100, 500)?;
+    let after = query.after.as_deref().filter(|after| !after.is_empty());
+    let mut users = state
+        .storage
+        .users_page(tenant, after, i64::from(limit) + 1)
+        .await?;
+    let next_after = (users.len() > limit as usize)
+        .then(|| {
+            users.truncate(limit as usize);
+            users.last().map(|user| user.email.clone())
+        })
+        .flatten();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sessions = state.storage.active_sessions(now).await?;
+    let users = users.into_iter().filter_map(|row| {
+        let active = sessions.get(&row.id).copied().unwrap_or_default();
+        summary(row).map(|user| UserSummary {
+            active_sessions: u32::try_from(active).unwrap_or(u32::MAX),
+            ..user
+        })
+    });
     Ok(UsersResponse {
         success: true,
-        users: users.into_iter().filter_map(summary).collect(),
+        users: users.collect(),
+        next_after,
     })
 }
 

@@ -83,6 +83,7 @@ pub mod api_tokens;
 pub mod one_time_links;
 pub mod operations;
 pub mod reads;
+pub mod user_sessions;
 
 /// The calls database, and what this server keeps in memory to read it faster.
 #[derive(Clone, Debug)]

@@ -361,6 +361,24 @@ impl Storage {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?)
     }
 
+    /// A page of the users (or `tenant`'s) after the email `after`, by email: at most `limit`.
+    pub async fn users_page(
+        &self,
+        tenant: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, StorageError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM dashboard_users WHERE ($1 IS NULL OR tenant_id = $1) ",
+            "AND ($2 IS NULL OR email > $2) ORDER BY email LIMIT $3"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).bind(after).bind(limit).fetch_all(pool).await)?,
+        )
+    }
+
     /// Every user's token version, by user id.
     pub async fn token_versions(
         &self,

@@ -269,3 +269,87 @@ async fn the_users_page_forms_act_only_when_confirmed_and_say_what_happened() {
         "another tenant's users are not on the page"
     );
 }
+
+#[tokio::test]
+async fn the_list_counts_each_users_active_sessions_on_both_backends() {
+    for db in crate::databases::each_backend().await {
+        let app = crate::helpers::spawn_app_with(|config| {
+            config.database_url = db.url().to_owned();
+        })
+        .await;
+        let (admin, _) = team(&app).await;
+        app.sign_in("analyst@acme.test").await;
+        app.sign_in("analyst@acme.test").await;
+        let sessions = |list: &Value, email: &str| {
+            list["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|user| user["email"] == email)
+                .unwrap()["active_sessions"]
+                .clone()
+        };
+        let (_, list) = call(&app, Method::GET, "/api/users", &admin, None).await;
+        assert_eq!(
+            sessions(&list, "analyst@acme.test"),
+            2,
+            "{}: {list}",
+            db.url()
+        );
+        assert_eq!(sessions(&list, "owner@acme.test"), 1);
+        assert_eq!(sessions(&list, "owner@globex.test"), 0);
+        let path = "/api/users/analyst@acme.test/sign-out";
+        let (status, _) = call(&app, Method::POST, path, &admin, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, list) = call(&app, Method::GET, "/api/users", &admin, None).await;
+        assert_eq!(
+            sessions(&list, "analyst@acme.test"),
+            0,
+            "signed out everywhere"
+        );
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_list_pages_by_email_within_its_bound() {
+    let app = spawn_app().await;
+    let (admin, owner) = team(&app).await;
+    let (status, first) = call(&app, Method::GET, "/api/users?limit=3", &admin, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        emails(&first),
+        ["analyst@acme.test", "owner@acme.test", "owner@globex.test"]
+    );
+    assert_eq!(first["next_after"], "owner@globex.test");
+    let (_, rest) = call(
+        &app,
+        Method::GET,
+        "/api/users?limit=3&after=owner%40globex.test",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(emails(&rest), ["root@platform.test"]);
+    assert_eq!(rest["next_after"], Value::Null, "the last page");
+    // An owner's pages stay in its tenant.
+    let (_, own) = call(&app, Method::GET, "/api/users?limit=1", &owner, None).await;
+    let (_, next) = call(
+        &app,
+        Method::GET,
+        "/api/users?limit=5&after=analyst%40acme.test",
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(emails(&own), ["analyst@acme.test"]);
+    assert_eq!(emails(&next), ["owner@acme.test"]);
+    for limit in ["0", "501", "x"] {
+        let path = format!("/api/users?limit={limit}");
+        let (status, body) = call(&app, Method::GET, &path, &admin, None).await;
+        assert_eq!(
+            (status, &body["field"]),
+            (StatusCode::BAD_REQUEST, &json!("limit"))
+        );
+    }
+}

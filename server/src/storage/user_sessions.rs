@@ -1,0 +1,43 @@
+//! The `user_sessions` table: the sign-ins handed out, for the users list's count of each
+//! user's active sessions. Sessions are checked by token version, not here; this only counts.
+
+use std::collections::HashMap;
+
+use super::{Storage, StorageError};
+
+/// Rows kept per user, newest first: a count past it says "at least".
+pub const SESSIONS_KEPT_PER_USER: i64 = 200;
+
+impl Storage {
+    /// Notes a session of `user` at token `version`, from `at` until `expires_at` (unix
+    /// seconds); the user's ended sessions go, and any past [`SESSIONS_KEPT_PER_USER`].
+    pub async fn record_session(
+        &self,
+        user: i64,
+        version: i64,
+        at: i64,
+        expires_at: i64,
+    ) -> Result<(), StorageError> {
+        let sweep = "DELETE FROM user_sessions WHERE user_id = $1 AND (expires_at <= $2 \
+                     OR token_version <> $3 OR id NOT IN (SELECT id FROM user_sessions \
+                     WHERE user_id = $1 ORDER BY id DESC LIMIT $4))";
+        with_pool!(self, pool => sqlx::query(sweep).bind(user).bind(at).bind(version)
+            .bind(SESSIONS_KEPT_PER_USER - 1).execute(pool).await.map(drop))?;
+        let insert = "INSERT INTO user_sessions (user_id, token_version, created_at, expires_at) \
+                      VALUES ($1, $2, $3, $4)";
+        with_pool!(self, pool => sqlx::query(insert).bind(user).bind(version).bind(at)
+            .bind(expires_at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Each user's sessions still active at `now`: unexpired, at its current token version.
+    pub async fn active_sessions(&self, now: i64) -> Result<HashMap<i64, i64>, StorageError> {
+        let sql = "SELECT s.user_id, CAST(COUNT(*) AS BIGINT) FROM user_sessions s \
+                   JOIN dashboard_users u ON u.id = s.user_id \
+                   WHERE s.expires_at > $1 AND s.token_version = u.token_version \
+                   GROUP BY s.user_id";
+        let rows: Vec<(i64, i64)> =
+            with_pool!(self, pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await)?;
+        Ok(rows.into_iter().collect())
+    }
+}
