@@ -3,7 +3,7 @@
 // panels' open state in the address, by keyboard. Each flow runs on a server of its own
 // (fixtures.ts `ownServer`).
 import type { Page } from "@playwright/test";
-import { TENANT_A, TENANT_B } from "../credentials";
+import { OPERATOR_STATE, TENANT_A, TENANT_B } from "../credentials";
 import { expect, ingest, ownServer, screenshot, test, unique } from "../fixtures";
 
 async function openLive(page: Page, url: string) {
@@ -142,5 +142,35 @@ test("panels open and close by keyboard, and the address remembers which", async
     await expect(audit).toHaveAttribute("open", "");
     await expect(page.locator('details[data-panel="runs"]')).toHaveAttribute("open", "");
     await expect(page.locator('details[data-panel="calls"]')).not.toHaveAttribute("open");
+  });
+});
+
+test.describe("an operator", () => {
+  test.use({ storageState: OPERATOR_STATE });
+
+  test("retries the DLQ from the panel but cannot open user management", async ({ page, request }) => {
+    const call = unique("lost-op");
+    const dir = await ownServer(["--inject-write-failures=100", "--dlq-max-retries=1"], async (failing) => {
+      const at = new Date().toISOString();
+      await ingest(request, [{ type: "call_started", user_id: TENANT_A, call_id: call, at }], failing.url, 202);
+      await expect
+        .poll(async () => (await (await request.get(`${failing.url}/api/admin/dlq`)).json()).final_failures, { timeout: 20_000 })
+        .toBe(1);
+      return failing.dataDir;
+    });
+    await ownServer([], async (server) => {
+      await openLive(page, `${server.url}/dashboard/realtime`);
+      const panel = page.locator('details[data-panel="dlq"]');
+      await expect(panel.locator(".dlq-item")).toHaveCount(1);
+      await panel.locator(".dlq-item").first().getByRole("button", { name: "Retry" }).click();
+      await panel.getByTestId("confirm").getByRole("button", { name: "Yes, retry" }).click();
+      await expect(panel.getByTestId("action-result")).toContainText("is being retried");
+      await expect(panel).toContainText("Nothing waiting", { timeout: 10_000 });
+      await expect(page.locator('details[data-panel="audit"]')).toHaveCount(0);
+      await expect(page.locator('a[href="/users"]')).toHaveCount(0);
+      await page.goto(`${server.url}/users`);
+      await expect(page.getByRole("alert")).toContainText("owner and admins");
+      await screenshot(page, "operator-no-users");
+    }, dir);
   });
 });
