@@ -23,7 +23,7 @@
 //!   │
 //! storage   call_logs and friends in SQLite or PostgreSQL, behind one interface
 //!   │
-//! secrets, telemetry   keys generated into the data folder; structured logs
+//! secrets, telemetry, mail   keys generated into the data folder; structured logs; SMTP
 //! ```
 //!
 //! - [`runtime`]: [`runtime::config`] (the CLI and its environment variables),
@@ -35,8 +35,8 @@
 //!   functions both call: scoping, bounds, filters), [`service::figures`] (the figures read from
 //!   storage, the registry and the DLQ), [`service::ops`], [`service::reconcile`],
 //!   [`service::dlq_retry`], [`service::push`], [`service::demo`].
-//! - [`ingest`], [`live`], [`domain`], [`dlq`], [`storage`], [`secrets`], [`telemetry`]: as
-//!   drawn above.
+//! - [`ingest`], [`live`], [`domain`], [`dlq`], [`storage`], [`secrets`], [`telemetry`],
+//!   [`mail`]: as drawn above.
 //!
 //! Where new work goes: an alert rule's evaluation in `service/`, its rule types in `domain/`,
 //! its door in `http/`; a call-detail endpoint in `http/` over `service/` over `storage/`; a
@@ -74,6 +74,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod mail;
 pub mod runtime;
 pub mod secrets;
 pub mod service;

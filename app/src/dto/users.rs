@@ -104,6 +104,10 @@ pub struct OneTimeLink {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
     pub expires_at: time::OffsetDateTime,
+    /// Whether it was also mailed to `email` (only when the server has an SMTP server set, and
+    /// that server took the message).
+    #[serde(default)]
+    pub emailed: bool,
 }
 
 /// What the page of a one-time link shows: what it is for, and whether it still works.

@@ -85,12 +85,19 @@ pub fn Users() -> impl IntoView {
             {session::shown_once()
                 .map(|ShownOnce(link)| {
                     let to = query.read_untracked().get("email").unwrap_or_default();
+                    let emailed = query.read_untracked().get("emailed").is_some();
                     view! {
                         <div class="account__secret" data-testid="new-link">
                             <p>
                                 <strong>{format!("For {to}. Copy it now: it is shown only once.")}</strong>
                             </p>
                             <code>{link}</code>
+                            {emailed
+                                .then(|| {
+                                    view! {
+                                        <p data-testid="link-emailed">"It was also emailed to them."</p>
+                                    }
+                                })}
                         </div>
                     }
                 })}

@@ -242,7 +242,11 @@ pub(super) fn with_new_link(
                 state.config.public_url.as_deref(),
             );
             let email: String = form_urlencoded::byte_serialize(link.email.as_bytes()).collect();
-            let back = Redirect::to(&format!("{}?done={done}&email={email}", super::USERS_PATH));
+            let emailed = if link.emailed { "&emailed=1" } else { "" };
+            let back = Redirect::to(&format!(
+                "{}?done={done}&email={email}{emailed}",
+                super::USERS_PATH
+            ));
             (jar.add(cookie), back).into_response()
         }
         Err(error) => {

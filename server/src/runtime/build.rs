@@ -49,6 +49,8 @@ pub enum StartupError {
          folder (--data-dir) or DATABASE_URL of its own"
     )]
     NotForTheDemo { users: i64, tenants: usize },
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// Shortest accepted `INGEST_API_KEY` / `INTERNAL_API_KEY`.
@@ -64,6 +66,10 @@ fn strong_enough(name: &'static str, key: Option<&str>) -> Result<(), StartupErr
 impl AppState {
     /// Opens storage (migrating it), the DLQ and the ingest key, and rebuilds the live registry.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let mailer = match config.smtp_url.as_deref() {
+            Some(url) => Some(crate::mail::Mailer::new(url, &config.mail_from)?),
+            None => None,
+        };
         strong_enough("INGEST_API_KEY", config.ingest_api_key.as_deref())?;
         strong_enough("INTERNAL_API_KEY", config.internal_api_key.as_deref())?;
         let storage = Storage::open(&config.database_url)
@@ -157,6 +163,7 @@ impl AppState {
             sign_in_limits: Arc::default(),
             revocations: Revocations::default(),
             api_tokens: Default::default(),
+            mailer,
             ingest_key: IngestKey {
                 value: key.into(),
                 source,

@@ -336,6 +336,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub push_interval_ms: u64,
+
+    /// Who invitation and reset links are mailed from, when SWITCHBOARD_SMTP_URL (environment
+    /// only: it may hold a password) names the server to send them through.
+    #[arg(long, env = "SWITCHBOARD_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
 }
 
 impl ServeArgs {
@@ -390,6 +395,8 @@ impl ServeArgs {
             ingest_api_key: secret_from_env("INGEST_API_KEY"),
             internal_api_key: secret_from_env("INTERNAL_API_KEY"),
             jwt_secret: secret_from_env("JWT_SECRET"),
+            smtp_url: secret_from_env("SWITCHBOARD_SMTP_URL"),
+            mail_from: self.mail_from,
         }
     }
 }
@@ -435,6 +442,10 @@ pub struct Config {
     /// `INTERNAL_API_KEY`: opens seed 002's `/api/v1/internal/admin/…` paths; unset, they
     /// answer 404.
     pub internal_api_key: Option<String>,
+    /// `SWITCHBOARD_SMTP_URL`: where invitation and reset links are mailed; unset, nowhere.
+    pub smtp_url: Option<String>,
+    /// `SWITCHBOARD_MAIL_FROM`: who those messages are from.
+    pub mail_from: String,
 }
 
 /// A secret from the environment; blank counts as unset.
@@ -491,6 +502,8 @@ impl Config {
             ingest_api_key: Some(TEST_INGEST_KEY.to_owned()),
             jwt_secret: Some(TEST_JWT_SECRET.to_owned()),
             internal_api_key: None,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
         }
     }
 }
@@ -513,6 +526,9 @@ fn public_origin(value: &str) -> Result<String, String> {
         )
     }
 }
+
+/// Who invitation and reset links come from unless `SWITCHBOARD_MAIL_FROM` says.
+pub const DEFAULT_MAIL_FROM: &str = "Switchboard <switchboard@localhost>";
 
 /// The old backend's port.
 const DEFAULT_PORT: u16 = 5001;
@@ -630,6 +646,7 @@ mod tests {
             max_live_calls_per_tenant: 10_000,
             new_tenants_per_minute: 600,
             push_interval_ms: 1000,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
             reconcile_interval_secs: 900,
             public_url: None,
             client_ip_header: None,

@@ -50,6 +50,8 @@ pub struct AppState {
     pub revocations: Revocations,
     /// API tokens the database vouched for lately, for while it cannot answer.
     pub api_tokens: Arc<api_tokens::KnownTokens>,
+    /// Mails invitation and reset links, when `SWITCHBOARD_SMTP_URL` is set.
+    pub mailer: Option<crate::mail::Mailer>,
     /// Set in Redis mode.
     pub redis: Option<RedisLink>,
 }

@@ -42,16 +42,72 @@ pub fn link_url(origin: &str, kind: LinkKind, secret: &str) -> String {
     format!("{}/{path}/{secret}", origin.trim_end_matches('/'))
 }
 
-fn answer(origin: &str, kind: LinkKind, made: MadeLink) -> Result<OneTimeLink, DataError> {
+/// The link made, mailed to its user when a mail server is set.
+async fn answer(
+    state: &AppState,
+    caller: &Identity,
+    origin: &str,
+    kind: LinkKind,
+    made: MadeLink,
+) -> Result<OneTimeLink, DataError> {
     let expires_at = time::OffsetDateTime::from_unix_timestamp(made.expires_at)
         .map_err(|error| DataError::Internal(error.to_string()))?;
+    let link = link_url(origin, kind, &made.secret);
+    let emailed = match &state.mailer {
+        Some(mailer) => {
+            let (subject, body) = message(caller, kind, &link, expires_at);
+            match mailer.send(&made.email, subject, body).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(%error, kind = ?kind, "cannot mail a link: its maker sends it");
+                    false
+                }
+            }
+        }
+        None => false,
+    };
     Ok(OneTimeLink {
         success: true,
         kind,
-        link: link_url(origin, kind, &made.secret),
+        link,
         email: made.email,
         expires_at,
+        emailed,
     })
+}
+
+/// The message that carries a link: its subject and plain-text body.
+fn message(
+    caller: &Identity,
+    kind: LinkKind,
+    link: &str,
+    expires_at: time::OffsetDateTime,
+) -> (&'static str, String) {
+    let until = format!(
+        "{} {:02}:{:02} UTC",
+        expires_at.date(),
+        expires_at.hour(),
+        expires_at.minute()
+    );
+    match kind {
+        LinkKind::Invite => (
+            "You are invited to Switchboard",
+            format!(
+                "{} invited you to Switchboard, the live view of your calls.\n\n\
+                 Choose your password here; the link works once, until {until}:\n\n{link}\n",
+                caller.subject
+            ),
+        ),
+        LinkKind::Reset => (
+            "Set a new Switchboard password",
+            format!(
+                "{} asked for your Switchboard password to be reset, and your sessions have \
+                 ended.\n\nSet a new password here; the link works once, until {until}:\n\n\
+                 {link}\n\nIf you did not expect this, tell whoever manages your account.\n",
+                caller.subject
+            ),
+        ),
+    }
 }
 
 /// Invites someone: an owner only as owner or member of its own tenant.
@@ -87,7 +143,7 @@ pub async fn invite(
         tenant,
     };
     let made = links::invite(&state.storage, &user, Actor::user(caller), client).await?;
-    answer(origin, LinkKind::Invite, made)
+    answer(state, caller, origin, LinkKind::Invite, made).await
 }
 
 /// A reset link for `email`, one of the caller's users; its sessions end now.
@@ -101,7 +157,7 @@ pub async fn reset(
     let target = managed(state, managed_tenant(caller)?, email).await?;
     let made = links::reset(&state.storage, &target, Actor::user(caller), client).await?;
     close_sockets(state, target.id);
-    answer(origin, LinkKind::Reset, made)
+    answer(state, caller, origin, LinkKind::Reset, made).await
 }
 
 /// What the page of the link with `secret` shows; the email, role and tenant only while the

@@ -321,3 +321,96 @@ async fn the_users_page_makes_an_invitation_and_shows_its_link_once() {
         .unwrap();
     assert_eq!(header(&refused, "location"), "/users?error=forbidden");
 }
+
+#[tokio::test]
+async fn with_a_mail_server_set_the_link_is_mailed_to_its_user() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    // A real SMTP server: Python's own, printing each message it takes.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut receiver = tokio::process::Command::new("python3")
+        .args([
+            "-W",
+            "ignore",
+            "-u",
+            "-m",
+            "smtpd",
+            "-n",
+            "-c",
+            "DebuggingServer",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs");
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the SMTP server listens");
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    })
+    .await;
+    app.add_user("owner@acme.test", Role::Owner, Some("acme"))
+        .await;
+    let owner = app.sign_in("owner@acme.test").await;
+    let body = json!({"email": "mailed@acme.test", "role": "member"});
+    let (status, link) = call(
+        &app,
+        Method::POST,
+        "/api/users/invitations",
+        &owner,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (status, &link["emailed"]),
+        (StatusCode::CREATED, &json!(true)),
+        "{link}"
+    );
+    let url = link["link"].as_str().unwrap().to_owned();
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(&url) {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the link never arrived: {seen}"));
+    assert!(seen.contains("To: mailed@acme.test"), "{seen}");
+    assert!(
+        seen.contains("Subject: You are invited to Switchboard"),
+        "{seen}"
+    );
+    // The mail server gone: the link is made all the same, and says it was not mailed.
+    receiver.kill().await.unwrap();
+    let body = json!({"email": "unmailed@acme.test", "role": "member"});
+    let (status, link) = call(
+        &app,
+        Method::POST,
+        "/api/users/invitations",
+        &owner,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (status, &link["emailed"]),
+        (StatusCode::CREATED, &json!(false)),
+        "{link}"
+    );
+}
