@@ -138,9 +138,9 @@ async fn main() -> anyhow::Result<()> {
                 banner(&format!("password: {password}"));
             }
         }
-        Command::Token(args) => match args.user.as_deref() {
-            Some(email) => mint_api_token(&args, email).await?,
-            None => {
+        Command::Token(args) => match args.signed {
+            false => mint_api_token(&args).await?,
+            true => {
                 let (secret, _) = secrets::load_or_generate(
                     secret_from_env("JWT_SECRET").as_deref(),
                     &args.storage.data_dir,
@@ -168,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
                 banner(&token);
                 eprintln!(
                     "a signed token naming no user: only its expiry or a new JWT_SECRET ends it. \
-                     Name its owner with --user for an API token you can revoke."
+                     Leave out --signed for an API token you can revoke."
                 );
             }
         },
@@ -221,15 +221,37 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Mints an API token of the user `email` and prints it, once.
-async fn mint_api_token(args: &TokenArgs, email: &str) -> anyhow::Result<()> {
+/// Mints an API token of `--user`, else of the first owner of `--tenant`, else of the first
+/// admin, and prints it, once.
+async fn mint_api_token(args: &TokenArgs) -> anyhow::Result<()> {
     use app::dto::tokens::{NewApiToken, TokenScope};
     let storage = Storage::open(&args.storage.database_url()).await?;
-    let email = users::normalized_email(email);
-    let owner = storage
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user {email}: add it with `switchboard user add`"))?;
+    let owner = match args.user.as_deref() {
+        Some(email) => {
+            let email = users::normalized_email(email);
+            storage.user_by_email(&email).await?.ok_or_else(|| {
+                anyhow::anyhow!("no user {email}: add it with `switchboard user add`")
+            })?
+        }
+        None => {
+            let first = |role: &str, users: Vec<server::storage::reads::UserRow>| {
+                users.into_iter().find(|user| user.role == role)
+            };
+            let tenant_owner = match args.tenant.as_deref() {
+                Some(tenant) => first("owner", storage.users(Some(tenant)).await?),
+                None => None,
+            };
+            match tenant_owner {
+                Some(owner) => owner,
+                None => first("admin", storage.users(None).await?).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no user to own the token: name one with --user (add it with \
+                         `switchboard user add`), or print the old kind with --signed"
+                    )
+                })?,
+            }
+        }
+    };
     let implied = match (args.admin, args.role, &args.tenant) {
         (true, _, _) => Some(TokenScope::Operator),
         (_, Some(Role::Admin | Role::Operator), _) => Some(TokenScope::Operator),

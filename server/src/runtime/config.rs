@@ -38,8 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Print a bearer token for scripts and the platform's backend: an API token of `--user`
-    /// (revocable), else a JWT signed with JWT_SECRET (or the secret kept in the data folder).
+    /// Print an API token for scripts and the platform's backend, owned by a user and revocable;
+    /// with --signed, a JWT signed with JWT_SECRET (or the secret kept in the data folder).
     Token(TokenArgs),
     /// List or revoke API tokens.
     Tokens {
@@ -53,29 +53,34 @@ pub struct TokenArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
 
-    /// The user the token belongs to: it is then an API token, stored hashed, listed on that
-    /// user's account page and revocable there or with `switchboard tokens revoke`. Without
-    /// it, a signed token naming no user, which only expiry or a new JWT_SECRET ends.
-    #[arg(long)]
+    /// The user the API token belongs to (listed on its account page, revocable there or with
+    /// `switchboard tokens revoke`) [default: the first owner of --tenant by email, else the
+    /// first admin].
+    #[arg(long, conflicts_with = "signed")]
     pub user: Option<String>,
+
+    /// Print the old kind instead: a JWT signed with JWT_SECRET naming no user, which only its
+    /// expiry or a new JWT_SECRET ends.
+    #[arg(long)]
+    pub signed: bool,
 
     /// An API token's scope: `tenant_read` (with --tenant for a platform user), `all_read` or
     /// `operator` [default: what --admin, --role or --tenant imply, else the widest the
     /// user's role allows].
-    #[arg(long, requires = "user", value_parser = parse_scope)]
+    #[arg(long, conflicts_with = "signed", value_parser = parse_scope)]
     pub scope: Option<app::dto::tokens::TokenScope>,
 
     /// An API token's name, as its list shows it.
-    #[arg(long, requires = "user", default_value = "switchboard-cli")]
+    #[arg(long, conflicts_with = "signed", default_value = "switchboard-cli")]
     pub name: String,
 
     /// Days until an API token expires (1–366).
-    #[arg(long, requires = "user", default_value_t = 30,
+    #[arg(long, conflicts_with = "signed", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=366))]
     pub days: u32,
 
     /// A token that reads this tenant (`userId`) only: a `member`'s unless --role says `owner`.
-    #[arg(long, conflicts_with = "admin", required_unless_present_any = ["admin", "role", "scope", "user"])]
+    #[arg(long, conflicts_with = "admin")]
     pub tenant: Option<String>,
 
     /// A token of an `admin` (as an API token: `operator`, the widest scope).
@@ -88,11 +93,11 @@ pub struct TokenArgs {
     pub role: Option<crate::domain::users::Role>,
 
     /// A signed token's subject (who it was minted for).
-    #[arg(long, default_value = "switchboard-cli", conflicts_with = "user")]
+    #[arg(long, default_value = "switchboard-cli", requires = "signed")]
     pub subject: String,
 
     /// Hours until a signed token expires.
-    #[arg(long, default_value_t = 24, conflicts_with = "user",
+    #[arg(long, default_value_t = 24, requires = "signed",
           value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub ttl_hours: u32,
 }

@@ -252,3 +252,73 @@ async fn the_demos_database_never_serves_outside_the_demo() {
     .unwrap();
     assert!(served);
 }
+
+/// `switchboard …` in `dir` (SQLite there, JWT secret generated there): status, stdout, stderr.
+fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("JWT_SECRET")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn token_makes_a_revocable_api_token_of_a_user_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = cli(dir.path(), &["token", "--admin"]);
+    assert!(
+        !ok && stderr.contains("no user to own the token"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = cli(
+        dir.path(),
+        &["user", "add", "--email", "root@x.test", "--role", "admin"],
+    );
+    assert!(ok, "{stderr}");
+
+    let (ok, token, stderr) = cli(dir.path(), &["token", "--admin", "--name", "nightly"]);
+    assert!(ok, "{stderr}");
+    assert!(token.trim().starts_with("sbt_"), "{token}");
+    assert!(
+        stderr.contains("of root@x.test: operator") && stderr.contains("revoke"),
+        "{stderr}"
+    );
+    let (_, list, _) = cli(dir.path(), &["tokens", "list"]);
+    let line = list
+        .lines()
+        .find(|line| line.contains("nightly"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("operator (every tenant)") && line.contains("root@x.test"),
+        "{line}"
+    );
+    assert!(!list.contains(token.trim()), "never the secret");
+    let id = line.split('\t').next().unwrap();
+    let (ok, said, stderr) = cli(dir.path(), &["tokens", "revoke", "--id", id]);
+    assert!(ok && said.contains("revoked API token"), "{said}{stderr}");
+    let (_, list, _) = cli(dir.path(), &["tokens", "list"]);
+    assert!(!list.contains("nightly"), "{list}");
+    let (ok, _, stderr) = cli(dir.path(), &["tokens", "revoke", "--id", id]);
+    assert!(!ok && stderr.contains("no API token"), "{stderr}");
+
+    // The old kind, asked for by name: it says it cannot be revoked.
+    let (ok, jwt, stderr) = cli(
+        dir.path(),
+        &["token", "--signed", "--admin", "--ttl-hours", "2"],
+    );
+    assert!(ok && jwt.trim().split('.').count() == 3, "{jwt}{stderr}");
+    assert!(
+        stderr.contains("only its expiry or a new JWT_SECRET ends it"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = cli(dir.path(), &["token", "--admin", "--ttl-hours", "2"]);
+    assert!(!ok && stderr.contains("--signed"), "{stderr}");
+}

@@ -221,14 +221,24 @@ async fn failed_writes_are_queued_then_recovered_with_nothing_lost() {
     assert!(entry.error.contains("injected"), "{}", entry.error);
     assert!(entry.next_retry_at.is_some());
 
-    // The store recovers; the retrier writes every queued event exactly once.
+    // The store recovers; the retrier writes every queued event exactly once. The server's own
+    // retrier may take some of them first: each entry is claimed by one retrier only.
     app.ingestor_injection(0);
     assert_eq!(app.state.dlq.retry_all_now().await.unwrap(), 40);
-    assert_eq!(
-        written(retry_due_dead_letters(&app.state).await.unwrap()),
-        40
-    );
-    assert_eq!(app.state.dlq.depth().await.unwrap(), 0);
+    let mut written_here = 0;
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while app.state.dlq.depth().await.unwrap() > 0 {
+            let now = written(retry_due_dead_letters(&app.state).await.unwrap());
+            written_here += now;
+            if now == 0 {
+                // The other retrier holds what is left: it says when it is done.
+                let _ = bus.recv().await;
+            }
+        }
+    })
+    .await
+    .expect("the queue drains");
+    assert!(written_here <= 40, "{written_here} written for 40 entries");
     assert_eq!(app.state.storage.count_calls().await.unwrap(), 20);
     for id in &calls {
         let row = app.state.storage.call(id).await.unwrap().unwrap();
