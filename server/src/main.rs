@@ -141,6 +141,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => match args.signed {
             false => mint_api_token(&args).await?,
             true => {
+                if !args.admin && args.role.is_none() && args.tenant.is_none() {
+                    anyhow::bail!(
+                        "a signed token reads as someone: give --admin, --role or --tenant"
+                    );
+                }
                 let (secret, _) = secrets::load_or_generate(
                     secret_from_env("JWT_SECRET").as_deref(),
                     &args.storage.data_dir,

@@ -415,7 +415,7 @@ async fn the_cli_mints_tokens_the_server_accepts() {
     let app = spawn_app().await;
     let mint = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("token")
+            .args(["token", "--signed"])
             .args(args)
             .env("JWT_SECRET", TEST_JWT_SECRET)
             .output()
@@ -456,7 +456,7 @@ async fn the_cli_mints_tokens_the_server_accepts() {
         &["--role", "operator", "--tenant", "acme"],
     ] {
         let refused = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("token")
+            .args(["token", "--signed"])
             .args(args)
             .env("JWT_SECRET", TEST_JWT_SECRET)
             .output()
@@ -465,7 +465,7 @@ async fn the_cli_mints_tokens_the_server_accepts() {
     }
     // Exactly one of --tenant and --admin.
     let neither = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("token")
+        .args(["token", "--signed"])
         .env("JWT_SECRET", TEST_JWT_SECRET)
         .output()
         .unwrap();
@@ -585,7 +585,7 @@ async fn oversized_json_is_a_413_and_weak_secrets_are_refused() {
     );
 
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["token", "--admin"])
+        .args(["token", "--signed", "--admin"])
         .env("JWT_SECRET", "too-short")
         .output()
         .unwrap();
