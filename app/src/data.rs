@@ -30,7 +30,7 @@ use crate::dto::{
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery},
     tokens::ApiTokensResponse,
-    users::{LinkInfo, UsersResponse},
+    users::{InvitationsResponse, LinkInfo, UsersResponse},
 };
 
 /// What a data method returns: a boxed future, so the trait can be used as `dyn`.
@@ -145,6 +145,9 @@ pub trait DashboardData: Send + Sync + 'static {
         &'a self,
         headers: &'a axum::http::HeaderMap,
     ) -> DataFuture<'a, ApiTokensResponse>;
+
+    /// The open invitations the caller manages.
+    fn invitations<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, InvitationsResponse>;
 
     /// What an invitation or reset link is, and whether it still works: for anyone holding it.
     fn link_page<'a>(&'a self, secret: &'a str) -> DataFuture<'a, LinkInfo>;

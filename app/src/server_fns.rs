@@ -28,7 +28,7 @@ use crate::dto::{
     error::DataError,
     query::{AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery},
     tokens::ApiTokensResponse,
-    users::{LinkInfo, UsersResponse},
+    users::{InvitationsResponse, LinkInfo, UsersResponse},
 };
 
 /// Where the server functions live: `/rpc/<name>`.
@@ -207,6 +207,13 @@ pub async fn users(#[server(flatten)] query: UsersQuery) -> Result<UsersResponse
 pub async fn api_tokens() -> Result<ApiTokensResponse, DataError> {
     let (data, parts) = door::request()?;
     door::answer(data.api_tokens(&parts.headers).await)
+}
+
+/// The open invitations the caller manages (`GET /api/users/invitations`).
+#[server(prefix = "/rpc", endpoint = "invitations", input = GetUrl, output = JsonText)]
+pub async fn invitations() -> Result<InvitationsResponse, DataError> {
+    let (data, caller) = door::open().await?;
+    door::answer(data.invitations(&caller).await)
 }
 
 /// What the invitation or reset link with `secret` is, and whether it still works.

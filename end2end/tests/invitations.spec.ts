@@ -42,6 +42,7 @@ test.describe("an owner", () => {
     const email = `${unique("invited")}@e2e.switchboard.test`;
     const link = await invite(page, email, "member");
     expect(link).toMatch(/\/welcome\/[A-Za-z0-9_-]{43}$/);
+    await expect(page.locator(`li[data-invited="${email}"]`)).toContainText("member · e2e-tenant-a");
     await screenshot(page, "users-invited");
 
     const options = test.info().project.use;
@@ -58,6 +59,19 @@ test.describe("an owner", () => {
     await expect(member.getByTestId("link-closed")).toContainText("used already");
     await screenshot(member, "link-used");
     await member.context().close();
+  });
+
+  test("cancels an invitation, whose link then no longer works", async ({ page }) => {
+    const email = `${unique("cancelled")}@e2e.switchboard.test`;
+    const link = await invite(page, email, "member");
+    const pending = page.locator(`li[data-invited="${email}"]`);
+    await pending.getByLabel("Sure").check();
+    await pending.getByRole("button", { name: "Cancel invitation" }).click();
+    await expect(page.getByTestId("users-done")).toContainText("Invitation cancelled");
+    await expect(page.locator(`li[data-invited="${email}"]`)).toHaveCount(0);
+    const response = await page.goto(link);
+    expect(response?.status()).toBe(404);
+    await expect(page.getByTestId("link-closed")).toContainText("not valid");
   });
 });
 

@@ -314,7 +314,7 @@ pub struct AuditEntry {
     pub tenant_id: Option<String>,
     /// `dlq.retry`, `dlq.retry_all`, `dlq.discard`, `reconciliation.trigger`, `user.add`,
     /// `user.set_role`, `user.remove`, `user.password_change`, `user.password_reset`,
-    /// `user.invite`, `user.join`, `user.reset_link`, `api_token.create`, `api_token.revoke`,
+    /// `user.invite`, `user.invite_cancel`, `user.join`, `user.reset_link`, `api_token.create`, `api_token.revoke`,
     /// `auth.sign_out_everywhere`, `auth.sign_in_failed` or `auth.sign_in_burst`.
     pub action: String,
     /// What it acted on: a message id, a run id, an email.

@@ -69,6 +69,28 @@ pub struct Invitation {
     pub tenant: Option<String>,
 }
 
+/// An invitation not yet accepted, as its makers see it (never its link).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PendingInvitation {
+    pub email: String,
+    pub role: Role,
+    pub tenant: Option<String>,
+    /// Who made it.
+    pub invited_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// `GET /api/users/invitations`: the open invitations the caller manages, by email.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InvitationsResponse {
+    pub success: bool,
+    pub invitations: Vec<PendingInvitation>,
+}
+
 /// Which kind of one-time link.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -27,6 +27,7 @@ fn outcome(done: &str) -> &'static str {
         "sign_out" => "Signed out everywhere: every session and live connection of the user ended.",
         "remove" => "Removed. Its sessions ended with it.",
         "invited" => "Invitation made. Send this link; it works once, for 72 hours:",
+        "cancel_invite" => "Invitation cancelled: its link no longer works.",
         "reset" => {
             "Its sessions have ended. Send this link to set a new password; it works once, for \
              2 hours:"
@@ -107,6 +108,7 @@ pub fn Users() -> impl IntoView {
                 </p>
             </Show>
             <Invite roles=roles.clone() manages_all />
+            <Pending />
             <Transition fallback=Loading>
                 {move || {
                     let roles = roles.clone();
@@ -144,6 +146,66 @@ pub fn Users() -> impl IntoView {
                 }}
             </Transition>
         </main>
+    }
+}
+
+/// The invitations not accepted yet, each with a "Cancel" confirmed by its "Sure" box.
+#[component]
+fn Pending() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| server_fns::invitations());
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                pending
+                    .get()
+                    .and_then(Result::ok)
+                    .filter(|loaded| !loaded.invitations.is_empty())
+                    .map(|loaded| {
+                        view! {
+                            <section class="panel" aria-labelledby="pending-title">
+                                <h2 id="pending-title">"Invited, not joined yet"</h2>
+                                <ul class="users__list" data-testid="pending">
+                                    {loaded
+                                        .invitations
+                                        .into_iter()
+                                        .map(|invitation| {
+                                            let email = invitation.email.clone();
+                                            let shown = email.clone();
+                                            let field = email.clone();
+                                            let sees = invitation
+                                                .tenant
+                                                .unwrap_or_else(|| "every tenant".to_owned());
+                                            view! {
+                                                <li class="users__item" data-invited=email>
+                                                    <div class="users__who">
+                                                        <strong>{shown}</strong>
+                                                        <span class="users__role">
+                                                            {format!(
+                                                                "{} · {sees} · by {} · until {} UTC",
+                                                                invitation.role.as_str(),
+                                                                invitation.invited_by,
+                                                                invitation.expires_at.date(),
+                                                            )}
+                                                        </span>
+                                                    </div>
+                                                    <form class="users__form" method="post" action="/users/manage">
+                                                        <input type="hidden" name="email" value=field />
+                                                        <input type="hidden" name="action" value="cancel_invite" />
+                                                        <Sure />
+                                                        <button type="submit" class="button button--danger">
+                                                            "Cancel invitation"
+                                                        </button>
+                                                    </form>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            </section>
+                        }
+                    })
+            }}
+        </Transition>
     }
 }
 

@@ -48,6 +48,7 @@ pub enum Action {
     ApiTokenCreate,
     ApiTokenRevoke,
     UserInvite,
+    UserInviteCancel,
     UserJoin,
     PasswordResetLink,
 }
@@ -70,6 +71,7 @@ impl Action {
             Self::ApiTokenCreate => "api_token.create",
             Self::ApiTokenRevoke => "api_token.revoke",
             Self::UserInvite => "user.invite",
+            Self::UserInviteCancel => "user.invite_cancel",
             Self::UserJoin => "user.join",
             Self::PasswordResetLink => "user.reset_link",
         }

@@ -9,7 +9,7 @@
 use app::dto::{
     auth::{Identity, MAX_PASSWORD_BYTES, TokenResponse},
     error::DataError,
-    users::{Invitation, LinkKind, LinkRedemption, LinkStatus, OneTimeLink},
+    users::{Invitation, InvitationsResponse, LinkKind, LinkRedemption, LinkStatus, OneTimeLink},
 };
 use axum::{
     Form, Json,
@@ -66,6 +66,37 @@ pub(super) async fn invite(
     let origin = origin(&state, &headers);
     let link = service::invite(&state, &caller, &invitation, client, &origin).await?;
     Ok((StatusCode::CREATED, Json(link)))
+}
+
+/// The open invitations: every one (admins) or the caller's tenant's (owners), by email. Never
+/// their links.
+#[utoipa::path(get, path = "/users/invitations", tag = "users",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = InvitationsResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(super) async fn invitations(
+    Caller(caller): Caller,
+    State(state): State<AppState>,
+) -> Result<Json<InvitationsResponse>, ApiError> {
+    Ok(Json(service::invitations(&state, &caller).await?))
+}
+
+/// Cancel the open invitation to an email: its link stops working at once.
+#[utoipa::path(delete, path = "/users/invitations/{email}", tag = "users",
+    params(("email" = String, Path, description = "The invited email")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 204, description = "Cancelled"), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody),
+              (status = 404, description = "No open invitation to it among yours",
+               body = ErrorBody)))]
+pub(super) async fn cancel_invitation(
+    Caller(caller): Caller,
+    client: ClientAddr,
+    State(state): State<AppState>,
+    Path(email): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service::cancel_invitation(&state, &caller, &email, client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A one-time link for a user to set a new password. Every session it holds ends now and its

@@ -141,6 +141,9 @@ pub(super) async fn manage_form(
             .await
             .map(drop),
         "remove" => users::remove(&state, &caller, &form.email).await.map(drop),
+        "cancel_invite" => {
+            crate::service::links::cancel_invitation(&state, &caller, &form.email, client).await
+        }
         "reset" => {
             let origin = super::origin::site_origin(&headers, state.config.public_url.as_deref());
             let made = crate::service::links::reset(&state, &caller, &form.email, client, &origin);

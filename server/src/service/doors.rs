@@ -24,7 +24,7 @@ use app::{
             AuditQuery, CallsQuery, DlqQuery, PeriodQuery, RunsQuery, TenantQuery, UsersQuery,
         },
         tokens::ApiTokensResponse,
-        users::{LinkInfo, UsersResponse},
+        users::{InvitationsResponse, LinkInfo, UsersResponse},
     },
 };
 use time::OffsetDateTime;
@@ -255,6 +255,10 @@ fn permitted(caller: &Identity, permission: Permission) -> Result<(), DataError>
 }
 
 impl DashboardData for AppState {
+    fn invitations<'a>(&'a self, caller: &'a Identity) -> DataFuture<'a, InvitationsResponse> {
+        Box::pin(super::links::invitations(self, caller))
+    }
+
     fn link_page<'a>(&'a self, secret: &'a str) -> DataFuture<'a, LinkInfo> {
         Box::pin(super::links::page(self, secret))
     }

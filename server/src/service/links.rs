@@ -7,7 +7,10 @@
 use app::dto::{
     auth::{Identity, Permission},
     error::DataError,
-    users::{Invitation, LinkInfo, LinkKind, LinkStatus, OneTimeLink},
+    users::{
+        Invitation, InvitationsResponse, LinkInfo, LinkKind, LinkStatus, OneTimeLink,
+        PendingInvitation,
+    },
 };
 
 use super::users::{close_sockets, managed, managed_tenant};
@@ -144,6 +147,57 @@ pub async fn invite(
     };
     let made = links::invite(&state.storage, &user, Actor::user(caller), client).await?;
     answer(state, caller, origin, LinkKind::Invite, made).await
+}
+
+/// The open invitations the caller manages: every one (admins), its tenant's (owners).
+pub async fn invitations(
+    state: &AppState,
+    caller: &Identity,
+) -> Result<InvitationsResponse, DataError> {
+    let tenant = managed_tenant(caller)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let rows = state.storage.open_invitations(tenant, now).await?;
+    let invitations = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(PendingInvitation {
+                role: Role::parse(&row.role)?,
+                expires_at: time::OffsetDateTime::from_unix_timestamp(row.expires_at).ok()?,
+                email: row.email,
+                tenant: row.tenant_id,
+                invited_by: row.created_by,
+            })
+        })
+        .collect();
+    Ok(InvitationsResponse {
+        success: true,
+        invitations,
+    })
+}
+
+/// Cancels the open invitation to `email`: its link no longer works. One the caller does not
+/// manage is as missing as none.
+pub async fn cancel_invitation(
+    state: &AppState,
+    caller: &Identity,
+    email: &str,
+    client: ClientAddr,
+) -> Result<(), DataError> {
+    let tenant = managed_tenant(caller)?;
+    let email = crate::domain::users::normalized_email(email);
+    if !state.storage.cancel_invitation(&email, tenant).await? {
+        return Err(DataError::NotFound(format!(
+            "no open invitation to {email} among yours"
+        )));
+    }
+    let entry = crate::domain::audit::Entry::new(
+        Actor::user(caller),
+        crate::domain::audit::Action::UserInviteCancel,
+        client,
+    )
+    .target(&email);
+    state.audit(entry).await;
+    Ok(())
 }
 
 /// A reset link for `email`, one of the caller's users; its sessions end now.

@@ -86,6 +86,34 @@ impl Storage {
         )
     }
 
+    /// The invitations still open at `now` (of `tenant`'s users-to-be, or every one), by email.
+    pub async fn open_invitations(
+        &self,
+        tenant: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<LinkRow>, StorageError> {
+        let sql = select_links!(
+            "kind = 'invite' AND used_at IS NULL AND expires_at > $1 \
+             AND ($2 IS NULL OR tenant_id = $2) ORDER BY email"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as(sql).bind(now).bind(tenant).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Cancels the open invitation to `email` (of `tenant`'s, or any); whether there was one.
+    pub async fn cancel_invitation(
+        &self,
+        email: &str,
+        tenant: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let sql = "DELETE FROM one_time_links WHERE kind = 'invite' AND used_at IS NULL \
+                   AND email = $1 AND ($2 IS NULL OR tenant_id = $2)";
+        let done = with_pool!(self, pool => sqlx::query(sql).bind(email).bind(tenant)
+            .execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
     /// Uses the link whose secret hashes to `secret_hash` at `now`, if it is still open: in one
     /// statement, so two uses at once cannot both succeed.
     pub async fn use_link(

@@ -414,3 +414,60 @@ async fn with_a_mail_server_set_the_link_is_mailed_to_its_user() {
         "{link}"
     );
 }
+
+#[tokio::test]
+async fn open_invitations_are_listed_to_their_managers_and_cancelled_at_once() {
+    let app = spawn_app().await;
+    app.add_user("root@platform.test", Role::Admin, None).await;
+    app.add_user("owner@acme.test", Role::Owner, Some("acme"))
+        .await;
+    app.add_user("owner@globex.test", Role::Owner, Some("globex"))
+        .await;
+    let admin = app.sign_in("root@platform.test").await;
+    let acme = app.sign_in("owner@acme.test").await;
+    let globex = app.sign_in("owner@globex.test").await;
+    for (by, email) in [(&acme, "soon@acme.test"), (&globex, "later@globex.test")] {
+        let body = json!({"email": email, "role": "member"});
+        let (status, _) = call(&app, Method::POST, "/api/users/invitations", by, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, link) = call(
+        &app,
+        Method::POST,
+        "/api/users/invitations",
+        &acme,
+        Some(json!({"email": "soon@acme.test", "role": "member"})),
+    )
+    .await;
+    let emails = |list: &Value| -> Vec<String> {
+        list["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, all) = call(&app, Method::GET, "/api/users/invitations", &admin, None).await;
+    assert_eq!(emails(&all), ["later@globex.test", "soon@acme.test"]);
+    assert!(
+        !all.to_string().contains(&secret_of(&link)),
+        "never the link: {all}"
+    );
+    let (_, own) = call(&app, Method::GET, "/api/users/invitations", &acme, None).await;
+    assert_eq!(emails(&own), ["soon@acme.test"]);
+    assert_eq!(own["invitations"][0]["invited_by"], "owner@acme.test");
+
+    let path = "/api/users/invitations/soon@acme.test";
+    let (status, _) = call(&app, Method::DELETE, path, &globex, None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's is as missing as none"
+    );
+    let (status, _) = call(&app, Method::DELETE, path, &acme, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = use_link(&app, &secret_of(&link), NEW_PASSWORD).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "its link no longer works");
+    let (_, own) = call(&app, Method::GET, "/api/users/invitations", &acme, None).await;
+    assert_eq!(emails(&own), Vec::<String>::new());
+}
