@@ -39,9 +39,10 @@ impl From<UserError> for DataError {
     }
 }
 
-fn summary(row: UserRow) -> Option<UserSummary> {
+/// How `row` is listed, with `active_sessions` of its sessions still active.
+fn summary(row: UserRow, active_sessions: u32) -> Option<UserSummary> {
     Some(UserSummary {
-        active_sessions: 0,
+        active_sessions,
         role: Role::parse(&row.role)?,
         email: row.email,
         tenant: row.tenant_id,
@@ -73,24 +74,19 @@ pub async fn list(
     let tenant = managed_tenant(caller)?;
     let limit = DataError::bounded("limit", query.limit, 100, 500)?;
     let after = query.after.as_deref().filter(|after| !after.is_empty());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut users = state
         .storage
-        .users_page(tenant, after, i64::from(limit) + 1)
+        .users_page(tenant, after, i64::from(limit) + 1, now)
         .await?;
     let next_after = (users.len() > limit as usize)
         .then(|| {
             users.truncate(limit as usize);
-            users.last().map(|user| user.email.clone())
+            users.last().map(|row| row.user.email.clone())
         })
         .flatten();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let sessions = state.storage.active_sessions(now).await?;
     let users = users.into_iter().filter_map(|row| {
-        let active = sessions.get(&row.id).copied().unwrap_or_default();
-        summary(row).map(|user| UserSummary {
-            active_sessions: u32::try_from(active).unwrap_or(u32::MAX),
-            ..user
-        })
+        summary(row.user, u32::try_from(row.active_sessions).unwrap_or(u32::MAX))
     });
     Ok(UsersResponse {
         success: true,
@@ -161,7 +157,8 @@ pub async fn set_role(
     Ok(UserChangeResponse {
         success: true,
         email: changed.email.clone(),
-        user: summary(changed),
+        // Its sessions ended with the change.
+        user: summary(changed, 0),
     })
 }
 
@@ -179,7 +176,8 @@ pub async fn sign_out(
     Ok(UserChangeResponse {
         success: true,
         email: target.email.clone(),
-        user: summary(target),
+        // Signed out everywhere: none active.
+        user: summary(target, 0),
     })
 }
 

@@ -82,6 +82,14 @@ pub struct UserRow {
     pub last_sign_in_at: Option<i64>,
 }
 
+/// A user of a page of the users list, with its active sessions.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserPageRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub active_sessions: i64,
+}
+
 /// The columns of [`PeriodTotals`], summed.
 const PERIOD_SUMS: &str = r#""agentConfigId", outcome,
     CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(ended) AS BIGINT) AS ended,
@@ -361,22 +369,30 @@ impl Storage {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).fetch_all(pool).await)?)
     }
 
-    /// A page of the users (or `tenant`'s) after the email `after`, by email: at most `limit`.
+    /// A page of the users (or `tenant`'s) after the email `after`, by email: at most `limit`,
+    /// each with its sessions active at `now` (unexpired, at its current token version).
     pub async fn users_page(
         &self,
         tenant: Option<&str>,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<UserRow>, StorageError> {
+        now: i64,
+    ) -> Result<Vec<UserPageRow>, StorageError> {
         let sql = concat!(
             "SELECT ",
             user_columns!(),
-            " FROM dashboard_users WHERE ($1 IS NULL OR tenant_id = $1) ",
+            ", (SELECT CAST(COUNT(*) AS BIGINT) FROM user_sessions s WHERE s.user_id = dashboard_users.id ",
+            "AND s.expires_at > $4 AND s.token_version = dashboard_users.token_version) ",
+            "AS active_sessions FROM dashboard_users WHERE ($1 IS NULL OR tenant_id = $1) ",
             "AND ($2 IS NULL OR email > $2) ORDER BY email LIMIT $3"
         );
-        Ok(
-            with_pool!(self, pool => sqlx::query_as(sql).bind(tenant).bind(after).bind(limit).fetch_all(pool).await)?,
-        )
+        Ok(with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(after)
+            .bind(limit)
+            .bind(now)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// Every user's token version, by user id.

@@ -1,7 +1,6 @@
 //! The `user_sessions` table: the sign-ins handed out, for the users list's count of each
-//! user's active sessions. Sessions are checked by token version, not here; this only counts.
-
-use std::collections::HashMap;
+//! user's active sessions ([`Storage::users_page`] counts them). Sessions are checked by token
+//! version, not here.
 
 use super::{Storage, StorageError};
 
@@ -28,16 +27,5 @@ impl Storage {
         with_pool!(self, pool => sqlx::query(insert).bind(user).bind(version).bind(at)
             .bind(expires_at).execute(pool).await.map(drop))?;
         Ok(())
-    }
-
-    /// Each user's sessions still active at `now`: unexpired, at its current token version.
-    pub async fn active_sessions(&self, now: i64) -> Result<HashMap<i64, i64>, StorageError> {
-        let sql = "SELECT s.user_id, CAST(COUNT(*) AS BIGINT) FROM user_sessions s \
-                   JOIN dashboard_users u ON u.id = s.user_id \
-                   WHERE s.expires_at > $1 AND s.token_version = u.token_version \
-                   GROUP BY s.user_id";
-        let rows: Vec<(i64, i64)> =
-            with_pool!(self, pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await)?;
-        Ok(rows.into_iter().collect())
     }
 }
