@@ -70,33 +70,10 @@ pub fn Account() -> impl IntoView {
                     name="current_password"
                     type="password"
                     autocomplete="current-password"
-                    maxlength=max.clone()
-                    required
-                />
-                <label for="new_password">"New password"</label>
-                <input
-                    id="new_password"
-                    name="new_password"
-                    type="password"
-                    autocomplete="new-password"
-                    minlength="12"
-                    maxlength=max.clone()
-                    aria-describedby="new-password-rule"
-                    required
-                />
-                <p id="new-password-rule" class="account__rule">
-                    "At least 12 characters. A few unrelated words are easy to remember and hard to guess."
-                </p>
-                <label for="confirm_password">"New password, again"</label>
-                <input
-                    id="confirm_password"
-                    name="confirm_password"
-                    type="password"
-                    autocomplete="new-password"
-                    minlength="12"
                     maxlength=max
                     required
                 />
+                <NewPasswordFields label="New password" again="New password, again" />
                 <button type="submit">"Change password"</button>
             </form>
             {tokens}
@@ -104,5 +81,38 @@ pub fn Account() -> impl IntoView {
                 <a href="/dashboard/realtime">"Back to the dashboard"</a>
             </p>
         </main>
+    }
+}
+
+/// A new password and its confirmation, with the rule they must meet; the server checks them
+/// (`new_password`, `confirm_password`). Shared by the password change and the link pages.
+#[component]
+pub fn NewPasswordFields(label: &'static str, again: &'static str) -> impl IntoView {
+    let max = MAX_PASSWORD_BYTES.to_string();
+    view! {
+        <label for="new_password">{label}</label>
+        <input
+            id="new_password"
+            name="new_password"
+            type="password"
+            autocomplete="new-password"
+            minlength="12"
+            maxlength=max.clone()
+            aria-describedby="new-password-rule"
+            required
+        />
+        <p id="new-password-rule" class="account__rule">
+            "At least 12 characters. A few unrelated words are easy to remember and hard to guess."
+        </p>
+        <label for="confirm_password">{again}</label>
+        <input
+            id="confirm_password"
+            name="confirm_password"
+            type="password"
+            autocomplete="new-password"
+            minlength="12"
+            maxlength=max
+            required
+        />
     }
 }

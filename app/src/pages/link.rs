@@ -8,11 +8,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::panel::{Failed, Loading},
-    dto::{
-        auth::MAX_PASSWORD_BYTES,
-        users::{LinkInfo as Page, LinkKind, LinkStatus},
-    },
-    http_status, server_fns,
+    dto::users::{LinkInfo as Page, LinkKind, LinkStatus},
+    http_status,
+    pages::account::NewPasswordFields,
+    server_fns,
 };
 
 fn problem(code: &str) -> &'static str {
@@ -76,7 +75,6 @@ fn Open(page: Page, secret: String, error: Option<String>) -> impl IntoView {
             )
         }
     };
-    let max = MAX_PASSWORD_BYTES.to_string();
     view! {
         <h1 class="login__title">{title}</h1>
         <form class="login__form" method="post" action="/link">
@@ -90,29 +88,7 @@ fn Open(page: Page, secret: String, error: Option<String>) -> impl IntoView {
                     }
                 })}
             <input type="hidden" name="secret" value=secret />
-            <label for="new_password">"Password"</label>
-            <input
-                id="new_password"
-                name="new_password"
-                type="password"
-                autocomplete="new-password"
-                minlength="12"
-                maxlength=max.clone()
-                required
-            />
-            <p class="account__rule">
-                "At least 12 characters. A few unrelated words are easy to remember and hard to guess."
-            </p>
-            <label for="confirm_password">"Password, again"</label>
-            <input
-                id="confirm_password"
-                name="confirm_password"
-                type="password"
-                autocomplete="new-password"
-                minlength="12"
-                maxlength=max
-                required
-            />
+            <NewPasswordFields label="Password" again="Password, again" />
             <button type="submit">"Set password and sign in"</button>
         </form>
     }
