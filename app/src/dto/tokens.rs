@@ -80,10 +80,6 @@ impl TokenScope {
     }
 }
 
-/// The cookie that carries a token just made from the account page's form to the page that
-/// shows it, once: HttpOnly, sent only to `/account`, gone after five minutes or one showing.
-pub const NEW_TOKEN_COOKIE: &str = "switchboard_new_token";
-
 /// The longest token name accepted.
 pub const MAX_TOKEN_NAME_CHARS: usize = 80;
 /// The longest lifetime a token may be given, in days.

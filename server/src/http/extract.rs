@@ -33,13 +33,9 @@ impl FromRequestParts<AppState> for Verified {
     }
 }
 
-/// The `Authorization: Bearer` value of a request, trimmed.
+/// The `Authorization: Bearer` value of a request, trimmed; none for a malformed header.
 pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+    crate::domain::auth::bearer(headers).ok().flatten()
 }
 
 /// Whether a request presented `expected` (an API key), compared in constant time.

@@ -35,6 +35,7 @@ use crate::{
     },
     runtime::state::AppState,
     service::links as service,
+    storage::one_time_links::LinkRow,
 };
 
 /// The cookie that carries a link just made from the users page to that page, once.
@@ -42,10 +43,6 @@ pub(super) const NEW_LINK_COOKIE: &str = "switchboard_new_link";
 
 /// The longest secret a link carries (ours are 43 characters).
 const MAX_SECRET_BYTES: usize = 64;
-
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    site_origin(headers, state.config.public_url.as_deref())
-}
 
 /// Invite someone to sign in: the answer holds the link to send them, this once. An owner
 /// invites owners and members of its own tenant only.
@@ -63,7 +60,7 @@ pub(super) async fn invite(
     State(state): State<AppState>,
     ApiJson(invitation): ApiJson<Invitation>,
 ) -> Result<(StatusCode, Json<OneTimeLink>), ApiError> {
-    let origin = origin(&state, &headers);
+    let origin = site_origin(&state, &headers);
     let link = service::invite(&state, &caller, &invitation, client, &origin).await?;
     Ok((StatusCode::CREATED, Json(link)))
 }
@@ -114,14 +111,27 @@ pub(super) async fn reset(
     State(state): State<AppState>,
     Path(email): Path<String>,
 ) -> Result<(StatusCode, Json<OneTimeLink>), ApiError> {
-    let origin = origin(&state, &headers);
+    let origin = site_origin(&state, &headers);
     let link = service::reset(&state, &caller, &email, client, &origin).await?;
     Ok((StatusCode::CREATED, Json(link)))
 }
 
-/// Uses a link: sets the password and signs its user in. Only while the link is open, once.
+/// What the link with `secret` is, read once per use.
+async fn inspect(
+    state: &AppState,
+    secret: &str,
+) -> Result<(LinkStatus, Option<LinkRow>), ApiError> {
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(DataError::invalid("secret", "not a link's").into());
+    }
+    Ok(links::inspect(&state.storage, secret).await?)
+}
+
+/// Uses a link, as `inspect` found it: sets the password and signs its user in. Only while the
+/// link is open, once.
 async fn redeem(
     state: &AppState,
+    inspected: (LinkStatus, Option<LinkRow>),
     redemption: LinkRedemption,
     client: ClientAddr,
 ) -> Result<(String, Identity, LinkKind), ApiError> {
@@ -130,16 +140,12 @@ async fn redeem(
         new_password,
         confirm_password,
     } = redemption;
-    if secret.len() > MAX_SECRET_BYTES {
-        return Err(DataError::invalid("secret", "not a link's").into());
-    }
     if new_password.len() > MAX_PASSWORD_BYTES {
         let limit = format!("at most {MAX_PASSWORD_BYTES} bytes");
         return Err(DataError::invalid("new_password", limit).into());
     }
     // Refused before any hashing: a guessed secret costs one lookup.
-    let (status, row) = links::inspect(&state.storage, &secret).await?;
-    let row = match (status, row) {
+    let row = match inspected {
         (LinkStatus::Open, Some(row)) => row,
         (LinkStatus::Used, _) => return Err(DataError::from(LinkError::Used).into()),
         (LinkStatus::Expired, _) => return Err(DataError::from(LinkError::Expired).into()),
@@ -180,7 +186,8 @@ pub(super) async fn use_link(
     State(state): State<AppState>,
     ApiJson(redemption): ApiJson<LinkRedemption>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (token, identity, _) = redeem(&state, redemption, client).await?;
+    let inspected = inspect(&state, &redemption.secret).await?;
+    let (token, identity, _) = redeem(&state, inspected, redemption, client).await?;
     Ok(Json(TokenResponse {
         success: true,
         token,
@@ -201,19 +208,20 @@ pub(super) async fn use_link_form(
     let Ok(Form(redemption)) = form else {
         return Redirect::to("/welcome/unknown?error=invalid").into_response();
     };
-    let kind = match links::inspect(&state.storage, &redemption.secret).await {
-        Ok((_, Some(row))) => links::kind_of(&row),
-        _ => LinkKind::Invite,
+    let inspected = match inspect(&state, &redemption.secret).await {
+        Ok(inspected) => inspected,
+        Err(_) => (LinkStatus::Unknown, None),
     };
+    let kind = inspected
+        .1
+        .as_ref()
+        .map_or(LinkKind::Invite, links::kind_of);
     let secret: String = form_urlencoded::byte_serialize(redemption.secret.as_bytes()).collect();
     let back = |code: &str| {
-        let path = match kind {
-            LinkKind::Invite => "welcome",
-            LinkKind::Reset => "reset",
-        };
-        Redirect::to(&format!("/{path}/{secret}?error={code}")).into_response()
+        let page = service::link_path(kind, &secret);
+        Redirect::to(&format!("{page}?error={code}")).into_response()
     };
-    match redeem(&state, redemption, client).await {
+    match redeem(&state, inspected, redemption, client).await {
         Ok((token, _, _)) => {
             let jar = with_session(jar, &state, &headers, token);
             (jar, Redirect::to(super::DASHBOARD_PATH)).into_response()
@@ -249,7 +257,7 @@ pub(super) async fn invite_form(
         return Redirect::to("/users?error=invalid_parameter").into_response();
     };
     invitation.tenant = invitation.tenant.filter(|tenant| !tenant.trim().is_empty());
-    let origin = origin(&state, &headers);
+    let origin = site_origin(&state, &headers);
     let made = service::invite(&state, &caller, &invitation, client, &origin).await;
     with_new_link(&state, &headers, jar, made, "invited")
 }

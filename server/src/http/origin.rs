@@ -74,8 +74,8 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
 
 /// This site's origin as its users reach it, for links it hands out: `SWITCHBOARD_PUBLIC_URL`
 /// when set, else the request's `Host` (HTTPS when a proxy says so).
-pub(super) fn site_origin(headers: &HeaderMap, public_origin: Option<&str>) -> String {
-    if let Some(public) = public_origin {
+pub(super) fn site_origin(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(public) = state.config.public_url.as_deref() {
         return public.trim_end_matches('/').to_owned();
     }
     let https = headers

@@ -8,10 +8,7 @@
 use app::{
     dto::{
         error::DataError,
-        tokens::{
-            ApiTokenSummary, ApiTokensResponse, CreatedApiToken, NEW_TOKEN_COOKIE, NewApiToken,
-            TokenScope,
-        },
+        tokens::{ApiTokenSummary, ApiTokensResponse, CreatedApiToken, NewApiToken, TokenScope},
     },
     session::ShownOnce,
 };
@@ -35,6 +32,10 @@ use crate::{
     runtime::state::AppState,
     service::api_tokens,
 };
+
+/// The cookie that carries a token just made from the account page's form to the page that
+/// shows it, once: HttpOnly, sent only to `/account`, gone after five minutes or one showing.
+const NEW_TOKEN_COOKIE: &str = "switchboard_new_token";
 
 /// Your API tokens, and those of the users you manage (every user's for an admin, your
 /// tenant's for an owner), newest first. Never their secrets.

@@ -145,7 +145,7 @@ pub(super) async fn manage_form(
             crate::service::links::cancel_invitation(&state, &caller, &form.email, client).await
         }
         "reset" => {
-            let origin = super::origin::site_origin(&headers, state.config.public_url.as_deref());
+            let origin = super::origin::site_origin(&state, &headers);
             let made = crate::service::links::reset(&state, &caller, &form.email, client, &origin);
             return super::links::with_new_link(&state, &headers, jar, made.await, "reset");
         }

@@ -36,13 +36,22 @@ impl From<LinkError> for DataError {
     }
 }
 
-/// Where a link's page is, under `origin` (this site, as its users reach it).
-pub fn link_url(origin: &str, kind: LinkKind, secret: &str) -> String {
-    let path = match kind {
+/// The path of a link's page.
+pub fn link_path(kind: LinkKind, secret: &str) -> String {
+    let folder = match kind {
         LinkKind::Invite => "welcome",
         LinkKind::Reset => "reset",
     };
-    format!("{}/{path}/{secret}", origin.trim_end_matches('/'))
+    format!("/{folder}/{secret}")
+}
+
+/// Where a link's page is, under `origin` (this site, as its users reach it).
+pub fn link_url(origin: &str, kind: LinkKind, secret: &str) -> String {
+    format!(
+        "{}{}",
+        origin.trim_end_matches('/'),
+        link_path(kind, secret)
+    )
 }
 
 /// The link made, mailed to its user when a mail server is set.

@@ -86,7 +86,10 @@ pub async fn list(
         })
         .flatten();
     let users = users.into_iter().filter_map(|row| {
-        summary(row.user, u32::try_from(row.active_sessions).unwrap_or(u32::MAX))
+        summary(
+            row.user,
+            u32::try_from(row.active_sessions).unwrap_or(u32::MAX),
+        )
     });
     Ok(UsersResponse {
         success: true,
