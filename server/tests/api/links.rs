@@ -471,3 +471,46 @@ async fn open_invitations_are_listed_to_their_managers_and_cancelled_at_once() {
     let (_, own) = call(&app, Method::GET, "/api/users/invitations", &acme, None).await;
     assert_eq!(emails(&own), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn one_maker_holds_at_most_a_hundred_open_links() {
+    let app = spawn_app().await;
+    app.add_user("owner@acme.test", Role::Owner, Some("acme"))
+        .await;
+    let owner = app.sign_in("owner@acme.test").await;
+    let invite = |n: i64| json!({"email": format!("person-{n}@acme.test"), "role": "member"});
+    for n in 0..server::domain::links::MAX_OPEN_LINKS_PER_MAKER {
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/users/invitations",
+            &owner,
+            Some(invite(n)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "invitation {n}");
+    }
+    let (status, answer) = call(
+        &app,
+        Method::POST,
+        "/api/users/invitations",
+        &owner,
+        Some(invite(100)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("at most 100"),
+        "{answer}"
+    );
+    // Re-inviting an email replaces its link rather than adding one.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/users/invitations",
+        &owner,
+        Some(invite(0)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "a replacement is not one more");
+}

@@ -471,3 +471,35 @@ async fn a_token_the_database_vouched_for_lately_reads_the_dlq_through_an_outage
         app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_user_holds_at_most_fifty_live_tokens() {
+    let app = spawn_app().await;
+    app.add_user("ops@platform.test", Role::Operator, None)
+        .await;
+    let operator = app.sign_in("ops@platform.test").await;
+    let body = json!({"name": "bulk", "scope": "all_read", "expires_in_days": 1});
+    for _ in 0..api_tokens::MAX_TOKENS_PER_USER {
+        make(&app, &operator, body.clone()).await;
+    }
+    let (status, answer) = call(
+        &app,
+        Method::POST,
+        "/api/tokens",
+        &operator,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("at most 50"),
+        "{answer}"
+    );
+    // Revoking one makes room for one.
+    let (_, list) = call(&app, Method::GET, "/api/tokens", &operator, None).await;
+    let id = list["tokens"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/tokens/{id}");
+    let (status, _) = call(&app, Method::DELETE, &path, &operator, None).await;
+    assert_eq!(status, StatusCode::OK);
+    make(&app, &operator, body).await;
+}

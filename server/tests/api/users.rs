@@ -353,3 +353,38 @@ async fn the_list_pages_by_email_within_its_bound() {
         );
     }
 }
+
+#[tokio::test]
+async fn at_most_two_hundred_sessions_are_kept_per_user() {
+    use server::storage::user_sessions::SESSIONS_KEPT_PER_USER;
+    let app = spawn_app().await;
+    let (admin, _) = team(&app).await;
+    let user = app
+        .state
+        .storage
+        .user_by_email("analyst@acme.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Sign-ins are throttled; the bound is reached by noting sessions directly.
+    for n in 0..SESSIONS_KEPT_PER_USER + 20 {
+        let storage = &app.state.storage;
+        storage
+            .record_session(user.id, user.token_version, now + n, now + 3_600)
+            .await
+            .unwrap();
+    }
+    let (_, list) = call(&app, Method::GET, "/api/users", &admin, None).await;
+    let analyst = list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["email"] == "analyst@acme.test")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        analyst["active_sessions"], SESSIONS_KEPT_PER_USER,
+        "{analyst}"
+    );
+}

@@ -387,6 +387,28 @@ mod tests {
     }
 
     #[test]
+    fn no_more_tokens_are_remembered_than_the_bound() {
+        let known = KnownTokens::default();
+        for n in 0..=KNOWN_TOKENS_MAX {
+            let mut token = row("all_read", "viewer", None, None);
+            token.id = n as i64;
+            known.remember(&format!("digest-{n}"), &token);
+        }
+        assert_eq!(known.rows().len(), KNOWN_TOKENS_MAX);
+        assert!(
+            known.recall("digest-0").is_some(),
+            "the first stay while fresh"
+        );
+        assert!(
+            known
+                .recall(&format!("digest-{KNOWN_TOKENS_MAX}"))
+                .is_none()
+        );
+        known.forget_id(0);
+        assert!(known.recall("digest-0").is_none());
+    }
+
+    #[test]
     fn secrets_are_unguessable_and_kept_only_as_digests() {
         let one = new_secret();
         let two = new_secret();
