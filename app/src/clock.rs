@@ -62,6 +62,13 @@ impl Clock {
         }
     }
 
+    /// `YYYY-MM-DD HH:MM:SS` in the shown zone.
+    pub fn moment(&self, at: OffsetDateTime) -> String {
+        let at = at.to_offset(self.offset.get());
+        let (hour, minute, second) = at.to_hms();
+        format!("{} {hour:02}:{minute:02}:{second:02}", day(at.date()))
+    }
+
     /// The shown zone, e.g. "UTC" or "UTC+01:00".
     pub fn zone(&self) -> String {
         let offset = self.offset.get();

@@ -4,12 +4,19 @@
 //! compiling our wasm — an injected `<script>` runs nowhere. In the browser there is no response
 //! to set, so the call does nothing there; this keeps `cfg`s out of the components.
 
-/// The policy for a page whose inline scripts carry `nonce`.
-pub fn policy(nonce: &str) -> String {
+/// The origins call recordings may be played from, as the server was configured; a page
+/// rendered without them plays recordings from its own origin only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MediaOrigins(pub Vec<String>);
+
+/// The policy for a page whose inline scripts carry `nonce`, playing media from `media`.
+pub fn policy(nonce: &str, media: &MediaOrigins) -> String {
+    let media: String = media.0.iter().map(|origin| format!(" {origin}")).collect();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         media-src 'self'{media}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
     )
 }
 
@@ -19,8 +26,10 @@ pub fn set_policy() {
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
         leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(value) = axum::http::HeaderValue::from_str(&policy(&nonce))
-    {
+    ) && let Ok(value) = axum::http::HeaderValue::from_str(&policy(
+        &nonce,
+        &leptos::prelude::use_context::<MediaOrigins>().unwrap_or_default(),
+    )) {
         response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }

@@ -23,6 +23,7 @@ use crate::dto::{
         ReconciliationStatusResponse, ReconciliationTriggerResponse, SystemHealth, TenantsResponse,
     },
     auth::Identity,
+    call_detail::CallDetailResponse,
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
         RecentCallsResponse,
@@ -59,6 +60,14 @@ pub trait DashboardData: Send + Sync + 'static {
         caller: &'a Identity,
         query: &'a CallsQuery,
     ) -> DataFuture<'a, RecentCallsResponse>;
+
+    /// One call with everything kept about it; another tenant's call is as missing as an
+    /// unknown one (`NotFound`).
+    fn call_detail<'a>(
+        &'a self,
+        caller: &'a Identity,
+        id: &'a str,
+    ) -> DataFuture<'a, CallDetailResponse>;
 
     fn agent_performance<'a>(
         &'a self,

@@ -42,7 +42,7 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    account::Account, dashboard::RealtimeDashboard, link::LinkPage, login::Login,
+    account::Account, call::CallPage, dashboard::RealtimeDashboard, link::LinkPage, login::Login,
     not_found::NotFound, users::Users,
 };
 
@@ -144,6 +144,7 @@ pub fn App() -> impl IntoView {
                 // Async: the server waits for the page's data and sends it as one complete
                 // document, readable without JavaScript (streamed parts would need a script).
                 <Route path=path!("/dashboard/realtime") view=RealtimeDashboard ssr=SsrMode::Async />
+                <Route path=path!("/dashboard/calls/:id") view=CallPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/account") view=Account ssr=SsrMode::Async />
                 <Route path=path!("/users") view=Users ssr=SsrMode::Async />

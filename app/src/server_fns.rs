@@ -21,6 +21,7 @@ use crate::dto::{
         AdminActiveCallsResponse, AuditLogResponse, DlqActionResponse, DlqResponse,
         ReconciliationStatusResponse, ReconciliationTriggerResponse, SystemHealth, TenantsResponse,
     },
+    call_detail::CallDetailResponse,
     dashboard::{
         ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
         RecentCallsResponse,
@@ -95,6 +96,13 @@ pub async fn recent_calls(
 ) -> Result<RecentCallsResponse, DataError> {
     let (data, caller) = door::open().await?;
     door::answer(data.recent_calls(&caller, &query).await)
+}
+
+/// One call and everything kept about it (`GET /api/dashboard/calls/{id}`).
+#[server(prefix = "/rpc", endpoint = "call_detail", input = GetUrl, output = JsonText)]
+pub async fn call_detail(id: String) -> Result<CallDetailResponse, DataError> {
+    let (data, caller) = door::open().await?;
+    door::answer(data.call_detail(&caller, &id).await)
 }
 
 /// Per-agent figures (`GET /api/dashboard/agent-performance`).

@@ -9,6 +9,7 @@ use crate::{
     clock::{self, Clock, duration},
     components::panel::Empty,
     dto::{
+        call_detail::call_href,
         dashboard::{CallSummary, RecentCallsResponse},
         ingest::{Direction, Outcome},
         query::{CallStatus, PageQuery},
@@ -296,7 +297,9 @@ fn RecentCallRow(call: CallSummary, show_tenant: bool, clock: Clock) -> impl Int
             {show_tenant
                 .then(|| view! { <td data-label="Tenant">{call.user_id.clone()}</td> })}
             <td data-label="Started">
-                <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
+                <a href=call_href(&call.id) rel="external" title="Open this call">
+                    <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
+                </a>
             </td>
             <td data-label="Phone" class="mono">
                 {call.phone_number.clone().unwrap_or_else(|| "—".into())}

@@ -17,6 +17,8 @@ pub enum EventType {
     CallUpdated,
     CallEnded,
     Heartbeat,
+    /// One conversation turn: what the agent, the caller or a tool said.
+    Turn,
 }
 
 impl EventType {
@@ -27,6 +29,7 @@ impl EventType {
             Self::CallUpdated => "call_updated",
             Self::CallEnded => "call_ended",
             Self::Heartbeat => "heartbeat",
+            Self::Turn => "turn",
         }
     }
 }
@@ -167,7 +170,106 @@ pub struct CallEvent {
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
+    /// Why a `call_ended` call ended, in the producer's words (`caller_hung_up`,
+    /// `agent_transfer`, `silence_timeout`, …): 1–64 characters, no control characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 64))]
+    pub end_reason: Option<String>,
+    /// What a `call_ended` call cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// Required on `turn` events, and only there. A call takes at most 1,000 turns
+    /// ([`MAX_TURNS_PER_CALL`]); past that a turn is refused for itself (`turn_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Turn>,
 }
+
+impl CallEvent {
+    /// An event carrying nothing but its type, tenant, call and time; fill the rest with struct
+    /// update syntax.
+    pub fn new(
+        event_type: EventType,
+        user_id: impl Into<String>,
+        call_id: impl Into<String>,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            event_type,
+            user_id: user_id.into(),
+            call_id: call_id.into(),
+            at,
+            call: None,
+            outcome: None,
+            duration: None,
+            end_reason: None,
+            cost: None,
+            turn: None,
+        }
+    }
+}
+
+/// A call's price: `amount` ≥ 0 (kept to a millionth), `currency` an ISO 4217 code.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 1_000_000_000))]
+    pub amount: f64,
+    /// Three capital letters, e.g. `USD`.
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^[A-Z]{3}$"))]
+    pub currency: String,
+}
+
+/// Who spoke in a turn.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TurnRole {
+    Agent,
+    Caller,
+    Tool,
+}
+
+impl TurnRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Caller => "caller",
+            Self::Tool => "tool",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Agent, Self::Caller, Self::Tool]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+    }
+}
+
+/// One conversation turn of a `turn` event.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    pub role: TurnRole,
+    /// 1 to 4,000 characters ([`MAX_TURN_TEXT`]), not only spaces; line breaks and tabs are
+    /// the only control characters allowed.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 4000))]
+    pub text: String,
+    /// For an agent turn: milliseconds from the end of the caller's speech to the agent's first
+    /// audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 600_000))]
+    pub latency_ms: Option<i64>,
+    /// The turn was cut off by the other side speaking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<bool>,
+}
+
+/// Longest turn text, in characters.
+pub const MAX_TURN_TEXT: usize = 4_000;
+/// Most turns kept per call; a turn past it is refused (`turn_limit`).
+pub const MAX_TURNS_PER_CALL: usize = 1_000;
 
 /// The ingest body as the API document describes it: one event, or an array of 1 to
 /// [`MAX_BATCH`]. Only the document uses it: the server reads a body event by event, so one bad
@@ -237,7 +339,9 @@ pub struct EventResult {
     pub status: EventStatus,
     /// Why a `rejected` event was refused: `invalid_event` (the field at fault is in `error`),
     /// `tenant_mismatch` (the call is another tenant's), `room_sid_taken` (another of the
-    /// tenant's calls holds its `livekitRoomSid`) or `unavailable` (send it again later).
+    /// tenant's calls holds its `livekitRoomSid`), `metadata_too_large`, `live_call_limit`,
+    /// `tenant_limit`, `turn_limit` (the call has [`MAX_TURNS_PER_CALL`] turns) or
+    /// `unavailable` (send it again later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod call_detail;
 pub mod calls;
 pub mod dashboard;
 pub mod error;

@@ -7,6 +7,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod account;
+#[cfg(feature = "ssr")]
+pub mod call;
 pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod link;
@@ -19,8 +21,10 @@ pub mod users;
 
 /// The paths whose pages only the server renders.
 pub const SERVER_ONLY_PATHS: [&str; 2] = ["/account", "/users"];
-/// The folders whose pages only the server renders: one-time links.
-pub const SERVER_ONLY_FOLDERS: [&str; 2] = ["/welcome/", "/reset/"];
+/// The folders whose pages only the server renders: one-time links, and the calls' own pages
+/// (complete as served; their live updates will need a bundle of their own, as the customers'
+/// has no room left under its budget).
+pub const SERVER_ONLY_FOLDERS: [&str; 3] = ["/welcome/", "/reset/", "/dashboard/calls/"];
 
 /// Whether the page at `path` is rendered by the server only (and so loads no bundle).
 pub fn is_server_only(path: &str) -> bool {
@@ -35,6 +39,12 @@ pub fn is_server_only(path: &str) -> bool {
 pub mod account {
     #[leptos::component]
     pub fn Account() -> impl leptos::IntoView {}
+}
+
+#[cfg(not(feature = "ssr"))]
+pub mod call {
+    #[leptos::component]
+    pub fn CallPage() -> impl leptos::IntoView {}
 }
 
 #[cfg(not(feature = "ssr"))]

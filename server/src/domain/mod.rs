@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod call_detail;
 pub mod cursor;
 pub mod figures;
 pub mod links;

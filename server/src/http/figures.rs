@@ -5,6 +5,7 @@
 use app::{
     data::DashboardData,
     dto::{
+        call_detail::CallDetailResponse,
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, MetricsResponse,
             RecentCallsResponse,
@@ -15,7 +16,7 @@ use app::{
 use axum::{
     Json,
     body::Body,
-    extract::State,
+    extract::{Path, State},
     http::header,
     response::{IntoResponse, Response},
 };
@@ -70,6 +71,22 @@ pub(super) async fn recent_calls(
     ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> Result<Json<RecentCallsResponse>, ApiError> {
     Ok(Json(state.recent_calls(&caller, &query).await?))
+}
+
+/// One call and everything kept about it: the row with its metadata, end reason and cost, its
+/// heartbeats summarised, its event log (first 50 and latest 200 events), its conversation and
+/// the agent's response latency. Another tenant's call is the same 404 as a missing one.
+#[utoipa::path(get, path = "/dashboard/calls/{id}", tag = "dashboard",
+    params(("id" = String, Path, description = "The call id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = CallDetailResponse), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub(super) async fn call_detail(
+    Caller(caller): Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CallDetailResponse>, ApiError> {
+    Ok(Json(state.call_detail(&caller, &id).await?))
 }
 
 /// Per-agent figures over a period, busiest first.

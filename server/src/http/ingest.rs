@@ -5,7 +5,10 @@
 //! refused, 503 when some could be neither written nor queued (send those again). The body always
 //! holds one result per event, in request order.
 
-use app::dto::ingest::{EventResult, EventStatus, IngestResponse};
+use app::dto::{
+    call_detail::EventSource,
+    ingest::{EventResult, EventStatus, IngestResponse},
+};
 use axum::{
     Json,
     body::Bytes,
@@ -95,7 +98,7 @@ pub(super) async fn post_events(
     let mut outcomes = if valid.is_empty() {
         Vec::new()
     } else {
-        state.ingestor.submit(valid).await
+        state.ingestor.submit(valid, EventSource::Http).await
     }
     .into_iter();
     let results: Vec<EventResult> = slots

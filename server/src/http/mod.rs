@@ -51,6 +51,9 @@ use crate::runtime::state::AppState;
 /// The dashboard page; `/` redirects here.
 pub const DASHBOARD_PATH: &str = "/dashboard/realtime";
 
+/// Where the calls' own pages are: `/dashboard/calls/{id}`.
+const CALL_PAGES: &str = "/dashboard/calls/";
+
 /// Where the users page is.
 const USERS_PATH: &str = "/users";
 
@@ -151,6 +154,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(figures::metrics))
         .routes(routes!(figures::active_calls))
         .routes(routes!(figures::recent_calls))
+        .routes(routes!(figures::call_detail))
         .routes(routes!(figures::agent_performance))
         .routes(routes!(figures::calls_per_hour))
         .routes(routes!(figures::export_calls))

@@ -38,6 +38,9 @@ pub(super) fn provide_page_context(state: &AppState) {
         LoginHints::default()
     };
     provide_context(hints);
+    provide_context(app::content_security::MediaOrigins(
+        state.config.recording_origins.clone(),
+    ));
 }
 
 /// The dashboard needs a session; the signed-in identity rides along in the request's
@@ -62,7 +65,8 @@ pub(super) async fn require_session(
         }
         Err(_)
             if [super::DASHBOARD_PATH, super::account::ACCOUNT_PATH]
-                .contains(&parts.uri.path()) =>
+                .contains(&parts.uri.path())
+                || parts.uri.path().starts_with(super::CALL_PAGES) =>
         {
             let wanted = parts
                 .uri

@@ -106,15 +106,7 @@ mod tests {
     use super::*;
 
     fn event(kind: EventType, tenant: &str, call: &str) -> CallEvent {
-        CallEvent {
-            event_type: kind,
-            user_id: tenant.to_owned(),
-            call_id: call.to_owned(),
-            at: time::OffsetDateTime::now_utc(),
-            call: None,
-            outcome: None,
-            duration: None,
-        }
+        CallEvent::new(kind, tenant, call, time::OffsetDateTime::now_utc())
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!   instance took and did not acknowledge (it died) are taken over by another after
 //!   [`crate::live::redis::STREAM_CLAIM_IDLE`].
 
+use app::dto::call_detail::EventSource;
 use futures::StreamExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -166,7 +167,10 @@ async fn write_entries(
     }
     if !events.is_empty() {
         link.count_taken(events.len());
-        for (id, outcome) in ids.into_iter().zip(ingestor.submit(events).await) {
+        for (id, outcome) in ids
+            .into_iter()
+            .zip(ingestor.submit(events, EventSource::RedisStream).await)
+        {
             match outcome {
                 WriteOutcome::Stored | WriteOutcome::Queued => done.push(id),
                 WriteOutcome::Rejected(error) => {
@@ -280,7 +284,7 @@ async fn write_producer_messages(
             continue;
         }
         link.count_taken(events.len());
-        for outcome in ingestor.submit(events).await {
+        for outcome in ingestor.submit(events, EventSource::RedisChannel).await {
             if let WriteOutcome::Rejected(error) = outcome {
                 warn!(%error, "redis: event refused");
             }

@@ -1,7 +1,7 @@
 //! Validation of incoming events. Each event is checked on its own, so one bad event gets its
 //! own error and never sinks the others in its batch.
 
-use app::dto::ingest::{CallEvent, EventType, MAX_BATCH, Outcome};
+use app::dto::ingest::{CallEvent, EventType, MAX_BATCH, MAX_TURN_TEXT, Outcome};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -50,6 +50,11 @@ const MAX_DURATION_SECS: i64 = 7 * 24 * 3600;
 /// Producers' clocks may run a little ahead of ours.
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
 const EARLIEST: OffsetDateTime = datetime!(2000-01-01 00:00 UTC);
+const MAX_END_REASON: usize = 64;
+/// A billion of any currency: more is a unit mistake, not a call's price.
+const MAX_COST: f64 = 1e9;
+/// Ten minutes: an agent that took longer to answer did not answer.
+const MAX_LATENCY_MS: i64 = 600_000;
 
 /// Splits a request body into events, each parsed and validated on its own.
 pub fn parse_body(
@@ -124,9 +129,15 @@ fn check(event: &CallEvent, now: OffsetDateTime) -> Result<(), String> {
         (EventType::CallEnded, _) | (_, None) => {}
         (_, Some(_)) => return Err("duration: only call_ended carries a duration".to_owned()),
     }
+    ending_fields(event)?;
+    turn_field(event)?;
     if let Some(call) = &event.call {
-        if event.event_type == EventType::Heartbeat {
-            return Err("call: heartbeats carry no call fields".to_owned());
+        match event.event_type {
+            EventType::Heartbeat => {
+                return Err("call: heartbeats carry no call fields".to_owned());
+            }
+            EventType::Turn => return Err("call: turns carry no call fields".to_owned()),
+            _ => {}
         }
         text("call.phoneNumber", call.phone_number.as_deref(), MAX_PHONE)?;
         if let Some(agent) = call.agent_config_id.as_deref() {
@@ -167,6 +178,62 @@ fn check(event: &CallEvent, now: OffsetDateTime) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// `end_reason` and `cost`: only on `call_ended`, and sensible there.
+fn ending_fields(event: &CallEvent) -> Result<(), String> {
+    let ended = event.event_type == EventType::CallEnded;
+    if let Some(reason) = &event.end_reason {
+        if !ended {
+            return Err("end_reason: only call_ended carries an end_reason".to_owned());
+        }
+        text("end_reason", Some(reason), MAX_END_REASON)?;
+    }
+    if let Some(cost) = &event.cost {
+        if !ended {
+            return Err("cost: only call_ended carries a cost".to_owned());
+        }
+        if !(0.0..=MAX_COST).contains(&cost.amount) {
+            return Err(format!("cost.amount: must be between 0 and {MAX_COST}"));
+        }
+        let code = cost.currency.as_bytes();
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
+            return Err("cost.currency: an ISO 4217 code, three capital letters".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// `turn`: required on `turn` events and only there.
+fn turn_field(event: &CallEvent) -> Result<(), String> {
+    let turn = match (event.event_type, &event.turn) {
+        (EventType::Turn, None) => return Err("turn: required for turn events".to_owned()),
+        (EventType::Turn, Some(turn)) => turn,
+        (_, Some(_)) => return Err("turn: only turn events carry a turn".to_owned()),
+        (_, None) => return Ok(()),
+    };
+    if turn.text.trim().is_empty() {
+        return Err("turn.text: must not be empty".to_owned());
+    }
+    if turn.text.chars().count() > MAX_TURN_TEXT {
+        return Err(format!("turn.text: at most {MAX_TURN_TEXT} characters"));
+    }
+    // Line breaks are speech; other control characters (NUL above all) cannot be stored.
+    if turn
+        .text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err("turn.text: must not contain control characters".to_owned());
+    }
+    if let Some(latency) = turn.latency_ms
+        && !(0..=MAX_LATENCY_MS).contains(&latency)
+    {
+        return Err(format!(
+            "turn.latency_ms: must be between 0 and {MAX_LATENCY_MS}"
+        ));
     }
     Ok(())
 }
@@ -256,6 +323,9 @@ mod properties {
                         Just("call".to_owned()),
                         Just("outcome".to_owned()),
                         Just("duration".to_owned()),
+                        Just("turn".to_owned()),
+                        Just("end_reason".to_owned()),
+                        Just("cost".to_owned()),
                         any::<String>(),
                     ],
                     inner,
@@ -461,6 +531,96 @@ mod tests {
             error_of(with(completed.clone(), &["duration"], json!(1.5))).contains("invalid type")
         );
         assert!(validate(with(completed, &["duration"], json!(90)), NOW).is_ok());
+    }
+
+    #[test]
+    fn turns_and_endings_are_checked_where_they_belong() {
+        let turn = json!({"type": "turn", "user_id": "t", "call_id": "c", "at": "2026-11-21T11:59:00Z",
+                          "turn": {"role": "agent", "text": "Hello!", "latency_ms": 640, "interrupted": false}});
+        assert!(validate(turn.clone(), NOW).is_ok());
+        let ended = json!({"type": "call_ended", "user_id": "t", "call_id": "c", "at": "2026-11-21T11:59:00Z",
+                           "outcome": "completed", "end_reason": "caller_hung_up",
+                           "cost": {"amount": 0.42, "currency": "USD"}});
+        assert!(validate(ended.clone(), NOW).is_ok());
+        let cases = [
+            (
+                with(turn.clone(), &["turn", "role"], json!("narrator")),
+                "turn.role: unknown variant",
+            ),
+            (
+                with(turn.clone(), &["turn", "text"], json!("  ")),
+                "turn.text: must not be empty",
+            ),
+            (
+                with(
+                    turn.clone(),
+                    &["turn", "text"],
+                    json!("x".repeat(MAX_TURN_TEXT + 1)),
+                ),
+                "turn.text: at most 4000",
+            ),
+            (
+                with(turn.clone(), &["turn", "text"], json!("a\u{0}b")),
+                "turn.text: must not contain control",
+            ),
+            (
+                with(turn.clone(), &["turn", "latency_ms"], json!(-5)),
+                "turn.latency_ms: must be between",
+            ),
+            (
+                with(turn.clone(), &["turn", "mood"], json!("happy")),
+                "unknown field `mood`",
+            ),
+            (
+                with(turn.clone(), &["call"], json!({"phoneNumber": "+1"})),
+                "call: turns carry no call fields",
+            ),
+            (
+                with(started(), &["turn"], json!({"role": "agent", "text": "hi"})),
+                "turn: only turn events",
+            ),
+            (
+                json!({"type": "turn", "user_id": "t", "call_id": "c", "at": "2026-11-21T11:59:00Z"}),
+                "turn: required",
+            ),
+            (
+                with(started(), &["end_reason"], json!("done")),
+                "end_reason: only call_ended",
+            ),
+            (
+                with(
+                    started(),
+                    &["cost"],
+                    json!({"amount": 1, "currency": "USD"}),
+                ),
+                "cost: only call_ended",
+            ),
+            (
+                with(ended.clone(), &["end_reason"], json!("x".repeat(65))),
+                "end_reason: at most 64",
+            ),
+            (
+                with(ended.clone(), &["cost", "amount"], json!(-0.01)),
+                "cost.amount: must be between",
+            ),
+            (
+                with(ended.clone(), &["cost", "currency"], json!("usd")),
+                "cost.currency: an ISO 4217",
+            ),
+            (
+                with(ended.clone(), &["cost", "amount"], json!("1.00")),
+                "cost.amount: invalid type",
+            ),
+        ];
+        for (event, expected) in cases {
+            let message = error_of(event.clone());
+            assert!(
+                message.contains(expected),
+                "{event}: {message:?} should mention {expected:?}"
+            );
+        }
+        // A multi-line turn is speech, not a control character.
+        assert!(validate(with(turn, &["turn", "text"], json!("Yes.\nAnd also…")), NOW).is_ok());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::sync::{
 
 use app::dto::{
     admin::FailureKind,
+    call_detail::EventSource,
     ingest::{CallEvent, EventType},
 };
 use rand::Rng;
@@ -32,7 +33,7 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
-    storage::{BatchPlan, Planned, Storage, StorageError, record::MergeError},
+    storage::{BatchPlan, Incoming, Planned, Storage, StorageError, record::MergeError},
 };
 
 /// Most events in one transaction.
@@ -96,7 +97,7 @@ pub struct WriteFailure {
 }
 
 struct Job {
-    events: Vec<CallEvent>,
+    events: Vec<Incoming>,
     reply: oneshot::Sender<Vec<WriteOutcome>>,
 }
 
@@ -154,18 +155,19 @@ impl Ingestor {
         &self.writer.injector
     }
 
-    /// Writes `events`, answering once each is stored, queued or refused (same order). An
-    /// event the [`Gate`] refuses is answered at once and the others are written.
-    pub async fn submit(&self, events: Vec<CallEvent>) -> Vec<WriteOutcome> {
+    /// Writes `events`, received from `source`, answering once each is stored, queued or
+    /// refused (same order). An event the [`Gate`] refuses is answered at once and the others
+    /// are written.
+    pub async fn submit(&self, events: Vec<CallEvent>, source: EventSource) -> Vec<WriteOutcome> {
         let refused = self.gate.admit(&events);
         if refused.iter().all(Option::is_none) {
-            return self.enqueue(events).await;
+            return self.enqueue(Incoming::all(events, source)).await;
         }
-        let admitted: Vec<CallEvent> = events
+        let admitted: Vec<Incoming> = events
             .into_iter()
             .zip(&refused)
             .filter(|(_, refusal)| refusal.is_none())
-            .map(|(event, _)| event)
+            .map(|(event, _)| Incoming { event, source })
             .collect();
         let mut written = self.enqueue(admitted).await.into_iter();
         refused
@@ -179,7 +181,7 @@ impl Ingestor {
             .collect()
     }
 
-    async fn enqueue(&self, events: Vec<CallEvent>) -> Vec<WriteOutcome> {
+    async fn enqueue(&self, events: Vec<Incoming>) -> Vec<WriteOutcome> {
         if events.is_empty() {
             return Vec::new();
         }
@@ -197,9 +199,10 @@ impl Ingestor {
     }
 
     /// Writes `events` now, in one transaction, without falling back to the DLQ: for the DLQ's own
-    /// retries. `Err` carries the failure.
+    /// retries (logged as [`EventSource::DlqReplay`]). `Err` carries the failure.
     pub async fn write_now(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, WriteFailure> {
-        self.writer.write_direct(events).await
+        let events = Incoming::all(events.to_vec(), EventSource::DlqReplay);
+        self.writer.write_direct(&events).await
     }
 
     /// Writes the server's own repairs (reconciliation) in one transaction, all or nothing,
@@ -209,8 +212,9 @@ impl Ingestor {
         &self,
         events: &[CallEvent],
     ) -> Result<Vec<WriteOutcome>, crate::storage::StorageError> {
-        let plan = self.writer.storage.write_batch(events).await?;
-        Ok(self.writer.after_commit(events, &plan).await)
+        let events = Incoming::all(events.to_vec(), EventSource::Reconciliation);
+        let plan = self.writer.storage.write_batch(&events).await?;
+        Ok(self.writer.after_commit(&events, &plan).await)
     }
 }
 
@@ -286,7 +290,7 @@ impl Writer {
     /// written on their own, and theirs again, so the events it refuses alone go to the DLQ and
     /// every other event of the batch is stored. A database that cannot be reached fails every
     /// part alike: then the batch is queued whole, at once.
-    async fn write_or_split(&self, events: &[CallEvent]) -> Vec<WriteOutcome> {
+    async fn write_or_split(&self, events: &[Incoming]) -> Vec<WriteOutcome> {
         match self.storage.write_batch(events).await {
             Ok(plan) => self.after_commit(events, &plan).await,
             Err(error) if events.len() > 1 && error.failure().may_split() => {
@@ -308,13 +312,13 @@ impl Writer {
         }
     }
 
-    async fn queue_failed(&self, events: &[CallEvent], error: &StorageError) -> Vec<WriteOutcome> {
+    async fn queue_failed(&self, events: &[Incoming], error: &StorageError) -> Vec<WriteOutcome> {
         let kind = error.failure().kind();
         warn!(%error, kind = kind.as_str(), events = events.len(), "write failed; queueing for retry");
         vec![self.queue(events, &error.to_string(), kind).await; events.len()]
     }
 
-    async fn write_direct(&self, events: &[CallEvent]) -> Result<Vec<WriteOutcome>, WriteFailure> {
+    async fn write_direct(&self, events: &[Incoming]) -> Result<Vec<WriteOutcome>, WriteFailure> {
         if events.iter().any(|_| self.injector.should_fail()) {
             return Err(WriteFailure {
                 error: INJECTED_FAILURE.to_owned(),
@@ -333,8 +337,12 @@ impl Writer {
     }
 
     /// Puts events in the DLQ after a failed write.
-    async fn queue(&self, events: &[CallEvent], error: &str, kind: FailureKind) -> WriteOutcome {
-        match self.dlq.push(events, error, kind).await {
+    async fn queue(&self, events: &[Incoming], error: &str, kind: FailureKind) -> WriteOutcome {
+        let events: Vec<CallEvent> = events
+            .iter()
+            .map(|incoming| incoming.event.clone())
+            .collect();
+        match self.dlq.push(&events, error, kind).await {
             Ok(()) => {
                 if let Ok(depth) = self.dlq.depth().await {
                     let event = BusEvent::DlqChanged { depth };
@@ -350,7 +358,7 @@ impl Writer {
     }
 
     /// Updates the registry, publishes the changes and maps the plan to outcomes.
-    async fn after_commit(&self, events: &[CallEvent], plan: &BatchPlan) -> Vec<WriteOutcome> {
+    async fn after_commit(&self, events: &[Incoming], plan: &BatchPlan) -> Vec<WriteOutcome> {
         let now = OffsetDateTime::now_utc();
         for row in plan.changed.values() {
             self.registry.track(row, now);
@@ -358,6 +366,7 @@ impl Writer {
         let mut published = Vec::new();
         let outcomes = events
             .iter()
+            .map(|incoming| &incoming.event)
             .zip(&plan.events)
             .map(|(event, planned)| match planned {
                 Planned::Applied { changed } => {
@@ -368,7 +377,8 @@ impl Writer {
                                 change: CallChange::Started,
                                 call,
                             },
-                            EventType::CallUpdated => BusEvent::Call {
+                            // A turn changes the row only when it is the call's first news.
+                            EventType::CallUpdated | EventType::Turn => BusEvent::Call {
                                 change: CallChange::Updated,
                                 call,
                             },

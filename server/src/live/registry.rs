@@ -201,6 +201,7 @@ mod tests {
             last_heartbeat_at: Some(datetime!(2026-11-21 12:00:30)),
             last_event_at: None,
             start_confirmed: true,
+            tally: Default::default(),
         }
     }
 

@@ -312,6 +312,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_parser = public_origin)]
     pub public_url: Option<String>,
 
+    /// Where call recordings are served from (`https://recordings.example.com`, comma
+    /// separated): a call's page may play audio from these origins (its Content Security
+    /// Policy's `media-src`), and from no other.
+    #[arg(long, env = "SWITCHBOARD_RECORDING_ORIGINS", value_parser = public_origin,
+          value_delimiter = ',')]
+    pub recording_origins: Vec<String>,
+
     /// Seconds a request may take until its answer starts (a CSV export's rows may take longer
     /// to stream); then it is answered 503. A client that never finishes sending its request
     /// holds nothing past this either.
@@ -391,6 +398,7 @@ impl ServeArgs {
             },
             reconcile_interval: std::time::Duration::from_secs(self.reconcile_interval_secs),
             public_url: self.public_url,
+            recording_origins: self.recording_origins,
             client_ip_header: self.client_ip_header,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             header_read_timeout: HEADER_READ_TIMEOUT,
@@ -428,6 +436,8 @@ pub struct Config {
     pub reconcile_interval: std::time::Duration,
     /// `SWITCHBOARD_PUBLIC_URL` as an origin (`https://board.example.com`, no path).
     pub public_url: Option<String>,
+    /// Origins call recordings may be played from (`SWITCHBOARD_RECORDING_ORIGINS`).
+    pub recording_origins: Vec<String>,
     /// Until a request's answer must start.
     pub request_timeout: std::time::Duration,
     /// Until a request's headers must have arrived ([`HEADER_READ_TIMEOUT`]); a connection's
@@ -499,6 +509,7 @@ impl Config {
             // Tests start runs themselves; a schedule would race them.
             reconcile_interval: std::time::Duration::ZERO,
             public_url: None,
+            recording_origins: Vec::new(),
             client_ip_header: None,
             request_timeout: std::time::Duration::from_secs(30),
             header_read_timeout: HEADER_READ_TIMEOUT,
@@ -654,6 +665,7 @@ mod tests {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             reconcile_interval_secs: 900,
             public_url: None,
+            recording_origins: Vec::new(),
             client_ip_header: None,
             request_timeout_secs: 30,
             max_connections: 4096,

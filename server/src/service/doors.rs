@@ -14,6 +14,7 @@ use app::{
             ReconciliationTriggerResponse, RunStatus, SystemHealth, TenantsResponse,
         },
         auth::{Identity, Permission},
+        call_detail::CallDetailResponse,
         dashboard::{
             ActiveCallsResponse, AgentPerformanceResponse, CallsPerHourResponse, DEFAULT_HOURS,
             DEFAULT_LIMIT, MAX_HOURS, MAX_LIMIT, MetricsResponse, RecentCallsResponse, Tenant,
@@ -353,6 +354,35 @@ impl DashboardData for AppState {
                 user_id: user_id(&scope),
                 next_cursor,
             })
+        })
+    }
+
+    fn call_detail<'a>(
+        &'a self,
+        caller: &'a Identity,
+        id: &'a str,
+    ) -> DataFuture<'a, CallDetailResponse> {
+        Box::pin(async move {
+            let scope = scope(caller, None)?;
+            let missing = || DataError::NotFound(format!("no call {id}"));
+            // No stored id is longer (validation); nothing to look up.
+            if id.is_empty() || id.chars().count() > 36 {
+                return Err(missing());
+            }
+            let timeline = self
+                .storage
+                .call_timeline(scope.tenant(), id)
+                .await?
+                .ok_or_else(missing)?;
+            let agent_name = match &timeline.call.agent_config_id {
+                Some(agent) => self
+                    .storage
+                    .agent_names(Some(&timeline.call.user_id))
+                    .await?
+                    .remove(agent),
+                None => None,
+            };
+            Ok(domain::call_detail::call_detail(timeline, agent_name))
         })
     }
 

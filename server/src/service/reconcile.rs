@@ -356,13 +356,14 @@ async fn repair(state: &AppState, report: &mut Report) -> Result<(), ReconcileEr
             continue;
         }
         events.push(CallEvent {
-            event_type: EventType::CallEnded,
-            user_id: call.user_id.clone(),
-            call_id: call.id.clone(),
-            at: call.last_seen().assume_utc(),
-            call: None,
             outcome: Some(Outcome::Stale),
-            duration: None,
+            end_reason: Some("heartbeats_stopped".to_owned()),
+            ..CallEvent::new(
+                EventType::CallEnded,
+                &call.user_id,
+                &call.id,
+                call.last_seen().assume_utc(),
+            )
         });
         purposes.push(Purpose::CloseStale);
     }

@@ -11,7 +11,9 @@ macro_rules! select_calls {
     () => {
         r#"SELECT id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
            "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
-           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed"
+           "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed",
+           "eventsLogged", "heartbeatCount", "firstHeartbeatAt", "longestHeartbeatGapMs",
+           "turnCount", "endReason", "costMicros", "costCurrency"
            FROM call_logs"#
     };
 }
@@ -21,14 +23,14 @@ pub mod plan;
 mod postgres;
 pub mod record;
 mod sqlite;
+pub mod timeline;
 
 use std::collections::HashMap;
-
-use app::dto::ingest::CallEvent;
 
 pub use failure::Failure;
 pub use plan::{BatchPlan, Bounds, Planned, RollupKey, RollupValues};
 pub use record::CallRecord;
+pub use timeline::Incoming;
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,7 @@ macro_rules! with_pool {
 
 mod all_tenants;
 pub mod api_tokens;
+pub mod call_detail;
 pub mod one_time_links;
 pub mod operations;
 pub mod reads;
@@ -159,8 +162,11 @@ impl Storage {
     }
 
     /// Applies `events` in one transaction and returns what was written.
-    pub async fn write_batch(&self, events: &[CallEvent]) -> Result<BatchPlan, StorageError> {
-        let mut ids: Vec<&str> = events.iter().map(|event| event.call_id.as_str()).collect();
+    pub async fn write_batch(&self, events: &[Incoming]) -> Result<BatchPlan, StorageError> {
+        let mut ids: Vec<&str> = events
+            .iter()
+            .map(|incoming| incoming.event.call_id.as_str())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let claimed = plan::claimed_room_sids(events);
@@ -399,6 +405,14 @@ macro_rules! bind_call_row {
             .push_bind(row.last_heartbeat_at)
             .push_bind(row.last_event_at)
             .push_bind(row.start_confirmed)
+            .push_bind(row.tally.events_logged)
+            .push_bind(row.tally.heartbeats)
+            .push_bind(row.tally.first_heartbeat_at)
+            .push_bind(row.tally.longest_heartbeat_gap_ms)
+            .push_bind(row.tally.turns)
+            .push_bind(row.tally.end_reason.clone())
+            .push_bind(row.tally.cost_micros)
+            .push_bind(row.tally.cost_currency.clone())
             .push_bind($now);
     }};
 }

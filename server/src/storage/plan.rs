@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use app::dto::ingest::CallEvent;
 use time::PrimitiveDateTime;
 
-use super::record::{CallRecord, MergeError, apply};
+use super::{
+    record::{CallRecord, MergeError, apply},
+    timeline::{Incoming, Timeline, TimelinePlan},
+};
 
 /// One `call_hourly_rollup` row's key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,6 +95,8 @@ pub struct BatchPlan {
     pub events: Vec<Planned>,
     /// The final state of every row an event changed, by id.
     pub changed: HashMap<String, CallRecord>,
+    /// What the calls' pages keep beside their rows.
+    pub timeline: TimelinePlan,
 }
 
 impl BatchPlan {
@@ -115,9 +120,10 @@ pub fn holders(rows: Vec<(String, String, String)>) -> RoomSidHolders {
 }
 
 /// The (tenant, room sid) pairs `events` claim: what [`plan`] needs to know the holders of.
-pub fn claimed_room_sids(events: &[CallEvent]) -> Vec<(String, String)> {
+pub fn claimed_room_sids(events: &[Incoming]) -> Vec<(String, String)> {
     let claimed: BTreeSet<(String, String)> = events
         .iter()
+        .map(|incoming| &incoming.event)
         .filter_map(|event| {
             let sid = event.call.as_ref()?.livekit_room_sid.as_ref()?;
             Some((event.user_id.clone(), sid.clone()))
@@ -171,31 +177,43 @@ impl Bounds {
 }
 
 /// Plans `events` against `stored`, the current rows of the calls they name, and `holders`, the
-/// stored calls holding the room sids they claim (see [`claimed_room_sids`]).
+/// stored calls holding the room sids they claim (see [`claimed_room_sids`]). `now` is when
+/// they are written.
 pub fn plan(
     stored: &HashMap<String, CallRecord>,
     mut holders: RoomSidHolders,
-    events: &[CallEvent],
+    events: &[Incoming],
     bounds: Bounds,
+    now: PrimitiveDateTime,
 ) -> BatchPlan {
     let mut current: HashMap<&str, CallRecord> = HashMap::new();
+    let mut timeline = Timeline::new(now);
     let mut planned = Vec::with_capacity(events.len());
-    for event in events {
+    for incoming in events {
+        let event = &incoming.event;
         let before = current
             .get(event.call_id.as_str())
             .or_else(|| stored.get(&event.call_id));
-        let after = apply(before, event)
+        let after = Timeline::admit(event, before)
+            .and_then(|()| apply(before, event))
             .and_then(|after| bounds.check(event, after))
             .and_then(|after| hold_room_sid(&mut holders, before, after));
         match after {
-            Ok(after) => {
+            Ok(mut after) => {
+                // What the call shows changed (its tally aside, which every event moves).
                 let changed = before != Some(&after);
                 planned.push(Planned::Applied { changed });
+                let previous_heartbeat = before.and_then(|row| row.last_heartbeat_at);
+                timeline.record(incoming, previous_heartbeat, &mut after);
                 current.insert(event.call_id.as_str(), after);
             }
             Err(error) => planned.push(Planned::Rejected(error)),
         }
     }
+    let timeline = timeline.finish(
+        |id| stored.get(id).map_or(0, |row| row.tally.events_logged),
+        current.values(),
+    );
 
     let mut rollup: BTreeMap<RollupKey, RollupValues> = BTreeMap::new();
     let mut new_tenants = BTreeSet::new();
@@ -230,6 +248,7 @@ pub fn plan(
         new_tenants: new_tenants.into_iter().collect(),
         events: planned,
         changed,
+        timeline,
     }
 }
 
@@ -274,6 +293,18 @@ mod tests {
 
     use super::*;
 
+    const NOW: PrimitiveDateTime = datetime!(2026-11-21 13:00:00);
+
+    /// Plans `events` as if sent over HTTP, against `rows`.
+    fn plan_of(
+        rows: &HashMap<String, CallRecord>,
+        holders: RoomSidHolders,
+        events: &[CallEvent],
+    ) -> BatchPlan {
+        let incoming = Incoming::all(events.to_vec(), app::dto::call_detail::EventSource::Http);
+        plan(rows, holders, &incoming, Bounds::default(), NOW)
+    }
+
     fn event(event_type: EventType, call_id: &str, minute: u8) -> CallEvent {
         let at = datetime!(2026-11-21 12:00:00 UTC)
             .replace_minute(minute)
@@ -286,16 +317,18 @@ mod tests {
             call: None,
             outcome: (event_type == EventType::CallEnded).then_some(Outcome::Completed),
             duration: None,
+            end_reason: None,
+            cost: None,
+            turn: None,
         }
     }
 
     #[test]
     fn a_started_then_ended_call_moves_between_rollup_rows() {
-        let first = plan(
+        let first = plan_of(
             &HashMap::new(),
             RoomSidHolders::new(),
             &[event(EventType::CallStarted, "a", 5)],
-            Bounds::default(),
         );
         assert_eq!(first.new_tenants, vec!["tenant-1".to_owned()]);
         assert_eq!(first.rollup.len(), 1);
@@ -315,11 +348,10 @@ mod tests {
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let second = plan(
+        let second = plan_of(
             &stored,
             RoomSidHolders::new(),
             &[event(EventType::CallEnded, "a", 7)],
-            Bounds::default(),
         );
         assert!(second.new_tenants.is_empty());
         let deltas: Vec<(&str, RollupValues)> = second
@@ -354,26 +386,27 @@ mod tests {
     }
 
     #[test]
-    fn replays_plan_no_writes() {
+    fn replays_change_no_figure_and_are_only_logged_again() {
         let events = [
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallEnded, "a", 2),
         ];
-        let first = plan(
-            &HashMap::new(),
-            RoomSidHolders::new(),
-            &events,
-            Bounds::default(),
-        );
+        let first = plan_of(&HashMap::new(), RoomSidHolders::new(), &events);
         let stored: HashMap<_, _> = first
             .upserts
             .into_iter()
             .map(|row| (row.id.clone(), row))
             .collect();
-        let again = plan(&stored, RoomSidHolders::new(), &events, Bounds::default());
-        assert!(again.upserts.is_empty());
+        let again = plan_of(&stored, RoomSidHolders::new(), &events);
         assert!(again.rollup.is_empty());
         assert_eq!(again.events, vec![Planned::Applied { changed: false }; 2]);
+        // The row is written only for its log's count: the events were received again.
+        let mut replayed = again.upserts[0].clone();
+        assert_eq!(replayed.tally.events_logged, 4);
+        replayed.tally = stored["a"].tally.clone();
+        assert_eq!(replayed, stored["a"]);
+        let seqs: Vec<i64> = again.timeline.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 3]);
     }
 
     fn in_room(mut event: CallEvent, sid: &str) -> CallEvent {
@@ -400,7 +433,7 @@ mod tests {
             // The holder itself may say it again.
             in_room(event(EventType::CallUpdated, "c", 2), "RM_2"),
         ];
-        let planned = plan(&HashMap::new(), stored_holder, &events, Bounds::default());
+        let planned = plan_of(&HashMap::new(), stored_holder, &events);
         let taken = |call_id: &str, room_sid: &str, holder: &str| {
             Planned::Rejected(MergeError::RoomSidTaken {
                 call_id: call_id.into(),
@@ -429,16 +462,11 @@ mod tests {
             event(EventType::CallStarted, "a", 1),
             event(EventType::CallStarted, "b", 1),
         ];
-        let ids: Vec<String> = plan(
-            &HashMap::new(),
-            RoomSidHolders::new(),
-            &events,
-            Bounds::default(),
-        )
-        .upserts
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
+        let ids: Vec<String> = plan_of(&HashMap::new(), RoomSidHolders::new(), &events)
+            .upserts
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
         assert_eq!(ids, ["a", "b", "c"]);
     }
 }

@@ -7,14 +7,13 @@
 
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
-use app::dto::ingest::CallEvent;
 use sqlx::{
     PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use super::{
-    BatchPlan, Bounds, CallRecord, RollupKey, RollupValues, StorageError, by_id, now_utc,
+    BatchPlan, Bounds, CallRecord, Incoming, RollupKey, RollupValues, StorageError, by_id, now_utc,
     plan::{RoomSidHolders, holders, plan},
 };
 
@@ -98,14 +97,14 @@ pub(super) async fn write_batch(
     pool: &PgPool,
     ids: &[&str],
     claimed: &[(String, String)],
-    events: &[CallEvent],
+    events: &[Incoming],
     bounds: Bounds,
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin().await?;
     let stored = load_in(&mut tx, ids, true).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, holders, events, bounds);
     let now = now_utc();
+    let plan = plan(&stored, holders, events, bounds, now);
 
     if !plan.upserts.is_empty() || !plan.rollup.is_empty() {
         write_plan(&mut tx, &plan, now).await?;
@@ -142,8 +141,9 @@ const BUMP_HOUR_VERSIONS: &str = "INSERT INTO call_hour_versions (hour, version)
 
 /// Every write of a batch in one fixed statement: rows travel as one array per column, so the
 /// statement text never changes with the batch size. It is prepared once per connection, and
-/// the three writes cost one round trip. Arrays are in `plan` order (ids, keys sorted), which
-/// keeps the lock order fixed.
+/// the writes cost one round trip. Arrays are in `plan` order (ids, keys sorted), which keeps
+/// the lock order fixed. Beside the rows: the calls' log entries and turns, and the log entries
+/// that fell out of their call's log, as (call, from, to) ranges (`storage::timeline`).
 const WRITE_PLAN: &str = r#"
 WITH new_tenants AS (
     INSERT INTO tenants (id, display_name)
@@ -152,11 +152,14 @@ WITH new_tenants AS (
 ), calls AS (
     INSERT INTO call_logs (id, "userId", "agentConfigId", "phoneNumber", "startedAt", "endedAt",
         "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
-        "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed", "updatedAt")
+        "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed",
+        "eventsLogged", "heartbeatCount", "firstHeartbeatAt", "longestHeartbeatGapMs", "turnCount",
+        "endReason", "costMicros", "costCurrency", "updatedAt")
     SELECT *, $20::timestamp FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
         $6::timestamp[], $7::timestamp[], $8::text[], $9::text[], $10::text[], $11::text[],
         $12::text[], $13::int4[], $14::text[], $15::text[], $16::jsonb[], $17::timestamp[],
-        $18::timestamp[], $19::bool[])
+        $18::timestamp[], $19::bool[], $29::int8[], $30::int8[], $31::timestamp[], $32::int8[],
+        $33::int8[], $34::text[], $35::int8[], $36::text[])
     ON CONFLICT (id) DO UPDATE SET "agentConfigId" = excluded."agentConfigId",
         "phoneNumber" = excluded."phoneNumber", "startedAt" = excluded."startedAt",
         "endedAt" = excluded."endedAt", "livekitRoomName" = excluded."livekitRoomName",
@@ -165,6 +168,11 @@ WITH new_tenants AS (
         "sipCallId" = excluded."sipCallId", "recordingUrl" = excluded."recordingUrl",
         call_metadata = excluded.call_metadata, "lastHeartbeatAt" = excluded."lastHeartbeatAt",
         "lastEventAt" = excluded."lastEventAt", "startConfirmed" = excluded."startConfirmed",
+        "eventsLogged" = excluded."eventsLogged", "heartbeatCount" = excluded."heartbeatCount",
+        "firstHeartbeatAt" = excluded."firstHeartbeatAt",
+        "longestHeartbeatGapMs" = excluded."longestHeartbeatGapMs",
+        "turnCount" = excluded."turnCount", "endReason" = excluded."endReason",
+        "costMicros" = excluded."costMicros", "costCurrency" = excluded."costCurrency",
         "updatedAt" = excluded."updatedAt"
     RETURNING 1
 ), rollup AS (
@@ -177,6 +185,21 @@ WITH new_tenants AS (
         duration_sum = call_hourly_rollup.duration_sum + excluded.duration_sum,
         duration_count = call_hourly_rollup.duration_count + excluded.duration_count
     RETURNING 1
+), logged AS (
+    INSERT INTO call_events (call_id, seq, user_id, at, event_type, source, received_at, changes)
+    SELECT * FROM unnest($37::text[], $38::int8[], $39::text[], $40::timestamp[], $41::text[],
+        $42::text[], $43::timestamp[], $44::jsonb[])
+    RETURNING 1
+), turns AS (
+    INSERT INTO call_turns (call_id, seq, user_id, at, role, text, latency_ms, interrupted)
+    SELECT * FROM unnest($45::text[], $46::int8[], $47::text[], $48::timestamp[], $49::text[],
+        $50::text[], $51::int8[], $52::bool[])
+    RETURNING 1
+), pruned AS (
+    DELETE FROM call_events AS e
+    USING unnest($53::text[], $54::int8[], $55::int8[]) AS p(call_id, first, last)
+    WHERE e.call_id = p.call_id AND e.seq >= p.first AND e.seq < p.last
+    RETURNING 1
 )
 SELECT 1"#;
 
@@ -185,11 +208,16 @@ async fn write_plan(
     plan: &BatchPlan,
     now: time::PrimitiveDateTime,
 ) -> Result<(), StorageError> {
-    fn column<T>(rows: &[CallRecord], get: impl Fn(&CallRecord) -> T) -> Vec<T> {
+    fn column<R, T>(rows: &[R], get: impl Fn(&R) -> T) -> Vec<T> {
         rows.iter().map(get).collect()
     }
     let rows = &plan.upserts;
     let rollup = &plan.rollup;
+    let (events, turns, prunes) = (
+        &plan.timeline.events,
+        &plan.timeline.turns,
+        &plan.timeline.prunes,
+    );
     sqlx::query(WRITE_PLAN)
         .bind(&plan.new_tenants)
         .bind(column(rows, |r| r.id.clone()))
@@ -254,6 +282,33 @@ async fn write_plan(
                 .map(|(_, values)| values.duration_count)
                 .collect::<Vec<_>>(),
         )
+        .bind(column(rows, |r| r.tally.events_logged))
+        .bind(column(rows, |r| r.tally.heartbeats))
+        .bind(column(rows, |r| r.tally.first_heartbeat_at))
+        .bind(column(rows, |r| r.tally.longest_heartbeat_gap_ms))
+        .bind(column(rows, |r| r.tally.turns))
+        .bind(column(rows, |r| r.tally.end_reason.clone()))
+        .bind(column(rows, |r| r.tally.cost_micros))
+        .bind(column(rows, |r| r.tally.cost_currency.clone()))
+        .bind(column(events, |e| e.call_id.clone()))
+        .bind(column(events, |e| e.seq))
+        .bind(column(events, |e| e.user_id.clone()))
+        .bind(column(events, |e| e.at))
+        .bind(column(events, |e| e.event_type.clone()))
+        .bind(column(events, |e| e.source.clone()))
+        .bind(column(events, |e| e.received_at))
+        .bind(column(events, |e| e.changes.clone()))
+        .bind(column(turns, |t| t.call_id.clone()))
+        .bind(column(turns, |t| t.seq))
+        .bind(column(turns, |t| t.user_id.clone()))
+        .bind(column(turns, |t| t.at))
+        .bind(column(turns, |t| t.role.clone()))
+        .bind(column(turns, |t| t.text.clone()))
+        .bind(column(turns, |t| t.latency_ms))
+        .bind(column(turns, |t| t.interrupted))
+        .bind(column(prunes, |p| p.call_id.clone()))
+        .bind(column(prunes, |p| p.from))
+        .bind(column(prunes, |p| p.to))
         .execute(conn)
         .await?;
     Ok(())

@@ -53,6 +53,39 @@ pub struct CallRecord {
     pub last_event_at: Option<PrimitiveDateTime>,
     #[sqlx(rename = "startConfirmed")]
     pub start_confirmed: bool,
+    /// What the call's page counts beyond the row ([`super::timeline`]), kept in the row so a
+    /// heartbeat or a turn costs no write beyond the row's own.
+    #[sqlx(flatten)]
+    #[serde(default)]
+    pub tally: CallTally,
+}
+
+/// A call's counts beside its columns: events logged, heartbeats summarised, turns, and the
+/// standing end's reason and cost.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize,
+)]
+pub struct CallTally {
+    /// Events logged since the call began (heartbeats and turns aside), including those the
+    /// log no longer keeps.
+    #[sqlx(rename = "eventsLogged")]
+    pub events_logged: i64,
+    #[sqlx(rename = "heartbeatCount")]
+    pub heartbeats: i64,
+    #[sqlx(rename = "firstHeartbeatAt")]
+    pub first_heartbeat_at: Option<PrimitiveDateTime>,
+    /// The longest wait between two heartbeats, in the order they happened as they arrived.
+    #[sqlx(rename = "longestHeartbeatGapMs")]
+    pub longest_heartbeat_gap_ms: i64,
+    #[sqlx(rename = "turnCount")]
+    pub turns: i64,
+    #[sqlx(rename = "endReason")]
+    pub end_reason: Option<String>,
+    /// In millionths of the currency's unit.
+    #[sqlx(rename = "costMicros")]
+    pub cost_micros: Option<i64>,
+    #[sqlx(rename = "costCurrency")]
+    pub cost_currency: Option<String>,
 }
 
 /// Why an event cannot be applied to the row it names.
@@ -82,6 +115,9 @@ pub enum MergeError {
         "user_id {user_id}: too many new tenants this minute (at most {per_minute}); try again shortly"
     )]
     TenantLimit { user_id: String, per_minute: u32 },
+    /// The call has the most turns one call may have ([`super::timeline`]).
+    #[error("call {call_id} has {limit} turns, the most one call may have")]
+    TurnLimit { call_id: String, limit: usize },
 }
 
 impl MergeError {
@@ -93,6 +129,7 @@ impl MergeError {
             Self::MetadataTooLarge { .. } => "metadata_too_large",
             Self::LiveCallLimit { .. } => "live_call_limit",
             Self::TenantLimit { .. } => "tenant_limit",
+            Self::TurnLimit { .. } => "turn_limit",
         }
     }
 }
@@ -131,6 +168,7 @@ impl CallRecord {
             last_heartbeat_at,
             last_event_at,
             start_confirmed,
+            tally,
         } = self;
         Self {
             id: id.clone(),
@@ -151,6 +189,7 @@ impl CallRecord {
             last_heartbeat_at: *last_heartbeat_at,
             last_event_at: *last_event_at,
             start_confirmed: *start_confirmed,
+            tally: tally.clone(),
         }
     }
 
@@ -180,6 +219,7 @@ impl CallRecord {
             last_heartbeat_at: None,
             last_event_at: None,
             start_confirmed: false,
+            tally: CallTally::default(),
         }
     }
 
@@ -264,7 +304,7 @@ pub fn apply(existing: Option<&CallRecord>, event: &CallEvent) -> Result<CallRec
                 row.duration = row.computed_duration();
             }
         }
-        EventType::CallUpdated | EventType::Heartbeat => {
+        EventType::CallUpdated | EventType::Heartbeat | EventType::Turn => {
             if !row.start_confirmed && at < row.started_at {
                 row.started_at = at;
             }
@@ -290,13 +330,18 @@ pub fn apply(existing: Option<&CallRecord>, event: &CallEvent) -> Result<CallRec
             }
         }
     }
-    if event.event_type == EventType::Heartbeat {
-        row.last_heartbeat_at = Some(row.last_heartbeat_at.map_or(at, |last| last.max(at)));
-    } else {
-        if let Some(fields) = &event.call {
-            row.merge_fields(fields, newest);
+    match event.event_type {
+        EventType::Heartbeat => {
+            row.last_heartbeat_at = Some(row.last_heartbeat_at.map_or(at, |last| last.max(at)));
         }
-        row.last_event_at = Some(row.last_event_at.map_or(at, |last| last.max(at)));
+        // A turn is kept beside the row (`super::timeline`): it changes no column.
+        EventType::Turn => {}
+        EventType::CallStarted | EventType::CallUpdated | EventType::CallEnded => {
+            if let Some(fields) = &event.call {
+                row.merge_fields(fields, newest);
+            }
+            row.last_event_at = Some(row.last_event_at.map_or(at, |last| last.max(at)));
+        }
     }
     Ok(row)
 }
@@ -309,15 +354,7 @@ mod tests {
     use super::*;
 
     fn event(event_type: EventType, at: OffsetDateTime) -> CallEvent {
-        CallEvent {
-            event_type,
-            user_id: "tenant-1".into(),
-            call_id: "call-1".into(),
-            at,
-            call: None,
-            outcome: None,
-            duration: None,
-        }
+        CallEvent::new(event_type, "tenant-1", "call-1", at)
     }
 
     fn started() -> CallEvent {

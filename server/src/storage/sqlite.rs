@@ -3,16 +3,16 @@
 
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
-use app::dto::ingest::CallEvent;
 use sqlx::{
     QueryBuilder, Sqlite, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 use super::{
-    BatchPlan, Bounds, CallRecord, RollupKey, RollupValues, StorageError, bind_call_row, by_id,
-    now_utc,
+    BatchPlan, Bounds, CallRecord, Incoming, RollupKey, RollupValues, StorageError, bind_call_row,
+    by_id, now_utc,
     plan::{RoomSidHolders, holders, plan},
+    timeline::TimelinePlan,
 };
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StorageError> {
@@ -88,14 +88,14 @@ pub(super) async fn write_batch(
     pool: &SqlitePool,
     ids: &[&str],
     claimed: &[(String, String)],
-    events: &[CallEvent],
+    events: &[Incoming],
     bounds: Bounds,
 ) -> Result<BatchPlan, StorageError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let stored = load_in(&mut tx, ids).await?;
     let holders = room_sid_holders(&mut tx, claimed).await?;
-    let plan = plan(&stored, holders, events, bounds);
     let now = now_utc();
+    let plan = plan(&stored, holders, events, bounds, now);
 
     if !plan.new_tenants.is_empty() {
         let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO tenants (id, display_name) ");
@@ -109,7 +109,9 @@ pub(super) async fn write_batch(
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO call_logs (id, userId, agentConfigId, phoneNumber, startedAt, endedAt, \
              livekitRoomName, livekitRoomSid, direction, status, outcome, duration, sipCallId, \
-             recordingUrl, call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed, updatedAt) ",
+             recordingUrl, call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed, \
+             eventsLogged, heartbeatCount, firstHeartbeatAt, longestHeartbeatGapMs, turnCount, \
+             endReason, costMicros, costCurrency, updatedAt) ",
         );
         query.push_values(&plan.upserts, |mut builder, row| {
             bind_call_row!(builder, row, now)
@@ -123,6 +125,11 @@ pub(super) async fn write_batch(
              sipCallId = excluded.sipCallId, recordingUrl = excluded.recordingUrl, \
              call_metadata = excluded.call_metadata, lastHeartbeatAt = excluded.lastHeartbeatAt, \
              lastEventAt = excluded.lastEventAt, startConfirmed = excluded.startConfirmed, \
+             eventsLogged = excluded.eventsLogged, heartbeatCount = excluded.heartbeatCount, \
+             firstHeartbeatAt = excluded.firstHeartbeatAt, \
+             longestHeartbeatGapMs = excluded.longestHeartbeatGapMs, \
+             turnCount = excluded.turnCount, endReason = excluded.endReason, \
+             costMicros = excluded.costMicros, costCurrency = excluded.costCurrency, \
              updatedAt = excluded.updatedAt",
         );
         query.build().execute(&mut *tx).await?;
@@ -158,8 +165,61 @@ pub(super) async fn write_batch(
         query.push(" ON CONFLICT (hour) DO UPDATE SET version = version + 1");
         query.build().execute(&mut *tx).await?;
     }
+    write_timeline(&mut tx, &plan.timeline).await?;
     tx.commit().await?;
     Ok(plan)
+}
+
+/// Most rows in one timeline insert: SQLite takes at most 32,766 bound values a statement.
+const TIMELINE_ROWS_PER_STATEMENT: usize = 2_000;
+
+async fn write_timeline(
+    conn: &mut sqlx::SqliteConnection,
+    timeline: &TimelinePlan,
+) -> Result<(), StorageError> {
+    for chunk in timeline.events.chunks(TIMELINE_ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO call_events (call_id, seq, user_id, at, event_type, source, received_at, \
+             changes) ",
+        );
+        query.push_values(chunk, |mut row, logged| {
+            row.push_bind(logged.call_id.clone())
+                .push_bind(logged.seq)
+                .push_bind(logged.user_id.clone())
+                .push_bind(logged.at)
+                .push_bind(logged.event_type.clone())
+                .push_bind(logged.source.clone())
+                .push_bind(logged.received_at)
+                .push_bind(logged.changes.clone());
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    for chunk in timeline.turns.chunks(TIMELINE_ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO call_turns (call_id, seq, user_id, at, role, text, latency_ms, \
+             interrupted) ",
+        );
+        query.push_values(chunk, |mut row, turn| {
+            row.push_bind(turn.call_id.clone())
+                .push_bind(turn.seq)
+                .push_bind(turn.user_id.clone())
+                .push_bind(turn.at)
+                .push_bind(turn.role.clone())
+                .push_bind(turn.text.clone())
+                .push_bind(turn.latency_ms)
+                .push_bind(turn.interrupted);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    for prune in &timeline.prunes {
+        sqlx::query("DELETE FROM call_events WHERE call_id = ? AND seq >= ? AND seq < ?")
+            .bind(&prune.call_id)
+            .bind(prune.from)
+            .bind(prune.to)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn rollup(

@@ -82,6 +82,52 @@ async fn one_event_is_stored_and_answered_200() {
     assert_eq!(row.call_metadata.unwrap().0, json!({"campaign": "demo"}));
 }
 
+fn turn(call_id: &str, seconds_ago: i64, text: &str) -> Value {
+    json!({"type": "turn", "user_id": "tenant-1", "call_id": call_id, "at": ago(seconds_ago),
+           "turn": {"role": "agent", "text": text, "latency_ms": 800}})
+}
+
+#[tokio::test]
+async fn turns_end_reasons_and_costs_are_taken_and_bounded() {
+    let app = spawn_app().await;
+    let mut ending = ended("tenant-1", "call-1");
+    ending["end_reason"] = json!("caller_hung_up");
+    ending["cost"] = json!({"amount": 0.25, "currency": "EUR"});
+    let batch = json!([
+        started("tenant-1", "call-1"),
+        turn("call-1", 60, "Hello!"),
+        ending
+    ]);
+    let reply = body(app.ingest(&batch).await).await;
+    assert_eq!((reply.stored, reply.rejected), (3, 0), "{reply:?}");
+    let timeline = app
+        .state
+        .storage
+        .call_timeline(Some("tenant-1"), "call-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(timeline.turns[0].text, "Hello!");
+    assert!(timeline.events.iter().all(|event| event.source == "http"));
+    let tally = &timeline.call.tally;
+    assert_eq!(tally.end_reason.as_deref(), Some("caller_hung_up"));
+    assert_eq!(
+        (tally.cost_micros, tally.cost_currency.as_deref()),
+        (Some(250_000), Some("EUR"))
+    );
+
+    // Up to the bound in one batch, then one more: refused with its own code.
+    let more: Vec<Value> = (1..app::dto::ingest::MAX_TURNS_PER_CALL)
+        .map(|n| turn("call-1", 50, &format!("line {n}")))
+        .collect();
+    let reply = body(app.ingest(&json!(more)).await).await;
+    assert_eq!(reply.rejected, 0);
+    let response = app.ingest(&turn("call-1", 40, "one too many")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = body(response).await;
+    assert_eq!(reply.results[0].code.as_deref(), Some("turn_limit"));
+}
+
 #[tokio::test]
 async fn bad_events_get_their_own_errors_and_do_not_sink_good_ones() {
     let app = spawn_app().await;
@@ -243,6 +289,16 @@ async fn failed_writes_are_queued_then_recovered_with_nothing_lost() {
     for id in &calls {
         let row = app.state.storage.call(id).await.unwrap().unwrap();
         assert_eq!(row.outcome.as_deref(), Some("completed"), "{id}");
+        // Every write failed first: each event is logged as the DLQ's replay, once.
+        let timeline = app
+            .state
+            .storage
+            .call_timeline(None, id)
+            .await
+            .unwrap()
+            .unwrap();
+        let sources: Vec<&str> = timeline.events.iter().map(|e| e.source.as_str()).collect();
+        assert_eq!(sources, ["dlq_replay", "dlq_replay"], "{id}");
     }
 }
 

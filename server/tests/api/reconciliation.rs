@@ -143,6 +143,21 @@ async fn stale_calls_are_closed_through_the_write_path_on_both_backends() {
         assert_eq!(silent.outcome.as_deref(), Some("stale"));
         assert_eq!(silent.ended_at, silent.last_heartbeat_at);
         assert_eq!(silent.duration, Some(300));
+        // Its page says who closed it, and why.
+        let timeline = app
+            .state
+            .storage
+            .call_timeline(None, "silent")
+            .await
+            .unwrap()
+            .unwrap();
+        let closing = timeline.events.last().unwrap();
+        assert_eq!(
+            (closing.event_type.as_str(), closing.source.as_str()),
+            ("call_ended", "reconciliation")
+        );
+        let reason = timeline.call.tally.end_reason;
+        assert_eq!(reason.as_deref(), Some("heartbeats_stopped"));
         let fresh = app.state.storage.call("fresh").await.unwrap().unwrap();
         assert_eq!(fresh.status.as_deref(), Some("active"));
         // The rollup moved the call from "in progress" to "stale", with its duration.

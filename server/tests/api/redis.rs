@@ -122,10 +122,14 @@ async fn events_published_on_the_seed_channels_are_stored_once() {
 
     // A replay, garbage and an invalid event change nothing; the marker after them proves they
     // were all processed (one subscriber, in order).
+    // A turn comes in on the same channel as other events.
+    let turn = json!({"type": "turn", "user_id": "tenant-1", "call_id": "call-1", "at": at,
+                      "turn": {"role": "agent", "text": "Hi there", "latency_ms": 700}});
     for junk in [
         started("call-1", &at).to_string(),
         "not json".to_owned(),
         json!({"type": "call_started"}).to_string(),
+        turn.to_string(),
     ] {
         let _: i64 = conn
             .publish(format!("{prefix}call_logs"), junk)
@@ -147,6 +151,16 @@ async fn events_published_on_the_seed_channels_are_stored_once() {
     let row = app.state.storage.call("call-1").await.unwrap().unwrap();
     assert!(row.last_heartbeat_at.is_some());
     assert_eq!(row.direction.as_deref(), Some("outbound"));
+    let timeline = app
+        .state
+        .storage
+        .call_timeline(None, "call-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let turns: Vec<&str> = timeline.turns.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(turns, ["Hi there"]);
+    assert_eq!(timeline.events[0].source, "redis_channel");
 }
 
 #[tokio::test]
@@ -380,14 +394,13 @@ async fn entries_waiting_on_an_outage_are_probed_then_brought_forward_in_redis()
     let dlq = DeadLetterQueue::redis(conn, &prefix, RetryPolicy::default())
         .await
         .unwrap();
-    let event = |n: usize| CallEvent {
-        event_type: EventType::CallStarted,
-        user_id: "tenant-1".to_owned(),
-        call_id: format!("call-{n}"),
-        at: OffsetDateTime::now_utc(),
-        call: None,
-        outcome: None,
-        duration: None,
+    let event = |n: usize| {
+        CallEvent::new(
+            EventType::CallStarted,
+            "tenant-1",
+            format!("call-{n}"),
+            OffsetDateTime::now_utc(),
+        )
     };
     dlq.push(&[event(0)], "refused", FailureKind::Refusal)
         .await
@@ -625,6 +638,15 @@ async fn stream_entries_are_written_once_across_instances_and_outlive_a_dead_one
         }
     }
     assert_eq!(first.state.storage.count_calls().await.unwrap(), 23);
+    // Each logged with the door it came in by.
+    let timeline = first
+        .state
+        .storage
+        .call_timeline(None, "streamed-7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(timeline.events[0].source, "redis_stream");
     // Each written by one instance, and all acknowledged.
     let taken = |app: &TestApp| app.state.redis.as_ref().unwrap().producer_messages_taken();
     assert_eq!(taken(&first) + taken(&second), 23);

@@ -30,8 +30,16 @@ pub(crate) fn event(
             ..CallFields::default()
         }),
         outcome: (event_type == EventType::CallEnded).then_some(Outcome::Completed),
+        end_reason: None,
+        cost: None,
+        turn: None,
         duration: None,
     }
+}
+
+/// `events` as if posted over HTTP.
+fn http(events: &[CallEvent]) -> Vec<server::storage::Incoming> {
+    server::storage::Incoming::all(events.to_vec(), app::dto::call_detail::EventSource::Http)
 }
 
 fn lifecycle(tenant: &str, call_id: &str) -> Vec<CallEvent> {
@@ -74,7 +82,7 @@ async fn a_call_lands_once_however_often_it_is_sent() {
         let storage = db.open().await;
         for _ in 0..3 {
             storage
-                .write_batch(&lifecycle("tenant-1", "call-1"))
+                .write_batch(&http(&lifecycle("tenant-1", "call-1")))
                 .await
                 .unwrap();
         }
@@ -109,13 +117,13 @@ async fn out_of_order_events_give_the_same_row() {
     for db in each_backend().await {
         let storage = db.open().await;
         storage
-            .write_batch(&lifecycle("tenant-1", "in-order"))
+            .write_batch(&http(&lifecycle("tenant-1", "in-order")))
             .await
             .unwrap();
         // One event per transaction, in reverse order.
         for event in lifecycle("tenant-1", "reversed").iter().rev() {
             storage
-                .write_batch(std::slice::from_ref(event))
+                .write_batch(&http(std::slice::from_ref(event)))
                 .await
                 .unwrap();
         }
@@ -141,7 +149,7 @@ async fn a_call_of_another_tenant_is_refused_and_left_alone() {
     for db in each_backend().await {
         let storage = db.open().await;
         storage
-            .write_batch(&lifecycle("tenant-1", "call-1")[..1])
+            .write_batch(&http(&lifecycle("tenant-1", "call-1")[..1]))
             .await
             .unwrap();
         let mut intruder = lifecycle("tenant-2", "call-1");
@@ -151,7 +159,7 @@ async fn a_call_of_another_tenant_is_refused_and_left_alone() {
             phone_number: Some("+1666".into()),
             ..CallFields::default()
         });
-        let plan = storage.write_batch(&intruder).await.unwrap();
+        let plan = storage.write_batch(&http(&intruder)).await.unwrap();
         assert_eq!(
             plan.events,
             vec![Planned::Rejected(MergeError::TenantMismatch {
@@ -171,7 +179,7 @@ async fn new_tenants_are_registered_under_their_id() {
     for db in each_backend().await {
         let storage = db.open().await;
         storage
-            .write_batch(&lifecycle("acme", "call-1"))
+            .write_batch(&http(&lifecycle("acme", "call-1")))
             .await
             .unwrap();
         assert_eq!(
@@ -192,7 +200,7 @@ async fn concurrent_writers_lose_nothing() {
             for event in lifecycle(&format!("tenant-{}", call % 3), &format!("call-{call}")) {
                 let storage = storage.clone();
                 tasks.push(tokio::spawn(async move {
-                    storage.write_batch(&[event]).await.map(drop)
+                    storage.write_batch(&http(&[event])).await.map(drop)
                 }));
             }
         }
@@ -275,11 +283,11 @@ async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
         };
 
         writer
-            .write_batch(&[
+            .write_batch(&http(&[
                 started("tenant-a", "old", now - time::Duration::hours(3), "agent-a"),
                 started("tenant-a", "a1", now, "agent-a"),
                 started("tenant-b", "b1", now, "agent-b"),
-            ])
+            ]))
             .await
             .unwrap();
         let first = all_tenants().await;
@@ -297,7 +305,7 @@ async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
         let mut ended = event(EventType::CallEnded, "tenant-a", "old", now);
         ended.duration = Some(100);
         writer
-            .write_batch(&[
+            .write_batch(&http(&[
                 ended,
                 started("tenant-b", "b2", now, "agent-c"),
                 started(
@@ -306,7 +314,7 @@ async fn every_tenant_figures_follow_every_write_whoever_writes_it() {
                     now - time::Duration::hours(200),
                     "agent-b",
                 ),
-            ])
+            ]))
             .await
             .unwrap();
         let second = all_tenants().await;
@@ -400,7 +408,7 @@ async fn an_existing_seed_table_is_adopted() {
             datetime!(2025-10-30 12:30:30 UTC),
         )
     };
-    storage.write_batch(&[end]).await.unwrap();
+    storage.write_batch(&http(&[end])).await.unwrap();
     assert_eq!(
         totals(&storage, "legacy").await,
         RollupValues {

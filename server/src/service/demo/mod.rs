@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use app::dto::{
+    call_detail::EventSource,
     calls::HeartbeatHealth,
     ingest::{CallEvent, CallFields, Direction, EventType, Outcome},
 };
@@ -19,10 +20,12 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+mod conversation;
+
 use crate::{
     domain::users::{self, NewUser, Role, UserError},
     runtime::state::AppState,
-    storage::StorageError,
+    storage::{Incoming, StorageError},
 };
 
 /// An agent: (`agentConfigId`, display name).
@@ -151,7 +154,7 @@ pub async fn seed(state: &AppState) -> Result<(), StorageError> {
         return Ok(());
     }
     let (events, calls) = history(OffsetDateTime::now_utc());
-    for chunk in events.chunks(1_000) {
+    for chunk in Incoming::all(events, EventSource::Demo).chunks(1_000) {
         state.storage.write_batch(chunk).await?;
     }
     std::fs::write(&marker, format!("{calls} calls seeded\n")).map_err(sqlx::Error::Io)?;
@@ -186,13 +189,17 @@ fn history(now: OffsetDateTime) -> (Vec<CallEvent>, usize) {
                 let (agent, _) = agents.choose(&mut rng).copied().unwrap_or(agents[0]);
                 let id = format!("demo-{}", random_id(&mut rng));
                 events.push(started(tenant, agent, &id, start, &mut rng));
-                events.push(ended(
-                    tenant,
-                    &id,
-                    start + time::Duration::seconds(duration),
-                    Some(duration),
-                    pick_outcome(&mut rng),
-                ));
+                let outcome = pick_outcome(&mut rng);
+                if outcome == Outcome::Completed {
+                    let turns = conversation::script(&mut rng);
+                    let gap = duration / i64::try_from(turns.len() + 1).unwrap_or(1);
+                    for (turn, n) in turns.into_iter().zip(1..) {
+                        let at = start + time::Duration::seconds(gap * n);
+                        events.push(conversation::turn_event(tenant, &id, at, turn));
+                    }
+                }
+                let end = start + time::Duration::seconds(duration);
+                events.push(ended(tenant, &id, end, Some(duration), outcome, &mut rng));
                 calls += 1;
             }
         }
@@ -203,8 +210,12 @@ fn history(now: OffsetDateTime) -> (Vec<CallEvent>, usize) {
 struct LiveCall {
     tenant: &'static str,
     id: String,
+    started_at: OffsetDateTime,
     ends_at: OffsetDateTime,
     next_heartbeat: OffsetDateTime,
+    /// What is left to say, in reverse (the next turn is the last).
+    turns: Vec<app::dto::ingest::Turn>,
+    next_turn: OffsetDateTime,
     /// Stopped sending heartbeats: the platform lost it.
     lost: bool,
 }
@@ -235,26 +246,42 @@ async fn live_traffic(state: AppState, shutdown: CancellationToken) {
                 let (agent, _) = agents.choose(&mut rng).copied().unwrap_or(agents[0]);
                 let id = format!("live-{}", random_id(&mut rng));
                 events.push(started(tenant, agent, &id, now, &mut rng));
+                let mut turns = conversation::script(&mut rng);
+                turns.reverse();
                 live.push(LiveCall {
                     tenant,
                     id,
+                    started_at: now,
                     ends_at: now + time::Duration::seconds(rng.random_range(20..360)),
                     next_heartbeat: now + time::Duration::seconds(HEARTBEAT_EVERY_SECS),
+                    turns,
+                    next_turn: now + time::Duration::seconds(rng.random_range(1..4)),
                     lost: rng.random_bool(1.0 / 30.0),
                 });
             }
             for call in live.iter_mut().filter(|call| !call.lost) {
                 if call.ends_at <= now {
+                    let outcome = pick_outcome(&mut rng);
+                    let seconds = (now - call.started_at).whole_seconds();
                     events.push(ended(
                         call.tenant,
                         &call.id,
                         now,
-                        None,
-                        pick_outcome(&mut rng),
+                        Some(seconds),
+                        outcome,
+                        &mut rng,
                     ));
-                } else if call.next_heartbeat <= now {
+                    continue;
+                }
+                if call.next_heartbeat <= now {
                     events.push(heartbeat(call.tenant, &call.id, now));
                     call.next_heartbeat = now + time::Duration::seconds(HEARTBEAT_EVERY_SECS);
+                }
+                if call.next_turn <= now
+                    && let Some(turn) = call.turns.pop()
+                {
+                    events.push(conversation::turn_event(call.tenant, &call.id, now, turn));
+                    call.next_turn = now + time::Duration::seconds(rng.random_range(3..9));
                 }
             }
         }
@@ -271,7 +298,7 @@ async fn live_traffic(state: AppState, shutdown: CancellationToken) {
             .filter(|event| event.event_type == EventType::CallEnded)
             .count();
         if !events.is_empty() {
-            state.ingestor.submit(events).await;
+            state.ingestor.submit(events, EventSource::Demo).await;
         }
         ended_since_summary += ended_now;
         if summary.elapsed() >= SUMMARY_EVERY {
@@ -322,27 +349,21 @@ fn started(
     at: OffsetDateTime,
     rng: &mut impl Rng,
 ) -> CallEvent {
+    let phone = format!("+1{}", rng.random_range(2_000_000_000_u64..9_999_999_999));
+    let direction = if rng.random_bool(0.7) {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
     CallEvent {
-        event_type: EventType::CallStarted,
-        user_id: tenant.to_owned(),
-        call_id: id.to_owned(),
-        at,
         call: Some(CallFields {
-            phone_number: Some(format!(
-                "+1{}",
-                rng.random_range(2_000_000_000_u64..9_999_999_999)
-            )),
-            direction: Some(if rng.random_bool(0.7) {
-                Direction::Inbound
-            } else {
-                Direction::Outbound
-            }),
+            phone_number: Some(phone),
+            direction: Some(direction),
             agent_config_id: Some(agent.to_owned()),
             livekit_room_name: Some(format!("room-{id}")),
             ..CallFields::default()
         }),
-        outcome: None,
-        duration: None,
+        ..CallEvent::new(EventType::CallStarted, tenant, id, at)
     }
 }
 
@@ -352,28 +373,19 @@ fn ended(
     at: OffsetDateTime,
     duration: Option<i64>,
     outcome: Outcome,
+    rng: &mut impl Rng,
 ) -> CallEvent {
     CallEvent {
-        event_type: EventType::CallEnded,
-        user_id: tenant.to_owned(),
-        call_id: id.to_owned(),
-        at,
-        call: None,
         outcome: Some(outcome),
         duration,
+        end_reason: Some(conversation::end_reason(outcome, rng).to_owned()),
+        cost: duration.map(conversation::cost),
+        ..CallEvent::new(EventType::CallEnded, tenant, id, at)
     }
 }
 
 fn heartbeat(tenant: &str, id: &str, at: OffsetDateTime) -> CallEvent {
-    CallEvent {
-        event_type: EventType::Heartbeat,
-        user_id: tenant.to_owned(),
-        call_id: id.to_owned(),
-        at,
-        call: None,
-        outcome: None,
-        duration: None,
-    }
+    CallEvent::new(EventType::Heartbeat, tenant, id, at)
 }
 
 /// The simulator, as the audit log names it when it adds the demo users.

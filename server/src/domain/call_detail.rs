@@ -1,0 +1,100 @@
+//! A call's page from what storage keeps of it: the row with its metadata, the tally's
+//! heartbeat summary, end reason and cost, the event log and the conversation, and the
+//! agent's response latency over its turns.
+
+use app::dto::{
+    call_detail::{
+        CallCost, CallDetailResponse, EventSource, HeartbeatSummary, ResponseLatency,
+        TimelineEvent, TurnEntry,
+    },
+    ingest::{EventType, TurnRole},
+};
+use time::PrimitiveDateTime;
+
+use super::figures::call_summary;
+use crate::storage::{
+    call_detail::CallTimeline,
+    timeline::{LoggedEvent, TurnRow, events_dropped},
+};
+
+/// The page's data for `timeline`; `agent_name` is its agent's display name, when registered.
+pub fn call_detail(timeline: CallTimeline, agent_name: Option<String>) -> CallDetailResponse {
+    let CallTimeline {
+        call,
+        events,
+        turns,
+    } = timeline;
+    let tally = call.tally.clone();
+    let heartbeats = HeartbeatSummary {
+        count: tally.heartbeats,
+        first_at: tally.first_heartbeat_at.map(PrimitiveDateTime::assume_utc),
+        last_at: call.last_heartbeat_at.map(PrimitiveDateTime::assume_utc),
+        longest_gap_ms: tally.longest_heartbeat_gap_ms,
+    };
+    let cost = match (tally.cost_micros, &tally.cost_currency) {
+        (Some(micros), Some(currency)) => Some(CallCost {
+            amount: micros as f64 / 1e6,
+            currency: currency.clone(),
+        }),
+        _ => None,
+    };
+    let turns: Vec<TurnEntry> = turns.into_iter().filter_map(turn_entry).collect();
+    CallDetailResponse {
+        success: true,
+        agent_name,
+        end_reason: tally.end_reason.clone(),
+        cost,
+        heartbeats,
+        events: events.into_iter().filter_map(timeline_event).collect(),
+        events_total: tally.events_logged,
+        events_dropped: events_dropped(&tally),
+        response_latency: ResponseLatency::of_turns(&turns),
+        turns,
+        call: call_summary(call),
+    }
+}
+
+/// A log entry as the page shows it; `None` for one written by a version that knew more types
+/// or sources than this one (never dropped silently: logged).
+pub fn timeline_event(logged: LoggedEvent) -> Option<TimelineEvent> {
+    let event_type = [
+        EventType::CallStarted,
+        EventType::CallUpdated,
+        EventType::CallEnded,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == logged.event_type);
+    let source = EventSource::parse(&logged.source);
+    let (Some(event_type), Some(source)) = (event_type, source) else {
+        tracing::warn!(
+            call_id = logged.call_id,
+            seq = logged.seq,
+            "unreadable log entry"
+        );
+        return None;
+    };
+    Some(TimelineEvent {
+        seq: logged.seq,
+        event_type,
+        at: logged.at.assume_utc(),
+        received_at: logged.received_at.assume_utc(),
+        source,
+        changes: logged.changes.0,
+    })
+}
+
+/// A stored turn as the page shows it (see [`timeline_event`] for `None`).
+pub fn turn_entry(turn: TurnRow) -> Option<TurnEntry> {
+    let Some(role) = TurnRole::parse(&turn.role) else {
+        tracing::warn!(call_id = turn.call_id, seq = turn.seq, "unreadable turn");
+        return None;
+    };
+    Some(TurnEntry {
+        seq: turn.seq,
+        role,
+        text: turn.text,
+        at: turn.at.assume_utc(),
+        latency_ms: turn.latency_ms,
+        interrupted: turn.interrupted,
+    })
+}
