@@ -72,6 +72,24 @@ test("a call's page tells what was said, how fast the agent answered and how it 
   expect(consoleErrors).toEqual([]);
 });
 
+test("a call is found by the last four digits of its number, and opened", async ({ page, request }) => {
+  const id = unique("found");
+  const phone = await finishedCall(request, TENANT_A, id);
+  await page.goto("/dashboard/realtime");
+  const box = page.getByTestId("call-search");
+  await box.fill(phone.slice(-4));
+  await box.press("Enter");
+  await expect(page).toHaveURL(new RegExp(`[?&]q=${phone.slice(-4)}`));
+  const row = page.getByTestId("recent-calls").locator(`[data-call-id="${id}"]`);
+  await expect(row).toContainText(phone);
+  // Every listed call's number ends with the digits searched.
+  const numbers = await page.getByTestId("recent-calls").locator('td[data-label="Phone"]').allTextContents();
+  for (const number of numbers) expect(number.replace(/\D/g, "").endsWith(phone.slice(-4))).toBe(true);
+  await screenshot(page, "call-search");
+  await row.locator(`a[href="/dashboard/calls/${id}"]`).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(phone);
+});
+
 test("another tenant's call is no such call", async ({ page, request }) => {
   const id = unique("other");
   await finishedCall(request, TENANT_B, id);

@@ -691,6 +691,31 @@ fn main() {
             println!("| {path}, all tenants (admin) | ours | {}", lat.cells());
             every_tenant.push((path, f64::NAN, lat.percentile(0.99)));
         }
+        // Search (issue 25), in the largest tenant's million calls: a number by its last four
+        // digits (a hundred of its calls end so), a call by an 8-character id prefix.
+        let mut searches = Vec::new();
+        for (what, query) in [
+            ("last 4 digits", "q=0042"),
+            ("8-character id prefix", "q=c0-12345"),
+        ] {
+            let (body, lat) = measure(
+                &client,
+                &format!("{ours}/api/dashboard/recent-calls?{query}"),
+                Credential::Bearer(&token),
+                5,
+                ours_requests / 4,
+            )
+            .await;
+            assert!(
+                body["count"].as_u64().is_some_and(|count| count > 0),
+                "searching by {what} must find calls: {body}"
+            );
+            println!(
+                "| recent-calls searched by {what}, {LARGEST} | ours | {}",
+                lat.cells()
+            );
+            searches.push((what, lat.percentile(0.99)));
+        }
         // The page itself, server-rendered for the largest tenant, every figure in the HTML.
         let expected_total = measure(
             &client,
@@ -735,6 +760,9 @@ fn main() {
         println!();
         for (endpoint, ratio, p99) in ratios {
             println!("{endpoint}: ours is {ratio:.0}x faster at p50; our p99 {p99:.2} ms");
+        }
+        for (what, p99) in searches {
+            println!("search by {what}, {LARGEST}: our p99 {p99:.2} ms (target 20)");
         }
         for (endpoint, ratio, p99) in every_tenant {
             if ratio.is_nan() {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     clock::{self, Clock, duration},
     components::panel::Empty,
-    dto::dashboard::ActiveCall,
+    dto::{call_detail::call_href, dashboard::ActiveCall},
 };
 
 #[component]
@@ -60,9 +60,11 @@ fn ActiveCallRow(call: ActiveCall, show_tenant: bool, clock: Clock) -> impl Into
             <td data-label="Direction">{call.direction.clone().unwrap_or_else(|| "—".into())}</td>
             <td data-label="Agent">{call.agent_config_id.clone().unwrap_or_else(|| "—".into())}</td>
             <td data-label="Started">
-                <time datetime=clock::machine(started_at)>
-                    {move || clock.time_of(started_at)}
-                </time>
+                <a href=call_href(&call.id) rel="external" title="Open this call">
+                    <time datetime=clock::machine(started_at)>
+                        {move || clock.time_of(started_at)}
+                    </time>
+                </a>
             </td>
             <td data-label="Duration" class="num" data-testid="duration">
                 {move || duration(clock.seconds_since(started_at))}

@@ -66,6 +66,9 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
         .collect_view();
     let text =
         move |pick: fn(&PageQuery) -> Option<String>| move || pick(&view.get()).unwrap_or_default();
+    let (search, agent) = (NodeRef::new(), NodeRef::new());
+    follow_view(search, text(|view| view.calls.q.clone()));
+    follow_view(agent, text(|view| view.calls.agent.clone()));
     let (phone, from, to) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
     follow_view(phone, text(|view| view.calls.phone.clone()));
     follow_view(from, text(|view| view.calls.from.clone()));
@@ -81,6 +84,31 @@ pub fn CallFilters(view: Memo<PageQuery>) -> impl IntoView {
                         .map(|tenant| view! { <input type="hidden" name="user_id" value=tenant /> })
                 }}
                 <PanelsKept view />
+                <label class="field field--search">
+                    <span class="field__label">"Find a call"</span>
+                    <input
+                        type="search"
+                        name="q"
+                        autocomplete="off"
+                        maxlength="100"
+                        placeholder="Call id, last 4+ digits of the number, room or SIP id"
+                        data-testid="call-search"
+                        node_ref=search
+                        value=text(|view| view.calls.q.clone())
+                    />
+                </label>
+                <label class="field">
+                    <span class="field__label">"Agent"</span>
+                    <input
+                        type="search"
+                        name="agent"
+                        autocomplete="off"
+                        maxlength="36"
+                        placeholder="agent id"
+                        node_ref=agent
+                        value=text(|view| view.calls.agent.clone())
+                    />
+                </label>
                 <label class="field">
                     <span class="field__label">"Status"</span>
                     <select name="status">

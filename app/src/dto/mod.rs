@@ -12,5 +12,6 @@ pub mod ingest;
 pub mod live;
 pub mod period;
 pub mod query;
+pub mod search;
 pub mod tokens;
 pub mod users;

@@ -15,6 +15,7 @@ use crate::dto::{
     error::DataError,
     ingest::{Direction, Outcome},
     period::Period,
+    search::Search,
 };
 
 /// `Option<T>` from a query value, blank (empty or spaces) being `None`. Every value of a query
@@ -246,8 +247,25 @@ pub struct CallsQuery {
     )]
     #[cfg_attr(feature = "ssr", param(value_type = Option<Direction>))]
     pub direction: Option<Direction>,
+    /// Finds a call by its id (a prefix), its phone number (the whole number, or its last 4 or
+    /// more digits), its room name or its SIP call id (exact or a prefix): 1–100 characters.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", param(max_length = 100))]
+    pub q: Option<String>,
+    /// The agent (`agentConfigId`) that took the call.
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", param(max_length = 36))]
+    pub agent: Option<String>,
     /// Part of the phone number: digits, optionally a leading `+` (spaces, dashes, dots and
-    /// brackets are ignored).
+    /// brackets are ignored). The older filter; `q` finds numbers by their last digits.
     #[serde(
         default,
         deserialize_with = "blank_as_none",
@@ -279,6 +297,8 @@ pub struct CallFilter {
     pub direction: Option<Direction>,
     /// Digits, optionally after a `+`, that the phone number contains.
     pub phone: Option<String>,
+    pub search: Option<Search>,
+    pub agent: Option<String>,
     /// Started at or after (UTC).
     pub from: Option<OffsetDateTime>,
     /// Started before (UTC).
@@ -299,6 +319,14 @@ impl CallFilter {
                     .as_deref()
                     .is_some_and(|number| number.contains(phone))
             })
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|search| search.matches(call))
+            && self
+                .agent
+                .as_deref()
+                .is_none_or(|agent| call.agent_config_id.as_deref() == Some(agent))
             && self.from.is_none_or(|from| call.started_at >= from)
             && self.to.is_none_or(|to| call.started_at < to)
     }
@@ -327,31 +355,15 @@ fn instant(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, D
 impl CallsQuery {
     /// The filters, checked: a 400 naming the field that is wrong.
     pub fn filter(&self) -> Result<CallFilter, DataError> {
-        let phone = match self.phone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(phone) => {
-                let kept: String = phone
-                    .chars()
-                    .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-                    .collect();
-                let digits = kept.strip_prefix('+').unwrap_or(&kept);
-                if digits.is_empty()
-                    || kept.len() > 32
-                    || !digits.chars().all(|c| c.is_ascii_digit())
-                {
-                    return Err(DataError::invalid(
-                        "phone",
-                        "expected digits, optionally after a +",
-                    ));
-                }
-                Some(kept)
-            }
-        };
+        let phone = super::search::phone_filter(self.phone.as_deref())?;
+        let agent = super::search::agent_filter(self.agent.as_deref())?;
         let filter = CallFilter {
             status: self.status,
             outcome: self.outcome,
             direction: self.direction,
             phone,
+            search: Search::parse(self.q.as_deref().unwrap_or_default())?,
+            agent,
             from: instant("from", self.from.as_deref())?,
             to: instant("to", self.to.as_deref())?,
         };
@@ -369,6 +381,8 @@ impl CallsQuery {
             || self.outcome.is_some()
             || self.direction.is_some()
             || self.phone.is_some()
+            || self.q.is_some()
+            || self.agent.is_some()
             || self.from.is_some()
             || self.to.is_some()
     }
@@ -452,6 +466,8 @@ impl PageQuery {
                 status: typed(&mut problems, "status", text("status")),
                 outcome: typed(&mut problems, "outcome", text("outcome")),
                 direction: typed(&mut problems, "direction", text("direction")),
+                q: text("q"),
+                agent: text("agent"),
                 phone: text("phone"),
                 from: text("from"),
                 to: text("to"),
@@ -498,6 +514,8 @@ impl PageQuery {
             ("status", calls.status.map(|s| s.as_str().to_owned())),
             ("outcome", calls.outcome.map(|o| o.as_str().to_owned())),
             ("direction", calls.direction.map(|d| d.as_str().to_owned())),
+            ("q", calls.q.clone()),
+            ("agent", calls.agent.clone()),
             ("phone", calls.phone.clone()),
             ("from", calls.from.clone()),
             ("to", calls.to.clone()),

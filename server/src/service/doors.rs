@@ -122,6 +122,8 @@ pub fn call_filter(query: &CallsQuery) -> Result<CallFilter, DataError> {
             .direction
             .map(|direction| direction.as_str().to_owned()),
         phone: filter.phone,
+        search: filter.search,
+        agent: filter.agent,
         from: filter.from.map(utc),
         to: filter.to.map(utc),
     })

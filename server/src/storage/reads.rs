@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use sqlx::AssertSqlSafe;
 use time::PrimitiveDateTime;
 
+use app::dto::search::{MIN_PREFIX, Search};
+
 use super::{CallRecord, Pool, Storage, StorageError};
 
 /// Rollup sums of one (agent, outcome) pair over a period. `''` stands for "none" in both keys
@@ -48,6 +50,10 @@ pub struct CallFilter {
     pub direction: Option<String>,
     /// Digits (and `+`) the phone number contains.
     pub phone: Option<String>,
+    /// The search box ([`Search::matches`] is the rule this query mirrors).
+    pub search: Option<Search>,
+    /// `agentConfigId`.
+    pub agent: Option<String>,
     /// Started at or after.
     pub from: Option<PrimitiveDateTime>,
     /// Started before.
@@ -250,57 +256,34 @@ impl Storage {
         after: Option<&CallKey>,
         limit: i64,
     ) -> Result<Vec<CallRecord>, StorageError> {
-        let mut sql = String::from(concat!(select_calls!(), " WHERE 1 = 1"));
-        let mut binds = Vec::new();
-        let mut condition = |sql: &mut String, template: &str, value: Bind| {
-            binds.push(value);
-            sql.push_str(&template.replace('?', &format!("${}", binds.len())));
-        };
-        if let Some(tenant) = tenant {
-            condition(
-                &mut sql,
-                r#" AND "userId" = ?"#,
-                Bind::Text(tenant.to_owned()),
-            );
-        }
-        for (column, value) in [
-            ("status", &filter.status),
-            ("outcome", &filter.outcome),
-            ("direction", &filter.direction),
-        ] {
-            if let Some(value) = value {
-                condition(
-                    &mut sql,
-                    &format!(" AND {column} = ?"),
-                    Bind::Text(value.clone()),
-                );
+        let mut query = CallQuery::default();
+        match &filter.search {
+            None => {
+                query.sql.push_str(concat!(select_calls!(), " WHERE 1 = 1"));
+                query.filters(tenant, filter, after);
+            }
+            Some(search) => {
+                // One branch per index that can find the call (id, room name, SIP call id, the
+                // number's last four digits), each with every other filter, so the database
+                // reads the matches and nothing else; UNION drops a call found twice.
+                query.sql.push_str("SELECT * FROM (");
+                for (index, branch) in search_branches(search).into_iter().enumerate() {
+                    if index > 0 {
+                        query.sql.push_str(" UNION ");
+                    }
+                    query.sql.push_str(concat!(select_calls!(), " WHERE 1 = 1"));
+                    for (template, value) in branch {
+                        query.condition(template, value);
+                    }
+                    query.filters(tenant, filter, after);
+                }
+                query.sql.push_str(") AS found");
             }
         }
-        if let Some(phone) = &filter.phone {
-            condition(
-                &mut sql,
-                r#" AND "phoneNumber" LIKE ?"#,
-                Bind::Text(format!("%{phone}%")),
-            );
-        }
-        if let Some(from) = filter.from {
-            condition(&mut sql, r#" AND "startedAt" >= ?"#, Bind::Time(from));
-        }
-        if let Some(to) = filter.to {
-            condition(&mut sql, r#" AND "startedAt" < ?"#, Bind::Time(to));
-        }
-        if let Some(after) = after {
-            // A row-value comparison (both backends have them) walks the index from the key on.
-            condition(
-                &mut sql,
-                r#" AND ("startedAt", id) < (?"#,
-                Bind::Time(after.started_at),
-            );
-            condition(&mut sql, ", ?)", Bind::Text(after.id.clone()));
-        }
-        sql.push_str(r#" ORDER BY "startedAt" DESC, id DESC"#);
-        condition(&mut sql, " LIMIT ?", Bind::Int(limit));
+        query.sql.push_str(r#" ORDER BY "startedAt" DESC, id DESC"#);
+        query.condition(" LIMIT ?", Bind::Int(limit));
 
+        let CallQuery { sql, binds } = query;
         let rows = with_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, CallRecord>(AssertSqlSafe(sql));
             for bind in binds {
@@ -404,4 +387,124 @@ impl Storage {
             with_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().collect())
     }
+}
+
+/// The least string greater than every string starting with `prefix` (its last character one
+/// higher), for a range an index can serve.
+fn prefix_upper_bound(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next scalar value, skipping the surrogate gap.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    // Only U+10FFFF characters: nothing above; a bound past every text.
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// A call list's statement as it is built: `?` in each piece becomes the next `$n`.
+#[derive(Default)]
+struct CallQuery {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl CallQuery {
+    fn condition(&mut self, template: &str, value: Bind) {
+        self.binds.push(value);
+        self.sql
+            .push_str(&template.replace('?', &format!("${}", self.binds.len())));
+    }
+
+    /// Every filter but the search, and the page's continuation.
+    fn filters(&mut self, tenant: Option<&str>, filter: &CallFilter, after: Option<&CallKey>) {
+        if let Some(tenant) = tenant {
+            self.condition(r#" AND "userId" = ?"#, Bind::Text(tenant.to_owned()));
+        }
+        for (column, value) in [
+            ("status", &filter.status),
+            ("outcome", &filter.outcome),
+            ("direction", &filter.direction),
+            (r#""agentConfigId""#, &filter.agent),
+        ] {
+            if let Some(value) = value {
+                self.condition(&format!(" AND {column} = ?"), Bind::Text(value.clone()));
+            }
+        }
+        if let Some(phone) = &filter.phone {
+            self.condition(
+                r#" AND "phoneNumber" LIKE ?"#,
+                Bind::Text(format!("%{phone}%")),
+            );
+        }
+        if let Some(from) = filter.from {
+            self.condition(r#" AND "startedAt" >= ?"#, Bind::Time(from));
+        }
+        if let Some(to) = filter.to {
+            self.condition(r#" AND "startedAt" < ?"#, Bind::Time(to));
+        }
+        if let Some(after) = after {
+            // A row-value comparison (both backends have them) walks the index from the key on.
+            self.condition(
+                r#" AND ("startedAt", id) < (?"#,
+                Bind::Time(after.started_at),
+            );
+            self.condition(", ?)", Bind::Text(after.id.clone()));
+        }
+    }
+}
+
+/// The conditions of each way `search` can find a call ([`Search::matches`] is the rule):
+/// an index range, then the exact test (a prefix whatever the collation; the number's digits
+/// ending with the searched ones). Text shorter than [`MIN_PREFIX`] matches whole values only.
+fn search_branches(search: &Search) -> Vec<Vec<(&'static str, Bind)>> {
+    let text = || Bind::Text(search.text.clone());
+    let mut branches: Vec<Vec<(&'static str, Bind)>> = Vec::new();
+    let columns: [(&'static str, &'static str, &'static str, &'static str); 3] = [
+        (
+            " AND id = ?",
+            " AND id >= ?",
+            " AND id < ?",
+            " AND substr(id, 1, CAST(? AS INTEGER))",
+        ),
+        (
+            r#" AND "livekitRoomName" = ?"#,
+            r#" AND "livekitRoomName" >= ?"#,
+            r#" AND "livekitRoomName" < ?"#,
+            r#" AND substr("livekitRoomName", 1, CAST(? AS INTEGER))"#,
+        ),
+        (
+            r#" AND "sipCallId" = ?"#,
+            r#" AND "sipCallId" >= ?"#,
+            r#" AND "sipCallId" < ?"#,
+            r#" AND substr("sipCallId", 1, CAST(? AS INTEGER))"#,
+        ),
+    ];
+    let length = search.text.chars().count();
+    for (exact, from, below, start) in columns {
+        if length < MIN_PREFIX {
+            branches.push(vec![(exact, text())]);
+        } else {
+            branches.push(vec![
+                (from, text()),
+                (below, Bind::Text(prefix_upper_bound(&search.text))),
+                (start, Bind::Int(i64::try_from(length).unwrap_or(i64::MAX))),
+                (" = ?", text()),
+            ]);
+        }
+    }
+    if let Some(digits) = &search.digits {
+        let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
+        branches.push(vec![
+            (r#" AND "phoneLast4" = ?"#, Bind::Text(last4)),
+            (
+                r#" AND "phoneDigits" LIKE ?"#,
+                Bind::Text(format!("%{digits}")),
+            ),
+        ]);
+    }
+    branches
 }

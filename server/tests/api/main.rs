@@ -25,6 +25,7 @@ mod pages;
 mod permissions;
 mod reconciliation;
 mod redis;
+mod search;
 mod server_fns;
 mod sessions;
 mod socketio;

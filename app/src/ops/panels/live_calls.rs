@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     clock::{self, Clock, duration},
     components::panel::Empty,
-    dto::{admin::LiveCallHealth, calls::HeartbeatHealth},
+    dto::{admin::LiveCallHealth, call_detail::call_href, calls::HeartbeatHealth},
 };
 
 /// Live calls across tenants: stale first and called out, with ticking ages.
@@ -81,7 +81,9 @@ pub fn LiveCallRow(call: LiveCallHealth, clock: Clock) -> impl IntoView {
             </td>
             <td data-label="Agent">{call.call.agent_config_id.clone().unwrap_or_else(|| "—".into())}</td>
             <td data-label="Started">
-                <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
+                <a href=call_href(&call.call.id) rel="external" title="Open this call">
+                    <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
+                </a>
             </td>
             <td data-label="Duration" class="num">
                 {move || duration(clock.seconds_since(started_at))}
