@@ -260,14 +260,14 @@ impl Storage {
         match &filter.search {
             None => {
                 query.sql.push_str(concat!(select_calls!(), " WHERE 1 = 1"));
-                query.filters(tenant, filter, after);
+                query.filters(tenant, filter, after, Indexed::Filters);
             }
             Some(search) => {
                 // One branch per index that can find the call (id, room name, SIP call id, the
                 // number's last four digits), each with every other filter, so the database
                 // reads the matches and nothing else; UNION drops a call found twice.
                 query.sql.push_str("SELECT * FROM (");
-                for (index, branch) in search_branches(search).into_iter().enumerate() {
+                for (index, (branch, indexed)) in search_branches(search).into_iter().enumerate() {
                     if index > 0 {
                         query.sql.push_str(" UNION ");
                     }
@@ -275,7 +275,7 @@ impl Storage {
                     for (template, value) in branch {
                         query.condition(template, value);
                     }
-                    query.filters(tenant, filter, after);
+                    query.filters(tenant, filter, after, indexed);
                 }
                 query.sql.push_str(") AS found");
             }
@@ -405,6 +405,20 @@ fn prefix_upper_bound(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
+/// Which conditions of a call list may use an index. A search branch must be read through its
+/// own index range: the planner, unable to see how few rows a range holds (generic plans),
+/// otherwise intersects it with the tenant's whole index (measured: 37 ms of a 63 ms search
+/// of a tenant with a million calls).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Indexed {
+    /// No search: the filters and the tenant's time order.
+    Filters,
+    /// The search range alone.
+    Search,
+    /// The search range and the tenant (an index holds both).
+    SearchAndTenant,
+}
+
 /// A call list's statement as it is built: `?` in each piece becomes the next `$n`.
 #[derive(Default)]
 struct CallQuery {
@@ -419,10 +433,26 @@ impl CallQuery {
             .push_str(&template.replace('?', &format!("${}", self.binds.len())));
     }
 
-    /// Every filter but the search, and the page's continuation.
-    fn filters(&mut self, tenant: Option<&str>, filter: &CallFilter, after: Option<&CallKey>) {
+    /// Every filter but the search, and the page's continuation; `indexed` says which of them
+    /// the database may use an index for.
+    fn filters(
+        &mut self,
+        tenant: Option<&str>,
+        filter: &CallFilter,
+        after: Option<&CallKey>,
+        indexed: Indexed,
+    ) {
+        // `column || ''` is the same value with no index behind it (both backends).
+        let unindexed = |column: &str, used: bool| {
+            if used {
+                column.to_owned()
+            } else {
+                format!("{column} || ''")
+            }
+        };
         if let Some(tenant) = tenant {
-            self.condition(r#" AND "userId" = ?"#, Bind::Text(tenant.to_owned()));
+            let column = unindexed(r#""userId""#, indexed != Indexed::Search);
+            self.condition(&format!(" AND {column} = ?"), Bind::Text(tenant.to_owned()));
         }
         for (column, value) in [
             ("status", &filter.status),
@@ -431,6 +461,7 @@ impl CallQuery {
             (r#""agentConfigId""#, &filter.agent),
         ] {
             if let Some(value) = value {
+                let column = unindexed(column, indexed == Indexed::Filters);
                 self.condition(&format!(" AND {column} = ?"), Bind::Text(value.clone()));
             }
         }
@@ -460,9 +491,9 @@ impl CallQuery {
 /// The conditions of each way `search` can find a call ([`Search::matches`] is the rule):
 /// an index range, then the exact test (a prefix whatever the collation; the number's digits
 /// ending with the searched ones). Text shorter than [`MIN_PREFIX`] matches whole values only.
-fn search_branches(search: &Search) -> Vec<Vec<(&'static str, Bind)>> {
+fn search_branches(search: &Search) -> Vec<(Vec<(&'static str, Bind)>, Indexed)> {
     let text = || Bind::Text(search.text.clone());
-    let mut branches: Vec<Vec<(&'static str, Bind)>> = Vec::new();
+    let mut branches: Vec<(Vec<(&'static str, Bind)>, Indexed)> = Vec::new();
     let columns: [(&'static str, &'static str, &'static str, &'static str); 3] = [
         (
             " AND id = ?",
@@ -486,25 +517,27 @@ fn search_branches(search: &Search) -> Vec<Vec<(&'static str, Bind)>> {
     let length = search.text.chars().count();
     for (exact, from, below, start) in columns {
         if length < MIN_PREFIX {
-            branches.push(vec![(exact, text())]);
+            branches.push((vec![(exact, text())], Indexed::Search));
         } else {
-            branches.push(vec![
+            let conditions = vec![
                 (from, text()),
                 (below, Bind::Text(prefix_upper_bound(&search.text))),
                 (start, Bind::Int(i64::try_from(length).unwrap_or(i64::MAX))),
                 (" = ?", text()),
-            ]);
+            ];
+            branches.push((conditions, Indexed::Search));
         }
     }
     if let Some(digits) = &search.digits {
         let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
-        branches.push(vec![
+        let conditions = vec![
             (r#" AND "phoneLast4" = ?"#, Bind::Text(last4)),
             (
                 r#" AND "phoneDigits" LIKE ?"#,
                 Bind::Text(format!("%{digits}")),
             ),
-        ]);
+        ];
+        branches.push((conditions, Indexed::SearchAndTenant));
     }
     branches
 }
