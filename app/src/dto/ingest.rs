@@ -32,6 +32,19 @@ impl EventType {
             Self::Turn => "turn",
         }
     }
+
+    /// The type whose wire name is `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::CallStarted,
+            Self::CallUpdated,
+            Self::CallEnded,
+            Self::Heartbeat,
+            Self::Turn,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

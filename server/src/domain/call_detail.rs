@@ -57,13 +57,7 @@ pub fn call_detail(timeline: CallTimeline, agent_name: Option<String>) -> CallDe
 /// A log entry as the page shows it; `None` for one written by a version that knew more types
 /// or sources than this one (never dropped silently: logged).
 pub fn timeline_event(logged: LoggedEvent) -> Option<TimelineEvent> {
-    let event_type = [
-        EventType::CallStarted,
-        EventType::CallUpdated,
-        EventType::CallEnded,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == logged.event_type);
+    let event_type = EventType::parse(&logged.event_type);
     let source = EventSource::parse(&logged.source);
     let (Some(event_type), Some(source)) = (event_type, source) else {
         tracing::warn!(

@@ -38,7 +38,7 @@ pub enum BodyError {
 }
 
 /// Longest accepted values, from the `call_logs` column sizes.
-const MAX_ID: usize = 36;
+pub const MAX_ID: usize = 36;
 const MAX_PHONE: usize = 32;
 const MAX_ROOM_NAME: usize = 255;
 const MAX_ROOM_SID: usize = 100;

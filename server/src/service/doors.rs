@@ -368,7 +368,7 @@ impl DashboardData for AppState {
             let scope = scope(caller, None)?;
             let missing = || DataError::NotFound(format!("no call {id}"));
             // No stored id is longer (validation); nothing to look up.
-            if id.is_empty() || id.chars().count() > 36 {
+            if id.is_empty() || id.chars().count() > crate::ingest::validate::MAX_ID {
                 return Err(missing());
             }
             let timeline = self

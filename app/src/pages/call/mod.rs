@@ -15,7 +15,10 @@ use self::parts::{CallHeader, EventTimeline, MetadataTree, Recording, Transcript
 use crate::{
     clock::Clock,
     components::panel::{Failed, Loading, Panel},
-    dto::{call_detail::CallDetailResponse, error::DataError},
+    dto::{
+        call_detail::{CallDetailResponse, call_href},
+        error::DataError,
+    },
     http_status::set_not_found,
     server_fns,
 };
@@ -72,10 +75,8 @@ pub fn CallPage() -> impl IntoView {
 #[component]
 fn CallView(detail: CallDetailResponse, clock: Clock) -> impl IntoView {
     let download = format!("{}.json", detail.call.id);
-    let json_href = format!(
-        "/api/dashboard/calls/{}",
-        form_urlencoded::byte_serialize(detail.call.id.as_bytes()).collect::<String>()
-    );
+    // The page's REST twin: the same path under /api.
+    let json_href = format!("/api{}", call_href(&detail.call.id));
     let metadata = detail.call.call_metadata.clone();
     let recording = detail.call.recording_url.clone();
     let (turns, latency) = (detail.turns.clone(), detail.response_latency);
