@@ -54,10 +54,14 @@ pub const BUNDLE_NAME: &str = "frontend";
 /// ([`ops`] says why there are two).
 pub const ADMIN_BUNDLE_NAME: &str = "frontend-admin";
 
-/// The bundle [`HydrationAfterFirstPaint`] loads for whoever is signed in: the ops board's for
-/// the roles that read operations.
-fn bundle_for(identity: Option<&dto::auth::Identity>) -> &'static str {
+/// A call's page (`frontend/call`): that page alone, live.
+pub const CALL_BUNDLE_NAME: &str = "frontend-call";
+
+/// The bundle [`HydrationAfterFirstPaint`] loads for the page at `path` and whoever is signed
+/// in: a call's page has its own; elsewhere the ops board's for the roles that read operations.
+fn bundle_for(path: &str, identity: Option<&dto::auth::Identity>) -> &'static str {
     match identity {
+        _ if path.starts_with(dto::call_detail::CALL_PAGES) => CALL_BUNDLE_NAME,
         Some(identity) if identity.role.allows(dto::auth::Permission::ReadOps) => ADMIN_BUNDLE_NAME,
         _ => BUNDLE_NAME,
     }
@@ -96,10 +100,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// preload into the page's largest paint.
 #[component]
 fn HydrationAfterFirstPaint(options: LeptosOptions) -> impl IntoView {
-    if request_path().is_some_and(|path| pages::is_server_only(&path)) {
+    let path = request_path().unwrap_or_default();
+    if pages::is_server_only(&path) {
         return None;
     }
-    let name = bundle_for(session::request_identity().as_ref());
+    let name = bundle_for(&path, session::request_identity().as_ref());
     let bundle = format!("/{}/{name}", options.site_pkg_dir);
     // A frame, then a task of its own: the callback runs after the first paint.
     let script = format!(

@@ -66,10 +66,24 @@ impl EventSource {
     }
 }
 
+/// Events kept from the start of a call's log.
+pub const LOG_HEAD: i64 = 50;
+/// Latest events kept after the head.
+pub const LOG_TAIL: i64 = 200;
+
+/// Whether a call's log, `total` events long, still holds the entry numbered `seq`: the first
+/// [`LOG_HEAD`] and the latest [`LOG_TAIL`]. The server prunes by it and a live page trims by it.
+pub fn kept_in_log(seq: i64, total: i64) -> bool {
+    seq < LOG_HEAD || seq >= total - LOG_TAIL
+}
+
+/// The folder of the calls' pages.
+pub const CALL_PAGES: &str = "/dashboard/calls/";
+
 /// Where the page of call `id` is.
 pub fn call_href(id: &str) -> String {
     let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
-    format!("/dashboard/calls/{segment}")
+    format!("{CALL_PAGES}{segment}")
 }
 
 /// How long the agent took to answer, over the call's agent turns that carry a `latency_ms`.
@@ -162,6 +176,59 @@ pub struct CallDetailResponse {
     pub response_latency: Option<ResponseLatency>,
 }
 
+/// `call_detail` (`/ws`, a call's own room): what one write changed of the call — its row and
+/// what is kept beside it as they now stand, and the log entries and turns it added.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CallDetailUpdate {
+    /// The row, without its metadata (live pushes never carry it: the page keeps what it loaded).
+    pub call: CallSummary,
+    pub end_reason: Option<String>,
+    pub cost: Option<CallCost>,
+    pub heartbeats: HeartbeatSummary,
+    pub events_total: i64,
+    /// New log entries.
+    pub events: Vec<TimelineEvent>,
+    /// New turns.
+    pub turns: Vec<TurnEntry>,
+}
+
+impl CallDetailResponse {
+    /// Takes in one pushed write: the row and its summary replaced (the metadata kept), the new
+    /// entries and turns put in their place by `at` (one already held is not added twice), the
+    /// log trimmed as the server trims it, the latency figures recomputed.
+    pub fn apply(&mut self, update: &CallDetailUpdate) {
+        let metadata = self.call.call_metadata.take();
+        self.call = update.call.clone();
+        if self.call.call_metadata.is_none() {
+            self.call.call_metadata = metadata;
+        }
+        self.end_reason.clone_from(&update.end_reason);
+        self.cost.clone_from(&update.cost);
+        self.heartbeats = update.heartbeats.clone();
+        self.events_total = self.events_total.max(update.events_total);
+        merge_in(&mut self.events, &update.events, |event| {
+            (event.at, event.seq)
+        });
+        let total = self.events_total;
+        self.events.retain(|event| kept_in_log(event.seq, total));
+        self.events_dropped = (total - LOG_HEAD - LOG_TAIL).max(0);
+        merge_in(&mut self.turns, &update.turns, |turn| (turn.at, turn.seq));
+        self.response_latency = ResponseLatency::of_turns(&self.turns);
+    }
+}
+
+/// Puts each of `new` that `held` lacks (by `seq`, the key's second part) in its place, `held`
+/// being in order of `key` (`at`, then `seq`).
+fn merge_in<T: Clone>(held: &mut Vec<T>, new: &[T], key: impl Fn(&T) -> (OffsetDateTime, i64)) {
+    for item in new {
+        let (at, seq) = key(item);
+        if held.iter().all(|other| key(other).1 != seq) {
+            let place = held.partition_point(|other| key(other) <= (at, seq));
+            held.insert(place, item.clone());
+        }
+    }
+}
+
 impl ResponseLatency {
     /// p50 and p95 (nearest rank) of `latencies`; `None` without any.
     pub fn of(latencies: impl IntoIterator<Item = i64>) -> Option<Self> {
@@ -193,8 +260,114 @@ impl ResponseLatency {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::ResponseLatency;
+pub(crate) mod tests {
+    use time::{Duration, macros::datetime};
+
+    use super::*;
+
+    fn turn(seq: i64, second: i64, latency_ms: Option<i64>) -> TurnEntry {
+        TurnEntry {
+            seq,
+            role: TurnRole::Agent,
+            text: format!("turn {seq}"),
+            at: datetime!(2026-11-21 12:00 UTC) + Duration::seconds(second),
+            latency_ms,
+            interrupted: false,
+        }
+    }
+
+    fn logged(seq: i64, second: i64) -> TimelineEvent {
+        TimelineEvent {
+            seq,
+            event_type: EventType::CallUpdated,
+            at: datetime!(2026-11-21 12:00 UTC) + Duration::seconds(second),
+            received_at: datetime!(2026-11-21 12:00 UTC),
+            source: EventSource::Http,
+            changes: serde_json::json!({"status": "active"}),
+        }
+    }
+
+    /// A call's page with two log entries and two turns.
+    pub(crate) fn detail(call: CallSummary) -> CallDetailResponse {
+        let turns = vec![turn(0, 1, Some(400)), turn(1, 5, None)];
+        CallDetailResponse {
+            success: true,
+            call,
+            agent_name: Some("Front desk".into()),
+            end_reason: None,
+            cost: None,
+            heartbeats: HeartbeatSummary::default(),
+            events: vec![logged(0, 0), logged(1, 3)],
+            events_total: 2,
+            events_dropped: 0,
+            response_latency: ResponseLatency::of_turns(&turns),
+            turns,
+        }
+    }
+
+    /// A write that adds a turn and an entry to `detail` and ends the call.
+    pub(crate) fn update(detail: &CallDetailResponse) -> CallDetailUpdate {
+        let mut call = detail.call.clone();
+        call.status = Some("completed".into());
+        call.call_metadata = None;
+        CallDetailUpdate {
+            call,
+            end_reason: Some("caller_hung_up".into()),
+            cost: Some(CallCost {
+                amount: 0.07,
+                currency: "USD".into(),
+            }),
+            heartbeats: HeartbeatSummary {
+                count: 3,
+                ..HeartbeatSummary::default()
+            },
+            events_total: 3,
+            events: vec![logged(2, 2)],
+            turns: vec![turn(2, 3, Some(900))],
+        }
+    }
+
+    #[test]
+    fn a_pushed_write_lands_in_order_once_and_keeps_the_metadata() {
+        let mut call = crate::dto::live::samples::call("c1", 0, "active");
+        call.call_metadata = Some(serde_json::json!({"campaign": "spring"}));
+        let mut page = detail(call);
+        let update = update(&page);
+        page.apply(&update);
+        page.apply(&update);
+        assert_eq!(page.call.status.as_deref(), Some("completed"));
+        assert_eq!(
+            page.call.call_metadata,
+            Some(serde_json::json!({"campaign": "spring"}))
+        );
+        assert_eq!(page.end_reason.as_deref(), Some("caller_hung_up"));
+        assert_eq!(page.heartbeats.count, 3);
+        // By `at`: the new entry (2 s) between the first two (0 s, 3 s), the turn between the
+        // others (1 s, 5 s); applied twice, held once.
+        let seqs = |seqs: Vec<i64>| seqs;
+        assert_eq!(seqs(page.events.iter().map(|e| e.seq).collect()), [0, 2, 1]);
+        assert_eq!(seqs(page.turns.iter().map(|t| t.seq).collect()), [0, 2, 1]);
+        let latency = page.response_latency.unwrap();
+        assert_eq!((latency.samples, latency.p95_ms), (2, 900));
+    }
+
+    #[test]
+    fn a_live_log_is_trimmed_as_the_server_trims_it() {
+        let mut page = detail(crate::dto::live::samples::call("c1", 0, "active"));
+        page.events.clear();
+        page.events_total = 0;
+        for seq in 0..300 {
+            let mut write = update(&page);
+            write.events = vec![logged(seq, seq)];
+            write.events_total = seq + 1;
+            page.apply(&write);
+        }
+        assert_eq!(page.events.len(), (LOG_HEAD + LOG_TAIL) as usize);
+        assert_eq!(page.events_dropped, 50);
+        assert_eq!(page.events[49].seq, 49);
+        assert_eq!(page.events[50].seq, 100);
+        assert!((0..300).all(|seq| kept_in_log(seq, 300) != (50..100).contains(&seq)));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

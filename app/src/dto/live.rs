@@ -4,11 +4,15 @@
 //! - `/ws` carries the same pushes as typed JSON text frames ([`ServerMessage`]) for our WASM
 //!   client, each stamped with its room, epoch and sequence number.
 //!
+//! Long by design: the whole wire protocol in one place, with the browser's reader of it
+//! ([`ServerMessage::from_json`]) beside the types it must agree with.
+//!
 //! # Rooms and streams
 //! Every push belongs to one [`Room`]: a tenant's (its calls and figures), every tenant's
-//! together (admins only) or the ops room (admins only: heartbeat health, the dead-letter queue,
-//! reconciliation runs). Which rooms a connection joins follows from who it is and which tenant it
-//! asked for, at the handshake; a client never names a room. Inside its rooms a client may
+//! together (admins only), the ops room (admins only: heartbeat health, the dead-letter queue,
+//! reconciliation runs) or one call's (its page, `/ws` only). Which rooms a connection joins
+//! follows from who it is and which tenant or call it asked for, at the handshake; a client
+//! never names a room. Inside its rooms a client may
 //! `unsubscribe` / `subscribe` [`Stream`]s, as the seed's clients do.
 //!
 //! # Gap-free (`/ws`)
@@ -32,6 +36,7 @@ use time::OffsetDateTime;
 use super::{
     admin::{AuditEntry, LiveCallHealth, ReconciliationSummary},
     auth::Permission,
+    call_detail::{CallDetailResponse, CallDetailUpdate},
     calls::HeartbeatHealth,
     dashboard::{ActiveCall, CallSummary, DEFAULT_LIMIT, Metrics},
     period::Period,
@@ -54,7 +59,7 @@ pub const METRIC_PERIODS: [u32; 4] = [
     Period::Week.hours(),
 ];
 
-/// Whose events a push carries. On the wire: `tenant:<id>`, `all` or `ops`.
+/// Whose events a push carries. On the wire: `tenant:<id>`, `all`, `ops` or `call:<id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum Room {
@@ -64,6 +69,9 @@ pub enum Room {
     AllTenants,
     /// Heartbeat health, the dead-letter queue and reconciliation runs (admins only).
     Ops,
+    /// One call's page: its row, log entries and turns as they arrive. A call belongs to one
+    /// tenant for good, so its room does too; who may join it is checked at the handshake.
+    Call(String),
 }
 
 impl Room {
@@ -79,6 +87,7 @@ impl Room {
                 Stream::Reconciliation,
                 Stream::Audit,
             ],
+            Self::Call(_) => &[Stream::Call],
         }
     }
 }
@@ -89,6 +98,7 @@ impl fmt::Display for Room {
             Self::Tenant(tenant) => write!(f, "tenant:{tenant}"),
             Self::AllTenants => f.write_str("all"),
             Self::Ops => f.write_str("ops"),
+            Self::Call(id) => write!(f, "call:{id}"),
         }
     }
 }
@@ -100,11 +110,13 @@ impl FromStr for Room {
         match value {
             "all" => Ok(Self::AllTenants),
             "ops" => Ok(Self::Ops),
-            _ => value
-                .strip_prefix("tenant:")
-                .filter(|tenant| !tenant.is_empty())
-                .map(|tenant| Self::Tenant(tenant.to_owned()))
-                .ok_or_else(|| format!("not a room: {value}")),
+            _ => match value.split_once(':') {
+                Some(("tenant", tenant)) if !tenant.is_empty() => {
+                    Ok(Self::Tenant(tenant.to_owned()))
+                }
+                Some(("call", id)) if !id.is_empty() => Ok(Self::Call(id.to_owned())),
+                _ => Err(format!("not a room: {value}")),
+            },
         }
     }
 }
@@ -141,10 +153,12 @@ pub enum Stream {
     Reconciliation,
     /// Admins: `audit_entry`.
     Audit,
+    /// `call_detail`: what a write changed of the one call whose room this is.
+    Call,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 7] = [
+    pub const ALL: [Stream; 8] = [
         Self::Calls,
         Self::ActiveCalls,
         Self::Metrics,
@@ -152,12 +166,13 @@ impl Stream {
         Self::Dlq,
         Self::Reconciliation,
         Self::Audit,
+        Self::Call,
     ];
 
     /// What a caller needs to receive the stream.
     pub fn permission(self) -> Permission {
         match self {
-            Self::Calls | Self::ActiveCalls | Self::Metrics => Permission::ReadCalls,
+            Self::Calls | Self::ActiveCalls | Self::Metrics | Self::Call => Permission::ReadCalls,
             Self::Health | Self::Dlq | Self::Reconciliation => Permission::ReadOps,
             Self::Audit => Permission::ReadAudit,
         }
@@ -172,6 +187,7 @@ impl Stream {
             Self::Dlq => "dlq",
             Self::Reconciliation => "reconciliation",
             Self::Audit => "audit",
+            Self::Call => "call",
         }
     }
 
@@ -290,6 +306,8 @@ pub enum Push {
     ReconciliationUpdate(ReconciliationUpdate),
     /// An operator action (or a failed sign-in) was added to the audit log.
     AuditEntry(Box<AuditEntry>),
+    /// `/ws` only, in a call's room.
+    CallDetail(Box<CallDetailUpdate>),
 }
 
 impl Push {
@@ -304,6 +322,7 @@ impl Push {
             Self::DlqUpdate(_) => "dlq_update",
             Self::ReconciliationUpdate(_) => "reconciliation_update",
             Self::AuditEntry(_) => "audit_entry",
+            Self::CallDetail(_) => "call_detail",
         }
     }
 
@@ -318,6 +337,7 @@ impl Push {
             Self::DlqUpdate(data) => serde_json::to_string(data),
             Self::ReconciliationUpdate(data) => serde_json::to_string(data),
             Self::AuditEntry(data) => serde_json::to_string(data),
+            Self::CallDetail(data) => serde_json::to_string(data),
         }
     }
 
@@ -330,6 +350,7 @@ impl Push {
             Self::DlqUpdate(_) => Stream::Dlq,
             Self::ReconciliationUpdate(_) => Stream::Reconciliation,
             Self::AuditEntry(_) => Stream::Audit,
+            Self::CallDetail(_) => Stream::Call,
         }
     }
 }
@@ -378,6 +399,8 @@ pub struct OpsState {
 pub enum RoomState {
     Calls(InitialState),
     Ops(OpsState),
+    /// A call's room: its page's data.
+    Call(Box<CallDetailResponse>),
 }
 
 /// Where a client is in a room: the last push it applied.
@@ -389,10 +412,12 @@ pub struct Cursor {
 }
 
 /// The query of `/ws`: `user_id` as the REST API takes it (admins: one tenant, or none for all),
-/// and `resume`, the client's cursors ([`encode_resume`]).
+/// `call` to watch one call's page instead (its room alone), and `resume`, the client's cursors
+/// ([`encode_resume`]).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct SocketQuery {
     pub user_id: Option<String>,
+    pub call: Option<String>,
     pub resume: Option<String>,
 }
 
@@ -452,6 +477,8 @@ pub enum ServerMessage {
 /// Messages of the ops room reach admins only; the customers' browser bundle, built without the
 /// ops board, leaves out their readers and refuses them as unknown.
 const READS_OPS: bool = cfg!(feature = "ops-board");
+/// Likewise a call's room reaches a call's page only, which the dashboard's bundles leave out.
+const READS_CALL: bool = cfg!(feature = "call-page");
 
 impl ServerMessage {
     /// Reads a message as the derived `Deserialize` does (a test holds them equal), but without
@@ -511,10 +538,11 @@ impl ServerMessage {
                     state: match kind.as_str() {
                         "calls" => RoomState::Calls(serde_json::from_str(state)?),
                         "ops" if READS_OPS => RoomState::Ops(serde_json::from_str(state)?),
+                        "call" if READS_CALL => RoomState::Call(serde_json::from_str(state)?),
                         other => {
                             return Err(serde_json::Error::unknown_variant(
                                 other,
-                                &["calls", "ops"],
+                                &["calls", "ops", "call"],
                             ));
                         }
                     },
@@ -549,6 +577,9 @@ impl ServerMessage {
                             Push::ReconciliationUpdate(serde_json::from_str(data)?)
                         }
                         "audit_entry" if READS_OPS => Push::AuditEntry(serde_json::from_str(data)?),
+                        "call_detail" if READS_CALL => {
+                            Push::CallDetail(serde_json::from_str(data)?)
+                        }
                         other => return Err(serde_json::Error::unknown_variant(other, &[])),
                     },
                 }
@@ -660,11 +691,13 @@ mod tests {
             (Room::Tenant("acme:1".into()), "\"tenant:acme:1\""),
             (Room::AllTenants, "\"all\""),
             (Room::Ops, "\"ops\""),
+            (Room::Call("c:9".into()), "\"call:c:9\""),
         ] {
             assert_eq!(serde_json::to_string(&room).unwrap(), text);
             assert_eq!(serde_json::from_str::<Room>(text).unwrap(), room);
         }
         assert!(serde_json::from_str::<Room>("\"tenant:\"").is_err());
+        assert!(serde_json::from_str::<Room>("\"call:\"").is_err());
         assert!(serde_json::from_str::<Room>("\"everyone\"").is_err());
     }
 
@@ -745,7 +778,9 @@ mod tests {
         let mut figures = metrics();
         figures.total_calls = 9;
         figures.outcome_counts.insert("completed".into(), 4);
+        let detail = crate::dto::call_detail::tests::detail(ended.clone());
         let pushes = vec![
+            Push::CallDetail(Box::new(crate::dto::call_detail::tests::update(&detail))),
             Push::CallEvent(Box::new(CallEventPayload {
                 kind: CallEventType::CallEnded,
                 call: ended.clone(),
@@ -815,6 +850,12 @@ mod tests {
                     timestamp: at,
                 }),
             },
+            ServerMessage::Snapshot {
+                room: Room::Call("c1".into()),
+                epoch: 2,
+                seq: 5,
+                state: RoomState::Call(Box::new(detail)),
+            },
             ServerMessage::Resumed {
                 room: Room::Ops,
                 epoch: 4,
@@ -864,7 +905,18 @@ mod tests {
                     ..
                 }
             );
-            if ops && !READS_OPS {
+            // Nor, without a call's page (the dashboard's bundles), a call room's.
+            let call = matches!(
+                &message,
+                ServerMessage::Snapshot {
+                    state: RoomState::Call(_),
+                    ..
+                } | ServerMessage::Push {
+                    push: Push::CallDetail(_),
+                    ..
+                }
+            );
+            if (ops && !READS_OPS) || (call && !READS_CALL) {
                 assert!(ServerMessage::from_json(&text).is_err(), "{text}");
                 continue;
             }

@@ -20,30 +20,30 @@ use std::rc::Rc;
 use leptos::prelude::{RwSignal, WriteSignal};
 
 use crate::{
-    dto::live::ServerMessage,
+    dto::live::{ServerMessage, SocketQuery},
     live::{ConnectionState, LiveFeed},
 };
 
 /// What a page does with each message that changed its feed.
 pub type OnMessage = Rc<dyn Fn(&ServerMessage)>;
 
-/// Opens the live link for `tenant` (`None`: the caller's own, or every tenant for an admin) and
-/// keeps `state` and `feed` up to date for as long as the page lives.
+/// Opens the live link for what `query` asks (its `user_id`, or `call`; its own cursors are
+/// the feed's) and keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(feature = "hydrate")]
 pub fn connect(
-    tenant: Option<String>,
+    query: SocketQuery,
     state: WriteSignal<ConnectionState>,
     feed: RwSignal<LiveFeed>,
     on_message: OnMessage,
 ) {
-    leptos::task::spawn_local(browser::run(tenant, state, feed, on_message));
+    leptos::task::spawn_local(browser::run(query, state, feed, on_message));
 }
 
-/// Opens the live link for `tenant` (`None`: the caller's own, or every tenant for an admin) and
-/// keeps `state` and `feed` up to date for as long as the page lives.
+/// Opens the live link for what `query` asks (its `user_id`, or `call`; its own cursors are
+/// the feed's) and keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(not(feature = "hydrate"))]
 pub fn connect(
-    _tenant: Option<String>,
+    _query: SocketQuery,
     _state: WriteSignal<ConnectionState>,
     _feed: RwSignal<LiveFeed>,
     _on_message: OnMessage,
@@ -61,7 +61,7 @@ mod browser {
     use crate::{
         dto::live::{
             ClientMessage, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SESSION_ENDED, ServerMessage,
-            encode_resume,
+            SocketQuery, encode_resume,
         },
         live::{ConnectionState, LiveFeed},
     };
@@ -82,7 +82,7 @@ mod browser {
     }
 
     pub(super) async fn run(
-        tenant: Option<String>,
+        query: SocketQuery,
         state: WriteSignal<ConnectionState>,
         feed: RwSignal<LiveFeed>,
         on_message: OnMessage,
@@ -90,7 +90,7 @@ mod browser {
         let mut attempt = 0;
         let mut lost_at: Option<String> = None;
         loop {
-            let ended = session(tenant.as_deref(), state, feed, &on_message).await;
+            let ended = session(&query, state, feed, &on_message).await;
             if ended.session_over {
                 sign_in_again();
                 return;
@@ -116,7 +116,7 @@ mod browser {
 
     /// One connection, from open to close.
     async fn session(
-        tenant: Option<&str>,
+        query: &SocketQuery,
         state: WriteSignal<ConnectionState>,
         feed: RwSignal<LiveFeed>,
         on_message: &OnMessage,
@@ -127,7 +127,7 @@ mod browser {
             session_over: false,
         };
         let cursors = feed.with_untracked(LiveFeed::cursors);
-        let Ok(socket) = WebSocket::open(&socket_url(tenant, &encode_resume(&cursors))) else {
+        let Ok(socket) = WebSocket::open(&socket_url(query, &encode_resume(&cursors))) else {
             return ended;
         };
         let (mut outgoing, incoming) = socket.split();
@@ -190,7 +190,7 @@ mod browser {
         }
     }
 
-    fn socket_url(tenant: Option<&str>, resume: &str) -> String {
+    fn socket_url(asked: &SocketQuery, resume: &str) -> String {
         let location = web_sys::window().map(|window| window.location());
         let secure = location
             .as_ref()
@@ -200,8 +200,11 @@ mod browser {
             .and_then(|l| l.host().ok())
             .unwrap_or_else(|| "localhost".to_owned());
         let mut query = form_urlencoded::Serializer::new(String::new());
-        if let Some(tenant) = tenant {
+        if let Some(tenant) = &asked.user_id {
             query.append_pair("user_id", tenant);
+        }
+        if let Some(call) = &asked.call {
+            query.append_pair("call", call);
         }
         let query = query.append_pair("resume", resume).finish();
         format!("{}://{host}/ws?{query}", if secure { "wss" } else { "ws" })

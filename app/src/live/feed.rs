@@ -49,7 +49,15 @@ impl LiveFeed {
     pub fn calls(&self) -> Option<&InitialState> {
         self.rooms.values().find_map(|(_, state)| match state {
             RoomState::Calls(calls) => Some(calls),
-            RoomState::Ops(_) => None,
+            RoomState::Ops(_) | RoomState::Call(_) => None,
+        })
+    }
+
+    /// The page of the call whose room the client is in.
+    pub fn call(&self) -> Option<&crate::dto::call_detail::CallDetailResponse> {
+        self.rooms.values().find_map(|(_, state)| match state {
+            RoomState::Call(call) => Some(call.as_ref()),
+            RoomState::Calls(_) | RoomState::Ops(_) => None,
         })
     }
 
@@ -176,6 +184,7 @@ impl RoomState {
                 state.timestamp = update.timestamp;
                 state.last_reconciliation = Some(update.run.clone());
             }
+            (Self::Call(state), Push::CallDetail(update)) => state.apply(update),
             // A push of another room's kind changes nothing here.
             _ => {}
         }

@@ -4,8 +4,8 @@
 
 use app::dto::{
     call_detail::{
-        CallCost, CallDetailResponse, EventSource, HeartbeatSummary, ResponseLatency,
-        TimelineEvent, TurnEntry,
+        CallCost, CallDetailResponse, CallDetailUpdate, EventSource, HeartbeatSummary,
+        ResponseLatency, TimelineEvent, TurnEntry,
     },
     ingest::{EventType, TurnRole},
 };
@@ -13,6 +13,7 @@ use time::PrimitiveDateTime;
 
 use super::figures::call_summary;
 use crate::storage::{
+    CallRecord,
     call_detail::CallTimeline,
     timeline::{LoggedEvent, TurnRow, events_dropped},
 };
@@ -25,32 +26,54 @@ pub fn call_detail(timeline: CallTimeline, agent_name: Option<String>) -> CallDe
         turns,
     } = timeline;
     let tally = call.tally.clone();
-    let heartbeats = HeartbeatSummary {
-        count: tally.heartbeats,
-        first_at: tally.first_heartbeat_at.map(PrimitiveDateTime::assume_utc),
-        last_at: call.last_heartbeat_at.map(PrimitiveDateTime::assume_utc),
-        longest_gap_ms: tally.longest_heartbeat_gap_ms,
-    };
-    let cost = match (tally.cost_micros, &tally.cost_currency) {
-        (Some(micros), Some(currency)) => Some(CallCost {
-            amount: micros as f64 / 1e6,
-            currency: currency.clone(),
-        }),
-        _ => None,
-    };
     let turns: Vec<TurnEntry> = turns.into_iter().filter_map(turn_entry).collect();
     CallDetailResponse {
         success: true,
         agent_name,
         end_reason: tally.end_reason.clone(),
-        cost,
-        heartbeats,
+        cost: cost(&call),
+        heartbeats: heartbeats(&call),
         events: events.into_iter().filter_map(timeline_event).collect(),
         events_total: tally.events_logged,
         events_dropped: events_dropped(&tally),
         response_latency: ResponseLatency::of_turns(&turns),
         turns,
         call: call_summary(call),
+    }
+}
+
+/// What a write added to a call's page (`call` as it now stands), as the call's room pushes it.
+pub fn update(call: CallRecord, events: Vec<LoggedEvent>, turns: Vec<TurnRow>) -> CallDetailUpdate {
+    CallDetailUpdate {
+        end_reason: call.tally.end_reason.clone(),
+        cost: cost(&call),
+        heartbeats: heartbeats(&call),
+        events_total: call.tally.events_logged,
+        events: events.into_iter().filter_map(timeline_event).collect(),
+        turns: turns.into_iter().filter_map(turn_entry).collect(),
+        call: call_summary(call),
+    }
+}
+
+fn heartbeats(call: &CallRecord) -> HeartbeatSummary {
+    HeartbeatSummary {
+        count: call.tally.heartbeats,
+        first_at: call
+            .tally
+            .first_heartbeat_at
+            .map(PrimitiveDateTime::assume_utc),
+        last_at: call.last_heartbeat_at.map(PrimitiveDateTime::assume_utc),
+        longest_gap_ms: call.tally.longest_heartbeat_gap_ms,
+    }
+}
+
+fn cost(call: &CallRecord) -> Option<CallCost> {
+    match (call.tally.cost_micros, &call.tally.cost_currency) {
+        (Some(micros), Some(currency)) => Some(CallCost {
+            amount: micros as f64 / 1e6,
+            currency: currency.clone(),
+        }),
+        _ => None,
     }
 }
 

@@ -322,6 +322,8 @@ async fn emit_states(
             Ok(shared) => match &*shared {
                 RoomState::Calls(initial) => emitted(socket.emit("initial_state", initial)),
                 RoomState::Ops(ops) => emitted(socket.emit("ops_state", ops)),
+                // Socket.IO sockets join no call's room (only `/ws` offers one).
+                RoomState::Call(_) => Sent::Ok,
             },
             Err(error) => {
                 warn!(%error, %room, "cannot build initial_state; trying again shortly");

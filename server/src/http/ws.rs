@@ -15,11 +15,11 @@
 
 use std::time::Duration;
 
-use app::dto::error::DataError;
 use app::dto::live::{
     ClientMessage, PING_TIMEOUT_SECS, Room, RoomState, SESSION_ENDED, ServerMessage, SocketQuery,
     decode_resume,
 };
+use app::{data::DashboardData, dto::error::DataError};
 use axum::{
     extract::{
         State, WebSocketUpgrade,
@@ -56,8 +56,8 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// A frame the client has not taken in this long means it stopped reading: give up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(PING_TIMEOUT_SECS);
 
-/// Only signed-in callers get a socket, scoped like the REST API (`user_id`), resuming from the
-/// cursors they bring (`resume`).
+/// Only signed-in callers get a socket, scoped like the REST API (`user_id`) or watching one
+/// call's page (`call`), resuming from the cursors they bring (`resume`).
 pub(super) async fn upgrade(
     verified: Verified,
     ApiQuery(query): ApiQuery<SocketQuery>,
@@ -67,7 +67,15 @@ pub(super) async fn upgrade(
     let session = verified.holder();
     let identity = verified.identity;
     let scope = scope_of(&identity, query.user_id.as_deref())?;
-    let rooms = hub::rooms_for(identity.role, &scope);
+    let rooms = match query.call.as_deref() {
+        // One call's page: its room alone, open to whoever may read the page (the same 404 as
+        // the page's for a call the caller cannot see).
+        Some(id) => {
+            state.call_detail(&identity, id).await?;
+            vec![Room::Call(id.to_owned())]
+        }
+        None => hub::rooms_for(identity.role, &scope),
+    };
     let cursors = match query.resume.as_deref().filter(|raw| !raw.is_empty()) {
         None => Vec::new(),
         Some(raw) => decode_resume(raw)

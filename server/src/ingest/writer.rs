@@ -10,9 +10,12 @@
 //!
 //! After each commit the live registry is updated and each change published on the bus.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU32, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 use app::dto::{
@@ -33,7 +36,11 @@ use crate::{
         redis::RedisLink,
         registry::LiveRegistry,
     },
-    storage::{BatchPlan, Incoming, Planned, Storage, StorageError, record::MergeError},
+    storage::{
+        BatchPlan, Incoming, Planned, Storage, StorageError,
+        record::MergeError,
+        timeline::{LoggedEvent, TurnRow},
+    },
 };
 
 /// Most events in one transaction.
@@ -214,7 +221,7 @@ impl Ingestor {
     ) -> Result<Vec<WriteOutcome>, crate::storage::StorageError> {
         let events = Incoming::all(events.to_vec(), EventSource::Reconciliation);
         let plan = self.writer.storage.write_batch(&events).await?;
-        Ok(self.writer.after_commit(&events, &plan).await)
+        Ok(self.writer.after_commit(&events, plan).await)
     }
 }
 
@@ -292,7 +299,7 @@ impl Writer {
     /// part alike: then the batch is queued whole, at once.
     async fn write_or_split(&self, events: &[Incoming]) -> Vec<WriteOutcome> {
         match self.storage.write_batch(events).await {
-            Ok(plan) => self.after_commit(events, &plan).await,
+            Ok(plan) => self.after_commit(events, plan).await,
             Err(error) if events.len() > 1 && error.failure().may_split() => {
                 debug!(%error, events = events.len(), "batch refused; writing its halves");
                 let (first, second) = events.split_at(events.len() / 2);
@@ -304,7 +311,7 @@ impl Writer {
                 // Alone, once more: a conflict with a batch committed meanwhile (two calls
                 // claiming one room sid at once) is then planned against what it wrote.
                 match self.storage.write_batch(events).await {
-                    Ok(plan) => self.after_commit(events, &plan).await,
+                    Ok(plan) => self.after_commit(events, plan).await,
                     Err(error) => self.queue_failed(events, &error).await,
                 }
             }
@@ -333,7 +340,7 @@ impl Writer {
                 kind: error.failure().kind(),
                 error: error.to_string(),
             })?;
-        Ok(self.after_commit(events, &plan).await)
+        Ok(self.after_commit(events, plan).await)
     }
 
     /// Puts events in the DLQ after a failed write.
@@ -357,8 +364,9 @@ impl Writer {
         }
     }
 
-    /// Updates the registry, publishes the changes and maps the plan to outcomes.
-    async fn after_commit(&self, events: &[Incoming], plan: &BatchPlan) -> Vec<WriteOutcome> {
+    /// Updates the registry, publishes the changes (and what each call's page gained) and maps
+    /// the plan to outcomes.
+    async fn after_commit(&self, events: &[Incoming], plan: BatchPlan) -> Vec<WriteOutcome> {
         let now = OffsetDateTime::now_utc();
         for row in plan.changed.values() {
             self.registry.track(row, now);
@@ -394,6 +402,7 @@ impl Writer {
                 Planned::Rejected(error) => WriteOutcome::Rejected(error.clone()),
             })
             .collect();
+        published.extend(timelines(plan));
         if let Some(redis) = &self.redis {
             redis.after_commit(&published).await;
         }
@@ -402,4 +411,38 @@ impl Writer {
         }
         outcomes
     }
+}
+
+/// One [`BusEvent::Timeline`] per call the write changed: its row as it now stands, with the log
+/// entries and turns the write added to it (moved, not copied).
+fn timelines(plan: BatchPlan) -> Vec<BusEvent> {
+    let BatchPlan {
+        changed, timeline, ..
+    } = plan;
+    let mut by_call: HashMap<String, (Vec<LoggedEvent>, Vec<TurnRow>)> = HashMap::new();
+    for event in timeline.events {
+        by_call
+            .entry(event.call_id.clone())
+            .or_default()
+            .0
+            .push(event);
+    }
+    for turn in timeline.turns {
+        by_call
+            .entry(turn.call_id.clone())
+            .or_default()
+            .1
+            .push(turn);
+    }
+    changed
+        .into_values()
+        .map(|row| {
+            let (events, turns) = by_call.remove(&row.id).unwrap_or_default();
+            BusEvent::Timeline {
+                call: Box::new(row.live_copy()),
+                events,
+                turns,
+            }
+        })
+        .collect()
 }

@@ -10,7 +10,10 @@ use app::dto::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::storage::CallRecord;
+use crate::storage::{
+    CallRecord,
+    timeline::{LoggedEvent, TurnRow},
+};
 
 pub const CAPACITY: usize = 4096;
 
@@ -30,6 +33,14 @@ pub enum BusEvent {
     },
     /// A live call's heartbeat was recorded; `call` is its new state.
     Heartbeat { call: Box<CallRecord> },
+    /// What a write added to a call's page: the row as it now stands (tally and all, metadata
+    /// aside), and the log entries and turns the write added. Pushed only into the call's own
+    /// room, to the pages watching it.
+    Timeline {
+        call: Box<CallRecord>,
+        events: Vec<LoggedEvent>,
+        turns: Vec<TurnRow>,
+    },
     /// A live call's heartbeat health crossed a threshold.
     HealthChanged {
         call_id: String,

@@ -88,6 +88,7 @@ impl From<FiguresError> for DataError {
         match error {
             FiguresError::Storage(error) => error.into(),
             FiguresError::Dlq(error) => error.into(),
+            FiguresError::NoCall(id) => DataError::NotFound(format!("no call {id}")),
         }
     }
 }
@@ -366,25 +367,9 @@ impl DashboardData for AppState {
     ) -> DataFuture<'a, CallDetailResponse> {
         Box::pin(async move {
             let scope = scope(caller, None)?;
-            let missing = || DataError::NotFound(format!("no call {id}"));
-            // No stored id is longer (validation); nothing to look up.
-            if id.is_empty() || id.chars().count() > crate::ingest::validate::MAX_ID {
-                return Err(missing());
-            }
-            let timeline = self
-                .storage
-                .call_timeline(scope.tenant(), id)
+            figures::call_detail(&self.storage, scope.tenant(), id)
                 .await?
-                .ok_or_else(missing)?;
-            let agent_name = match &timeline.call.agent_config_id {
-                Some(agent) => self
-                    .storage
-                    .agent_names(Some(&timeline.call.user_id))
-                    .await?
-                    .remove(agent),
-                None => None,
-            };
-            Ok(domain::call_detail::call_detail(timeline, agent_name))
+                .ok_or_else(|| DataError::NotFound(format!("no call {id}")))
         })
     }
 

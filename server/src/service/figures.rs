@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use app::dto::{
     admin::{LiveCallHealth, ReconciliationSummary, ReconciliationTrigger, RunStatus},
+    call_detail::CallDetailResponse,
     calls::HeartbeatHealth,
     dashboard::{ActiveCall, DEFAULT_HOURS, Metrics},
     live::{DlqSummary, InitialState, LiveCalls, METRIC_PERIODS, OpsState, RECENT_CALLS},
@@ -31,6 +32,32 @@ pub enum FiguresError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Dlq(#[from] DlqError),
+    /// A call's room outlived its call (removed since the page was opened).
+    #[error("no call {0}")]
+    NoCall(String),
+}
+
+/// Call `id`'s page, or `None` when `tenant` (every tenant: `None`) has no such call.
+pub async fn call_detail(
+    storage: &Storage,
+    tenant: Option<&str>,
+    id: &str,
+) -> Result<Option<CallDetailResponse>, StorageError> {
+    // No stored id is longer (validation); nothing to look up.
+    if id.is_empty() || id.chars().count() > crate::ingest::validate::MAX_ID {
+        return Ok(None);
+    }
+    let Some(timeline) = storage.call_timeline(tenant, id).await? else {
+        return Ok(None);
+    };
+    let agent_name = match &timeline.call.agent_config_id {
+        Some(agent) => storage
+            .agent_names(Some(&timeline.call.user_id))
+            .await?
+            .remove(agent),
+        None => None,
+    };
+    Ok(Some(domain::call_detail::call_detail(timeline, agent_name)))
 }
 
 /// The metric cards over `hours` ending now (see [`app::dto::dashboard`] for the meanings).

@@ -50,6 +50,12 @@ async fn compute_room_state(state: &AppState, room: &Room) -> Result<RoomState, 
         Room::Ops => RoomState::Ops(
             figures::ops_state(&state.storage, &state.registry, &state.dlq, now).await?,
         ),
+        // Who may watch the call was settled when the socket was opened.
+        Room::Call(id) => RoomState::Call(Box::new(
+            figures::call_detail(&state.storage, None, id)
+                .await?
+                .ok_or_else(|| FiguresError::NoCall(id.clone()))?,
+        )),
     })
 }
 
@@ -231,7 +237,7 @@ pub async fn current_figures(
     let now = OffsetDateTime::now_utc();
     let tenant = match room {
         Room::Tenant(tenant) => Some(tenant.as_str()),
-        Room::AllTenants | Room::Ops => None,
+        Room::AllTenants | Room::Ops | Room::Call(_) => None,
     };
     Ok(match stream {
         Stream::Metrics => metrics_push(
@@ -250,6 +256,6 @@ pub async fn current_figures(
             dlq: figures::dlq_summary(&state.dlq).await?,
             timestamp: now,
         })),
-        Stream::Calls | Stream::Reconciliation | Stream::Audit => None,
+        Stream::Calls | Stream::Reconciliation | Stream::Audit | Stream::Call => None,
     })
 }

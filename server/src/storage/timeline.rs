@@ -13,19 +13,16 @@
 use std::collections::HashMap;
 
 use app::dto::{
-    call_detail::EventSource,
+    call_detail::{EventSource, LOG_HEAD, LOG_TAIL, kept_in_log},
     ingest::{CallEvent, EventType, MAX_TURNS_PER_CALL},
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use time::PrimitiveDateTime;
 
 use super::record::{CallRecord, CallTally, MergeError, utc};
 
-/// Events kept from the start of a call's log.
-pub const LOG_HEAD: i64 = 50;
-/// Latest events kept after the head.
-pub const LOG_TAIL: i64 = 200;
 /// Most bytes of one logged event's "what changed", as JSON. Past it, the carried metadata is
 /// named by its keys only.
 pub const MAX_CHANGES_BYTES: usize = 2 * 1024;
@@ -53,7 +50,7 @@ pub fn events_dropped(tally: &CallTally) -> i64 {
 }
 
 /// One `call_events` row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct LoggedEvent {
     pub call_id: String,
     pub seq: i64,
@@ -66,7 +63,7 @@ pub struct LoggedEvent {
 }
 
 /// One `call_turns` row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct TurnRow {
     pub call_id: String,
     pub seq: i64,
@@ -191,7 +188,7 @@ impl Timeline {
         rows: impl Iterator<Item = &'r CallRecord>,
     ) -> TimelinePlan {
         let mut prunes = Vec::new();
-        let mut tail_starts: HashMap<&str, i64> = HashMap::new();
+        let mut totals: HashMap<&str, i64> = HashMap::new();
         for row in rows {
             let before = logged_before(&row.id);
             let after = row.tally.events_logged;
@@ -199,7 +196,7 @@ impl Timeline {
                 continue;
             }
             let tail_start = after - LOG_TAIL;
-            tail_starts.insert(&row.id, tail_start);
+            totals.insert(&row.id, after);
             let from = LOG_HEAD.max(before - LOG_TAIL);
             let to = before.min(tail_start);
             if from < to {
@@ -215,8 +212,9 @@ impl Timeline {
             .events
             .into_iter()
             .filter(|logged| {
-                let tail_start = tail_starts.get(logged.call_id.as_str()).copied();
-                logged.seq < LOG_HEAD || tail_start.is_none_or(|start| logged.seq >= start)
+                totals
+                    .get(logged.call_id.as_str())
+                    .is_none_or(|&total| kept_in_log(logged.seq, total))
             })
             .collect();
         TimelinePlan {

@@ -101,8 +101,9 @@ async fn a_call_reads_the_same_through_every_door() {
         "{policy}"
     );
     let html = page.text().await.unwrap();
-    // Complete as served: the page loads no bundle.
-    assert!(!html.contains("_bg.wasm"), "the call page loads a bundle");
+    // A call's page loads its own bundle, not the dashboard's.
+    assert!(html.contains("/pkg/frontend-call_bg.wasm"), "{html}");
+    assert!(!html.contains("/pkg/frontend_bg.wasm"), "{html}");
     for expected in [
         "+15551234567",
         "like to book a cleaning.",

@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod bounded;
 mod call_detail;
+mod call_live;
 mod connections;
 mod dashboard;
 mod databases;

@@ -269,6 +269,30 @@ async fn two_instances_share_every_change() {
 }
 
 #[tokio::test]
+async fn a_call_page_on_one_instance_hears_the_turns_written_on_another() {
+    let Some((_, prefix, db)) = redis_and_postgres().await else {
+        return;
+    };
+    let first = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    let second = spawn_redis_app(&prefix, Some(db.url().to_owned())).await;
+    first.ingest(&started("call-1", &now())).await;
+    let url = ws_url(second.addr, &[("call", "call-1")]);
+    let mut page = ws_connect(&url, &second.token(Some("tenant-1")))
+        .await
+        .unwrap();
+    page.recv_until(|message| matches!(message, app::dto::live::ServerMessage::Snapshot { .. }))
+        .await;
+    let turn = json!({"type": "turn", "user_id": "tenant-1", "call_id": "call-1", "at": now(),
+                      "turn": {"role": "agent", "text": "Hello from the first instance", "latency_ms": 300}});
+    first.ingest(&turn).await;
+    page.recv_until_feed(|feed| feed.call().is_some_and(|call| !call.turns.is_empty()))
+        .await;
+    let held = page.feed.call().unwrap();
+    assert_eq!(held.turns[0].text, "Hello from the first instance");
+    assert_eq!(held.call.user_id, "tenant-1");
+}
+
+#[tokio::test]
 async fn a_recorded_bus_message_published_again_is_refused() {
     use futures::StreamExt;
     let Some((mut conn, prefix, db)) = redis_and_postgres().await else {

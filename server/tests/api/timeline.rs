@@ -3,14 +3,10 @@
 //! and their bound, the end reason and cost of the end that stands, and tenant scoping.
 
 use app::dto::{
-    call_detail::EventSource,
+    call_detail::{EventSource, LOG_HEAD, LOG_TAIL},
     ingest::{CallEvent, CallFields, Cost, EventType, MAX_TURNS_PER_CALL, Outcome, Turn, TurnRole},
 };
-use server::storage::{
-    Incoming, Planned, Storage,
-    record::MergeError,
-    timeline::{LOG_HEAD, LOG_TAIL, events_dropped},
-};
+use server::storage::{Incoming, Planned, Storage, record::MergeError, timeline::events_dropped};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 use crate::databases::each_backend;

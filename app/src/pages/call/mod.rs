@@ -1,11 +1,18 @@
 //! `/dashboard/calls/{id}`: one call's whole story — who, when, how it ended and what it cost,
 //! the recording, the conversation with the agent's response times, the event timeline and the
-//! metadata — rendered by the server only, complete, with a JSON download (see
-//! [`super::SERVER_ONLY_FOLDERS`]).
+//! metadata — complete as the server renders it, with a JSON download.
 //!
-//! The call is scoped like every read: another tenant's call is the same 404 as a missing one.
+//! While the call is active the page is live, hydrated by a bundle of its own (see
+//! [`super`]): it joins the call's room on `/ws`, and each write's turns, log entries and row
+//! arrive pushed and are put in place ([`CallDetailResponse::apply`]); the page says when the
+//! call ends. Without JavaScript it is the page as loaded.
+//!
+//! The call is scoped like every read: another tenant's call is the same 404 as a missing one,
+//! and so is its room.
 
 pub mod parts;
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,12 +21,17 @@ use leptos_router::hooks::use_params_map;
 use self::parts::{CallHeader, EventTimeline, MetadataTree, Recording, Transcript};
 use crate::{
     clock::Clock,
-    components::panel::{Failed, Loading, Panel},
+    components::{
+        connection_badge::ConnectionBadge,
+        panel::{Failed, Loading, Panel},
+    },
     dto::{
         call_detail::{CallDetailResponse, call_href},
         error::DataError,
+        live::SocketQuery,
     },
     http_status::set_not_found,
+    live::{ConnectionState, LiveFeed, client as live_client},
     server_fns,
 };
 
@@ -29,6 +41,22 @@ pub fn CallPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
     let detail = Resource::new(move || id.get(), server_fns::call_detail);
     let clock = Clock::start();
+    let (connection, set_connection) = signal(ConnectionState::Connecting);
+    let feed = RwSignal::new(LiveFeed::default());
+    let watching = StoredValue::new(false);
+    // Browser only (Effects do not run on the server): watch the call while it is active.
+    Effect::new(move |_| {
+        let active = detail.with(|loaded| matches!(loaded, Some(Ok(loaded)) if is_active(loaded)));
+        if active && !watching.get_value() {
+            watching.set_value(true);
+            let query = SocketQuery {
+                call: Some(id.get_untracked()),
+                ..SocketQuery::default()
+            };
+            live_client::connect(query, set_connection, feed, Rc::new(|_| {}));
+        }
+    });
+    let live = Signal::derive(move || feed.with(|feed| feed.call().cloned()));
 
     view! {
         <Title text=move || format!("Call {} · Switchboard", id.get()) />
@@ -37,7 +65,7 @@ pub fn CallPage() -> impl IntoView {
                 <span class="topbar__logo" aria-hidden="true">
                     "☎"
                 </span>
-                <a class="topbar__title" href="/dashboard/realtime">
+                <a class="topbar__title" href="/dashboard/realtime" rel="external">
                     "Switchboard"
                 </a>
                 <span class="topbar__subtitle">"Call"</span>
@@ -45,14 +73,14 @@ pub fn CallPage() -> impl IntoView {
         </header>
         <main class="call-page">
             <nav class="call-page__back">
-                <a href="/dashboard/realtime#recent-calls">"← Recent calls"</a>
+                <a href="/dashboard/realtime#recent-calls" rel="external">"← Recent calls"</a>
             </nav>
             <Transition fallback=Loading>
                 {move || {
                     detail
                         .get()
                         .map(|loaded| match loaded {
-                            Ok(loaded) => view! { <CallView detail=loaded clock /> }.into_any(),
+                            Ok(loaded) => view! { <CallView loaded live connection clock /> }.into_any(),
                             Err(DataError::NotFound(_)) => {
                                 set_not_found();
                                 view! {
@@ -71,24 +99,51 @@ pub fn CallPage() -> impl IntoView {
     }
 }
 
-/// Everything about one call, as loaded.
+fn is_active(detail: &CallDetailResponse) -> bool {
+    detail.call.status.as_deref() == Some("active")
+}
+
+/// Everything about one call: as loaded, then (header, conversation and timeline) as pushed
+/// while the page watches it. The recording and the metadata stay as loaded, so that a push
+/// never restarts the player.
 #[component]
-fn CallView(detail: CallDetailResponse, clock: Clock) -> impl IntoView {
-    let download = format!("{}.json", detail.call.id);
+fn CallView(
+    loaded: CallDetailResponse,
+    live: Signal<Option<CallDetailResponse>>,
+    connection: ReadSignal<ConnectionState>,
+    clock: Clock,
+) -> impl IntoView {
+    let download = format!("{}.json", loaded.call.id);
     // The page's REST twin: the same path under /api.
-    let json_href = format!("/api{}", call_href(&detail.call.id));
-    let metadata = detail.call.call_metadata.clone();
-    let recording = detail.call.recording_url.clone();
-    let (turns, latency) = (detail.turns.clone(), detail.response_latency);
+    let json_href = format!("/api{}", call_href(&loaded.call.id));
+    let metadata = loaded.call.call_metadata.clone();
+    let recording = loaded.call.recording_url.clone();
+    let was_active = is_active(&loaded);
+    let loaded = StoredValue::new(loaded);
+    let shown = Signal::derive(move || live.get().unwrap_or_else(|| loaded.get_value()));
+    let ended_while_watched = move || was_active && !shown.with(is_active);
     view! {
-        <CallHeader detail=detail.clone() clock />
+        {was_active.then(|| view! {
+            <div class="call-page__live">
+                <ConnectionBadge state=connection updated=Signal::derive(|| None::<String>) />
+            </div>
+        })}
+        {move || ended_while_watched().then(|| view! {
+            <p class="call-page__ended" role="status" data-testid="call-ended">
+                "This call has ended."
+            </p>
+        })}
+        {move || view! { <CallHeader detail=shown.get() clock /> }}
         <div class="panels">
             {recording.map(|url| view! { <Recording url /> })}
             <Panel title="Conversation" id="transcript" wide=true>
-                <Transcript turns latency clock />
+                {move || {
+                    let CallDetailResponse { turns, response_latency, .. } = shown.get();
+                    view! { <Transcript turns latency=response_latency clock /> }
+                }}
             </Panel>
             <Panel title="Timeline" id="timeline" wide=true>
-                <EventTimeline detail clock />
+                {move || view! { <EventTimeline detail=shown.get() clock /> }}
             </Panel>
             <Panel
                 title="Metadata"

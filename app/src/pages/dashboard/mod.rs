@@ -37,7 +37,12 @@ use crate::{
         period_selector::PeriodSelector,
         recent_calls::{CallFilters, RecentCallsTable, export_href},
     },
-    dto::{auth::Permission, dashboard::Metrics, live::ServerMessage, query::PageQuery},
+    dto::{
+        auth::Permission,
+        dashboard::Metrics,
+        live::{ServerMessage, SocketQuery},
+        query::PageQuery,
+    },
     live::{ConnectionState, LiveFeed, client as live_client},
     ops, server_fns, session,
 };
@@ -93,9 +98,12 @@ pub fn RealtimeDashboard() -> impl IntoView {
     };
     Effect::new(move |_| {
         set_hydrated.set(true);
-        let tenant = view.with_untracked(|view| view.calls.user_id.clone());
+        let user_id = view.with_untracked(|view| view.calls.user_id.clone());
         live_client::connect(
-            tenant,
+            SocketQuery {
+                user_id,
+                ..SocketQuery::default()
+            },
             set_connection,
             feed,
             Rc::new(move |message: &ServerMessage| live.receive(message)),

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::Hub;
 use crate::{
-    domain::figures,
+    domain::{call_detail, figures},
     live::bus::{BusEvent, CallChange},
 };
 
@@ -38,6 +38,18 @@ impl Hub {
             }
             BusEvent::Heartbeat { .. } => {
                 self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
+            }
+            BusEvent::Timeline {
+                call,
+                events,
+                turns,
+            } => {
+                let room = [Room::Call(call.id.clone())];
+                // Most calls have no page open: build the push only for those that do.
+                if self.has_room(&room[0]) {
+                    let update = call_detail::update(*call, events, turns);
+                    self.publish(&room, &Push::CallDetail(Box::new(update)));
+                }
             }
             BusEvent::HealthChanged {
                 call_id,

@@ -377,6 +377,11 @@ impl Hub {
         }
     }
 
+    /// Whether `room` has a subscriber (or may still get one back).
+    pub fn has_room(&self, room: &Room) -> bool {
+        self.rooms().contains_key(room)
+    }
+
     /// Pushes `push` into each of `rooms` that has a subscriber (or may still get one back).
     /// The payload is serialized once, and only when someone is there to receive it.
     pub fn publish(&self, rooms: &[Room], push: &Push) {
