@@ -25,8 +25,11 @@ use axum::{
 };
 use serde_json::{Value, json};
 use server::{
-    domain::figures, domain::users::Role, runtime::config::Config, runtime::startup::Application,
-    storage::reads::PeriodTotals,
+    domain::figures,
+    domain::users::Role,
+    runtime::config::Config,
+    runtime::startup::Application,
+    storage::reads::{LatencyTotals, PeriodTotals},
 };
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -142,7 +145,57 @@ async fn adopt(url: &str, pool: &PgPool) {
         "migrations adopted the table (indexes, rollup backfill) in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    generate_latency(pool).await;
     sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap();
+}
+
+/// Agents' latency histograms (issue 25) for the last 168 h — the only hours any period reads —
+/// as a busy voice platform's would be: every (tenant, hour, agent) of the rollup answers in
+/// ten buckets, 300 ms to 3 s, each a turn per call or more. Deterministic, like the calls.
+async fn generate_latency(pool: &PgPool) {
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agent_latency_hourly")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    if held > 0 {
+        return;
+    }
+    let started = Instant::now();
+    let rows = sqlx::query(
+        r#"INSERT INTO agent_latency_hourly ("userId", hour, "agentConfigId", bucket, turns)
+           SELECT "userId", hour, "agentConfigId", bucket, SUM(calls) * (1 + bucket % 3)
+           FROM call_hourly_rollup
+           CROSS JOIN generate_series(2, 20, 2) AS bucket
+           WHERE hour >= date_trunc('hour', now() AT TIME ZONE 'UTC') - interval '168 hours'
+           GROUP BY "userId", hour, "agentConfigId", bucket"#,
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    println!(
+        "generated {rows} latency histogram rows in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Agent turns per (agent, bucket) over the last `hours`, summed per request from the
+/// histogram rows (of one tenant, or all): what [`server::storage::Storage::latency_totals`]
+/// must equal.
+async fn latency_totals(pool: &PgPool, tenant: Option<&str>, hours: u32) -> Vec<LatencyTotals> {
+    let range = figures::period(OffsetDateTime::now_utc(), hours);
+    sqlx::query_as(
+        r#"SELECT "agentConfigId", bucket, CAST(SUM(turns) AS BIGINT) AS turns
+           FROM agent_latency_hourly
+           WHERE ($1::text IS NULL OR "userId" = $1) AND hour >= $2 AND hour <= $3
+           GROUP BY 1, 2"#,
+    )
+    .bind(tenant)
+    .bind(range.first)
+    .bind(range.last)
+    .fetch_all(pool)
+    .await
+    .unwrap()
 }
 
 /// The seed's way: every request aggregates `call_logs` rows (using the seed's indexes), with
@@ -198,7 +251,9 @@ async fn seed_metrics(State(seed): State<SeedWay>, Query(query): Query<SeedQuery
 
 async fn seed_agents(State(seed): State<SeedWay>, Query(query): Query<SeedQuery>) -> Json<Value> {
     let totals = seed.totals(&query).await;
-    let agents = figures::agent_performance(&totals, &HashMap::new());
+    // The seed kept no turns: the latency figures come from the same histograms as ours.
+    let latency = latency_totals(&seed.pool, Some(&query.user_id), query.hours).await;
+    let agents = figures::agent_performance(&totals, &latency, &HashMap::new());
     Json(
         json!({"success": true, "count": agents.len(), "agents": agents,
                 "period_hours": query.hours, "user_id": query.user_id}),
@@ -265,7 +320,8 @@ async fn rollup_agents(
     Query(query): Query<EveryTenantQuery>,
 ) -> Json<Value> {
     let totals = rollup_totals(&seed.pool, query.hours).await;
-    Json(json!({"agents": figures::agent_performance(&totals, &HashMap::new())}))
+    let latency = latency_totals(&seed.pool, None, query.hours).await;
+    Json(json!({"agents": figures::agent_performance(&totals, &latency, &HashMap::new())}))
 }
 
 async fn rollup_calls_per_hour(

@@ -1,4 +1,5 @@
-//! Per-agent figures over the period, busiest first.
+//! Per-agent figures over the period, busiest first, with each agent's response time (from
+//! bucketed histograms, so the table says how close its figures are).
 
 use leptos::prelude::*;
 
@@ -34,6 +35,12 @@ pub fn AgentTable(#[prop(into)] agents: Signal<Vec<AgentPerformance>>) -> impl I
                         <td data-label="Avg duration" class="num">
                             {duration(agent.average_duration.round() as i64)}
                         </td>
+                        <td data-label="Response p50 / p95" class="num" data-testid="agent-latency">
+                            {agent.response_latency.map_or_else(
+                                || "—".to_owned(),
+                                |latency| format!("{} / {} ms", latency.p50_ms, latency.p95_ms),
+                            )}
+                        </td>
                     </tr>
                 }
             })
@@ -48,11 +55,17 @@ pub fn AgentTable(#[prop(into)] agents: Signal<Vec<AgentPerformance>>) -> impl I
                             <th scope="col" class="num">"Completed"</th>
                             <th scope="col" class="num">"Success rate"</th>
                             <th scope="col" class="num">"Avg duration"</th>
+                            <th scope="col" class="num">"Response p50 / p95"</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>
+            <p class="panel__note">
+                "Response times: agent turns of the period's calls, counted in buckets 100 ms \
+                 wide below 1 s, 250 ms to 3 s, then wider; each figure is its bucket's upper \
+                 edge."
+            </p>
         }
         .into_any()
     }

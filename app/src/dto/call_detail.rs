@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{
-    dashboard::CallSummary,
+    dashboard::{CallSummary, LATENCY_BUCKETS_MS},
     ingest::{EventType, TurnRole},
 };
 
@@ -248,6 +248,33 @@ impl ResponseLatency {
         })
     }
 
+    /// From a histogram (`counts[i]` latencies in bucket `i` of [`LATENCY_BUCKETS_MS`]): each
+    /// figure is the upper edge of the bucket holding its rank, so at most one bucket's width
+    /// above the exact nearest-rank figure.
+    pub fn of_histogram(counts: &[i64]) -> Option<Self> {
+        let samples: i64 = counts.iter().sum();
+        if samples <= 0 {
+            return None;
+        }
+        let rank = |percent: i64| {
+            let wanted = ((samples * percent + 99) / 100).max(1);
+            let mut seen = 0;
+            let bucket = counts
+                .iter()
+                .position(|&count| {
+                    seen += count;
+                    seen >= wanted
+                })
+                .unwrap_or(counts.len() - 1);
+            LATENCY_BUCKETS_MS[bucket.min(LATENCY_BUCKETS_MS.len() - 1)]
+        };
+        Some(Self {
+            samples: usize::try_from(samples).unwrap_or(usize::MAX),
+            p50_ms: rank(50),
+            p95_ms: rank(95),
+        })
+    }
+
     /// Over a call's agent turns.
     pub fn of_turns(turns: &[TurnEntry]) -> Option<Self> {
         Self::of(
@@ -325,6 +352,28 @@ pub(crate) mod tests {
             events: vec![logged(2, 2)],
             turns: vec![turn(2, 3, Some(900))],
         }
+    }
+
+    #[test]
+    fn a_histograms_percentiles_are_the_upper_edges_of_their_buckets() {
+        use crate::dto::dashboard::latency_bucket;
+        assert_eq!(ResponseLatency::of_histogram(&[0; 28]), None);
+        let latencies = [80, 150, 420, 430, 450, 990, 1_200, 1_900, 2_600, 9_000];
+        let mut counts = [0; 28];
+        for ms in latencies {
+            counts[latency_bucket(ms)] += 1;
+        }
+        let exact = ResponseLatency::of(latencies).unwrap();
+        let approximate = ResponseLatency::of_histogram(&counts).unwrap();
+        assert_eq!((exact.p50_ms, exact.p95_ms), (450, 9_000));
+        assert_eq!((approximate.p50_ms, approximate.p95_ms), (500, 10_000));
+        assert_eq!(approximate.samples, 10);
+        // Edges are inclusive; past the last edge is the last bucket.
+        assert_eq!(latency_bucket(0), 0);
+        assert_eq!(latency_bucket(100), 0);
+        assert_eq!(latency_bucket(101), 1);
+        assert_eq!(latency_bucket(600_000), 27);
+        assert_eq!(latency_bucket(700_000), 27);
     }
 
     #[test]

@@ -4,12 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::dto::dashboard::{ActiveCall, AgentPerformance, CallSummary, Metrics, one_decimal};
+use app::dto::{
+    call_detail::ResponseLatency,
+    dashboard::{
+        ActiveCall, AgentPerformance, CallSummary, LATENCY_BUCKETS_MS, Metrics, one_decimal,
+    },
+};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time, macros::format_description};
 
 use crate::storage::{
     CallRecord,
-    reads::{HourRange, PeriodTotals},
+    reads::{HourRange, LatencyTotals, PeriodTotals},
     record::utc,
 };
 
@@ -89,20 +94,38 @@ pub fn metrics(totals: &[PeriodTotals], active_calls: i64, period_hours: u32) ->
     }
 }
 
-/// Per-agent figures, busiest first (ties by id; calls without an agent last among equals).
+/// Per-agent figures, busiest first (ties by id; calls without an agent last among equals),
+/// with each agent's response latency from its histogram rows in `latency`.
 pub fn agent_performance(
     totals: &[PeriodTotals],
+    latency: &[LatencyTotals],
     names: &HashMap<String, String>,
 ) -> Vec<AgentPerformance> {
     let mut by_agent: BTreeMap<&str, Sums> = BTreeMap::new();
     for row in totals {
         by_agent.entry(&row.agent_config_id).or_default().add(row);
     }
+    let mut histograms: HashMap<&str, [i64; LATENCY_BUCKETS_MS.len()]> = HashMap::new();
+    for row in latency {
+        let histogram = histograms
+            .entry(&row.agent_config_id)
+            .or_insert([0; LATENCY_BUCKETS_MS.len()]);
+        if let Some(count) = usize::try_from(row.bucket)
+            .ok()
+            .and_then(|bucket| histogram.get_mut(bucket))
+        {
+            *count += row.turns;
+        }
+    }
     let mut agents: Vec<AgentPerformance> = by_agent
         .into_iter()
         .map(|(agent, sums)| {
+            let response_latency = histograms
+                .get(agent)
+                .and_then(|counts| ResponseLatency::of_histogram(counts));
             let agent = (!agent.is_empty()).then(|| agent.to_owned());
             AgentPerformance {
+                response_latency,
                 agent_name: agent.as_ref().and_then(|id| names.get(id).cloned()),
                 agent_config_id: agent,
                 total_calls: sums.calls,
@@ -247,7 +270,19 @@ mod tests {
         );
 
         let names = HashMap::from([("a".to_owned(), "Ava".to_owned())]);
-        let agents = agent_performance(&rows, &names);
+        let latency = |agent: &str, bucket, turns| LatencyTotals {
+            agent_config_id: agent.to_owned(),
+            bucket,
+            turns,
+        };
+        // Agent a: 3 turns in bucket 4 (≤ 500 ms), one in bucket 9 (≤ 1 s); bucket 99 is none.
+        let latency = [
+            latency("a", 4, 2),
+            latency("a", 9, 1),
+            latency("a", 4, 1),
+            latency("a", 99, 5),
+        ];
+        let agents = agent_performance(&rows, &latency, &names);
         let ids: Vec<_> = agents
             .iter()
             .map(|a| a.agent_config_id.as_deref())
@@ -261,6 +296,12 @@ mod tests {
         assert_eq!(agents[1].success_rate, 0.0);
         assert_eq!(agents[1].average_duration, 0.0);
         assert_eq!(agents[2].success_rate, 100.0);
+        let answered = agents[0].response_latency.unwrap();
+        assert_eq!(
+            (answered.samples, answered.p50_ms, answered.p95_ms),
+            (4, 500, 1_000)
+        );
+        assert_eq!(agents[1].response_latency, None);
     }
 
     #[test]

@@ -380,11 +380,12 @@ impl DashboardData for AppState {
     ) -> DataFuture<'a, AgentPerformanceResponse> {
         Box::pin(async move {
             let (scope, hours, range) = period(caller, query)?;
-            let (totals, names) = tokio::try_join!(
+            let (totals, latency, names) = tokio::try_join!(
                 self.storage.period_totals(scope.tenant(), range),
+                self.storage.latency_totals(scope.tenant(), range),
                 self.storage.agent_names(scope.tenant()),
             )?;
-            let agents = domain::figures::agent_performance(&totals, &names);
+            let agents = domain::figures::agent_performance(&totals, &latency, &names);
             Ok(AgentPerformanceResponse {
                 success: true,
                 count: agents.len(),

@@ -4,12 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use app::dto::ingest::CallEvent;
+use app::dto::{
+    dashboard::latency_bucket,
+    ingest::{CallEvent, TurnRole},
+};
 use time::PrimitiveDateTime;
 
 use super::{
     record::{CallRecord, MergeError, apply},
-    timeline::{Incoming, Timeline, TimelinePlan},
+    timeline::{Incoming, Timeline, TimelinePlan, TurnRow},
 };
 
 /// One `call_hourly_rollup` row's key.
@@ -43,19 +46,33 @@ impl RollupValues {
     }
 }
 
+/// One `agent_latency_hourly` row's key: the call's tenant, start hour and agent, and the
+/// bucket of [`app::dto::dashboard::LATENCY_BUCKETS_MS`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LatencyKey {
+    pub user_id: String,
+    pub hour: PrimitiveDateTime,
+    pub agent_config_id: String,
+    pub bucket: i32,
+}
+
+/// The hour a call started in: its rollup hour.
+fn start_hour(row: &CallRecord) -> PrimitiveDateTime {
+    row.started_at
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        // replace_* only fail on out-of-range values; 0 is always in range.
+        .unwrap_or(row.started_at)
+}
+
 /// What one row adds to the rollup: one call in the hour it started, under its agent and
 /// outcome ('' while active).
 pub fn contribution(row: &CallRecord) -> (RollupKey, RollupValues) {
     let active = row.is_active();
-    let hour = row
-        .started_at
-        .replace_minute(0)
-        .and_then(|t| t.replace_second(0))
-        .and_then(|t| t.replace_nanosecond(0));
     let key = RollupKey {
         user_id: row.user_id.clone(),
-        // replace_* only fail on out-of-range values; 0 is always in range.
-        hour: hour.unwrap_or(row.started_at),
+        hour: start_hour(row),
         agent_config_id: row.agent_config_id.clone().unwrap_or_default(),
         outcome: if active {
             String::new()
@@ -89,6 +106,8 @@ pub struct BatchPlan {
     pub upserts: Vec<CallRecord>,
     /// Non-zero rollup changes, in key order.
     pub rollup: Vec<(RollupKey, RollupValues)>,
+    /// Agent turns counted into the latency histograms, in key order.
+    pub latency: Vec<(LatencyKey, i64)>,
     /// Tenants of rows not seen before, sorted.
     pub new_tenants: Vec<String>,
     /// One entry per input event, in input order.
@@ -100,11 +119,13 @@ pub struct BatchPlan {
 }
 
 impl BatchPlan {
-    /// The rollup hours this plan changes, ascending: the order writers bump their versions in
-    /// (see `storage::all_tenants`), so concurrent batches never deadlock on them.
+    /// The hours whose rollup or latency rows this plan changes, ascending: the order writers
+    /// bump their versions in (see `storage::all_tenants`), so concurrent batches never
+    /// deadlock on them.
     pub fn rollup_hours(&self) -> Vec<PrimitiveDateTime> {
-        let hours: BTreeSet<PrimitiveDateTime> =
-            self.rollup.iter().map(|(key, _)| key.hour).collect();
+        let rollup = self.rollup.iter().map(|(key, _)| key.hour);
+        let latency = self.latency.iter().map(|(key, _)| key.hour);
+        let hours: BTreeSet<PrimitiveDateTime> = rollup.chain(latency).collect();
         hours.into_iter().collect()
     }
 }
@@ -214,6 +235,7 @@ pub fn plan(
         |id| stored.get(id).map_or(0, |row| row.tally.events_logged),
         current.values(),
     );
+    let latency = latency_counts(&timeline.turns, &current);
 
     let mut rollup: BTreeMap<RollupKey, RollupValues> = BTreeMap::new();
     let mut new_tenants = BTreeSet::new();
@@ -245,11 +267,35 @@ pub fn plan(
             .into_iter()
             .filter(|(_, values)| !values.is_zero())
             .collect(),
+        latency,
         new_tenants: new_tenants.into_iter().collect(),
         events: planned,
         changed,
         timeline,
     }
+}
+
+/// The batch's agent turns with a latency, counted by the histogram row they go in: under
+/// their call's tenant, start hour and agent as the call stands after the batch.
+fn latency_counts(turns: &[TurnRow], calls: &HashMap<&str, CallRecord>) -> Vec<(LatencyKey, i64)> {
+    let mut counts: BTreeMap<LatencyKey, i64> = BTreeMap::new();
+    for turn in turns {
+        let (Some(ms), true) = (turn.latency_ms, turn.role == TurnRole::Agent.as_str()) else {
+            continue;
+        };
+        let Some(call) = calls.get(turn.call_id.as_str()) else {
+            continue;
+        };
+        let key = LatencyKey {
+            user_id: call.user_id.clone(),
+            hour: start_hour(call),
+            agent_config_id: call.agent_config_id.clone().unwrap_or_default(),
+            // Fewer than 2^31 buckets.
+            bucket: latency_bucket(ms) as i32,
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    counts.into_iter().collect()
 }
 
 /// Refuses `after` if its room sid is another call's; otherwise records who holds what now.

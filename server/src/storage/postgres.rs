@@ -106,13 +106,14 @@ pub(super) async fn write_batch(
     let now = now_utc();
     let plan = plan(&stored, holders, events, bounds, now);
 
-    if !plan.upserts.is_empty() || !plan.rollup.is_empty() {
+    if !plan.upserts.is_empty() || !plan.rollup.is_empty() || !plan.latency.is_empty() {
         write_plan(&mut tx, &plan, now).await?;
     }
-    if !plan.rollup.is_empty() {
-        // After every rollup row: hour versions are the last locks a batch takes.
+    let hours = plan.rollup_hours();
+    if !hours.is_empty() {
+        // After every rollup and latency row: hour versions are the last locks a batch takes.
         sqlx::query(BUMP_HOUR_VERSIONS)
-            .bind(plan.rollup_hours())
+            .bind(hours)
             .execute(&mut *tx)
             .await?;
     }
@@ -142,8 +143,9 @@ const BUMP_HOUR_VERSIONS: &str = "INSERT INTO call_hour_versions (hour, version)
 /// Every write of a batch in one fixed statement: rows travel as one array per column, so the
 /// statement text never changes with the batch size. It is prepared once per connection, and
 /// the writes cost one round trip. Arrays are in `plan` order (ids, keys sorted), which keeps
-/// the lock order fixed. Beside the rows: the calls' log entries and turns, and the log entries
-/// that fell out of their call's log, as (call, from, to) ranges (`storage::timeline`).
+/// the lock order fixed. Beside the rows: the calls' log entries and turns, the log entries
+/// that fell out of their call's log, as (call, from, to) ranges (`storage::timeline`), and the
+/// agent turns counted into the latency histograms.
 const WRITE_PLAN: &str = r#"
 WITH new_tenants AS (
     INSERT INTO tenants (id, display_name)
@@ -200,6 +202,12 @@ WITH new_tenants AS (
     USING unnest($53::text[], $54::int8[], $55::int8[]) AS p(call_id, first, last)
     WHERE e.call_id = p.call_id AND e.seq >= p.first AND e.seq < p.last
     RETURNING 1
+), latency AS (
+    INSERT INTO agent_latency_hourly ("userId", hour, "agentConfigId", bucket, turns)
+    SELECT * FROM unnest($56::text[], $57::timestamp[], $58::text[], $59::int4[], $60::int8[])
+    ON CONFLICT ("userId", hour, "agentConfigId", bucket) DO UPDATE SET
+        turns = agent_latency_hourly.turns + excluded.turns
+    RETURNING 1
 )
 SELECT 1"#;
 
@@ -212,7 +220,7 @@ async fn write_plan(
         rows.iter().map(get).collect()
     }
     let rows = &plan.upserts;
-    let rollup = &plan.rollup;
+    let (rollup, latency) = (&plan.rollup, &plan.latency);
     let (events, turns, prunes) = (
         &plan.timeline.events,
         &plan.timeline.turns,
@@ -309,6 +317,11 @@ async fn write_plan(
         .bind(column(prunes, |p| p.call_id.clone()))
         .bind(column(prunes, |p| p.from))
         .bind(column(prunes, |p| p.to))
+        .bind(column(latency, |(key, _)| key.user_id.clone()))
+        .bind(column(latency, |(key, _)| key.hour))
+        .bind(column(latency, |(key, _)| key.agent_config_id.clone()))
+        .bind(column(latency, |(key, _)| key.bucket))
+        .bind(column(latency, |(_, turns)| *turns))
         .execute(conn)
         .await?;
     Ok(())

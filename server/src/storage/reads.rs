@@ -26,6 +26,15 @@ pub struct PeriodTotals {
     pub duration_count: i64,
 }
 
+/// Agent turns of one agent (`''`: none) counted in one latency bucket over a period.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LatencyTotals {
+    #[sqlx(rename = "agentConfigId")]
+    pub agent_config_id: String,
+    pub bucket: i32,
+    pub turns: i64,
+}
+
 /// [`PeriodTotals`] of one tenant among several.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TenantTotals {
@@ -144,6 +153,24 @@ impl Storage {
                 .collect(),
             None => self.all_tenant_totals(hours).await?,
         })
+    }
+
+    /// Agent turns per (agent, latency bucket) over `hours` (by their calls' start hours), for
+    /// one tenant or all.
+    pub async fn latency_totals(
+        &self,
+        tenant: Option<&str>,
+        hours: HourRange,
+    ) -> Result<Vec<LatencyTotals>, StorageError> {
+        let Some(tenant) = tenant else {
+            return self.all_tenant_latency(hours).await;
+        };
+        let sql = r#"SELECT "agentConfigId", bucket, CAST(SUM(turns) AS BIGINT) AS turns
+                     FROM agent_latency_hourly
+                     WHERE "userId" = $1 AND hour >= $2 AND hour <= $3
+                     GROUP BY "agentConfigId", bucket"#;
+        Ok(with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?)
     }
 
     /// Rollup sums per (tenant, agent, outcome) over `hours`, for each of `tenants`, in one

@@ -155,11 +155,30 @@ pub(super) async fn write_batch(
              duration_count = duration_count + excluded.duration_count",
         );
         query.build().execute(&mut *tx).await?;
-
+    }
+    if !plan.latency.is_empty() {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO agent_latency_hourly (userId, hour, agentConfigId, bucket, turns) ",
+        );
+        query.push_values(&plan.latency, |mut row, (key, turns)| {
+            row.push_bind(key.user_id.clone())
+                .push_bind(key.hour)
+                .push_bind(key.agent_config_id.clone())
+                .push_bind(key.bucket)
+                .push_bind(*turns);
+        });
+        query.push(
+            " ON CONFLICT (userId, hour, agentConfigId, bucket) DO UPDATE SET \
+             turns = turns + excluded.turns",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
+    let hours = plan.rollup_hours();
+    if !hours.is_empty() {
         // See `storage::all_tenants`.
         let mut query =
             QueryBuilder::<Sqlite>::new("INSERT INTO call_hour_versions (hour, version) ");
-        query.push_values(plan.rollup_hours(), |mut row, hour| {
+        query.push_values(hours, |mut row, hour| {
             row.push_bind(hour).push_bind(1_i64);
         });
         query.push(" ON CONFLICT (hour) DO UPDATE SET version = version + 1");

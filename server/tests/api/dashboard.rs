@@ -249,11 +249,14 @@ async fn the_six_endpoints_give_the_hand_worked_figures_on_both_backends() {
             json!({"success": true, "count": 3, "period_hours": 24, "user_id": "acme",
                    "agents": [
                 {"agentConfigId": "agent-a", "agent_name": null, "total_calls": 3,
-                 "average_duration": 75.0, "success_rate": 100.0, "completed_calls": 2},
+                 "average_duration": 75.0, "success_rate": 100.0, "completed_calls": 2,
+                 "response_latency": null},
                 {"agentConfigId": "agent-b", "agent_name": null, "total_calls": 2,
-                 "average_duration": 15.0, "success_rate": 0.0, "completed_calls": 0},
+                 "average_duration": 15.0, "success_rate": 0.0, "completed_calls": 0,
+                 "response_latency": null},
                 {"agentConfigId": null, "agent_name": null, "total_calls": 1,
-                 "average_duration": 40.0, "success_rate": 0.0, "completed_calls": 0}]}),
+                 "average_duration": 40.0, "success_rate": 0.0, "completed_calls": 0,
+                 "response_latency": null}]}),
             "{backend}"
         );
 

@@ -374,12 +374,22 @@ async fn a_restart_loses_nothing() {
     assert_eq!(app.state.registry.len(), 30);
 }
 
+/// The next bus event but a call page's news (every write that changes a row has one).
+async fn next_call_news(bus: &mut tokio::sync::broadcast::Receiver<BusEvent>) -> BusEvent {
+    loop {
+        match bus.recv().await.unwrap() {
+            BusEvent::Timeline { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
 #[tokio::test]
 async fn stored_changes_reach_the_bus_and_the_registry() {
     let app = spawn_app().await;
     let mut bus = app.state.bus.subscribe();
     app.ingest(&started("tenant-1", "call-1")).await;
-    let BusEvent::Call { change, call } = bus.recv().await.unwrap() else {
+    let BusEvent::Call { change, call } = next_call_news(&mut bus).await else {
         panic!("expected a call event")
     };
     assert_eq!((change, call.id.as_str()), (CallChange::Started, "call-1"));
@@ -395,10 +405,11 @@ async fn stored_changes_reach_the_bus_and_the_registry() {
             .is_empty()
     );
 
-    // A replay changes nothing, so nothing is published for it.
+    // A replay changes nothing the call shows, so no call event is published for it (only its
+    // page hears that its log gained an entry).
     app.ingest(&started("tenant-1", "call-1")).await;
     app.ingest(&ended("tenant-1", "call-1")).await;
-    let BusEvent::Call { change, call } = bus.recv().await.unwrap() else {
+    let BusEvent::Call { change, call } = next_call_news(&mut bus).await else {
         panic!("expected a call event")
     };
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod agent_latency;
 mod assets;
 mod audit;
 mod auth;
