@@ -54,5 +54,10 @@ test("an active call's conversation grows turn by turn, and the page sees it end
   await expect(page.getByTestId("timeline").locator(".timeline__event")).toHaveCount(2);
   await screenshot(page, "call-live-ended");
   expect(asked).toEqual([]);
+
+  // The agent's answers count toward its response time on the dashboard (bucketed figures).
+  await page.goto("/dashboard/realtime");
+  const latency = page.getByTestId("agents").locator('[data-agent="agent-e2e"] [data-testid="agent-latency"]');
+  await expect(latency).toHaveText(/^\d+ \/ \d+ ms$/);
   expect(consoleErrors).toEqual([]);
 });
