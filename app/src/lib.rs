@@ -130,7 +130,8 @@ fn request_path() -> Option<String> {
     None
 }
 
-/// The browser bundles' entry point (`frontend`, `frontend/admin`): hydrates the page.
+/// The browser bundles' entry point (`frontend`, `frontend/admin`, `frontend/call`): hydrates
+/// the page.
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

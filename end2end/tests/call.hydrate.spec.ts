@@ -48,6 +48,8 @@ test("an active call's conversation grows turn by turn, and the page sees it end
     { type: "call_ended", user_id: TENANT_A, call_id: id, at: now(), outcome: "completed", end_reason: "caller_hung_up", cost: { amount: 0.02, currency: "USD" } },
   ]);
   await expect(page.getByTestId("call-ended")).toContainText("This call has ended.");
+  // Nothing more will come: the page lets its live link go.
+  await expect(page.getByTestId("connection-badge")).toHaveCount(0);
   await expect(page.getByTestId("call-status")).toContainText("completed");
   await expect(page.getByTestId("call-status")).toContainText("caller hung up");
   await expect(page.locator(".facts")).toContainText("0.02 USD");
@@ -59,5 +61,7 @@ test("an active call's conversation grows turn by turn, and the page sees it end
   await page.goto("/dashboard/realtime");
   const latency = page.getByTestId("agents").locator('[data-agent="agent-e2e"] [data-testid="agent-latency"]');
   await expect(latency).toHaveText(/^\d+ \/ \d+ ms$/);
+  await latency.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${__dirname}/../.artifacts/screenshots/${test.info().project.name}-agent-latency.png` });
   expect(consoleErrors).toEqual([]);
 });

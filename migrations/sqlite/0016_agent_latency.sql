@@ -1,6 +1,6 @@
 -- Agents' response latency (issue 25), kept beside the rollup so that periods add up: per
 -- tenant, start hour of the call, agent ('' for none) and fixed bucket (the index into
--- app::dto::dashboard::LATENCY_BUCKETS_MS), how many agent turns with a latency fell in it.
+-- app::dto::latency::LATENCY_BUCKETS_MS), how many agent turns with a latency fell in it.
 -- Written in the same transaction as the turns; the hour's version in call_hour_versions moves
 -- with it. Turns stored before this migration are not counted.
 CREATE TABLE agent_latency_hourly (

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use crate::{
-    clock::{self, Clock, duration},
-    components::panel::Empty,
-    dto::{call_detail::call_href, dashboard::ActiveCall},
+    clock::{Clock, duration},
+    components::{panel::Empty, started_cell::StartedCell},
+    dto::dashboard::ActiveCall,
 };
 
 #[component]
@@ -59,13 +59,7 @@ fn ActiveCallRow(call: ActiveCall, show_tenant: bool, clock: Clock) -> impl Into
             </td>
             <td data-label="Direction">{call.direction.clone().unwrap_or_else(|| "—".into())}</td>
             <td data-label="Agent">{call.agent_config_id.clone().unwrap_or_else(|| "—".into())}</td>
-            <td data-label="Started">
-                <a href=call_href(&call.id) rel="external" title="Open this call">
-                    <time datetime=clock::machine(started_at)>
-                        {move || clock.time_of(started_at)}
-                    </time>
-                </a>
-            </td>
+            <StartedCell id=call.id.clone() started_at clock />
             <td data-label="Duration" class="num" data-testid="duration">
                 {move || duration(clock.seconds_since(started_at))}
             </td>

@@ -8,3 +8,4 @@ pub mod metric_card;
 pub mod panel;
 pub mod period_selector;
 pub mod recent_calls;
+pub mod started_cell;

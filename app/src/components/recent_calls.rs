@@ -6,10 +6,9 @@ use leptos::{html::Input, prelude::*};
 use leptos_router::components::Form;
 
 use crate::{
-    clock::{self, Clock, duration},
-    components::panel::Empty,
+    clock::{Clock, duration},
+    components::{panel::Empty, started_cell::StartedCell},
     dto::{
-        call_detail::call_href,
         dashboard::{CallSummary, RecentCallsResponse},
         ingest::{Direction, Outcome},
         query::{CallStatus, PageQuery},
@@ -324,11 +323,7 @@ fn RecentCallRow(call: CallSummary, show_tenant: bool, clock: Clock) -> impl Int
         <tr data-call-id=call.id.clone() data-status=status.1>
             {show_tenant
                 .then(|| view! { <td data-label="Tenant">{call.user_id.clone()}</td> })}
-            <td data-label="Started">
-                <a href=call_href(&call.id) rel="external" title="Open this call">
-                    <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
-                </a>
-            </td>
+            <StartedCell id=call.id.clone() started_at clock />
             <td data-label="Phone" class="mono">
                 {call.phone_number.clone().unwrap_or_else(|| "—".into())}
             </td>

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{
-    dashboard::{CallSummary, LATENCY_BUCKETS_MS},
+    dashboard::CallSummary,
     ingest::{EventType, TurnRole},
+    latency::ResponseLatency,
 };
 
 /// Which door an accepted event came in by.
@@ -84,16 +85,6 @@ pub const CALL_PAGES: &str = "/dashboard/calls/";
 pub fn call_href(id: &str) -> String {
     let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
     format!("{CALL_PAGES}{segment}")
-}
-
-/// How long the agent took to answer, over the call's agent turns that carry a `latency_ms`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ResponseLatency {
-    /// Agent turns with a latency.
-    pub samples: usize,
-    pub p50_ms: i64,
-    pub p95_ms: i64,
 }
 
 /// A call's heartbeats, summarised (they are not kept one by one).
@@ -180,6 +171,10 @@ pub struct CallDetailResponse {
 /// what is kept beside it as they now stand, and the log entries and turns it added.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CallDetailUpdate {
+    /// How many writes the call has had (events logged, heartbeats and turns): pushes from
+    /// concurrent writers, or other instances, may arrive out of order, and an older one must
+    /// not take back the newer row a page already shows.
+    pub version: i64,
     /// The row, without its metadata (live pushes never carry it: the page keeps what it loaded).
     pub call: CallSummary,
     pub end_reason: Option<String>,
@@ -193,18 +188,26 @@ pub struct CallDetailUpdate {
 }
 
 impl CallDetailResponse {
-    /// Takes in one pushed write: the row and its summary replaced (the metadata kept), the new
-    /// entries and turns put in their place by `at` (one already held is not added twice), the
-    /// log trimmed as the server trims it, the latency figures recomputed.
+    /// How many writes the call had when this was read ([`CallDetailUpdate::version`]).
+    pub fn version(&self) -> i64 {
+        self.events_total + self.heartbeats.count + self.turns.len() as i64
+    }
+
+    /// Takes in one pushed write: the row and its summary replaced (the metadata kept) unless
+    /// the page already shows a newer one, the new entries and turns put in their place by `at`
+    /// (one already held is not added twice), the log trimmed as the server trims it, the
+    /// latency figures recomputed.
     pub fn apply(&mut self, update: &CallDetailUpdate) {
-        let metadata = self.call.call_metadata.take();
-        self.call = update.call.clone();
-        if self.call.call_metadata.is_none() {
-            self.call.call_metadata = metadata;
+        if update.version >= self.version() {
+            let metadata = self.call.call_metadata.take();
+            self.call = update.call.clone();
+            if self.call.call_metadata.is_none() {
+                self.call.call_metadata = metadata;
+            }
+            self.end_reason.clone_from(&update.end_reason);
+            self.cost.clone_from(&update.cost);
+            self.heartbeats = update.heartbeats.clone();
         }
-        self.end_reason.clone_from(&update.end_reason);
-        self.cost.clone_from(&update.cost);
-        self.heartbeats = update.heartbeats.clone();
         self.events_total = self.events_total.max(update.events_total);
         merge_in(&mut self.events, &update.events, |event| {
             (event.at, event.seq)
@@ -230,51 +233,6 @@ fn merge_in<T: Clone>(held: &mut Vec<T>, new: &[T], key: impl Fn(&T) -> (OffsetD
 }
 
 impl ResponseLatency {
-    /// p50 and p95 (nearest rank) of `latencies`; `None` without any.
-    pub fn of(latencies: impl IntoIterator<Item = i64>) -> Option<Self> {
-        let mut sorted: Vec<i64> = latencies.into_iter().collect();
-        if sorted.is_empty() {
-            return None;
-        }
-        sorted.sort_unstable();
-        let rank = |percent: usize| {
-            let index = (sorted.len() * percent).div_ceil(100).max(1) - 1;
-            sorted[index.min(sorted.len() - 1)]
-        };
-        Some(Self {
-            samples: sorted.len(),
-            p50_ms: rank(50),
-            p95_ms: rank(95),
-        })
-    }
-
-    /// From a histogram (`counts[i]` latencies in bucket `i` of [`LATENCY_BUCKETS_MS`]): each
-    /// figure is the upper edge of the bucket holding its rank, so at most one bucket's width
-    /// above the exact nearest-rank figure.
-    pub fn of_histogram(counts: &[i64]) -> Option<Self> {
-        let samples: i64 = counts.iter().sum();
-        if samples <= 0 {
-            return None;
-        }
-        let rank = |percent: i64| {
-            let wanted = ((samples * percent + 99) / 100).max(1);
-            let mut seen = 0;
-            let bucket = counts
-                .iter()
-                .position(|&count| {
-                    seen += count;
-                    seen >= wanted
-                })
-                .unwrap_or(counts.len() - 1);
-            LATENCY_BUCKETS_MS[bucket.min(LATENCY_BUCKETS_MS.len() - 1)]
-        };
-        Some(Self {
-            samples: usize::try_from(samples).unwrap_or(usize::MAX),
-            p50_ms: rank(50),
-            p95_ms: rank(95),
-        })
-    }
-
     /// Over a call's agent turns.
     pub fn of_turns(turns: &[TurnEntry]) -> Option<Self> {
         Self::of(
@@ -338,6 +296,7 @@ pub(crate) mod tests {
         call.status = Some("completed".into());
         call.call_metadata = None;
         CallDetailUpdate {
+            version: detail.version() + 2,
             call,
             end_reason: Some("caller_hung_up".into()),
             cost: Some(CallCost {
@@ -356,7 +315,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_histograms_percentiles_are_the_upper_edges_of_their_buckets() {
-        use crate::dto::dashboard::latency_bucket;
+        use crate::dto::latency::latency_bucket;
         assert_eq!(ResponseLatency::of_histogram(&[0; 28]), None);
         let latencies = [80, 150, 420, 430, 450, 990, 1_200, 1_900, 2_600, 9_000];
         let mut counts = [0; 28];
@@ -398,6 +357,16 @@ pub(crate) mod tests {
         assert_eq!(seqs(page.turns.iter().map(|t| t.seq).collect()), [0, 2, 1]);
         let latency = page.response_latency.unwrap();
         assert_eq!((latency.samples, latency.p95_ms), (2, 900));
+
+        // A write older than what the page shows, arriving late: its entries are taken in, its
+        // row is not.
+        let mut late = update.clone();
+        late.version = 3;
+        late.call.status = Some("active".into());
+        late.turns = vec![turn(7, 2, None)];
+        page.apply(&late);
+        assert_eq!(page.call.status.as_deref(), Some("completed"));
+        assert_eq!(page.turns.len(), 4);
     }
 
     #[test]
@@ -409,6 +378,7 @@ pub(crate) mod tests {
             let mut write = update(&page);
             write.events = vec![logged(seq, seq)];
             write.events_total = seq + 1;
+            write.version = seq + 1;
             page.apply(&write);
         }
         assert_eq!(page.events.len(), (LOG_HEAD + LOG_TAIL) as usize);

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::call_detail::ResponseLatency;
+use super::latency::ResponseLatency;
 
 /// Default and bounds of `hours`.
 pub const DEFAULT_HOURS: u32 = 24;
@@ -149,24 +149,8 @@ pub struct AgentPerformance {
     pub completed_calls: i64,
     /// How long the agent took to answer, over its turns with a `latency_ms` in calls started
     /// in the period; `None` without any. From per-hour histograms, so each figure is the upper
-    /// edge of its bucket ([`LATENCY_BUCKETS_MS`]).
+    /// edge of its bucket ([`super::latency::LATENCY_BUCKETS_MS`]).
     pub response_latency: Option<ResponseLatency>,
-}
-
-/// The upper edges (inclusive, in milliseconds) of the buckets agents' response latencies are
-/// counted in: 100 ms wide up to 1 s, 250 ms to 3 s, 500 ms to 5 s, then coarser. Figures from
-/// them are exact to the width of their bucket.
-pub const LATENCY_BUCKETS_MS: [i64; 28] = [
-    100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000, 1_250, 1_500, 1_750, 2_000, 2_250, 2_500,
-    2_750, 3_000, 3_500, 4_000, 4_500, 5_000, 7_500, 10_000, 15_000, 30_000, 60_000, 600_000,
-];
-
-/// The bucket of [`LATENCY_BUCKETS_MS`] a latency of `ms` is counted in (the last for any
-/// longer: validation allows no more than its edge).
-pub fn latency_bucket(ms: i64) -> usize {
-    LATENCY_BUCKETS_MS
-        .partition_point(|&edge| edge < ms)
-        .min(LATENCY_BUCKETS_MS.len() - 1)
 }
 
 /// `GET /api/dashboard/agent-performance`, busiest agent first.

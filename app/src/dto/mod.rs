@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod ingest;
+pub mod latency;
 pub mod live;
 pub mod period;
 pub mod query;

@@ -13,6 +13,9 @@
 //! Every message that changed the feed is also handed to the page's `on_message`, after the
 //! feed has it: pages patch what the feed does not hold (a filtered list, a chart) from there.
 //!
+//! A page that will want nothing more at some point (a call's page, once the call has ended)
+//! says so ([`connect_until`]), and the link is then closed for good.
+//!
 //! On the server, [`connect`] does nothing: there is no socket to open during SSR.
 
 use std::rc::Rc;
@@ -27,6 +30,10 @@ use crate::{
 /// What a page does with each message that changed its feed.
 pub type OnMessage = Rc<dyn Fn(&ServerMessage)>;
 
+/// Whether the page has all it will ever want from its feed (a call's page once the call has
+/// ended): then the link is closed for good.
+pub type Done = Rc<dyn Fn(&LiveFeed) -> bool>;
+
 /// Opens the live link for what `query` asks (its `user_id`, or `call`; its own cursors are
 /// the feed's) and keeps `state` and `feed` up to date for as long as the page lives.
 #[cfg(feature = "hydrate")]
@@ -36,7 +43,19 @@ pub fn connect(
     feed: RwSignal<LiveFeed>,
     on_message: OnMessage,
 ) {
-    leptos::task::spawn_local(browser::run(query, state, feed, on_message));
+    connect_until(query, state, feed, on_message, Rc::new(|_| false));
+}
+
+/// [`connect`], closing the link for good once `done` says the feed holds all the page wants.
+#[cfg(feature = "hydrate")]
+pub fn connect_until(
+    query: SocketQuery,
+    state: WriteSignal<ConnectionState>,
+    feed: RwSignal<LiveFeed>,
+    on_message: OnMessage,
+    done: Done,
+) {
+    leptos::task::spawn_local(browser::run(query, state, feed, on_message, done));
 }
 
 /// Opens the live link for what `query` asks (its `user_id`, or `call`; its own cursors are
@@ -50,6 +69,17 @@ pub fn connect(
 ) {
 }
 
+/// [`connect`], closing the link for good once `done` says the feed holds all the page wants.
+#[cfg(not(feature = "hydrate"))]
+pub fn connect_until(
+    _query: SocketQuery,
+    _state: WriteSignal<ConnectionState>,
+    _feed: RwSignal<LiveFeed>,
+    _on_message: OnMessage,
+    _done: Done,
+) {
+}
+
 #[cfg(feature = "hydrate")]
 mod browser {
     use futures::{SinkExt, StreamExt, select};
@@ -57,7 +87,7 @@ mod browser {
     use gloo_timers::future::{IntervalStream, TimeoutFuture};
     use leptos::prelude::{RwSignal, Set, Update, WithUntracked, WriteSignal};
 
-    use super::OnMessage;
+    use super::{Done, OnMessage};
     use crate::{
         dto::live::{
             ClientMessage, PING_INTERVAL_SECS, PING_TIMEOUT_SECS, SESSION_ENDED, ServerMessage,
@@ -79,6 +109,8 @@ mod browser {
         out_of_step: bool,
         /// The server ended the session: sign in again rather than reconnect.
         session_over: bool,
+        /// The page has all it wants: close for good.
+        finished: bool,
     }
 
     pub(super) async fn run(
@@ -86,11 +118,15 @@ mod browser {
         state: WriteSignal<ConnectionState>,
         feed: RwSignal<LiveFeed>,
         on_message: OnMessage,
+        done: Done,
     ) {
         let mut attempt = 0;
         let mut lost_at: Option<String> = None;
         loop {
-            let ended = session(&query, state, feed, &on_message).await;
+            let ended = session(&query, state, feed, &on_message, &done).await;
+            if ended.finished {
+                return;
+            }
             if ended.session_over {
                 sign_in_again();
                 return;
@@ -120,11 +156,13 @@ mod browser {
         state: WriteSignal<ConnectionState>,
         feed: RwSignal<LiveFeed>,
         on_message: &OnMessage,
+        done: &Done,
     ) -> Ended {
         let mut ended = Ended {
             was_live: false,
             out_of_step: false,
             session_over: false,
+            finished: false,
         };
         let cursors = feed.with_untracked(LiveFeed::cursors);
         let Ok(socket) = WebSocket::open(&socket_url(query, &encode_resume(&cursors))) else {
@@ -165,6 +203,11 @@ mod browser {
                         }
                         if changed {
                             on_message(&message);
+                            // Dropping the socket closes it.
+                            if feed.with_untracked(|feed| done(feed)) {
+                                ended.finished = true;
+                                return ended;
+                            }
                         }
                     }
                     Some(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),

@@ -5,9 +5,10 @@
 use app::dto::{
     call_detail::{
         CallCost, CallDetailResponse, CallDetailUpdate, EventSource, HeartbeatSummary,
-        ResponseLatency, TimelineEvent, TurnEntry,
+        TimelineEvent, TurnEntry,
     },
     ingest::{EventType, TurnRole},
+    latency::ResponseLatency,
 };
 use time::PrimitiveDateTime;
 
@@ -44,7 +45,9 @@ pub fn call_detail(timeline: CallTimeline, agent_name: Option<String>) -> CallDe
 
 /// What a write added to a call's page (`call` as it now stands), as the call's room pushes it.
 pub fn update(call: CallRecord, events: Vec<LoggedEvent>, turns: Vec<TurnRow>) -> CallDetailUpdate {
+    let tally = &call.tally;
     CallDetailUpdate {
+        version: tally.events_logged + tally.heartbeats + tally.turns,
         end_reason: call.tally.end_reason.clone(),
         cost: cost(&call),
         heartbeats: heartbeats(&call),

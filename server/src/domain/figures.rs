@@ -5,10 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use app::dto::{
-    call_detail::ResponseLatency,
-    dashboard::{
-        ActiveCall, AgentPerformance, CallSummary, LATENCY_BUCKETS_MS, Metrics, one_decimal,
-    },
+    dashboard::{ActiveCall, AgentPerformance, CallSummary, Metrics, one_decimal},
+    latency::{LATENCY_BUCKETS_MS, ResponseLatency},
 };
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time, macros::format_description};
 

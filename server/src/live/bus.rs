@@ -15,7 +15,9 @@ use crate::storage::{
     timeline::{LoggedEvent, TurnRow},
 };
 
-pub const CAPACITY: usize = 4096;
+/// Two writers' 1,000-event batches publish up to 4,000 events at once (a call event and a
+/// call page's news per call): room for two such bursts.
+pub const CAPACITY: usize = 8192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallChange {

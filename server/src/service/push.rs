@@ -237,7 +237,9 @@ pub async fn current_figures(
     let now = OffsetDateTime::now_utc();
     let tenant = match room {
         Room::Tenant(tenant) => Some(tenant.as_str()),
-        Room::AllTenants | Room::Ops | Room::Call(_) => None,
+        Room::AllTenants | Room::Ops => None,
+        // A call's page gets its call only, never a tenant's (let alone every tenant's) figures.
+        Room::Call(_) => return Ok(None),
     };
     Ok(match stream {
         Stream::Metrics => metrics_push(

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use app::dto::{
-    dashboard::latency_bucket,
     ingest::{CallEvent, TurnRole},
+    latency::latency_bucket,
 };
 use time::PrimitiveDateTime;
 
@@ -47,7 +47,7 @@ impl RollupValues {
 }
 
 /// One `agent_latency_hourly` row's key: the call's tenant, start hour and agent, and the
-/// bucket of [`app::dto::dashboard::LATENCY_BUCKETS_MS`].
+/// bucket of [`app::dto::latency::LATENCY_BUCKETS_MS`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LatencyKey {
     pub user_id: String,

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use app::dto::{
-    call_detail::ResponseLatency,
-    dashboard::{AgentPerformanceResponse, LATENCY_BUCKETS_MS, latency_bucket},
+    dashboard::AgentPerformanceResponse,
     ingest::{CallEvent, CallFields, EventType, Turn, TurnRole},
+    latency::{LATENCY_BUCKETS_MS, ResponseLatency, latency_bucket},
 };
 use serde_json::json;
 use server::storage::{

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use crate::{
-    clock::{self, Clock, duration},
-    components::panel::Empty,
-    dto::{admin::LiveCallHealth, call_detail::call_href, calls::HeartbeatHealth},
+    clock::{Clock, duration},
+    components::{panel::Empty, started_cell::StartedCell},
+    dto::{admin::LiveCallHealth, calls::HeartbeatHealth},
 };
 
 /// Live calls across tenants: stale first and called out, with ticking ages.
@@ -80,11 +80,7 @@ pub fn LiveCallRow(call: LiveCallHealth, clock: Clock) -> impl IntoView {
                 {call.call.phone_number.clone().unwrap_or_else(|| "—".into())}
             </td>
             <td data-label="Agent">{call.call.agent_config_id.clone().unwrap_or_else(|| "—".into())}</td>
-            <td data-label="Started">
-                <a href=call_href(&call.call.id) rel="external" title="Open this call">
-                    <time datetime=clock::machine(started_at)>{move || clock.time_of(started_at)}</time>
-                </a>
-            </td>
+            <StartedCell id=call.call.id.clone() started_at clock />
             <td data-label="Duration" class="num">
                 {move || duration(clock.seconds_since(started_at))}
             </td>

@@ -53,7 +53,15 @@ pub fn CallPage() -> impl IntoView {
                 call: Some(id.get_untracked()),
                 ..SocketQuery::default()
             };
-            live_client::connect(query, set_connection, feed, Rc::new(|_| {}));
+            // Once the call has ended nothing more will come: the socket is let go.
+            let ended = |feed: &LiveFeed| feed.call().is_some_and(|call| !is_active(call));
+            live_client::connect_until(
+                query,
+                set_connection,
+                feed,
+                Rc::new(|_| {}),
+                Rc::new(ended),
+            );
         }
     });
     let live = Signal::derive(move || feed.with(|feed| feed.call().cloned()));
@@ -123,7 +131,7 @@ fn CallView(
     let shown = Signal::derive(move || live.get().unwrap_or_else(|| loaded.get_value()));
     let ended_while_watched = move || was_active && !shown.with(is_active);
     view! {
-        {was_active.then(|| view! {
+        {move || shown.with(is_active).then(|| view! {
             <div class="call-page__live">
                 <ConnectionBadge state=connection updated=Signal::derive(|| None::<String>) />
             </div>

@@ -7,8 +7,9 @@ use crate::{
     clock::{self, Clock, duration},
     components::panel::{Empty, Panel},
     dto::{
-        call_detail::{CallDetailResponse, ResponseLatency, TimelineEvent, TurnEntry},
+        call_detail::{CallDetailResponse, TimelineEvent, TurnEntry},
         ingest::{EventType, TurnRole},
+        latency::ResponseLatency,
     },
 };
 

@@ -1,15 +1,18 @@
 //! The live hub: the one place where bus events become pushes, for both transports.
 //!
 //! # Layout
-//! - **Rooms** ([`Room`]): one per tenant, one for every tenant together, and the ops room. A
-//!   connection's rooms follow from its caller and the tenant it asked for ([`rooms_for`]), decided
-//!   at the handshake; transports never pick rooms or tenants themselves.
+//! - **Rooms** ([`Room`]): one per tenant, one for every tenant together, the ops room, and one
+//!   per call whose page is open (`/ws` only). A connection's rooms follow from its caller and
+//!   the tenant or call it asked for ([`rooms_for`]), decided at the handshake; transports never
+//!   pick rooms or tenants themselves. A room gets only the pushes and figures of its own
+//!   streams ([`Room::streams`]).
 //! - **Once**: each bus event is turned into its [`Push`] once, its payload serialized once
 //!   ([`Frame::data`], shared by every room and transport); each room adds only its numbering and
 //!   the `/ws` frame text ([`Frame::text`]).
 //! - **Numbering and history**: each room numbers its pushes within a random epoch and keeps the
-//!   last few ([`PushSettings::history`], at most [`PushSettings::resume_window`] old), so a
-//!   reconnecting client resumes where it left off or is told to take a snapshot.
+//!   last few ([`PushSettings::history`], at most [`PushSettings::resume_window`] old; a call's
+//!   room far fewer, [`CALL_ROOM_HISTORY_BYTES`]), so a reconnecting client resumes where it left
+//!   off or is told to take a snapshot.
 //! - **Backpressure**: every subscriber has one bounded queue. Fan-out never waits: a queue that is
 //!   full marks its subscriber as lagged and the hub forgets it; the transport then starts it over
 //!   (`/ws`: fresh snapshots; Socket.IO: a fresh `initial_state` once it reads again). Nobody else
@@ -23,6 +26,7 @@
 //! an `.await`.
 
 mod events;
+mod snapshots;
 mod subscription;
 
 use std::{
@@ -59,7 +63,8 @@ pub struct PushSettings {
     /// Pushes a room remembers for reconnecting clients, at most this many…
     pub history: usize,
     /// …and this many bytes (pushes carry what the page shows, not a call's metadata, so a
-    /// push is a few hundred bytes; a figures push a few KiB)…
+    /// push is a few hundred bytes; a figures push a few KiB; a call's room keeps far less,
+    /// [`CALL_ROOM_HISTORY_BYTES`])…
     pub history_bytes: usize,
     /// …and for how long; also how long a room outlives its last subscriber.
     pub resume_window: std::time::Duration,
@@ -76,6 +81,13 @@ impl Default for PushSettings {
         }
     }
 }
+
+/// What a call's room remembers for reconnecting pages: its pushes carry a write's turns and log
+/// entries (KiBs, not the few hundred bytes of a calls room's), and there is a room per call
+/// watched, so each keeps at most this much — a page that missed more takes a fresh snapshot.
+/// With at most `SWITCHBOARD_MAX_CONNECTIONS` sockets each watching one call, the call rooms hold
+/// at most that many times this.
+pub const CALL_ROOM_HISTORY_BYTES: usize = 128 * 1024;
 
 /// The rooms a caller's connection joins: its tenant's (or every tenant's), plus the ops room for
 /// the roles that read operations.
@@ -449,10 +461,14 @@ impl Hub {
 
     fn remember(&self, entry: &mut RoomEntry, frame: &Arc<Frame>) {
         let settings = &self.inner.settings;
+        let (count, bytes) = match frame.room {
+            Room::Call(_) => (settings.history, CALL_ROOM_HISTORY_BYTES),
+            _ => (settings.history, settings.history_bytes),
+        };
         entry.history.push_back(Arc::clone(frame));
         entry.history_bytes += frame.bytes();
-        while entry.history.len() > settings.history
-            || entry.history_bytes > settings.history_bytes
+        while entry.history.len() > count
+            || entry.history_bytes > bytes
             || entry
                 .history
                 .front()
@@ -509,11 +525,13 @@ impl Hub {
                 // Only what somebody receives is worth computing. The rest stays dirty: a
                 // socket that resumes after changes it missed must get figures computed after
                 // them, not be left with the ones from before it went away.
+                let wanted =
+                    |stream: Stream| room.streams().contains(&stream) && entry.wants(stream);
                 let taken = Dirty {
-                    metrics: entry.dirty.metrics && entry.wants(Stream::Metrics),
-                    active_calls: entry.dirty.active_calls && entry.wants(Stream::ActiveCalls),
-                    live_calls: entry.dirty.live_calls && entry.wants(Stream::Health),
-                    dlq: entry.dirty.dlq && entry.wants(Stream::Dlq),
+                    metrics: entry.dirty.metrics && wanted(Stream::Metrics),
+                    active_calls: entry.dirty.active_calls && wanted(Stream::ActiveCalls),
+                    live_calls: entry.dirty.live_calls && wanted(Stream::Health),
+                    dlq: entry.dirty.dlq && wanted(Stream::Dlq),
                 };
                 if !taken.any() {
                     return None;
@@ -532,7 +550,7 @@ impl Hub {
     pub fn mark_all_metrics(&self) {
         let mut entries = self.rooms();
         for (room, entry) in entries.iter_mut() {
-            if *room != Room::Ops {
+            if room.streams().contains(&Stream::Metrics) {
                 entry.dirty.metrics = true;
             }
         }
@@ -540,7 +558,7 @@ impl Hub {
 }
 
 /// How long a room's snapshot may be handed to further subscribers (while the room has pushed
-/// nothing since): connect storms compute a room's state once, not once per client.
+/// nothing since).
 const SNAPSHOT_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A room's state as computed for subscribers starting at `seq`; concurrent ones share it.
@@ -549,40 +567,6 @@ struct SharedSnapshot {
     epoch: u32,
     at: Instant,
     state: Arc<tokio::sync::OnceCell<Arc<RoomState>>>,
-}
-
-impl Hub {
-    /// The snapshot cell for subscribers of `room` starting at `seq`: the room's cached one when
-    /// it still reflects them (nothing pushed since it was started, and recent), else a new one.
-    pub fn snapshot_cell(
-        &self,
-        room: &Room,
-        seq: u64,
-    ) -> Arc<tokio::sync::OnceCell<Arc<RoomState>>> {
-        let mut entries = self.rooms();
-        let Some(entry) = entries.get_mut(room) else {
-            return Arc::default();
-        };
-        match &entry.snapshot {
-            Some(shared)
-                if shared.seq == seq
-                    && shared.epoch == entry.epoch
-                    && shared.at.elapsed() < SNAPSHOT_REUSE =>
-            {
-                Arc::clone(&shared.state)
-            }
-            _ => {
-                let state: Arc<tokio::sync::OnceCell<Arc<RoomState>>> = Arc::default();
-                entry.snapshot = Some(SharedSnapshot {
-                    seq,
-                    epoch: entry.epoch,
-                    at: Instant::now(),
-                    state: Arc::clone(&state),
-                });
-                state
-            }
-        }
-    }
 }
 
 impl Hub {
@@ -668,6 +652,25 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert!(taken[0].1.metrics, "{taken:?}");
         assert!(hub.take_dirty().is_empty(), "and only once");
+    }
+
+    #[tokio::test]
+    async fn a_call_room_gets_no_figures_of_any_tenant() {
+        let hub = Hub::new(PushSettings {
+            interval: std::time::Duration::ZERO,
+            ..settings(8, 8)
+        });
+        let room = Room::Call("c1".into());
+        let _page = hub.subscribe(Role::Member, std::slice::from_ref(&room), &[]);
+        hub.mark_all_metrics();
+        hub.mark(std::slice::from_ref(&room), |dirty| {
+            dirty.metrics = true;
+            dirty.active_calls = true;
+        });
+        assert!(
+            hub.take_dirty().is_empty(),
+            "a call's page is sent its call only"
+        );
     }
 
     #[tokio::test]
