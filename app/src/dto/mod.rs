@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod call_detail;
+pub mod call_filter;
 pub mod calls;
 pub mod dashboard;
 pub mod error;

@@ -8,14 +8,11 @@
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, de::IntoDeserializer};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 
 use crate::dto::{
-    dashboard::CallSummary,
-    error::DataError,
     ingest::{Direction, Outcome},
     period::Period,
-    search::Search,
 };
 
 /// `Option<T>` from a query value, blank (empty or spaces) being `None`. Every value of a query
@@ -286,95 +283,19 @@ pub struct CallsQuery {
         skip_serializing_if = "Option::is_none"
     )]
     pub to: Option<String>,
-}
-
-/// A call list's filters, checked: what the server's query selects, and what the page matches a
-/// live call against before showing it in a filtered list. One set of rules for both.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CallFilter {
-    pub status: Option<CallStatus>,
-    pub outcome: Option<Outcome>,
-    pub direction: Option<Direction>,
-    /// Digits, optionally after a `+`, that the phone number contains.
-    pub phone: Option<String>,
-    pub search: Option<Search>,
-    pub agent: Option<String>,
-    /// Started at or after (UTC).
-    pub from: Option<OffsetDateTime>,
-    /// Started before (UTC).
-    pub to: Option<OffsetDateTime>,
-}
-
-impl CallFilter {
-    /// Whether `call` is one the filter selects.
-    pub fn matches(&self, call: &CallSummary) -> bool {
-        let text_is = |value: &Option<String>, wanted: Option<&str>| {
-            wanted.is_none_or(|wanted| value.as_deref() == Some(wanted))
-        };
-        text_is(&call.status, self.status.map(CallStatus::as_str))
-            && text_is(&call.outcome, self.outcome.map(Outcome::as_str))
-            && text_is(&call.direction, self.direction.map(Direction::as_str))
-            && self.phone.as_deref().is_none_or(|phone| {
-                call.phone_number
-                    .as_deref()
-                    .is_some_and(|number| number.contains(phone))
-            })
-            && self
-                .search
-                .as_ref()
-                .is_none_or(|search| search.matches(call))
-            && self
-                .agent
-                .as_deref()
-                .is_none_or(|agent| call.agent_config_id.as_deref() == Some(agent))
-            && self.from.is_none_or(|from| call.started_at >= from)
-            && self.to.is_none_or(|to| call.started_at < to)
-    }
-}
-
-/// A `from`/`to` value: an RFC 3339 time, or a date (midnight UTC).
-fn instant(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, DataError> {
-    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(at) = OffsetDateTime::parse(value, &Rfc3339) {
-        // Checked: the last instants of year 9999 at a negative offset have no UTC form.
-        return at
-            .checked_to_offset(time::UtcOffset::UTC)
-            .map(Some)
-            .ok_or_else(|| DataError::invalid(field, "out of range"));
-    }
-    // A date is the RFC 3339 time of its midnight UTC (one parser for both forms; see
-    // `clock::day` on why not a format description). So a year has four digits and no sign:
-    // `-0001-01-01` and `+2026-01-01` are 400s, as RFC 3339 would have them.
-    OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
-        .map(Some)
-        .map_err(|_| DataError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))
+    /// The IANA time zone (`America/New_York`) whose midnight a date-only `from` / `to` means,
+    /// so that a date selects that zone's day; UTC when absent. RFC 3339 times carry their own
+    /// offset and are unaffected. The server resolves it (the browser holds no zone database).
+    #[serde(
+        default,
+        deserialize_with = "blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ssr", param(max_length = 64, example = "America/New_York"))]
+    pub tz: Option<String>,
 }
 
 impl CallsQuery {
-    /// The filters, checked: a 400 naming the field that is wrong.
-    pub fn filter(&self) -> Result<CallFilter, DataError> {
-        let phone = super::search::phone_filter(self.phone.as_deref())?;
-        let agent = super::search::agent_filter(self.agent.as_deref())?;
-        let filter = CallFilter {
-            status: self.status,
-            outcome: self.outcome,
-            direction: self.direction,
-            phone,
-            search: Search::parse(self.q.as_deref().unwrap_or_default())?,
-            agent,
-            from: instant("from", self.from.as_deref())?,
-            to: instant("to", self.to.as_deref())?,
-        };
-        if let (Some(from), Some(to)) = (filter.from, filter.to)
-            && from >= to
-        {
-            return Err(DataError::invalid("to", "must be after from"));
-        }
-        Ok(filter)
-    }
-
     /// Whether any filter (not the page) is set.
     pub fn is_filtered(&self) -> bool {
         self.status.is_some()
@@ -471,6 +392,8 @@ impl PageQuery {
                 phone: text("phone"),
                 from: text("from"),
                 to: text("to"),
+                // The page shows UTC until it knows the viewer's zone; `tz=` is the API's.
+                tz: None,
             },
             panels: text("panels").map(|list| {
                 list.split(',')
@@ -640,6 +563,7 @@ mod properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dto::{call_filter::CallFilter, dashboard::CallSummary, error::DataError};
 
     #[test]
     fn blank_values_are_no_filter() {

@@ -10,3 +10,4 @@ pub mod figures;
 pub mod links;
 pub mod passwords;
 pub mod users;
+pub mod zones;

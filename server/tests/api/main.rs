@@ -35,3 +35,4 @@ mod storage;
 mod timeline;
 mod tokens;
 mod users;
+mod zones;
