@@ -2,7 +2,11 @@
 -- tenant, start hour of the call, agent ('' for none) and fixed bucket (the index into
 -- app::dto::latency::LATENCY_BUCKETS_MS), how many agent turns with a latency fell in it.
 -- Written in the same transaction as the turns; the hour's version in call_hour_versions moves
--- with it. Turns stored before this migration are not counted.
+-- with it.
+-- Each call keeps its own counts by bucket (call_logs.latencyBuckets, [[bucket, turns], …]), and
+-- the histogram rows are derived from the rows like the rollup: a call whose agent or start hour
+-- changes moves its turns along. Turns stored before this migration are not counted.
+ALTER TABLE call_logs ADD COLUMN latencyBuckets TEXT NOT NULL DEFAULT '[]';
 CREATE TABLE agent_latency_hourly (
     userId        TEXT NOT NULL,
     hour          TEXT NOT NULL,

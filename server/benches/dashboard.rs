@@ -188,7 +188,7 @@ async fn latency_totals(pool: &PgPool, tenant: Option<&str>, hours: u32) -> Vec<
         r#"SELECT "agentConfigId", bucket, CAST(SUM(turns) AS BIGINT) AS turns
            FROM agent_latency_hourly
            WHERE ($1::text IS NULL OR "userId" = $1) AND hour >= $2 AND hour <= $3
-           GROUP BY 1, 2"#,
+           GROUP BY 1, 2 HAVING SUM(turns) <> 0"#,
     )
     .bind(tenant)
     .bind(range.first)

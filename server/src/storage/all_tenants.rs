@@ -219,10 +219,12 @@ impl Hours {
             .collect()
     }
 
-    /// Agent turns per (agent, bucket) over `range` (whose hours are current).
+    /// Agent turns per (agent, bucket) over `range` (whose hours are current); none where calls
+    /// that moved away left a row at zero.
     fn latency(&mut self, range: HourRange) -> Vec<LatencyTotals> {
         self.latency
             .totals(range)
+            .filter(|(_, turns)| *turns != 0)
             .map(|((agent, bucket), turns)| LatencyTotals {
                 agent_config_id: agent.clone(),
                 bucket: *bucket,

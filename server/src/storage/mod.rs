@@ -13,7 +13,7 @@ macro_rules! select_calls {
            "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
            "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed",
            "eventsLogged", "heartbeatCount", "firstHeartbeatAt", "longestHeartbeatGapMs",
-           "turnCount", "endReason", "costMicros", "costCurrency"
+           "turnCount", "endReason", "costMicros", "costCurrency", "latencyBuckets"
            FROM call_logs"#
     };
 }
@@ -413,6 +413,7 @@ macro_rules! bind_call_row {
             .push_bind(row.tally.end_reason.clone())
             .push_bind(row.tally.cost_micros)
             .push_bind(row.tally.cost_currency.clone())
+            .push_bind(row.tally.latency_buckets.clone())
             .push_bind($now);
     }};
 }

@@ -4,15 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use app::dto::{
-    ingest::{CallEvent, TurnRole},
-    latency::latency_bucket,
-};
+use app::dto::ingest::CallEvent;
 use time::PrimitiveDateTime;
 
 use super::{
     record::{CallRecord, MergeError, apply},
-    timeline::{Incoming, Timeline, TimelinePlan, TurnRow},
+    timeline::{Incoming, Timeline, TimelinePlan},
 };
 
 /// One `call_hourly_rollup` row's key.
@@ -90,6 +87,28 @@ pub fn contribution(row: &CallRecord) -> (RollupKey, RollupValues) {
     (key, values)
 }
 
+/// What one row adds to the latency histograms: its agent turns by bucket, under its tenant,
+/// start hour and agent — so a call whose agent or start hour changes takes them along.
+fn latency_contribution(row: &CallRecord) -> impl Iterator<Item = (LatencyKey, i64)> + '_ {
+    let (hour, agent) = (
+        start_hour(row),
+        row.agent_config_id.clone().unwrap_or_default(),
+    );
+    row.tally
+        .latency_buckets
+        .0
+        .iter()
+        .map(move |&(bucket, turns)| {
+            let key = LatencyKey {
+                user_id: row.user_id.clone(),
+                hour,
+                agent_config_id: agent.clone(),
+                bucket,
+            };
+            (key, turns)
+        })
+}
+
 /// The outcome of planning one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Planned {
@@ -106,7 +125,7 @@ pub struct BatchPlan {
     pub upserts: Vec<CallRecord>,
     /// Non-zero rollup changes, in key order.
     pub rollup: Vec<(RollupKey, RollupValues)>,
-    /// Agent turns counted into the latency histograms, in key order.
+    /// Non-zero latency histogram changes (agent turns by bucket), in key order.
     pub latency: Vec<(LatencyKey, i64)>,
     /// Tenants of rows not seen before, sorted.
     pub new_tenants: Vec<String>,
@@ -235,9 +254,9 @@ pub fn plan(
         |id| stored.get(id).map_or(0, |row| row.tally.events_logged),
         current.values(),
     );
-    let latency = latency_counts(&timeline.turns, &current);
 
     let mut rollup: BTreeMap<RollupKey, RollupValues> = BTreeMap::new();
+    let mut latency: BTreeMap<LatencyKey, i64> = BTreeMap::new();
     let mut new_tenants = BTreeSet::new();
     let mut upserts = Vec::new();
     let mut changed = HashMap::new();
@@ -250,6 +269,9 @@ pub fn plan(
             Some(before) => {
                 let (key, values) = contribution(before);
                 rollup.entry(key).or_default().add(values, -1);
+                for (key, turns) in latency_contribution(before) {
+                    *latency.entry(key).or_default() -= turns;
+                }
             }
             None => {
                 new_tenants.insert(after.user_id.clone());
@@ -257,6 +279,9 @@ pub fn plan(
         }
         let (key, values) = contribution(&after);
         rollup.entry(key).or_default().add(values, 1);
+        for (key, turns) in latency_contribution(&after) {
+            *latency.entry(key).or_default() += turns;
+        }
         changed.insert(after.id.clone(), after.clone());
         upserts.push(after);
     }
@@ -267,35 +292,15 @@ pub fn plan(
             .into_iter()
             .filter(|(_, values)| !values.is_zero())
             .collect(),
-        latency,
+        latency: latency
+            .into_iter()
+            .filter(|(_, turns)| *turns != 0)
+            .collect(),
         new_tenants: new_tenants.into_iter().collect(),
         events: planned,
         changed,
         timeline,
     }
-}
-
-/// The batch's agent turns with a latency, counted by the histogram row they go in: under
-/// their call's tenant, start hour and agent as the call stands after the batch.
-fn latency_counts(turns: &[TurnRow], calls: &HashMap<&str, CallRecord>) -> Vec<(LatencyKey, i64)> {
-    let mut counts: BTreeMap<LatencyKey, i64> = BTreeMap::new();
-    for turn in turns {
-        let (Some(ms), true) = (turn.latency_ms, turn.role == TurnRole::Agent.as_str()) else {
-            continue;
-        };
-        let Some(call) = calls.get(turn.call_id.as_str()) else {
-            continue;
-        };
-        let key = LatencyKey {
-            user_id: call.user_id.clone(),
-            hour: start_hour(call),
-            agent_config_id: call.agent_config_id.clone().unwrap_or_default(),
-            // Fewer than 2^31 buckets.
-            bucket: latency_bucket(ms) as i32,
-        };
-        *counts.entry(key).or_default() += 1;
-    }
-    counts.into_iter().collect()
 }
 
 /// Refuses `after` if its room sid is another call's; otherwise records who holds what now.

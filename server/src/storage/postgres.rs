@@ -156,12 +156,12 @@ WITH new_tenants AS (
         "livekitRoomName", "livekitRoomSid", direction, status, outcome, duration, "sipCallId",
         "recordingUrl", call_metadata, "lastHeartbeatAt", "lastEventAt", "startConfirmed",
         "eventsLogged", "heartbeatCount", "firstHeartbeatAt", "longestHeartbeatGapMs", "turnCount",
-        "endReason", "costMicros", "costCurrency", "updatedAt")
+        "endReason", "costMicros", "costCurrency", "latencyBuckets", "updatedAt")
     SELECT *, $20::timestamp FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
         $6::timestamp[], $7::timestamp[], $8::text[], $9::text[], $10::text[], $11::text[],
         $12::text[], $13::int4[], $14::text[], $15::text[], $16::jsonb[], $17::timestamp[],
         $18::timestamp[], $19::bool[], $29::int8[], $30::int8[], $31::timestamp[], $32::int8[],
-        $33::int8[], $34::text[], $35::int8[], $36::text[])
+        $33::int8[], $34::text[], $35::int8[], $36::text[], $61::jsonb[])
     ON CONFLICT (id) DO UPDATE SET "agentConfigId" = excluded."agentConfigId",
         "phoneNumber" = excluded."phoneNumber", "startedAt" = excluded."startedAt",
         "endedAt" = excluded."endedAt", "livekitRoomName" = excluded."livekitRoomName",
@@ -175,7 +175,7 @@ WITH new_tenants AS (
         "longestHeartbeatGapMs" = excluded."longestHeartbeatGapMs",
         "turnCount" = excluded."turnCount", "endReason" = excluded."endReason",
         "costMicros" = excluded."costMicros", "costCurrency" = excluded."costCurrency",
-        "updatedAt" = excluded."updatedAt"
+        "latencyBuckets" = excluded."latencyBuckets", "updatedAt" = excluded."updatedAt"
     RETURNING 1
 ), rollup AS (
     INSERT INTO call_hourly_rollup ("userId", hour, "agentConfigId", outcome, calls, ended, duration_sum, duration_count)
@@ -322,6 +322,7 @@ async fn write_plan(
         .bind(column(latency, |(key, _)| key.agent_config_id.clone()))
         .bind(column(latency, |(key, _)| key.bucket))
         .bind(column(latency, |(_, turns)| *turns))
+        .bind(column(rows, |r| r.tally.latency_buckets.clone()))
         .execute(conn)
         .await?;
     Ok(())

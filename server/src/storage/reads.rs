@@ -168,7 +168,7 @@ impl Storage {
         let sql = r#"SELECT "agentConfigId", bucket, CAST(SUM(turns) AS BIGINT) AS turns
                      FROM agent_latency_hourly
                      WHERE "userId" = $1 AND hour >= $2 AND hour <= $3
-                     GROUP BY "agentConfigId", bucket"#;
+                     GROUP BY "agentConfigId", bucket HAVING SUM(turns) <> 0"#;
         Ok(with_pool!(self, pool => sqlx::query_as(sql)
             .bind(tenant).bind(hours.first).bind(hours.last).fetch_all(pool).await)?)
     }

@@ -86,6 +86,11 @@ pub struct CallTally {
     pub cost_micros: Option<i64>,
     #[sqlx(rename = "costCurrency")]
     pub cost_currency: Option<String>,
+    /// The call's agent turns by latency bucket (`app::dto::latency::LATENCY_BUCKETS_MS`), as
+    /// (bucket, turns) pairs in bucket order: what the call adds to its agent's histogram for its
+    /// start hour, so that the histogram moves with the call as the rollup does.
+    #[sqlx(rename = "latencyBuckets")]
+    pub latency_buckets: Json<Vec<(i32, i64)>>,
 }
 
 /// Why an event cannot be applied to the row it names.

@@ -111,7 +111,7 @@ pub(super) async fn write_batch(
              livekitRoomName, livekitRoomSid, direction, status, outcome, duration, sipCallId, \
              recordingUrl, call_metadata, lastHeartbeatAt, lastEventAt, startConfirmed, \
              eventsLogged, heartbeatCount, firstHeartbeatAt, longestHeartbeatGapMs, turnCount, \
-             endReason, costMicros, costCurrency, updatedAt) ",
+             endReason, costMicros, costCurrency, latencyBuckets, updatedAt) ",
         );
         query.push_values(&plan.upserts, |mut builder, row| {
             bind_call_row!(builder, row, now)
@@ -130,7 +130,7 @@ pub(super) async fn write_batch(
              longestHeartbeatGapMs = excluded.longestHeartbeatGapMs, \
              turnCount = excluded.turnCount, endReason = excluded.endReason, \
              costMicros = excluded.costMicros, costCurrency = excluded.costCurrency, \
-             updatedAt = excluded.updatedAt",
+             latencyBuckets = excluded.latencyBuckets, updatedAt = excluded.updatedAt",
         );
         query.build().execute(&mut *tx).await?;
     }

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 
 use app::dto::{
     call_detail::{EventSource, LOG_HEAD, LOG_TAIL, kept_in_log},
-    ingest::{CallEvent, EventType, MAX_TURNS_PER_CALL},
+    ingest::{CallEvent, EventType, MAX_TURNS_PER_CALL, TurnRole},
+    latency::latency_bucket,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -156,6 +157,9 @@ impl Timeline {
                         interrupted: turn.interrupted.unwrap_or(false),
                     });
                     tally.turns += 1;
+                    if let (TurnRole::Agent, Some(ms)) = (turn.role, turn.latency_ms) {
+                        count_latency(&mut tally.latency_buckets.0, ms);
+                    }
                 }
             }
             EventType::CallStarted | EventType::CallUpdated | EventType::CallEnded => {
@@ -222,6 +226,16 @@ impl Timeline {
             turns: self.turns,
             prunes,
         }
+    }
+}
+
+/// One more agent turn answered in `ms`, in a call's (bucket, turns) pairs (kept in bucket order).
+fn count_latency(buckets: &mut Vec<(i32, i64)>, ms: i64) {
+    // Fewer than 2^31 buckets.
+    let bucket = latency_bucket(ms) as i32;
+    match buckets.binary_search_by_key(&bucket, |&(held, _)| held) {
+        Ok(at) => buckets[at].1 += 1,
+        Err(at) => buckets.insert(at, (bucket, 1)),
     }
 }
 

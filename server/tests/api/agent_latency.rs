@@ -151,6 +151,64 @@ async fn agent_turns_are_counted_by_their_calls_hour_and_agent_and_periods_add_u
 }
 
 #[tokio::test]
+async fn a_calls_turns_follow_it_when_its_agent_or_hour_changes() {
+    for db in each_backend().await {
+        let storage = db.open().await;
+        let now = OffsetDateTime::now_utc();
+        // Turns arrive before anything names the agent: counted under "no agent" for now.
+        write(
+            &storage,
+            vec![
+                turn("tenant-1", "late", TurnRole::Agent, Some(300)),
+                turn("tenant-1", "late", TurnRole::Agent, Some(300)),
+            ],
+        )
+        .await;
+        let before = counts(
+            storage
+                .latency_totals(Some("tenant-1"), hours(now, 0))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            before,
+            BTreeMap::from([((String::new(), bucket(300)), 2)]),
+            "{}",
+            db.url()
+        );
+        // The start arrives late, naming the agent and an earlier hour: the turns move with the
+        // call, as its rollup row does.
+        write(
+            &storage,
+            vec![started("tenant-1", "late", now - Duration::hours(2), "ava")],
+        )
+        .await;
+        let this_hour = counts(
+            storage
+                .latency_totals(Some("tenant-1"), hours(now, 0))
+                .await
+                .unwrap(),
+        );
+        assert!(this_hour.is_empty(), "{}: {this_hour:?}", db.url());
+        let since = counts(
+            storage
+                .latency_totals(Some("tenant-1"), hours(now, 2))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            since,
+            BTreeMap::from([(("ava".to_owned(), bucket(300)), 2)]),
+            "{}",
+            db.url()
+        );
+        // Every tenant's remembered hours agree.
+        let every = counts(storage.latency_totals(None, hours(now, 2)).await.unwrap());
+        assert_eq!(every, since, "{}", db.url());
+    }
+}
+
+#[tokio::test]
 async fn agent_performance_gives_each_agents_response_times_within_a_bucket_of_exact() {
     let app = spawn_app().await;
     let now = OffsetDateTime::now_utc();
