@@ -308,7 +308,7 @@ fn call_key(call: &CallSummary) -> (String, Option<String>, Option<String>, Opti
 #[component]
 fn RecentCallRow(call: CallSummary, show_tenant: bool, clock: Clock) -> impl IntoView {
     let started_at = call.started_at;
-    let active = call.status.as_deref() == Some("active");
+    let active = call.is_active();
     let status = if active {
         ("●", "active")
     } else {

@@ -81,6 +81,11 @@ pub fn kept_in_log(seq: i64, total: i64) -> bool {
 /// The folder of the calls' pages.
 pub const CALL_PAGES: &str = "/dashboard/calls/";
 
+/// Entries a call's log, `total` events long, no longer holds (between its head and its tail).
+pub fn events_dropped(total: i64) -> i64 {
+    (total - LOG_HEAD - LOG_TAIL).max(0)
+}
+
 /// Where the page of call `id` is.
 pub fn call_href(id: &str) -> String {
     let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
@@ -214,7 +219,7 @@ impl CallDetailResponse {
         });
         let total = self.events_total;
         self.events.retain(|event| kept_in_log(event.seq, total));
-        self.events_dropped = (total - LOG_HEAD - LOG_TAIL).max(0);
+        self.events_dropped = events_dropped(total);
         merge_in(&mut self.turns, &update.turns, |turn| (turn.at, turn.seq));
         self.response_latency = ResponseLatency::of_turns(&self.turns);
     }

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::latency::ResponseLatency;
+use super::{latency::ResponseLatency, query::CallStatus};
 
 /// Default and bounds of `hours`.
 pub const DEFAULT_HOURS: u32 = 24;
@@ -120,6 +120,13 @@ pub struct CallSummary {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = DateTime))]
     pub last_heartbeat_at: Option<OffsetDateTime>,
+}
+
+impl CallSummary {
+    /// Whether the call is still in progress.
+    pub fn is_active(&self) -> bool {
+        self.status.as_deref() == Some(CallStatus::Active.as_str())
+    }
 }
 
 /// `GET /api/dashboard/recent-calls`, newest first. `next_cursor` (absent on the last page) is

@@ -201,7 +201,7 @@ fn count_health(live: &LiveCalls, health: HeartbeatHealth) -> usize {
 /// A call row's new state in the active and recent lists, ordered as the server orders them.
 fn apply_call(state: &mut InitialState, call: &CallSummary) {
     state.active_calls.retain(|active| active.id != call.id);
-    if call.status.as_deref() == Some("active") {
+    if call.is_active() {
         let active = ActiveCall {
             id: call.id.clone(),
             user_id: call.user_id.clone(),

@@ -5,7 +5,7 @@
 use app::dto::{
     call_detail::{
         CallCost, CallDetailResponse, CallDetailUpdate, EventSource, HeartbeatSummary,
-        TimelineEvent, TurnEntry,
+        TimelineEvent, TurnEntry, events_dropped,
     },
     ingest::{EventType, TurnRole},
     latency::ResponseLatency,
@@ -16,7 +16,7 @@ use super::figures::call_summary;
 use crate::storage::{
     CallRecord,
     call_detail::CallTimeline,
-    timeline::{LoggedEvent, TurnRow, events_dropped},
+    timeline::{LoggedEvent, TurnRow},
 };
 
 /// The page's data for `timeline`; `agent_name` is its agent's display name, when registered.
@@ -36,7 +36,7 @@ pub fn call_detail(timeline: CallTimeline, agent_name: Option<String>) -> CallDe
         heartbeats: heartbeats(&call),
         events: events.into_iter().filter_map(timeline_event).collect(),
         events_total: tally.events_logged,
-        events_dropped: events_dropped(&tally),
+        events_dropped: events_dropped(tally.events_logged),
         response_latency: ResponseLatency::of_turns(&turns),
         turns,
         call: call_summary(call),

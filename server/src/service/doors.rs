@@ -376,7 +376,7 @@ impl DashboardData for AppState {
             let scope = scope(caller, None)?;
             figures::call_detail(&self.storage, scope.tenant(), id)
                 .await?
-                .ok_or_else(|| DataError::NotFound(format!("no call {id}")))
+                .ok_or_else(|| FiguresError::NoCall(id.to_owned()).into())
         })
     }
 

@@ -32,7 +32,7 @@ pub enum FiguresError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Dlq(#[from] DlqError),
-    /// A call's room outlived its call (removed since the page was opened).
+    /// No such call among those the reader may see (a 404), or a call's room outlived its call.
     #[error("no call {0}")]
     NoCall(String),
 }

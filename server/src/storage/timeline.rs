@@ -1,7 +1,8 @@
 //! A call's timeline beside its row: the events accepted for it (a bounded log), its heartbeats
 //! summarised, its conversation turns (bounded), and `call_ended`'s end reason and cost. Planned
 //! event by event with the row in [`super::plan`] and written in the same transaction; the
-//! counts live in the row itself ([`CallTally`]), so they cost no read or write of their own.
+//! counts live in the row itself ([`super::record::CallTally`]), so they cost no read or write
+//! of their own.
 //!
 //! Bounds per call: the log keeps the first [`LOG_HEAD`] and the latest [`LOG_TAIL`] events, each
 //! with at most [`MAX_CHANGES_BYTES`] of "what changed" (about 0.6 MB at worst); events between
@@ -22,7 +23,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use time::PrimitiveDateTime;
 
-use super::record::{CallRecord, CallTally, MergeError, utc};
+use super::record::{CallRecord, MergeError, utc};
 
 /// Most bytes of one logged event's "what changed", as JSON. Past it, the carried metadata is
 /// named by its keys only.
@@ -43,11 +44,6 @@ impl Incoming {
             .map(|event| Self { event, source })
             .collect()
     }
-}
-
-/// Logged events a call's log no longer holds (between its head and its tail).
-pub fn events_dropped(tally: &CallTally) -> i64 {
-    (tally.events_logged - LOG_HEAD - LOG_TAIL).max(0)
 }
 
 /// One `call_events` row.

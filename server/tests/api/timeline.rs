@@ -3,10 +3,10 @@
 //! and their bound, the end reason and cost of the end that stands, and tenant scoping.
 
 use app::dto::{
-    call_detail::{EventSource, LOG_HEAD, LOG_TAIL},
+    call_detail::{EventSource, LOG_HEAD, LOG_TAIL, events_dropped},
     ingest::{CallEvent, CallFields, Cost, EventType, MAX_TURNS_PER_CALL, Outcome, Turn, TurnRole},
 };
-use server::storage::{Incoming, Planned, Storage, record::MergeError, timeline::events_dropped};
+use server::storage::{Incoming, Planned, Storage, record::MergeError};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 use crate::databases::each_backend;
@@ -218,7 +218,7 @@ async fn past_its_bound_the_log_keeps_its_first_and_latest_events() {
         assert_eq!(kept, expected, "{}", db.url());
         let tally = &timeline.call.tally;
         assert_eq!(tally.events_logged, total);
-        assert_eq!(events_dropped(tally), extra);
+        assert_eq!(events_dropped(tally.events_logged), extra);
         // Every event was still applied to the call.
         assert_eq!(
             timeline.call.livekit_room_name,

@@ -64,7 +64,8 @@ pub fn CallPage() -> impl IntoView {
             );
         }
     });
-    let live = Signal::derive(move || feed.with(|feed| feed.call().cloned()));
+    // Memos: several parts read the call, and the feed is copied out once per push.
+    let live = Memo::new(move |_| feed.with(|feed| feed.call().cloned()));
 
     view! {
         <Title text=move || format!("Call {} · Switchboard", id.get()) />
@@ -88,7 +89,7 @@ pub fn CallPage() -> impl IntoView {
                     detail
                         .get()
                         .map(|loaded| match loaded {
-                            Ok(loaded) => view! { <CallView loaded live connection clock /> }.into_any(),
+                            Ok(loaded) => view! { <CallView loaded live=live.into() connection clock /> }.into_any(),
                             Err(DataError::NotFound(_)) => {
                                 set_not_found();
                                 view! {
@@ -108,7 +109,7 @@ pub fn CallPage() -> impl IntoView {
 }
 
 fn is_active(detail: &CallDetailResponse) -> bool {
-    detail.call.status.as_deref() == Some("active")
+    detail.call.is_active()
 }
 
 /// Everything about one call: as loaded, then (header, conversation and timeline) as pushed
@@ -128,7 +129,7 @@ fn CallView(
     let recording = loaded.call.recording_url.clone();
     let was_active = is_active(&loaded);
     let loaded = StoredValue::new(loaded);
-    let shown = Signal::derive(move || live.get().unwrap_or_else(|| loaded.get_value()));
+    let shown = Memo::new(move |_| live.get().unwrap_or_else(|| loaded.get_value()));
     let ended_while_watched = move || was_active && !shown.with(is_active);
     view! {
         {move || shown.with(is_active).then(|| view! {

@@ -17,7 +17,7 @@ use crate::{
 #[component]
 pub fn CallHeader(detail: CallDetailResponse, clock: Clock) -> impl IntoView {
     let call = detail.call;
-    let active = call.status.as_deref() == Some("active");
+    let active = call.is_active();
     let started_at = call.started_at;
     let ended_at = call.ended_at;
     let last_heartbeat = detail.heartbeats.last_at;
