@@ -1,19 +1,22 @@
 //! The page's sense of time: a `now` that ticks every second in the browser (durations and
-//! "N s ago" count up without a request), and the browser's UTC offset for showing times.
+//! "N s ago" count up without a request), and the viewer's zone for showing times
+//! ([`crate::zone`]), each at its own offset.
 //!
-//! The server renders with its own clock and UTC; the value it rendered with travels to the
-//! browser inside the page, so hydration starts from exactly the same text, and only then does
-//! the browser's ticking and local time take over.
+//! The server renders with its own clock; the value it rendered with travels to the browser
+//! inside the page, so hydration starts from exactly the same text, and only then does the
+//! browser's ticking take over.
 
 use leptos::prelude::*;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
+
+use crate::zone::{ShownZone, Zone};
 
 #[derive(Clone, Copy)]
 pub struct Clock {
     /// Now, to the second.
     pub now: ReadSignal<OffsetDateTime>,
-    /// Where times are shown: UTC on the server and until hydration, then the browser's zone.
-    pub offset: ReadSignal<UtcOffset>,
+    /// Where times are shown: the viewer's zone ([`crate::zone::provide_shown_zone`]).
+    pub zone: Signal<Zone>,
 }
 
 impl Clock {
@@ -21,10 +24,12 @@ impl Clock {
     pub fn start() -> Self {
         let rendered_at = SharedValue::new(|| OffsetDateTime::UNIX_EPOCH + server_now());
         let (now, set_now) = signal(rendered_at.into_inner());
-        let (offset, set_offset) = signal(UtcOffset::UTC);
+        let zone = use_context::<ShownZone>().map_or_else(
+            || Signal::stored(Zone::default()),
+            |shown| shown.zone.into(),
+        );
         // Effects run only in the browser, after hydration.
         Effect::new(move |_| {
-            set_offset.set(browser::offset());
             set_now.set(browser::now());
             if let Ok(ticking) = set_interval_with_handle(
                 move || set_now.set(browser::now()),
@@ -33,15 +38,15 @@ impl Clock {
                 on_cleanup(move || ticking.clear());
             }
         });
-        Self { now, offset }
+        Self { now, zone }
     }
 
-    /// A clock stopped at `now`, showing times at `offset`.
+    /// A clock stopped at `now`, showing times in `zone`.
     #[cfg(test)]
-    pub(crate) fn fixed(now: OffsetDateTime, offset: UtcOffset) -> Self {
+    pub(crate) fn fixed(now: OffsetDateTime, zone: &str) -> Self {
         Self {
             now: signal(now).0,
-            offset: signal(offset).0,
+            zone: Signal::stored(Zone::named(zone).expect("a zone")),
         }
     }
 
@@ -52,10 +57,10 @@ impl Clock {
 
     /// `HH:MM:SS` in the shown zone, for an event of today; `YYYY-MM-DD HH:MM` otherwise.
     pub fn time_of(&self, at: OffsetDateTime) -> String {
-        let offset = self.offset.get();
-        let at = at.to_offset(offset);
+        let zone = self.zone.read();
+        let at = zone.local(at);
         let (hour, minute, second) = at.to_hms();
-        if self.now.get().to_offset(offset).date() == at.date() {
+        if zone.local(self.now.get()).date() == at.date() {
             format!("{hour:02}:{minute:02}:{second:02}")
         } else {
             format!("{} {hour:02}:{minute:02}", day(at.date()))
@@ -64,25 +69,14 @@ impl Clock {
 
     /// `YYYY-MM-DD HH:MM:SS` in the shown zone.
     pub fn moment(&self, at: OffsetDateTime) -> String {
-        let at = at.to_offset(self.offset.get());
+        let at = self.zone.read().local(at);
         let (hour, minute, second) = at.to_hms();
         format!("{} {hour:02}:{minute:02}:{second:02}", day(at.date()))
     }
 
-    /// The shown zone, e.g. "UTC" or "UTC+01:00".
+    /// The shown zone's name, e.g. "UTC" or "America/New_York".
     pub fn zone(&self) -> String {
-        let offset = self.offset.get();
-        if offset.is_utc() {
-            "UTC".to_owned()
-        } else {
-            let (hours, minutes, _) = offset.as_hms();
-            format!(
-                "UTC{}{:02}:{:02}",
-                if offset.is_negative() { '-' } else { '+' },
-                hours.abs(),
-                minutes.abs()
-            )
-        }
+        self.zone.read().name().to_owned()
     }
 }
 
@@ -145,31 +139,21 @@ fn server_now() -> time::Duration {
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use time::{OffsetDateTime, UtcOffset};
+    use time::OffsetDateTime;
 
     /// The browser's clock (the `time` crate has none on wasm32-unknown-unknown).
     pub(super) fn now() -> OffsetDateTime {
         let seconds = (js_sys::Date::now() / 1000.0) as i64;
         OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
-
-    pub(super) fn offset() -> UtcOffset {
-        // getTimezoneOffset is minutes *behind* UTC.
-        let minutes = js_sys::Date::new_0().get_timezone_offset() as i32;
-        UtcOffset::from_whole_seconds(-minutes * 60).unwrap_or(UtcOffset::UTC)
-    }
 }
 
 #[cfg(not(feature = "hydrate"))]
 mod browser {
-    use time::{OffsetDateTime, UtcOffset};
+    use time::OffsetDateTime;
 
     pub(super) fn now() -> OffsetDateTime {
         OffsetDateTime::UNIX_EPOCH + super::server_now()
-    }
-
-    pub(super) fn offset() -> UtcOffset {
-        UtcOffset::UTC
     }
 }
 
@@ -202,7 +186,7 @@ mod tests {
         let owner = Owner::new();
         owner.set();
         let now = datetime!(2026-11-21 23:30 UTC);
-        let clock = Clock::fixed(now, UtcOffset::UTC);
+        let clock = Clock::fixed(now, "UTC");
         assert_eq!(
             clock.time_of(datetime!(2026-11-21 09:05:07 UTC)),
             "09:05:07"
@@ -212,7 +196,7 @@ mod tests {
             "2026-11-20 09:05"
         );
         // In a zone where it is already tomorrow, today's morning is another day.
-        let tokyo = Clock::fixed(now, UtcOffset::from_hms(9, 0, 0).unwrap());
+        let tokyo = Clock::fixed(now, "Asia/Tokyo");
         assert_eq!(
             tokyo.time_of(datetime!(2026-11-21 09:05:07 UTC)),
             "2026-11-21 18:05"
@@ -220,6 +204,16 @@ mod tests {
         assert_eq!(
             tokyo.time_of(datetime!(2026-11-21 23:00:00 UTC)),
             "08:00:00"
+        );
+        // Each time at its own offset: New York is UTC-5 in November, UTC-4 in July.
+        let new_york = Clock::fixed(now, "America/New_York");
+        assert_eq!(
+            new_york.moment(datetime!(2026-11-21 17:00 UTC)),
+            "2026-11-21 12:00:00"
+        );
+        assert_eq!(
+            new_york.moment(datetime!(2026-07-04 16:00 UTC)),
+            "2026-07-04 12:00:00"
         );
     }
 

@@ -6,7 +6,7 @@
 //! - [`pages`]: one module per route; [`App`] wires them into the router.
 //! - [`components`]: building blocks the pages share (connection badge, metric cards, panels).
 //! - [`ops`]: the admin's ops board (cards and panels), compiled only into the admins' bundle.
-//! - [`clock`]: the page's ticking `now` and the browser's time zone.
+//! - [`clock`]: the page's ticking `now`, showing times in the viewer's zone ([`zone`]).
 //! - [`echarts`]: the charts' canvases, drawn by charming on our own ECharts build once hydrated.
 //! - [`live`]: the browser's side of live push: its WebSocket to `/ws` (a no-op when rendered
 //!   on the server) and the feed that applies what arrives.
@@ -32,6 +32,7 @@ pub mod ops;
 pub mod pages;
 pub mod server_fns;
 pub mod session;
+pub mod zone;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -142,6 +143,7 @@ pub fn hydrate() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    zone::provide_shown_zone();
     view! {
         <Stylesheet id="switchboard" href="/pkg/switchboard.css" />
         <Title text="Switchboard" />

@@ -113,8 +113,8 @@ pub fn CallsPerHourChart(
     view! { <ChartFrame kind="columns" testid="calls-per-hour-canvas" spec>{figures}</ChartFrame> }
 }
 
-/// `"2026-11-21 14:00"` (UTC) as the hour in the shown zone, `"14:00"`; a day's first hour
-/// carries its date, `"21 Nov 00:00"`.
+/// `"2026-11-21 14:00"` (UTC) as the hour's local start in the shown zone, `"14:00"` (or
+/// `"19:30"` in Kolkata); a day's first hour carries its date, `"21 Nov 00:00"`.
 fn hour_label(key: &str, clock: &Clock) -> String {
     // The key is an RFC 3339 time without its `T`, seconds and zone (see `clock::day` on why
     // not a format description).
@@ -122,7 +122,7 @@ fn hour_label(key: &str, clock: &Clock) -> String {
     else {
         return key.to_owned();
     };
-    let local = hour.to_offset(clock.offset.get());
+    let local = clock.zone.read().local(hour);
     let (hour, minute, _) = local.to_hms();
     if hour == 0 {
         let month = local.month().to_string();
@@ -230,12 +230,12 @@ fn ChartFrame(
 
 #[cfg(test)]
 mod tests {
-    use time::{UtcOffset, macros::datetime};
+    use time::macros::datetime;
 
     use super::*;
 
-    fn clock(offset: UtcOffset) -> Clock {
-        Clock::fixed(datetime!(2026-11-21 12:00 UTC), offset)
+    fn clock(zone: &str) -> Clock {
+        Clock::fixed(datetime!(2026-11-21 12:00 UTC), zone)
     }
 
     #[test]
@@ -243,12 +243,18 @@ mod tests {
         // Signals live in an owner's arena.
         let owner = Owner::new();
         owner.set();
-        let utc = clock(UtcOffset::UTC);
+        let utc = clock("UTC");
         assert_eq!(hour_label("2026-11-21 14:00", &utc), "14:00");
         assert_eq!(hour_label("2026-11-22 00:00", &utc), "22 Nov 00:00");
-        let paris = clock(UtcOffset::from_hms(1, 0, 0).unwrap());
+        let paris = clock("Europe/Paris");
         assert_eq!(hour_label("2026-11-21 14:00", &paris), "15:00");
         assert_eq!(hour_label("2026-12-31 23:00", &paris), "01 Jan 00:00");
+        // Each hour at its own offset: Paris is UTC+2 in summer.
+        assert_eq!(hour_label("2026-07-01 14:00", &paris), "16:00");
+        // A half-hour zone: each bar starts at half past, the day's first at 00:30.
+        let kolkata = clock("Asia/Kolkata");
+        assert_eq!(hour_label("2026-11-21 14:00", &kolkata), "19:30");
+        assert_eq!(hour_label("2026-11-21 19:00", &kolkata), "22 Nov 00:30");
         // Not an hour key: shown as it came.
         assert_eq!(hour_label("soon", &utc), "soon");
     }

@@ -15,12 +15,24 @@ use crate::{
     },
 };
 
-/// Where the CSV export of a view is downloaded from (every page, the filters applied).
+/// Where the CSV export of a view is downloaded from (every page, the filters applied, dates
+/// in the view's zone).
 pub fn export_href(view: &PageQuery) -> String {
     let mut filters = view.with_cursor(None);
     filters.period = None;
     filters.calls.limit = None;
-    format!("/api/dashboard/calls.csv?{}", filters.to_query_string())
+    let mut query = filters.to_query_string();
+    if let Some(zone) = &view.calls.tz {
+        let tz = form_urlencoded::Serializer::new(String::new())
+            .append_pair("tz", zone)
+            .finish();
+        query = if query.is_empty() {
+            tz
+        } else {
+            format!("{query}&{tz}")
+        };
+    }
+    format!("/api/dashboard/calls.csv?{query}")
 }
 
 #[component]

@@ -1,9 +1,8 @@
 //! A call list's filters, checked ([`CallsQuery::filter`]): one set of rules for what the
-//! server's query selects and for which live calls the page shows in a filtered list. Dates are
-//! midnight UTC, or midnight in the query's zone when the server resolves its `tz`
-//! ([`CallsQuery::filter_in`]).
+//! server's query selects and for which live calls the page shows in a filtered list. A date
+//! means midnight in the query's `tz` (UTC without one), found by [`crate::zone::Zone`].
 
-use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{
     dashboard::CallSummary,
@@ -12,6 +11,7 @@ use super::{
     query::{CallStatus, CallsQuery},
     search::Search,
 };
+use crate::zone::Zone;
 
 /// A call list's filters, checked: what the server's query selects, and what the page matches a
 /// live call against before showing it in a filtered list. One set of rules for both.
@@ -57,15 +57,11 @@ impl CallFilter {
     }
 }
 
-/// Where a date-only `from` / `to` starts: its midnight in the query's zone (`None` when the
-/// zone has no such day, which no real zone lacks).
-pub type Midnight<'a> = &'a dyn Fn(Date) -> Option<OffsetDateTime>;
-
-/// A `from`/`to` value: an RFC 3339 time, or a date (its `midnight`).
+/// A `from`/`to` value: an RFC 3339 time, or a date (its midnight in `zone`).
 fn instant(
     field: &str,
     value: Option<&str>,
-    midnight: Midnight<'_>,
+    zone: &Zone,
 ) -> Result<Option<OffsetDateTime>, DataError> {
     let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(None);
@@ -83,25 +79,19 @@ fn instant(
     let date = OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
         .map_err(|_| DataError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))?
         .date();
-    midnight(date)
+    zone.midnight(date)
         .map(Some)
         .ok_or_else(|| DataError::invalid(field, "out of range in the time zone"))
 }
 
-/// Midnight UTC of `date`: a date's meaning without a zone.
-fn utc_midnight(date: Date) -> Option<OffsetDateTime> {
-    Some(date.midnight().assume_utc())
-}
-
 impl CallsQuery {
-    /// The filters, checked, with dates at midnight UTC: a 400 naming the field that is wrong.
-    /// (The server reads `tz` first and calls [`Self::filter_in`].)
+    /// The filters, checked, each date-only `from` / `to` at its midnight in `tz` (UTC without
+    /// one): a 400 naming the field that is wrong.
     pub fn filter(&self) -> Result<CallFilter, DataError> {
-        self.filter_in(&utc_midnight)
-    }
-
-    /// The filters, checked, with each date-only `from` / `to` at its `midnight`.
-    pub fn filter_in(&self, midnight: Midnight<'_>) -> Result<CallFilter, DataError> {
+        let zone = match self.tz.as_deref() {
+            Some(name) => Zone::named(name)?,
+            None => Zone::default(),
+        };
         let phone = super::search::phone_filter(self.phone.as_deref())?;
         let agent = super::search::agent_filter(self.agent.as_deref())?;
         let filter = CallFilter {
@@ -111,8 +101,8 @@ impl CallsQuery {
             phone,
             search: Search::parse(self.q.as_deref().unwrap_or_default())?,
             agent,
-            from: instant("from", self.from.as_deref(), midnight)?,
-            to: instant("to", self.to.as_deref(), midnight)?,
+            from: instant("from", self.from.as_deref(), &zone)?,
+            to: instant("to", self.to.as_deref(), &zone)?,
         };
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from >= to

@@ -392,7 +392,7 @@ impl PageQuery {
                 phone: text("phone"),
                 from: text("from"),
                 to: text("to"),
-                // The page shows UTC until it knows the viewer's zone; `tz=` is the API's.
+                // Not from the address: the page sets the viewer's zone.
                 tz: None,
             },
             panels: text("panels").map(|list| {

@@ -6,7 +6,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::{dto::auth::MAX_PASSWORD_BYTES, session};
+use crate::{
+    dto::auth::MAX_PASSWORD_BYTES,
+    session,
+    zone::{self, ShownZone},
+};
 
 /// What went wrong, by the code the server's form handler sends back.
 fn problem(code: &str) -> &'static str {
@@ -77,6 +81,7 @@ pub fn Account() -> impl IntoView {
                 <button type="submit">"Change password"</button>
             </form>
             {tokens}
+            <ZoneChoice />
             <p>
                 <a href="/dashboard/realtime">"Back to the dashboard"</a>
             </p>
@@ -114,5 +119,58 @@ pub fn NewPasswordFields(label: &'static str, again: &'static str) -> impl IntoV
             maxlength=max
             required
         />
+    }
+}
+
+/// Which zone the pages show their times in, and a choice of another (or the browser's own) —
+/// also how a visitor without JavaScript gets out of UTC.
+#[component]
+fn ZoneChoice() -> impl IntoView {
+    let query = use_query_map();
+    let outcome = query.read_untracked().get("zone");
+    let (shown, pinned) = use_context::<ShownZone>()
+        .map(|shown| (shown.zone.get_untracked(), shown.pinned))
+        .unwrap_or_default();
+    let source = if pinned {
+        "chosen here"
+    } else if shown.tz_param().is_some() {
+        "your browser's"
+    } else {
+        "until your browser tells us its zone, which it does when JavaScript runs"
+    };
+    let notice = outcome.map(|outcome| {
+        let text = match outcome.as_str() {
+            "saved" => "Saved: times are now shown in this zone.",
+            "browser" => "Times will follow your browser's zone.",
+            _ => "That is not a time zone: pick one from the list.",
+        };
+        view! { <p class="account__done" role="status" data-testid="zone-saved">{text}</p> }
+    });
+    let options = zone::all_names()
+        .into_iter()
+        .map(|name| {
+            let selected = pinned && name == shown.name();
+            let label = name.clone();
+            view! { <option value=name selected=selected>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <form class="login__form" method="post" action="/account/zone" id="zone">
+            <h2>"Time zone"</h2>
+            {notice}
+            <p data-testid="zone-shown">
+                "Times are shown in "
+                <strong>{shown.name().to_owned()}</strong>
+                {format!(" ({source}).")}
+            </p>
+            <label for="tz">"Show times in"</label>
+            <select id="tz" name="tz" data-testid="zone-select">
+                <option value="" selected=!pinned>
+                    "Your browser's zone"
+                </option>
+                {options}
+            </select>
+            <button type="submit">"Save time zone"</button>
+        </form>
     }
 }

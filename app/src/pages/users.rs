@@ -153,6 +153,7 @@ pub fn Users() -> impl IntoView {
 #[component]
 fn Pending() -> impl IntoView {
     let pending = Resource::new(|| (), |_| server_fns::invitations());
+    let clock = Clock::start();
     view! {
         <Transition fallback=Loading>
             {move || {
@@ -181,10 +182,11 @@ fn Pending() -> impl IntoView {
                                                         <strong>{shown}</strong>
                                                         <span class="users__role">
                                                             {format!(
-                                                                "{} · {sees} · by {} · until {} UTC",
+                                                                "{} · {sees} · by {} · until {} ({})",
                                                                 invitation.role.as_str(),
                                                                 invitation.invited_by,
-                                                                invitation.expires_at.date(),
+                                                                clock.moment(invitation.expires_at),
+                                                                clock.zone(),
                                                             )}
                                                         </span>
                                                     </div>

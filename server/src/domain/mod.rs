@@ -10,4 +10,3 @@ pub mod figures;
 pub mod links;
 pub mod passwords;
 pub mod users;
-pub mod zones;

@@ -282,6 +282,14 @@ fn session_cookie(
     private_cookie(SESSION_COOKIE, value, "/", max_age, headers, public_url)
 }
 
+/// Whether the dashboard is served over HTTPS: its public URL says so, or the proxy in front.
+pub(super) fn over_https(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    public_url.is_some_and(|url| url.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
 /// A cookie scripts cannot read, sent back only to `path`, and only over HTTPS when the
 /// dashboard is served over it.
 pub(super) fn private_cookie(
@@ -292,14 +300,10 @@ pub(super) fn private_cookie(
     headers: &HeaderMap,
     public_url: Option<&str>,
 ) -> Cookie<'static> {
-    let https = public_url.is_some_and(|url| url.starts_with("https://"))
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(https)
+        .secure(over_https(headers, public_url))
         .path(path)
         .max_age(max_age)
         .build()

@@ -23,6 +23,7 @@ mod socketio;
 mod tokens;
 mod users;
 mod ws;
+mod zone;
 
 use std::sync::Arc;
 
@@ -270,6 +271,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/account/password",
             post(account::change_form).layer(DefaultBodyLimit::max(account::FORM_BODY_LIMIT)),
+        )
+        .route(
+            "/account/zone",
+            post(zone::choose_form).layer(DefaultBodyLimit::max(zone::FORM_BODY_LIMIT)),
         )
         .route("/ws", get(ws::upgrade))
         .nest_service("/pkg", assets::bundle(site_root))

@@ -5,12 +5,15 @@
 use app::{
     data::DataSource,
     dto::auth::{Identity, LoginHints},
+    zone::{ViewerZone, ZONE_COOKIE, ZONE_PINNED_COOKIE},
 };
 use axum::{
     extract::{Request, State},
+    http::HeaderMap,
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
+use axum_extra::extract::CookieJar;
 use leptos::prelude::provide_context;
 
 use crate::{runtime::state::AppState, service::demo};
@@ -43,6 +46,15 @@ pub(super) fn provide_page_context(state: &AppState) {
     ));
 }
 
+/// The zone the viewer's cookies name, for the page to render its times in.
+fn viewer_zone(headers: &HeaderMap) -> ViewerZone {
+    let cookies = CookieJar::from_headers(headers);
+    ViewerZone::from_cookies(
+        cookies.get(ZONE_COOKIE).map(|cookie| cookie.value()),
+        cookies.get(ZONE_PINNED_COOKIE).is_some(),
+    )
+}
+
 /// The dashboard needs a session; the signed-in identity rides along in the request's
 /// extensions for the page to show.
 pub(super) async fn require_session(
@@ -59,6 +71,7 @@ pub(super) async fn require_session(
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(viewer_zone(&parts.headers));
     match state.identify(&parts.headers).await {
         Ok(identity) => {
             parts.extensions.insert::<Identity>(identity);

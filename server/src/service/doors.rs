@@ -116,13 +116,7 @@ fn user_id(scope: &Scope) -> Option<String> {
 /// The storage filter of a call list's query, checked by the query's own rules, its dates in
 /// the query's zone (`tz`).
 pub fn call_filter(query: &CallsQuery) -> Result<CallFilter, DataError> {
-    let filter = match query.tz.as_deref() {
-        None => query.filter()?,
-        Some(name) => {
-            let zone = domain::zones::zone(name)?;
-            query.filter_in(&|date| domain::zones::midnight(&zone, date))?
-        }
-    };
+    let filter = query.filter()?;
     Ok(CallFilter {
         status: filter.status.map(|status| status.as_str().to_owned()),
         outcome: filter.outcome.map(|outcome| outcome.as_str().to_owned()),

@@ -122,3 +122,156 @@ async fn a_name_that_is_no_zone_is_a_400_on_tz() {
         );
     }
 }
+
+/// Page `path` with `session` as the session cookie and `zone` as the zone cookie (pinned or not).
+async fn page_in(
+    app: &TestApp,
+    session: &str,
+    path: &str,
+    zone: Option<&str>,
+    pinned: bool,
+) -> String {
+    let mut cookie = format!("{}={session}", server::domain::auth::SESSION_COOKIE);
+    if let Some(zone) = zone {
+        cookie.push_str(&format!("; {}={zone}", app::zone::ZONE_COOKIE));
+    }
+    if pinned {
+        cookie.push_str(&format!("; {}=1", app::zone::ZONE_PINNED_COOKIE));
+    }
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn pages_are_rendered_in_the_zone_their_cookie_names() {
+    let app = spawn_app().await;
+    calls(&app).await;
+    let acme = app.token(Some("acme"));
+    // 06:00 UTC on 4 December, and 04:30 UTC on 4 July (New York's summer time, UTC−4). A time
+    // of the viewer's today would show without its date.
+    let path = "/dashboard/realtime?q=dec-04-0600z";
+    let july = "/dashboard/realtime?q=jul-04-0430z";
+    let shows = |page: &str, text: &str| page.contains(&format!(">{text}<"));
+    for (zone, december, summer) in [
+        (None, "2026-12-04 06:00", "2026-07-04 04:30"),
+        (
+            Some("America/New_York"),
+            "2026-12-04 01:00",
+            "2026-07-04 00:30",
+        ),
+        (Some("Asia/Kolkata"), "2026-12-04 11:30", "2026-07-04 10:00"),
+        // A cookie naming no zone is UTC.
+        (
+            Some("Mars/Olympus_Mons"),
+            "2026-12-04 06:00",
+            "2026-07-04 04:30",
+        ),
+    ] {
+        let page = page_in(&app, &acme, path, zone, false).await;
+        assert!(shows(&page, december), "{zone:?}: {december}");
+        let shown = match zone {
+            Some(zone) if !zone.starts_with("Mars") => zone,
+            _ => "UTC",
+        };
+        assert!(
+            page.contains(&format!(r#"data-testid="shown-zone">{shown}"#)),
+            "{zone:?} says {shown}"
+        );
+        assert!(
+            shows(&page_in(&app, &acme, july, zone, false).await, summer),
+            "{zone:?}: {summer}"
+        );
+    }
+    // The page's own date filter means the viewer's day: 4 December in Kolkata ends at 18:30 UTC.
+    // (Its other panels show the active calls whatever the filter.)
+    let recent = |page: &str| -> String {
+        let table = page.split(r#"data-testid="recent-calls""#).nth(1).unwrap();
+        table.split("</table>").next().unwrap().to_owned()
+    };
+    let day = "/dashboard/realtime?from=2026-12-04&to=2026-12-05";
+    let kolkata = page_in(&app, &acme, day, Some("Asia/Kolkata"), false).await;
+    let shown = recent(&kolkata);
+    assert!(shown.contains("dec-04-0430z") && !shown.contains("dec-04-1900z"));
+    let shown = recent(&page_in(&app, &acme, day, Some("America/New_York"), false).await);
+    assert!(shown.contains("dec-04-1900z") && !shown.contains("dec-04-0430z"));
+    // The export link carries the zone, so the download is the same day.
+    assert!(kolkata.contains("tz=Asia%2FKolkata"));
+
+    // The account page says where the zone came from.
+    app.add_user(
+        "tz@acme.test",
+        server::domain::users::Role::Member,
+        Some("acme"),
+    )
+    .await;
+    let acme = app.sign_in("tz@acme.test").await;
+    let account = page_in(&app, &acme, "/account", Some("Asia/Kolkata"), true).await;
+    assert!(account.contains("(chosen here)"), "{account}");
+    let account = page_in(&app, &acme, "/account", None, false).await;
+    assert!(account.contains("until your browser tells us"), "{account}");
+}
+
+#[tokio::test]
+async fn the_account_page_pins_a_zone_or_gives_it_back_to_the_browser() {
+    let app = spawn_app().await;
+    let choose = |tz: &'static str, signed_in: bool| {
+        let request = if signed_in {
+            app.signed_in(reqwest::Method::POST, "/account/zone", Some("acme"))
+        } else {
+            app.client.post(app.url("/account/zone"))
+        };
+        async move { request.form(&[("tz", tz)]).send().await.unwrap() }
+    };
+    let set_cookies = |response: &reqwest::Response| -> Vec<String> {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let pinned = choose("Asia/Kolkata", true).await;
+    assert_eq!(pinned.status(), StatusCode::SEE_OTHER);
+    assert!(crate::helpers::header(&pinned, "location").contains("zone=saved"));
+    let cookies = set_cookies(&pinned);
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("switchboard_tz=Asia%2FKolkata;")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("switchboard_tz_pinned=1;")),
+        "{cookies:?}"
+    );
+
+    // Back to the browser's zone: both cookies go.
+    let cookies = set_cookies(&choose("", true).await);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies.iter().all(|c| c.contains("Max-Age=0")),
+        "{cookies:?}"
+    );
+
+    // No such zone: nothing is set.
+    let refused = choose("Mars/Olympus_Mons", true).await;
+    assert!(crate::helpers::header(&refused, "location").contains("zone=invalid"));
+    assert!(set_cookies(&refused).is_empty());
+
+    // Only for someone signed in.
+    let anonymous = choose("Asia/Kolkata", false).await;
+    assert!(crate::helpers::header(&anonymous, "location").starts_with("/login"));
+    assert!(set_cookies(&anonymous).is_empty());
+}

@@ -90,7 +90,10 @@ pub fn CallHeader(detail: CallDetailResponse, clock: Clock) -> impl IntoView {
                 {row("Call id", call.id.clone())}
                 {call.livekit_room_name.clone().map(|room| row("Room", room))}
                 {call.sip_call_id.clone().map(|sip| row("SIP call id", sip))}
-                {(!active).then(|| row("Times in", clock.zone()))}
+                <div class="facts__item">
+                    <dt>"Times in"</dt>
+                    <dd data-testid="call-zone">{move || clock.zone()}</dd>
+                </div>
             </dl>
         </section>
     }

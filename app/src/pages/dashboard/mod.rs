@@ -55,9 +55,14 @@ pub fn RealtimeDashboard() -> impl IntoView {
             .search
             .with(|search| PageQuery::parse(search.trim_start_matches('?')))
     });
-    let view = Memo::new(move |_| parsed.with(|(view, _)| view.clone()));
-    let problems = Memo::new(move |_| parsed.with(|(_, problems)| problems.clone()));
     let clock = Clock::start();
+    // The address carries no zone: dates in the filters are the viewer's days.
+    let view = Memo::new(move |_| {
+        let mut view = parsed.with(|(view, _)| view.clone());
+        view.calls.tz = clock.zone.read().tz_param();
+        view
+    });
+    let problems = Memo::new(move |_| parsed.with(|(_, problems)| problems.clone()));
     let identity = session::current_identity();
     let role = identity.as_ref().map(|identity| identity.role);
     // The platform's roles looking at every tenant see whose each call is.
@@ -242,7 +247,10 @@ pub fn RealtimeDashboard() -> impl IntoView {
                     "Showing the last "
                     {move || view.get().period().long_label()}
                     ", times in "
-                    {move || clock.zone()}
+                    <span data-testid="shown-zone">{move || clock.zone()}</span>
+                    " ("
+                    <a href="/account#zone" rel="external">"change"</a>
+                    ")"
                 </p>
             </div>
             {move || {
