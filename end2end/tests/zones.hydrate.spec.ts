@@ -2,7 +2,7 @@
 // the same calls at the same instants, shown at their own local times: the server's render
 // (once hydration has remembered the zone) and the hydrated page show the same text, and a
 // date filter, on the page and in its CSV export, selects the viewer's local day.
-import { TENANT_A, TENANT_A_STATE } from "../credentials";
+import { E2E_PASSWORD, TENANT_A, TENANT_A_EMAIL, TENANT_A_STATE } from "../credentials";
 import { expect, ingest, screenshot, test, unique, uniquePhonePrefix } from "../fixtures";
 
 test.use({ storageState: TENANT_A_STATE });
@@ -25,6 +25,11 @@ function wallClock(at: Date, zone: string): string {
       .map((part) => [part.type, part.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** The hourly chart's bars, as its table labels them. */
+async function hourLabels(page: import("@playwright/test").Page) {
+  return page.getByTestId("calls-per-hour").locator("tbody th").allTextContents();
 }
 
 /** The recent-calls rows as shown: each call's id, its instant and its started time's text. */
@@ -77,11 +82,22 @@ for (const [zone, onTheDay] of ZONES) {
       const cookies = await page.context().cookies();
       expect(cookies.find((cookie) => cookie.name === "switchboard_tz")?.value).toBe(named);
 
+      // A call now, so the last 24 hours' chart has bars: each labelled by its local start.
+      await ingest(page.request, { type: "call_started", user_id: TENANT_A, call_id: `${base}-now`, at: new Date().toISOString() });
+      await page.reload();
+      await expect(page.locator("main.dashboard")).toHaveAttribute("data-hydrated", "true");
+      const bars = await hourLabels(page);
+      const minutes = wallClock(new Date(Date.UTC(2026, 0, 1)), zone).slice(-2);
+      expect(bars.length).toBeGreaterThan(0);
+      for (const bar of bars) expect(bar.endsWith(`:${minutes}`), bar).toBe(true);
+
       // The filtered day, as the server renders it (the same browser's cookies, no script) ...
       const address = `/dashboard/realtime?q=${encodeURIComponent(base)}&from=${day}&to=${next}`;
       const serverOnly = await browser.newContext({ javaScriptEnabled: false, timezoneId: zone });
       await serverOnly.addCookies(cookies);
       const ssrPage = await serverOnly.newPage();
+      await ssrPage.goto("/dashboard/realtime");
+      expect(await hourLabels(ssrPage)).toEqual(bars);
       await ssrPage.goto(address);
       await expect(ssrPage.getByTestId("shown-zone")).toHaveText(named);
       const rendered = await shownRows(ssrPage);
@@ -118,3 +134,20 @@ for (const [zone, onTheDay] of ZONES) {
     });
   });
 }
+
+test.describe("signing in", () => {
+  test.use({ storageState: { cookies: [], origins: [] }, timezoneId: "America/New_York" });
+
+  test("the sign-in page remembers the browser's zone, so the first dashboard is already in it", async ({ page }) => {
+    await page.goto("/login");
+    await expect
+      .poll(async () => (await page.context().cookies()).find((cookie) => cookie.name === "switchboard_tz")?.value)
+      .toBe("America/New_York");
+    await page.getByLabel("Email").fill(TENANT_A_EMAIL);
+    await page.getByLabel("Password").fill(E2E_PASSWORD);
+    const rendered = page.waitForResponse((response) => response.url().endsWith("/dashboard/realtime"));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // The server's own document, before any script ran.
+    expect(await (await rendered).text()).toContain('data-testid="shown-zone">America/New_York<');
+  });
+});
