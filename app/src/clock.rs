@@ -16,7 +16,7 @@ pub struct Clock {
     /// Now, to the second.
     pub now: ReadSignal<OffsetDateTime>,
     /// Where times are shown: the viewer's zone ([`crate::zone::provide_shown_zone`]).
-    pub zone: Signal<Zone>,
+    pub zone: ReadSignal<Zone>,
 }
 
 impl Clock {
@@ -24,10 +24,8 @@ impl Clock {
     pub fn start() -> Self {
         let rendered_at = SharedValue::new(|| OffsetDateTime::UNIX_EPOCH + server_now());
         let (now, set_now) = signal(rendered_at.into_inner());
-        let zone = use_context::<ShownZone>().map_or_else(
-            || Signal::stored(Zone::default()),
-            |shown| shown.zone.into(),
-        );
+        let zone = use_context::<ShownZone>()
+            .map_or_else(|| signal(Zone::default()).0, |shown| shown.zone);
         // Effects run only in the browser, after hydration.
         Effect::new(move |_| {
             set_now.set(browser::now());
@@ -46,7 +44,7 @@ impl Clock {
     pub(crate) fn fixed(now: OffsetDateTime, zone: &str) -> Self {
         Self {
             now: signal(now).0,
-            zone: Signal::stored(Zone::named(zone).expect("a zone")),
+            zone: signal(Zone::named(zone).expect("a zone")).0,
         }
     }
 

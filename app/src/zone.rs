@@ -193,42 +193,49 @@ mod rules {
 /// The browser's `Intl` offsets: one formatter per zone, kept, since making one is slow.
 #[cfg(feature = "hydrate")]
 mod rules {
-    use std::{cell::RefCell, collections::HashMap};
+    use std::cell::RefCell;
 
     use js_sys::{Array, Date, Intl::DateTimeFormat, Object, Reflect};
     use time::{OffsetDateTime, UtcOffset};
     use wasm_bindgen::{JsCast, JsValue};
 
     thread_local! {
-        static FORMATTERS: RefCell<HashMap<String, Option<DateTimeFormat>>> = RefCell::default();
+        /// The last zone's formatter: a page shows one zone.
+        static FORMATTER: RefCell<Option<(String, Option<DateTimeFormat>)>> = RefCell::default();
     }
 
     /// A formatter that names each instant's offset ("GMT-05:00"), or `None` for a zone the
     /// browser does not know (its constructor throws).
     fn formatter(name: &str) -> Option<DateTimeFormat> {
-        FORMATTERS.with(|kept| {
-            kept.borrow_mut()
-                .entry(name.to_owned())
-                .or_insert_with(|| {
-                    let options = Object::new();
-                    let set = |key: &str, value: &str| {
-                        Reflect::set(&options, &key.into(), &value.into()).is_ok()
-                    };
-                    if !(set("timeZone", name) && set("timeZoneName", "longOffset")) {
-                        return None;
-                    }
-                    let constructor = Reflect::get(&js_sys::global(), &"Intl".into())
-                        .and_then(|intl| Reflect::get(&intl, &"DateTimeFormat".into()))
-                        .ok()?
-                        .dyn_into::<js_sys::Function>()
-                        .ok()?;
-                    let arguments = Array::of2(&Array::of1(&"en-US".into()), &options);
-                    Reflect::construct(&constructor, &arguments)
-                        .ok()
-                        .map(JsCast::unchecked_into)
-                })
-                .clone()
+        FORMATTER.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if let Some((kept_name, formatter)) = kept.as_ref()
+                && kept_name == name
+            {
+                return formatter.clone();
+            }
+            let made = make_formatter(name);
+            *kept = Some((name.to_owned(), made.clone()));
+            made
         })
+    }
+
+    fn make_formatter(name: &str) -> Option<DateTimeFormat> {
+        let options = Object::new();
+        let set =
+            |key: &str, value: &str| Reflect::set(&options, &key.into(), &value.into()).is_ok();
+        if !(set("timeZone", name) && set("timeZoneName", "longOffset")) {
+            return None;
+        }
+        let constructor = Reflect::get(&js_sys::global(), &"Intl".into())
+            .and_then(|intl| Reflect::get(&intl, &"DateTimeFormat".into()))
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()?;
+        let arguments = Array::of2(&Array::of1(&"en-US".into()), &options);
+        Reflect::construct(&constructor, &arguments)
+            .ok()
+            .map(JsCast::unchecked_into)
     }
 
     pub(super) fn exists(name: &str) -> bool {

@@ -21,7 +21,7 @@ use super::actions::{Confirm, Intent, Outcome, OutcomeLine};
 #[component]
 pub fn DlqPanel(
     dlq: Resource<Result<DlqResponse, DataError>>,
-    names: Memo<Vec<(String, String)>>,
+    names: Signal<Vec<(String, String)>>,
     /// Whether the viewer may retry and discard (else the queue is shown read only).
     can_act: bool,
     clock: Clock,
@@ -114,7 +114,7 @@ pub fn DlqPanel(
 #[component]
 pub fn DlqItem(
     message: DlqMessage,
-    names: Memo<Vec<(String, String)>>,
+    names: Signal<Vec<(String, String)>>,
     clock: Clock,
     ask: Callback<Intent>,
     can_act: bool,

@@ -10,7 +10,7 @@ use crate::{
 
 /// Live calls across tenants: stale first and called out, with ticking ages.
 #[component]
-pub fn LiveCallsTable(calls: Memo<Vec<LiveCallHealth>>, clock: Clock) -> impl IntoView {
+pub fn LiveCallsTable(calls: Signal<Vec<LiveCallHealth>>, clock: Clock) -> impl IntoView {
     let stale = move || {
         calls.with(|calls| {
             calls

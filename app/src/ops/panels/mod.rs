@@ -92,8 +92,9 @@ pub fn OpsPanels(
         false,
     );
 
-    // Memos: each is read by several parts of its panel, and sorting or copying once is enough.
-    let calls = Memo::new(move |_| {
+    // Derived, not memos: a memo reads its resource in its own scope, outside the panels'
+    // <Transition>, which hydration warns of; these run in their readers' (a few per update).
+    let calls = Signal::derive(move || {
         let live = ops.with(|ops| ops.as_ref().map(|ops| ops.live.active_calls.clone()));
         let mut calls = match (live, live_calls.get()) {
             (Some(live), _) => live,
@@ -128,7 +129,7 @@ pub fn OpsPanels(
         })
     };
     let queued = move || dlq_now().is_some_and(|now| now.depth > 0);
-    let names = Memo::new(move |_| {
+    let names = Signal::derive(move || {
         tenants
             .get()
             .and_then(Result::ok)
