@@ -11,7 +11,7 @@
 //! After each commit the live registry is updated and each change published on the bus.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Arc,
         atomic::{AtomicU32, Ordering},
@@ -402,7 +402,15 @@ impl Writer {
                 Planned::Rejected(error) => WriteOutcome::Rejected(error.clone()),
             })
             .collect();
-        published.extend(timelines(plan));
+        // A heartbeat's bus event carries the call's row, which is all its page gains from it.
+        let heartbeat_told: HashSet<String> = published
+            .iter()
+            .filter_map(|event| match event {
+                BusEvent::Heartbeat { call } => Some(call.id.clone()),
+                _ => None,
+            })
+            .collect();
+        published.extend(timelines(plan, &heartbeat_told));
         if let Some(redis) = &self.redis {
             redis.after_commit(&published).await;
         }
@@ -414,8 +422,10 @@ impl Writer {
 }
 
 /// One [`BusEvent::Timeline`] per call the write changed: its row as it now stands, with the log
-/// entries and turns the write added to it (moved, not copied).
-fn timelines(plan: BatchPlan) -> Vec<BusEvent> {
+/// entries and turns the write added to it (moved, not copied). None for a call whose only news
+/// is heartbeats already told (`heartbeat_told`): the hub pushes their row to its page, so
+/// heartbeats, most of the traffic, cross the Redis bus once rather than twice.
+fn timelines(plan: BatchPlan, heartbeat_told: &HashSet<String>) -> Vec<BusEvent> {
     let BatchPlan {
         changed, timeline, ..
     } = plan;
@@ -436,13 +446,14 @@ fn timelines(plan: BatchPlan) -> Vec<BusEvent> {
     }
     changed
         .into_values()
-        .map(|row| {
+        .filter_map(|row| {
             let (events, turns) = by_call.remove(&row.id).unwrap_or_default();
-            BusEvent::Timeline {
+            let told = events.is_empty() && turns.is_empty() && heartbeat_told.contains(&row.id);
+            (!told).then(|| BusEvent::Timeline {
                 call: Box::new(row.live_copy()),
                 events,
                 turns,
-            }
+            })
         })
         .collect()
 }

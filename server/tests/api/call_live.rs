@@ -131,6 +131,41 @@ async fn a_call_page_grows_turn_by_turn_and_sees_its_call_end() {
     assert_eq!(held.call.call_metadata, Some(json!({"campaign": "spring"})));
 }
 
+/// Heartbeats, most of the traffic, are told once on the bus (and so once across Redis): their
+/// own event carries the row a watching page needs, so a write whose only news for a call is
+/// heartbeats adds no timeline for it. A turn or a logged event still brings one.
+#[tokio::test]
+async fn heartbeats_alone_add_no_timeline_to_the_bus() {
+    use server::live::bus::BusEvent;
+    let app = spawn_app().await;
+    ingest_ok(&app, &call_started("acme", "acme-beat")).await;
+    let mut bus = app.state.bus.subscribe();
+    // The write is published before the ingest answers: what follows it is all on the bus.
+    let told = |bus: &mut tokio::sync::broadcast::Receiver<BusEvent>| {
+        let mut told = Vec::new();
+        while let Ok(event) = bus.try_recv() {
+            told.push(event);
+        }
+        let count = |wanted: fn(&BusEvent) -> bool| told.iter().filter(|e| wanted(e)).count();
+        (
+            count(|event| matches!(event, BusEvent::Heartbeat { .. })),
+            count(|event| matches!(event, BusEvent::Timeline { .. })),
+        )
+    };
+    let beat = json!({"type": "heartbeat", "user_id": "acme", "call_id": "acme-beat", "at": now()});
+    ingest_ok(&app, &beat).await;
+    assert_eq!(told(&mut bus), (1, 0));
+    ingest_ok(
+        &app,
+        &json!([
+            beat,
+            turn("acme", "acme-beat", "agent", "Still there?", Some(700))
+        ]),
+    )
+    .await;
+    assert_eq!(told(&mut bus).1, 1);
+}
+
 #[tokio::test]
 async fn a_call_room_is_open_to_whoever_may_read_the_page_and_no_one_else() {
     let app = spawn_app().await;

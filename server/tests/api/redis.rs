@@ -269,7 +269,7 @@ async fn two_instances_share_every_change() {
 }
 
 #[tokio::test]
-async fn a_call_page_on_one_instance_hears_the_turns_written_on_another() {
+async fn a_call_page_on_one_instance_hears_the_turns_and_heartbeats_written_on_another() {
     let Some((_, prefix, db)) = redis_and_postgres().await else {
         return;
     };
@@ -290,6 +290,12 @@ async fn a_call_page_on_one_instance_hears_the_turns_written_on_another() {
     let held = page.feed.call().unwrap();
     assert_eq!(held.turns[0].text, "Hello from the first instance");
     assert_eq!(held.call.user_id, "tenant-1");
+    // A heartbeat crosses as its own event only (no timeline), and the page still hears it.
+    let beat =
+        json!({"type": "heartbeat", "user_id": "tenant-1", "call_id": "call-1", "at": now()});
+    first.ingest(&beat).await;
+    page.recv_until_feed(|feed| feed.call().is_some_and(|call| call.heartbeats.count == 1))
+        .await;
 }
 
 #[tokio::test]

@@ -10,9 +10,23 @@ use super::Hub;
 use crate::{
     domain::{call_detail, figures},
     live::bus::{BusEvent, CallChange},
+    storage::{
+        CallRecord,
+        timeline::{LoggedEvent, TurnRow},
+    },
 };
 
 impl Hub {
+    /// What a write added to call `call`'s page, pushed to its room. Most calls have no page
+    /// open: the push is built only for those that do.
+    fn push_call_detail(&self, call: CallRecord, events: Vec<LoggedEvent>, turns: Vec<TurnRow>) {
+        let room = [Room::Call(call.id.clone())];
+        if self.has_room(&room[0]) {
+            let update = call_detail::update(call, events, turns);
+            self.publish(&room, &Push::CallDetail(Box::new(update)));
+        }
+    }
+
     /// Turns one bus event into pushes and dirty figures.
     pub fn on_event(&self, event: BusEvent) {
         let now = OffsetDateTime::now_utc();
@@ -36,21 +50,16 @@ impl Hub {
                 });
                 self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
             }
-            BusEvent::Heartbeat { .. } => {
+            BusEvent::Heartbeat { call } => {
                 self.mark(&[Room::Ops], |dirty| dirty.live_calls = true);
+                // The writer sends no timeline for heartbeats alone: their row is the page's news.
+                self.push_call_detail(*call, Vec::new(), Vec::new());
             }
             BusEvent::Timeline {
                 call,
                 events,
                 turns,
-            } => {
-                let room = [Room::Call(call.id.clone())];
-                // Most calls have no page open: build the push only for those that do.
-                if self.has_room(&room[0]) {
-                    let update = call_detail::update(*call, events, turns);
-                    self.publish(&room, &Push::CallDetail(Box::new(update)));
-                }
-            }
+            } => self.push_call_detail(*call, events, turns),
             BusEvent::HealthChanged {
                 call_id,
                 user_id,
