@@ -26,6 +26,8 @@ test("an active call's conversation grows turn by turn, and the page sees it end
   await expect(page.getByTestId("connection-badge")).toHaveAttribute("data-state", "live");
   const turns = page.getByTestId("transcript").locator(".turn");
   await expect(turns).toHaveCount(1);
+  // Pushes add turns beside this one: it is never drawn again (the same element throughout).
+  const firstTurn = await turns.first().elementHandle();
   // From here on the page asks the server for nothing: everything arrives pushed.
   const asked: string[] = [];
   page.on("request", (sent) => {
@@ -42,6 +44,7 @@ test("an active call's conversation grows turn by turn, and the page sees it end
   await ingest(request, [{ type: "heartbeat", user_id: TENANT_A, call_id: id, at: now() }]);
   await expect(page.getByTestId("heartbeat-summary")).toContainText("1 heartbeat");
   await expect(page.getByTestId("call-ended")).toHaveCount(0);
+  expect(await firstTurn?.evaluate((turn) => turn.isConnected)).toBe(true);
   await screenshot(page, "call-live");
 
   await ingest(request, [

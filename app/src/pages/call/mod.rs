@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use self::parts::{CallHeader, EventTimeline, MetadataTree, Recording, Transcript};
+use self::parts::{CallHeader, EventTimeline, HeartbeatNote, MetadataTree, Recording, Transcript};
 use crate::{
     clock::Clock,
     components::{
@@ -131,6 +131,11 @@ fn CallView(
     let loaded = StoredValue::new(loaded);
     let shown = Memo::new(move |_| live.get().unwrap_or_else(|| loaded.get_value()));
     let ended_while_watched = move || was_active && !shown.with(is_active);
+    // Each section follows only its part of the call, so a heartbeat's push redraws no turn.
+    let turns = Memo::new(move |_| shown.with(|shown| shown.turns.clone()));
+    let latency = Memo::new(move |_| shown.with(|shown| shown.response_latency));
+    let heartbeats = Memo::new(move |_| shown.with(|shown| shown.heartbeats.clone()));
+    let log = Memo::new(move |_| shown.with(|shown| (shown.events.clone(), shown.events_dropped)));
     view! {
         {move || shown.with(is_active).then(|| view! {
             <div class="call-page__live">
@@ -146,13 +151,11 @@ fn CallView(
         <div class="panels">
             {recording.map(|url| view! { <Recording url /> })}
             <Panel title="Conversation" id="transcript" wide=true>
-                {move || {
-                    let CallDetailResponse { turns, response_latency, .. } = shown.get();
-                    view! { <Transcript turns latency=response_latency clock /> }
-                }}
+                <Transcript turns latency clock />
             </Panel>
             <Panel title="Timeline" id="timeline" wide=true>
-                {move || view! { <EventTimeline detail=shown.get() clock /> }}
+                <HeartbeatNote heartbeats />
+                <EventTimeline log clock />
             </Panel>
             <Panel
                 title="Metadata"

@@ -7,7 +7,7 @@ use crate::{
     clock::{self, Clock, duration},
     components::panel::{Empty, Panel},
     dto::{
-        call_detail::{CallDetailResponse, TimelineEvent, TurnEntry},
+        call_detail::{CallDetailResponse, HeartbeatSummary, TimelineEvent, TurnEntry},
         ingest::{EventType, TurnRole},
         latency::ResponseLatency,
     },
@@ -118,98 +118,111 @@ pub fn Recording(url: String) -> impl IntoView {
     }
 }
 
-/// The conversation, turn by turn, with each agent turn's response time.
+/// The conversation, turn by turn, with each agent turn's response time. Keyed by turn: a
+/// pushed turn adds its own item, the others stay as they are.
 #[component]
 pub fn Transcript(
-    turns: Vec<TurnEntry>,
-    latency: Option<ResponseLatency>,
+    turns: Memo<Vec<TurnEntry>>,
+    latency: Memo<Option<ResponseLatency>>,
     clock: Clock,
 ) -> impl IntoView {
-    if turns.is_empty() {
-        return view! { <Empty message="No conversation was sent for this call." /> }.into_any();
-    }
-    let summary = latency.map(|latency| {
-        view! {
-            <p class="transcript__latency" data-testid="response-latency">
-                "Agent response time: p50 " <strong>{format!("{} ms", latency.p50_ms)}</strong>
-                ", p95 " <strong>{format!("{} ms", latency.p95_ms)}</strong>
-                {format!(" over {} answers", latency.samples)}
-            </p>
-        }
-    });
-    view! {
-        {summary}
-        <ol class="transcript" data-testid="transcript">
-            {turns
-                .into_iter()
-                .map(|turn| {
-                    let at = turn.at;
-                    let role = turn.role.as_str();
-                    let who = match turn.role {
-                        TurnRole::Agent => "Agent",
-                        TurnRole::Caller => "Caller",
-                        TurnRole::Tool => "Tool",
-                    };
-                    view! {
-                        <li class="turn" data-role=role>
-                            <p class="turn__meta">
-                                <span class="turn__who">{who}</span>
-                                <time datetime=clock::machine(at)>{move || clock.time_of(at)}</time>
-                                {turn.latency_ms.map(|ms| view! { <span class="turn__latency">{format!("answered in {ms} ms")}</span> })}
-                                {turn.interrupted.then(|| view! { <span class="turn__cut">"interrupted"</span> })}
-                            </p>
-                            <p class="turn__text">{turn.text}</p>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ol>
-    }
-    .into_any()
-}
-
-/// What happened to the call, in order, with where each event came from.
-#[component]
-pub fn EventTimeline(detail: CallDetailResponse, clock: Clock) -> impl IntoView {
-    let beats = detail.heartbeats;
-    let heartbeat_note = if beats.count == 0 {
-        "No heartbeats.".to_owned()
-    } else if beats.count == 1 {
-        "1 heartbeat.".to_owned()
-    } else {
-        let gap = beats.longest_gap_ms as f64 / 1000.0;
-        format!(
-            "{} heartbeats, the longest gap between two {gap:.1} s",
-            beats.count
-        )
-    };
-    // A gap over two minutes is what turns a call stale: called out.
-    let long_gap = beats.longest_gap_ms > 120_000;
-    let dropped = detail.events_dropped;
-    let rows = detail
-        .events
-        .into_iter()
-        .map(|event| {
-            // The marker goes where the log's head (its first 50 events) ends.
-            let marker = (dropped > 0 && event.seq == 50).then(|| {
-                view! {
-                    <li class="timeline__gap" data-testid="events-dropped">
-                        {format!("{dropped} events in between are not kept")}
-                    </li>
-                }
-            });
+    let summary = move || {
+        latency.get().map(|latency| {
             view! {
-                {marker}
-                <TimelineRow event clock />
+                <p class="transcript__latency" data-testid="response-latency">
+                    "Agent response time: p50 " <strong>{format!("{} ms", latency.p50_ms)}</strong>
+                    ", p95 " <strong>{format!("{} ms", latency.p95_ms)}</strong>
+                    {format!(" over {} answers", latency.samples)}
+                </p>
             }
         })
-        .collect_view();
+    };
+    view! {
+        <Show
+            when=move || turns.with(|turns| !turns.is_empty())
+            fallback=|| view! { <Empty message="No conversation was sent for this call." /> }
+        >
+            {summary}
+            <ol class="transcript" data-testid="transcript">
+                <For
+                    each=move || turns.get()
+                    key=|turn| turn.seq
+                    children=move |turn| view! { <TurnItem turn clock /> }
+                />
+            </ol>
+        </Show>
+    }
+}
+
+#[component]
+fn TurnItem(turn: TurnEntry, clock: Clock) -> impl IntoView {
+    let at = turn.at;
+    let who = match turn.role {
+        TurnRole::Agent => "Agent",
+        TurnRole::Caller => "Caller",
+        TurnRole::Tool => "Tool",
+    };
+    view! {
+        <li class="turn" data-role=turn.role.as_str()>
+            <p class="turn__meta">
+                <span class="turn__who">{who}</span>
+                <time datetime=clock::machine(at)>{move || clock.time_of(at)}</time>
+                {turn.latency_ms.map(|ms| view! { <span class="turn__latency">{format!("answered in {ms} ms")}</span> })}
+                {turn.interrupted.then(|| view! { <span class="turn__cut">"interrupted"</span> })}
+            </p>
+            <p class="turn__text">{turn.text}</p>
+        </li>
+    }
+}
+
+/// How the call's heartbeats went (a push per heartbeat changes only this).
+#[component]
+pub fn HeartbeatNote(heartbeats: Memo<HeartbeatSummary>) -> impl IntoView {
+    let note = move || {
+        let beats = heartbeats.get();
+        match beats.count {
+            0 => "No heartbeats.".to_owned(),
+            1 => "1 heartbeat.".to_owned(),
+            count => {
+                let gap = beats.longest_gap_ms as f64 / 1000.0;
+                format!("{count} heartbeats, the longest gap between two {gap:.1} s")
+            }
+        }
+    };
+    // A gap over two minutes is what turns a call stale: called out.
+    let long_gap = move || heartbeats.with(|beats| beats.longest_gap_ms > 120_000);
     view! {
         <p class="panel__note" class:panel__note--warn=long_gap data-testid="heartbeat-summary">
-            {heartbeat_note}
+            {note}
         </p>
-        <ol class="timeline" data-testid="timeline">{rows}</ol>
     }
+}
+
+/// What happened to the call, in order, with where each event came from (`log`: the kept
+/// entries and how many were dropped between the log's head and tail).
+#[component]
+pub fn EventTimeline(log: Memo<(Vec<TimelineEvent>, i64)>, clock: Clock) -> impl IntoView {
+    let rows = move || {
+        let (events, dropped) = log.get();
+        events
+            .into_iter()
+            .map(|event| {
+                // The marker goes where the log's head (its first 50 events) ends.
+                let marker = (dropped > 0 && event.seq == 50).then(|| {
+                    view! {
+                        <li class="timeline__gap" data-testid="events-dropped">
+                            {format!("{dropped} events in between are not kept")}
+                        </li>
+                    }
+                });
+                view! {
+                    {marker}
+                    <TimelineRow event clock />
+                }
+            })
+            .collect_view()
+    };
+    view! { <ol class="timeline" data-testid="timeline">{rows}</ol> }
 }
 
 #[component]
