@@ -47,7 +47,8 @@ echo "js glue: $(stat -c %s "$js") bytes raw, $(gzip -9 -c "$js" | wc -c) bytes 
 
 # SSR: the release server on a free port, loaded by wrk from a second process.
 data="$(mktemp -d)"
-target/release/switchboard serve --addr 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>/dev/null &
+# wrk is one client asking as fast as it can: the per-client allowance would measure itself.
+SWITCHBOARD_CLIENT_RATE=0 target/release/switchboard serve --addr 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 until url=$(grep -o 'http://127.0.0.1:[0-9]*' "$data/stdout"); do sleep 0.1; done

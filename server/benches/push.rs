@@ -109,7 +109,9 @@ impl Process {
                 "RUST_LOG",
                 std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "error".to_owned()),
             )
-            .env("SWITCHBOARD_LOG_FORMAT", "json");
+            .env("SWITCHBOARD_LOG_FORMAT", "json")
+            // Every bench client connects from 127.0.0.1: one client address, 10,000 sockets.
+            .env("SWITCHBOARD_CLIENT_RATE", "0");
         if let Ok(url) = std::env::var("BENCH_DATABASE_URL") {
             command.env("DATABASE_URL", url);
         }

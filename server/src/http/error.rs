@@ -30,8 +30,8 @@ pub enum ApiError {
     /// 413: the body is over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    /// 429: too many attempts; retry after this many seconds.
-    #[error("too many attempts: try again in {0} s")]
+    /// 429: too many requests (or sign-in attempts); retry after this many seconds.
+    #[error("too many requests: try again in {0} s")]
     TooManyRequests(u64),
     /// 429: this identity holds as many live sockets as it may.
     #[error("too many live connections: at most {0} per user; close one first")]

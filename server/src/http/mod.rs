@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod assets;
 mod auth;
+mod client_rate;
 mod deadline;
 mod error;
 mod extract;
@@ -176,6 +177,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api", routes)
         .split_for_parts();
     allow_blank_query_values(&mut document);
+    document_client_rate(&mut document);
     (router, document)
 }
 
@@ -185,18 +187,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// for OpenAPI's `allowEmptyValue`; its extensions map is written into the parameter as is.
 fn allow_blank_query_values(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{Required, path::ParameterIn};
-    let operations = document.paths.paths.values_mut().flat_map(|item| {
-        [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-    });
-    for operation in operations {
+    for operation in operations(document) {
         let parameters = operation.parameters.iter_mut().flatten();
         for parameter in parameters.filter(|parameter| {
             parameter.parameter_in == ParameterIn::Query && parameter.required == Required::False
@@ -207,6 +198,57 @@ fn allow_blank_query_values(document: &mut utoipa::openapi::OpenApi) {
                 .insert("allowEmptyValue".to_owned(), serde_json::Value::Bool(true));
         }
     }
+}
+
+/// Every operation the client allowance counts may answer 429 ([`client_rate`]): said once here
+/// rather than on each path.
+fn document_client_rate(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let too_many = ResponseBuilder::new()
+        .description(
+            "This client asked too often (`SWITCHBOARD_CLIENT_RATE`): wait `Retry-After` seconds",
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    let counted = document
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| client_rate::counted(path))
+        .flat_map(|(_, item)| item_operations(item));
+    for operation in counted {
+        operation
+            .responses
+            .responses
+            .entry("429".to_owned())
+            .or_insert_with(|| too_many.clone().into());
+    }
+}
+
+/// Every operation of `document`.
+fn operations(
+    document: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    document.paths.paths.values_mut().flat_map(item_operations)
+}
+
+fn item_operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// A panic in a handler is a bug: logged, and answered with the same 500 JSON as any internal
@@ -303,6 +345,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::require_session,
+        ))
+        // Before the session is looked up: a client past its allowance costs next to nothing.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_rate::limit,
         ))
         .layer(middleware::from_fn(tokens::show_once))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::state::{AppState, IngestKey};
 use crate::{
     dlq::{DeadLetterQueue, DlqError, RetryPolicy},
-    domain::auth::{JwtKeys, Revocations},
+    domain::auth::{JwtKeys, RequestLimits, Revocations},
     ingest::{FailureInjector, Gate, Ingestor, writer::Writer},
     live::{bus::EventBus, hub::Hub, quota::SocketQuota, redis::RedisLink, registry::LiveRegistry},
     runtime::config::Config,
@@ -148,6 +148,7 @@ impl AppState {
         let hub = Hub::new(config.push);
         let sockets = Arc::new(SocketQuota::new(config.max_connections));
         Ok(Self {
+            request_limits: Arc::new(RequestLimits::new(config.client_rate)),
             config: Arc::new(config),
             leptos_options,
             shutdown: CancellationToken::new(),

@@ -343,6 +343,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(axum::http::HeaderName))]
     pub client_ip_header: Option<axum::http::HeaderName>,
 
+    /// Requests each client (its address, an IPv6 client's /64, as `SWITCHBOARD_CLIENT_IP_HEADER`
+    /// says) may make per second, after a burst of four seconds' worth; past it, a 429 with
+    /// `Retry-After`. Ingest (limited per producer key), static files and health checks are not
+    /// counted. 0: no limit.
+    #[arg(long, env = "SWITCHBOARD_CLIENT_RATE", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub client_rate: u32,
+
     /// Live push: at most one metrics / active-calls / live-calls update per room per this many
     /// milliseconds, however many events arrive (call events themselves are pushed at once).
     #[arg(long, env = "SWITCHBOARD_PUSH_INTERVAL_MS", default_value_t = 1000,
@@ -400,6 +408,7 @@ impl ServeArgs {
             public_url: self.public_url,
             recording_origins: self.recording_origins,
             client_ip_header: self.client_ip_header,
+            client_rate: self.client_rate,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: self.max_connections as usize,
@@ -450,6 +459,8 @@ pub struct Config {
     pub stream_claim_idle: std::time::Duration,
     /// `SWITCHBOARD_CLIENT_IP_HEADER`: where a trusted proxy says who the client is.
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// `SWITCHBOARD_CLIENT_RATE`: requests a second per client (0: no limit).
+    pub client_rate: u32,
     /// `INGEST_API_KEY`; when unset one is generated into the data folder.
     pub ingest_api_key: Option<String>,
     /// `JWT_SECRET`; when unset one is generated into the data folder.
@@ -511,6 +522,8 @@ impl Config {
             public_url: None,
             recording_origins: Vec::new(),
             client_ip_header: None,
+            // Tests ask as fast as they can; the limit's own test sets one.
+            client_rate: 0,
             request_timeout: std::time::Duration::from_secs(30),
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: 4096,
@@ -667,6 +680,7 @@ mod tests {
             public_url: None,
             recording_origins: Vec::new(),
             client_ip_header: None,
+            client_rate: 50,
             request_timeout_secs: 30,
             max_connections: 4096,
         }

@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     dlq::DeadLetterQueue,
     domain::auth::{
-        AuthError, JwtKeys, Revocations, SignInLimits, Verified, api_tokens, bearer, check_session,
+        AuthError, JwtKeys, RequestLimits, Revocations, SignInLimits, Verified, api_tokens, bearer,
+        check_session,
     },
     ingest::Ingestor,
     live::{
@@ -46,6 +47,8 @@ pub struct AppState {
     /// Signs and checks bearer tokens and session cookies.
     pub jwt: JwtKeys,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Each client's allowance of requests (`SWITCHBOARD_CLIENT_RATE`).
+    pub request_limits: Arc<RequestLimits>,
     /// Sessions just ended, for the live sockets holding them.
     pub revocations: Revocations,
     /// API tokens the database vouched for lately, for while it cannot answer.

@@ -66,9 +66,13 @@ pub fn spawn_all(state: &AppState) {
             async move { watch_sessions(&state, &versions).await }
         }
     }));
-    let limits = std::sync::Arc::clone(&state.sign_in_limits);
+    let (limits, requests) = (
+        std::sync::Arc::clone(&state.sign_in_limits),
+        std::sync::Arc::clone(&state.request_limits),
+    );
     tokio::spawn(every(LIMITER_PURGE, state.shutdown.clone(), move || {
         limits.purge();
+        requests.purge();
         std::future::ready(())
     }));
     let interval = state.config.reconcile_interval;

@@ -1,7 +1,8 @@
 //! No client of one tenant takes another's share (issue 22, finding 5 and 6): live sockets are
 //! capped per user, or per (subject, tenant) for tokens naming no user; every client message on
 //! `/ws` and Socket.IO spends from its socket's budget, and an overspending socket is closed
-//! with the reason; switching a figures stream on is answered from the room's shared snapshot.
+//! with the reason; switching a figures stream on is answered from the room's shared snapshot;
+//! and each client address has its own allowance of HTTP requests.
 
 use app::dto::live::ClientMessage;
 use serde_json::json;
@@ -12,7 +13,7 @@ use server::{
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{TestApp, spawn_app},
+    helpers::{TestApp, spawn_app, spawn_app_with},
     live_clients::{SocketIoClient, ws_connect, ws_url},
 };
 
@@ -152,4 +153,79 @@ async fn a_socket_io_session_that_never_connects_is_dropped_within_seconds() {
         ended.is_ok(),
         "the unconnected session was still open after 15 s"
     );
+}
+
+#[tokio::test]
+async fn a_client_asking_flat_out_is_told_to_wait_and_slows_no_one_else() {
+    use server::domain::auth::BURST_SECONDS;
+    let app = spawn_app_with(|config| {
+        config.client_rate = 1;
+        // Behind a proxy that says who each client is, as in production.
+        config.client_ip_header = Some(axum::http::HeaderName::from_static("x-forwarded-for"));
+    })
+    .await;
+    let token = app.token(Some("acme"));
+    let ask = |client: &'static str, path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    let greedy = "203.0.113.7";
+    let mut answered = 0;
+    let refused = loop {
+        let response = ask(greedy, "/api/dashboard/metrics").await.unwrap();
+        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            break response;
+        }
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        answered += 1;
+        // The burst is four seconds' worth (plus what refilled meanwhile): never unlimited.
+        assert!(
+            answered <= 2 * BURST_SECONDS,
+            "still answered after {answered}"
+        );
+    };
+    assert!(answered >= BURST_SECONDS, "refused after {answered}");
+    assert_eq!(crate::helpers::header(&refused, "retry-after"), "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_requests");
+    assert!(
+        body["error"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+    // Pages count too, before their session is looked up.
+    let page = ask(greedy, "/dashboard/realtime").await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+
+    // Another client is served as if nothing happened; health checks and ingest are not counted.
+    let other = ask("198.51.100.9", "/api/dashboard/metrics").await.unwrap();
+    assert_eq!(other.status(), reqwest::StatusCode::OK);
+    let health = ask(greedy, "/api/dashboard/health").await.unwrap();
+    assert_ne!(health.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let ingest = app
+        .client
+        .post(app.url("/api/v1/calls/events"))
+        .bearer_auth(server::runtime::config::TEST_INGEST_KEY)
+        .header("x-forwarded-for", greedy)
+        .json(
+            &json!({"type": "call_started", "user_id": "acme", "call_id": "c-1",
+                      "at": "2026-12-05T10:00:00Z"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ingest.status(), reqwest::StatusCode::OK);
+
+    // The API's description says which operations may answer so.
+    let document: serde_json::Value = ask("198.51.100.9", "/api/openapi.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let responses = |path: &str, method: &str| document["paths"][path][method]["responses"].clone();
+    assert!(responses("/api/dashboard/metrics", "get")["429"].is_object());
+    assert!(responses("/api/dashboard/health", "get")["429"].is_null());
 }
