@@ -30,13 +30,17 @@ pub struct Zone(Option<String>);
 impl Zone {
     /// The zone named `name`, or a 400 on `tz`.
     pub fn named(name: &str) -> Result<Self, DataError> {
-        if name.is_empty() || name.len() > MAX_ZONE_NAME || !rules::exists(name) {
-            return Err(DataError::invalid(
+        let refused = || {
+            DataError::invalid(
                 "tz",
                 "expected an IANA time zone name, such as America/New_York",
-            ));
+            )
+        };
+        if name.is_empty() || name.len() > MAX_ZONE_NAME {
+            return Err(refused());
         }
-        Ok(Self((name != "UTC").then(|| name.to_owned())))
+        let name = rules::canonical(name).ok_or_else(refused)?;
+        Ok(Self((name != "UTC").then_some(name)))
     }
 
     /// Its IANA name ("UTC" for UTC).
@@ -62,23 +66,35 @@ impl Zone {
         at.to_offset(self.offset_at(at))
     }
 
-    /// The first instant of `date` in the zone: its midnight, or where a DST change skips
-    /// midnight, the end of the gap. (`None` only at the ends of the representable range.)
+    /// The first instant of `date` in the zone: its midnight (the first one, where clocks go
+    /// back over it), or where a DST change skips midnight, the end of the gap. (`None` only at
+    /// the ends of the representable range.)
     pub fn midnight(&self, date: Date) -> Option<OffsetDateTime> {
-        // The wall clock's midnight read as UTC, then moved back by the offset there; once more
-        // with the offset at that guess, which is right unless the change is in between.
+        // The wall clock's midnight read as UTC, moved back by each offset the zone has around
+        // it; a guess is right when the zone has that offset there.
         let wall = date.midnight().assume_utc();
-        let first = wall.checked_sub(duration(self.offset_at(wall)))?;
-        let offset = self.offset_at(first);
-        let second = wall.checked_sub(duration(offset))?;
-        Some(if self.offset_at(second) == offset {
-            second
-        } else {
-            // Midnight falls in a gap: the later guess is where the day's clock starts.
-            first.max(second)
-        })
+        let mut offsets: Vec<UtcOffset> =
+            [Some(wall), wall.checked_sub(DAY), wall.checked_add(DAY)]
+                .into_iter()
+                .flatten()
+                .map(|at| self.offset_at(at))
+                .collect();
+        offsets.sort_by_key(|offset| offset.whole_seconds());
+        offsets.dedup();
+        let guesses = offsets
+            .into_iter()
+            .filter_map(|offset| Some((offset, wall.checked_sub(duration(offset))?)));
+        let (right, wrong): (Vec<_>, Vec<_>) =
+            guesses.partition(|(offset, at)| self.offset_at(*at) == *offset);
+        match right.into_iter().map(|(_, at)| at).min() {
+            Some(first) => Some(first),
+            // Midnight falls in a gap: its clock starts where the earlier offset's midnight is.
+            None => wrong.into_iter().map(|(_, at)| at).max(),
+        }
     }
 }
+
+const DAY: time::Duration = time::Duration::DAY;
 
 fn duration(offset: UtcOffset) -> time::Duration {
     time::Duration::seconds(i64::from(offset.whole_seconds()))
@@ -95,11 +111,10 @@ pub struct ViewerZone {
 impl ViewerZone {
     /// From the cookies' values; a zone nobody has is UTC.
     pub fn from_cookies(zone: Option<&str>, pinned: bool) -> Self {
-        Self {
-            zone: zone
-                .and_then(|name| Zone::named(name).ok())
-                .unwrap_or_default(),
-            pinned,
+        match zone.and_then(|name| Zone::named(name).ok()) {
+            Some(zone) => Self { zone, pinned },
+            // A pin without a zone pins nothing: the browser's own is taken.
+            None => Self::default(),
         }
     }
 }
@@ -156,7 +171,7 @@ mod server_side {
 /// Every zone's name, UTC first, for the account page's choice (server only).
 #[cfg(not(feature = "hydrate"))]
 pub fn all_names() -> Vec<String> {
-    let mut names: Vec<String> = jiff::tz::db()
+    let mut names: Vec<String> = rules::DATABASE
         .available()
         .map(|name| name.as_str().to_owned())
         .filter(|name| name.contains('/') && !name.starts_with("Etc/"))
@@ -170,15 +185,25 @@ pub fn all_names() -> Vec<String> {
 /// The zone database's offsets (the server, and native tests).
 #[cfg(not(feature = "hydrate"))]
 mod rules {
-    use jiff::{Timestamp, tz::TimeZone};
+    use std::sync::LazyLock;
+
+    use jiff::{Timestamp, tz::TimeZoneDatabase};
     use time::{OffsetDateTime, UtcOffset};
 
-    pub(super) fn exists(name: &str) -> bool {
-        TimeZone::get(name).is_ok()
+    /// The zone database built into the server, not the machine's: the same names and rules
+    /// wherever it runs (a machine's zoneinfo may lack the old names browsers still report,
+    /// such as Asia/Calcutta), and no surprise when the machine's is updated.
+    pub(super) static DATABASE: LazyLock<TimeZoneDatabase> =
+        LazyLock::new(TimeZoneDatabase::bundled);
+
+    /// The database's own spelling of zone `name` (names are matched without case).
+    pub(super) fn canonical(name: &str) -> Option<String> {
+        let zone = DATABASE.get(name).ok()?;
+        Some(zone.iana_name().unwrap_or(name).to_owned())
     }
 
     pub(super) fn offset_at(name: &str, at: OffsetDateTime) -> Option<UtcOffset> {
-        let zone = TimeZone::get(name).ok()?;
+        let zone = DATABASE.get(name).ok()?;
         let at = Timestamp::from_second(at.unix_timestamp()).ok()?;
         UtcOffset::from_whole_seconds(zone.to_offset(at).seconds()).ok()
     }
@@ -238,8 +263,8 @@ mod rules {
             .map(JsCast::unchecked_into)
     }
 
-    pub(super) fn exists(name: &str) -> bool {
-        formatter(name).is_some()
+    pub(super) fn canonical(name: &str) -> Option<String> {
+        formatter(name).map(|_| name.to_owned())
     }
 
     pub(super) fn offset_at(name: &str, at: OffsetDateTime) -> Option<UtcOffset> {
@@ -260,10 +285,10 @@ mod rules {
         if rest.is_empty() {
             return Some(UtcOffset::UTC);
         }
-        let (sign, rest) = match rest.split_at_checked(1)? {
-            ("+", rest) => (1, rest),
-            ("-" | "\u{2212}", rest) => (-1, rest),
-            _ => return None,
+        let (sign, rest) = if let Some(rest) = rest.strip_prefix('+') {
+            (1, rest)
+        } else {
+            (-1, rest.strip_prefix(['-', '\u{2212}'])?)
         };
         let mut fields = rest.split(':').map(str::parse::<i32>);
         let hours = fields.next()?.ok()?;
@@ -325,6 +350,10 @@ mod tests {
             datetime!(2026-12-04 17:30 +05:30)
         );
         assert_eq!(Zone::named("UTC").unwrap(), Zone::default());
+        // Names are the database's own, whatever their case, old names included.
+        assert_eq!(Zone::named("utc").unwrap(), Zone::default());
+        assert_eq!(Zone::named("asia/kolkata").unwrap().name(), "Asia/Kolkata");
+        assert!(Zone::named("Asia/Calcutta").is_ok());
     }
 
     #[test]
@@ -364,6 +393,13 @@ mod tests {
                 date!(2026 - 09 - 06),
                 datetime!(2026-09-06 04:00 UTC),
             ),
+            // Amman went back from 01:00 (UTC+3) to 00:00 (UTC+2) on 29 October 2021: the day
+            // starts at its first midnight.
+            (
+                "Asia/Amman",
+                date!(2021 - 10 - 29),
+                datetime!(2021-10-28 21:00 UTC),
+            ),
             (
                 "UTC",
                 date!(2026 - 12 - 04),
@@ -384,6 +420,10 @@ mod tests {
         assert_eq!(
             ViewerZone::from_cookies(Some("Mars/Olympus_Mons"), false).zone,
             Zone::default()
+        );
+        assert_eq!(
+            ViewerZone::from_cookies(Some("Mars/Olympus_Mons"), true),
+            ViewerZone::default()
         );
         assert!(all_names().iter().any(|name| name == "Asia/Kolkata"));
         assert_eq!(all_names()[0], "UTC");

@@ -57,11 +57,12 @@ impl CallFilter {
     }
 }
 
-/// A `from`/`to` value: an RFC 3339 time, or a date (its midnight in `zone`).
+/// A `from`/`to` value: an RFC 3339 time, or a date (its midnight in `zone`, which is checked
+/// only then: a zone the server cannot name fails only a filter that needs it).
 fn instant(
     field: &str,
     value: Option<&str>,
-    zone: &Zone,
+    zone: &Result<Zone, DataError>,
 ) -> Result<Option<OffsetDateTime>, DataError> {
     let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(None);
@@ -79,19 +80,17 @@ fn instant(
     let date = OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
         .map_err(|_| DataError::invalid(field, "expected an RFC 3339 time or a YYYY-MM-DD date"))?
         .date();
-    zone.midnight(date)
+    zone.clone()?
+        .midnight(date)
         .map(Some)
         .ok_or_else(|| DataError::invalid(field, "out of range in the time zone"))
 }
 
 impl CallsQuery {
     /// The filters, checked, each date-only `from` / `to` at its midnight in `tz` (UTC without
-    /// one): a 400 naming the field that is wrong.
+    /// one): a 400 naming the field that is wrong (`tz` only when a date needs it).
     pub fn filter(&self) -> Result<CallFilter, DataError> {
-        let zone = match self.tz.as_deref() {
-            Some(name) => Zone::named(name)?,
-            None => Zone::default(),
-        };
+        let zone = self.tz.as_deref().map_or(Ok(Zone::default()), Zone::named);
         let phone = super::search::phone_filter(self.phone.as_deref())?;
         let agent = super::search::agent_filter(self.agent.as_deref())?;
         let filter = CallFilter {

@@ -285,7 +285,8 @@ pub struct CallsQuery {
     pub to: Option<String>,
     /// The IANA time zone (`America/New_York`) whose midnight a date-only `from` / `to` means,
     /// so that a date selects that zone's day; UTC when absent. RFC 3339 times carry their own
-    /// offset and are unaffected. The server resolves it (the browser holds no zone database).
+    /// offset and are unaffected, and a zone is checked only when a date needs it. The server
+    /// resolves it from its own zone database (the browser holds none).
     #[serde(
         default,
         deserialize_with = "blank_as_none",
