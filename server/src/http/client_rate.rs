@@ -1,6 +1,7 @@
 //! Each client's allowance of requests ([`RequestLimits`], `SWITCHBOARD_CLIENT_RATE`), checked
-//! before anything else is done for the request — before its session is looked up — so a
-//! client past it costs the server almost nothing. Not counted: ingest (its gate limits each
+//! before anything else is done for the request — before its session is looked up in the
+//! database — so a client past it costs the server almost nothing: a signed-in caller by its
+//! verified token (a signature check), anyone else by address. Not counted: ingest (its gate limits each
 //! producer key), Socket.IO (its sockets have their own allowances), the bundle's files and the
 //! health checks a load balancer polls.
 
@@ -12,7 +13,10 @@ use axum::{
 
 use super::{ApiError, auth::client_ip};
 use crate::{
-    domain::{audit::ClientAddr, auth::RequestLimits},
+    domain::{
+        audit::ClientAddr,
+        auth::{Asker, RequestLimits},
+    },
     runtime::state::AppState,
 };
 
@@ -32,12 +36,19 @@ pub(super) async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let limits: &RequestLimits = &state.request_limits;
-    if counted(request.uri().path())
-        && let Some(address) = client_ip(&state, &client, request.headers())
-        && let Err(seconds) = limits.admit(address)
-    {
-        return ApiError::TooManyRequests(seconds).into_response();
+    if counted(request.uri().path()) {
+        let limits: &RequestLimits = &state.request_limits;
+        let verified = state.jwt.identify(request.headers()).ok();
+        let asker = match &verified {
+            Some(verified) => Some(Asker::Caller {
+                subject: &verified.identity.subject,
+                tenant: verified.identity.tenant.as_deref(),
+            }),
+            None => client_ip(&state, &client, request.headers()).map(Asker::Address),
+        };
+        if let Some(Err(seconds)) = asker.map(|asker| limits.admit(asker)) {
+            return ApiError::TooManyRequests(seconds).into_response();
+        }
     }
     next.run(request).await
 }

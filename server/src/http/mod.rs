@@ -346,12 +346,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             pages::require_session,
         ))
-        // Before the session is looked up: a client past its allowance costs next to nothing.
+        .layer(middleware::from_fn(tokens::show_once))
+        // Before the session is looked up (a client past its allowance costs next to nothing),
+        // and before a secret shown once is taken out of its cookie for a page never rendered.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client_rate::limit,
         ))
-        .layer(middleware::from_fn(tokens::show_once))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),

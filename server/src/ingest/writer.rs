@@ -372,13 +372,18 @@ impl Writer {
             self.registry.track(row, now);
         }
         let mut published = Vec::new();
+        // Each event's news carries its call's final row: one heartbeat per call says it all.
+        let mut heartbeat_told: HashSet<String> = HashSet::new();
         let outcomes = events
             .iter()
             .map(|incoming| &incoming.event)
             .zip(&plan.events)
             .map(|(event, planned)| match planned {
                 Planned::Applied { changed } => {
-                    if let (true, Some(row)) = (changed, plan.changed.get(&event.call_id)) {
+                    if let (true, Some(row)) = (changed, plan.changed.get(&event.call_id))
+                        && (event.event_type != EventType::Heartbeat
+                            || heartbeat_told.insert(event.call_id.clone()))
+                    {
                         let call = Box::new(row.live_copy());
                         published.push(match event.event_type {
                             EventType::CallStarted => BusEvent::Call {
@@ -403,13 +408,6 @@ impl Writer {
             })
             .collect();
         // A heartbeat's bus event carries the call's row, which is all its page gains from it.
-        let heartbeat_told: HashSet<String> = published
-            .iter()
-            .filter_map(|event| match event {
-                BusEvent::Heartbeat { call } => Some(call.id.clone()),
-                _ => None,
-            })
-            .collect();
         published.extend(timelines(plan, &heartbeat_told));
         if let Some(redis) = &self.redis {
             redis.after_commit(&published).await;

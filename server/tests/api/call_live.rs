@@ -155,6 +155,14 @@ async fn heartbeats_alone_add_no_timeline_to_the_bus() {
     let beat = json!({"type": "heartbeat", "user_id": "acme", "call_id": "acme-beat", "at": now()});
     ingest_ok(&app, &beat).await;
     assert_eq!(told(&mut bus), (1, 0));
+    // Several in one write: told once, with the call's final row.
+    let later = |seconds: i64| {
+        let at = OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+        json!({"type": "heartbeat", "user_id": "acme", "call_id": "acme-beat",
+               "at": at.format(&Rfc3339).unwrap()})
+    };
+    ingest_ok(&app, &json!([later(1), later(2), later(3)])).await;
+    assert_eq!(told(&mut bus), (1, 0));
     ingest_ok(
         &app,
         &json!([

@@ -155,39 +155,67 @@ async fn a_socket_io_session_that_never_connects_is_dropped_within_seconds() {
     );
 }
 
+/// Asks `path` (with `token`, if any) from `client`, which already `spent` requests, until it is
+/// told to wait: the refusal.
+async fn ask_until_refused(
+    app: &TestApp,
+    client: &str,
+    path: &str,
+    token: Option<&str>,
+    spent: u32,
+) -> reqwest::Response {
+    use server::domain::auth::BURST_SECONDS;
+    let mut answered = spent;
+    loop {
+        let mut request = app
+            .client
+            .get(app.url(path))
+            .header("x-forwarded-for", client);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            assert!(answered >= BURST_SECONDS, "refused after {answered}");
+            return response;
+        }
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        answered += 1;
+        // The burst is four seconds' worth (plus what refills meanwhile): never unlimited.
+        assert!(
+            answered <= 2 * BURST_SECONDS,
+            "still answered after {answered}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_client_asking_flat_out_is_told_to_wait_and_slows_no_one_else() {
-    use server::domain::auth::BURST_SECONDS;
     let app = spawn_app_with(|config| {
         config.client_rate = 1;
         // Behind a proxy that says who each client is, as in production.
         config.client_ip_header = Some(axum::http::HeaderName::from_static("x-forwarded-for"));
     })
     .await;
-    let token = app.token(Some("acme"));
-    let ask = |client: &'static str, path: &'static str| {
-        app.client
+    let office = "203.0.113.7";
+    let get = |client: &'static str, path: &'static str, token: Option<String>| {
+        let mut request = app
+            .client
             .get(app.url(path))
-            .bearer_auth(&token)
-            .header("x-forwarded-for", client)
-            .send()
-    };
-    let greedy = "203.0.113.7";
-    let mut answered = 0;
-    let refused = loop {
-        let response = ask(greedy, "/api/dashboard/metrics").await.unwrap();
-        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            break response;
+            .header("x-forwarded-for", client);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
         }
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
-        answered += 1;
-        // The burst is four seconds' worth (plus what refilled meanwhile): never unlimited.
-        assert!(
-            answered <= 2 * BURST_SECONDS,
-            "still answered after {answered}"
-        );
+        request.send()
     };
-    assert!(answered >= BURST_SECONDS, "refused after {answered}");
+
+    // A signed-in script asking flat out: told to wait, in JSON, on the API and on pages alike.
+    let acme = app.token(Some("acme"));
+    let refused = ask_until_refused(&app, office, "/api/dashboard/metrics", Some(&acme), 0).await;
     assert_eq!(crate::helpers::header(&refused, "retry-after"), "1");
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "too_many_requests");
@@ -195,20 +223,36 @@ async fn a_client_asking_flat_out_is_told_to_wait_and_slows_no_one_else() {
         body["error"].as_str().unwrap().contains("try again"),
         "{body}"
     );
-    // Pages count too, before their session is looked up.
-    let page = ask(greedy, "/dashboard/realtime").await.unwrap();
+    let page = get(office, "/dashboard/realtime", Some(acme.clone()))
+        .await
+        .unwrap();
     assert_eq!(page.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    // Another caller in the same office, and a visitor there who is not signed in, are served.
+    let globex = get(
+        office,
+        "/api/dashboard/metrics",
+        Some(app.token(Some("globex"))),
+    );
+    assert_eq!(globex.await.unwrap().status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        get(office, "/login", None).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
 
-    // Another client is served as if nothing happened; health checks and ingest are not counted.
-    let other = ask("198.51.100.9", "/api/dashboard/metrics").await.unwrap();
-    assert_eq!(other.status(), reqwest::StatusCode::OK);
-    let health = ask(greedy, "/api/dashboard/health").await.unwrap();
+    // Visitors who are not signed in spend their address's allowance; other addresses are served.
+    ask_until_refused(&app, office, "/login", None, 1).await;
+    assert_eq!(
+        get("198.51.100.9", "/login", None).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    // Health checks and ingest are not counted.
+    let health = get(office, "/api/dashboard/health", None).await.unwrap();
     assert_ne!(health.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
     let ingest = app
         .client
         .post(app.url("/api/v1/calls/events"))
         .bearer_auth(server::runtime::config::TEST_INGEST_KEY)
-        .header("x-forwarded-for", greedy)
+        .header("x-forwarded-for", office)
         .json(
             &json!({"type": "call_started", "user_id": "acme", "call_id": "c-1",
                       "at": "2026-12-05T10:00:00Z"}),
@@ -219,7 +263,7 @@ async fn a_client_asking_flat_out_is_told_to_wait_and_slows_no_one_else() {
     assert_eq!(ingest.status(), reqwest::StatusCode::OK);
 
     // The API's description says which operations may answer so.
-    let document: serde_json::Value = ask("198.51.100.9", "/api/openapi.json")
+    let document: serde_json::Value = get("198.51.100.9", "/api/openapi.json", None)
         .await
         .unwrap()
         .json()

@@ -30,7 +30,7 @@ pub use limits::{
     BurstReport, HashingTurn, SignInLimits, client_key,
 };
 pub(crate) use limits::{LIMITER_KEYS, Throttle};
-pub use request_limits::{BURST_SECONDS, RequestLimits};
+pub use request_limits::{Asker, BURST_SECONDS, RequestLimits};
 pub use sessions::{Holder, Revocation, Revocations, check_session, session_ended};
 pub use tokens::{
     AUDIENCE, ApiTokenUse, JwtKeys, LEGACY_TENANT_ROLE, MIN_SECRET_LEN, SESSION_COOKIE,
