@@ -11,7 +11,7 @@ use super::{
     query::{CallStatus, CallsQuery},
     search::Search,
 };
-use crate::zone::Zone;
+use crate::zone::{MAX_ZONE_NAME, Zone};
 
 /// A call list's filters, checked: what the server's query selects, and what the page matches a
 /// live call against before showing it in a filtered list. One set of rules for both.
@@ -90,7 +90,20 @@ impl CallsQuery {
     /// The filters, checked, each date-only `from` / `to` at its midnight in `tz` (UTC without
     /// one): a 400 naming the field that is wrong (`tz` only when a date needs it).
     pub fn filter(&self) -> Result<CallFilter, DataError> {
-        let zone = self.tz.as_deref().map_or(Ok(Zone::default()), Zone::named);
+        let zone = match self.tz.as_deref() {
+            // Past its documented length a `tz` is refused whatever the dates.
+            Some(name) if name.len() > MAX_ZONE_NAME => {
+                return Err(DataError::invalid(
+                    "tz",
+                    format!(
+                        "at most {MAX_ZONE_NAME} characters: an IANA time zone name, such as \
+                         America/New_York"
+                    ),
+                ));
+            }
+            Some(name) => Zone::named(name),
+            None => Ok(Zone::default()),
+        };
         let phone = super::search::phone_filter(self.phone.as_deref())?;
         let agent = super::search::agent_filter(self.agent.as_deref())?;
         let filter = CallFilter {
