@@ -73,24 +73,23 @@ impl Zone {
         // The wall clock's midnight read as UTC, moved back by each offset the zone has around
         // it; a guess is right when the zone has that offset there.
         let wall = date.midnight().assume_utc();
-        let mut offsets: Vec<UtcOffset> =
-            [Some(wall), wall.checked_sub(DAY), wall.checked_add(DAY)]
-                .into_iter()
-                .flatten()
-                .map(|at| self.offset_at(at))
-                .collect();
-        offsets.sort_by_key(|offset| offset.whole_seconds());
-        offsets.dedup();
-        let guesses = offsets
-            .into_iter()
-            .filter_map(|offset| Some((offset, wall.checked_sub(duration(offset))?)));
-        let (right, wrong): (Vec<_>, Vec<_>) =
-            guesses.partition(|(offset, at)| self.offset_at(*at) == *offset);
-        match right.into_iter().map(|(_, at)| at).min() {
-            Some(first) => Some(first),
-            // Midnight falls in a gap: its clock starts where the earlier offset's midnight is.
-            None => wrong.into_iter().map(|(_, at)| at).max(),
-        }
+        let guess = |around: Option<OffsetDateTime>| {
+            let offset = self.offset_at(around?);
+            Some((offset, wall.checked_sub(duration(offset))?))
+        };
+        let guesses = [
+            guess(Some(wall)),
+            guess(wall.checked_sub(DAY)),
+            guess(wall.checked_add(DAY)),
+        ];
+        let guesses = guesses.iter().flatten();
+        let right = guesses
+            .clone()
+            .filter(|(offset, at)| self.offset_at(*at) == *offset)
+            .map(|(_, at)| *at)
+            .min();
+        // Midnight falls in a gap: its clock starts where the earlier offset's midnight is.
+        right.or_else(|| guesses.map(|(_, at)| *at).max())
     }
 }
 

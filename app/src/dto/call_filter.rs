@@ -95,10 +95,7 @@ impl CallsQuery {
             Some(name) if name.len() > MAX_ZONE_NAME => {
                 return Err(DataError::invalid(
                     "tz",
-                    format!(
-                        "at most {MAX_ZONE_NAME} characters: an IANA time zone name, such as \
-                         America/New_York"
-                    ),
+                    "at most 64 characters: an IANA time zone name, such as America/New_York",
                 ));
             }
             Some(name) => Zone::named(name),
