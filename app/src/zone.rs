@@ -30,17 +30,17 @@ pub struct Zone(Option<String>);
 impl Zone {
     /// The zone named `name`, or a 400 on `tz`.
     pub fn named(name: &str) -> Result<Self, DataError> {
-        let refused = || {
-            DataError::invalid(
-                "tz",
-                "expected an IANA time zone name, such as America/New_York",
-            )
-        };
+        let name = rules::canonical(Self::bounded(name)?).ok_or_else(refused)?;
+        Ok(Self((name != "UTC").then_some(name)))
+    }
+
+    /// `name` if it is as long as a zone's name may be (whether it is one aside), or a 400 on
+    /// `tz`.
+    pub fn bounded(name: &str) -> Result<&str, DataError> {
         if name.is_empty() || name.len() > MAX_ZONE_NAME {
             return Err(refused());
         }
-        let name = rules::canonical(name).ok_or_else(refused)?;
-        Ok(Self((name != "UTC").then_some(name)))
+        Ok(name)
     }
 
     /// Its IANA name ("UTC" for UTC).
@@ -94,6 +94,13 @@ impl Zone {
 }
 
 const DAY: time::Duration = time::Duration::DAY;
+
+fn refused() -> DataError {
+    DataError::invalid(
+        "tz",
+        "expected an IANA time zone name, such as America/New_York",
+    )
+}
 
 fn duration(offset: UtcOffset) -> time::Duration {
     time::Duration::seconds(i64::from(offset.whole_seconds()))

@@ -21,18 +21,11 @@ pub fn export_href(view: &PageQuery) -> String {
     let mut filters = view.with_cursor(None);
     filters.period = None;
     filters.calls.limit = None;
-    let mut query = filters.to_query_string();
+    let mut query = form_urlencoded::Serializer::new(filters.to_query_string());
     if let Some(zone) = &view.calls.tz {
-        let tz = form_urlencoded::Serializer::new(String::new())
-            .append_pair("tz", zone)
-            .finish();
-        query = if query.is_empty() {
-            tz
-        } else {
-            format!("{query}&{tz}")
-        };
+        query.append_pair("tz", zone);
     }
-    format!("/api/dashboard/calls.csv?{query}")
+    format!("/api/dashboard/calls.csv?{}", query.finish())
 }
 
 #[component]

@@ -11,7 +11,7 @@ use super::{
     query::{CallStatus, CallsQuery},
     search::Search,
 };
-use crate::zone::{MAX_ZONE_NAME, Zone};
+use crate::zone::Zone;
 
 /// A call list's filters, checked: what the server's query selects, and what the page matches a
 /// live call against before showing it in a filtered list. One set of rules for both.
@@ -92,13 +92,7 @@ impl CallsQuery {
     pub fn filter(&self) -> Result<CallFilter, DataError> {
         let zone = match self.tz.as_deref() {
             // Past its documented length a `tz` is refused whatever the dates.
-            Some(name) if name.len() > MAX_ZONE_NAME => {
-                return Err(DataError::invalid(
-                    "tz",
-                    "at most 64 characters: an IANA time zone name, such as America/New_York",
-                ));
-            }
-            Some(name) => Zone::named(name),
+            Some(name) => Zone::named(Zone::bounded(name)?),
             None => Ok(Zone::default()),
         };
         let phone = super::search::phone_filter(self.phone.as_deref())?;
