@@ -282,16 +282,30 @@ fn session_cookie(
     private_cookie(SESSION_COOKIE, value, "/", max_age, headers, public_url)
 }
 
-/// Whether the dashboard is served over HTTPS: its public URL says so, or the proxy in front.
-pub(super) fn over_https(headers: &HeaderMap, public_url: Option<&str>) -> bool {
-    public_url.is_some_and(|url| url.starts_with("https://"))
+/// A cookie sent back only to `path`, not on cross-site requests (except top-level
+/// navigation), and only over HTTPS when the dashboard is served over it: its public URL says
+/// so, or the proxy in front.
+pub(super) fn site_cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age: time::Duration,
+    headers: &HeaderMap,
+    public_url: Option<&str>,
+) -> Cookie<'static> {
+    let https = public_url.is_some_and(|url| url.starts_with("https://"))
         || headers
             .get("x-forwarded-proto")
-            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    Cookie::build((name, value))
+        .same_site(SameSite::Lax)
+        .secure(https)
+        .path(path)
+        .max_age(max_age)
+        .build()
 }
 
-/// A cookie scripts cannot read, sent back only to `path`, and only over HTTPS when the
-/// dashboard is served over it.
+/// A [`site_cookie`] scripts cannot read.
 pub(super) fn private_cookie(
     name: &'static str,
     value: String,
@@ -300,13 +314,9 @@ pub(super) fn private_cookie(
     headers: &HeaderMap,
     public_url: Option<&str>,
 ) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(over_https(headers, public_url))
-        .path(path)
-        .max_age(max_age)
-        .build()
+    let mut cookie = site_cookie(name, value, path, max_age, headers, public_url);
+    cookie.set_http_only(true);
+    cookie
 }
 
 /// `jar` with a session cookie holding `token`, for as long as a sign-in lasts.

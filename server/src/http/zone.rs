@@ -9,13 +9,10 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use axum_extra::extract::{
-    CookieJar,
-    cookie::{Cookie, SameSite},
-};
+use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::{account::ACCOUNT_PATH, auth::over_https};
+use super::{account::ACCOUNT_PATH, auth::site_cookie};
 use crate::runtime::state::AppState;
 
 /// The form's largest body: a zone's name, percent-encoded, with room to spare.
@@ -46,14 +43,9 @@ pub(super) async fn choose_form(
         return back("invalid").into_response();
     };
     // Readable by scripts: the page's own script replaces the zone when it is not pinned.
-    let https = over_https(&headers, state.config.public_url.as_deref());
+    let public_url = state.config.public_url.as_deref();
     let cookie = |name: &'static str, value: String, kept: time::Duration| {
-        Cookie::build((name, value))
-            .same_site(SameSite::Lax)
-            .secure(https)
-            .path("/")
-            .max_age(kept)
-            .build()
+        site_cookie(name, value, "/", kept, &headers, public_url)
     };
     let name = choice.tz.trim();
     if name.is_empty() {
