@@ -1,9 +1,9 @@
 //! Each client's allowance of requests ([`RequestLimits`], `SWITCHBOARD_CLIENT_RATE`), checked
 //! before anything else is done for the request — before its session is looked up in the
 //! database — so a client past it costs the server almost nothing: a signed-in caller by its
-//! verified token (a signature check), anyone else by address. Not counted: ingest (its gate limits each
-//! producer key), Socket.IO (its sockets have their own allowances), the bundle's files and the
-//! health checks a load balancer polls.
+//! verified token (a signature check), anyone else by address. Not counted: ingest (its gate
+//! limits each producer key), Socket.IO (its sockets have their own allowances), the bundle's
+//! files and the health checks a load balancer polls.
 
 use axum::{
     extract::{Request, State},

@@ -345,8 +345,8 @@ pub struct ServeArgs {
 
     /// Requests each client may make per second, after a burst of four seconds' worth; past it,
     /// a 429 with `Retry-After`. A client is a signed-in caller (by its verified token), else its
-    /// address (an IPv6 client's /64, as `SWITCHBOARD_CLIENT_IP_HEADER` says). Ingest (limited per producer key), static files and health checks are not
-    /// counted. 0: no limit.
+    /// address (an IPv6 client's /64, as `SWITCHBOARD_CLIENT_IP_HEADER` says). Ingest (limited
+    /// per producer key), Socket.IO, static files and health checks are not counted. 0: no limit.
     #[arg(long, env = "SWITCHBOARD_CLIENT_RATE", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub client_rate: u32,

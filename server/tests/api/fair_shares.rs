@@ -155,6 +155,23 @@ async fn a_socket_io_session_that_never_connects_is_dropped_within_seconds() {
     );
 }
 
+/// `GET path` from `client` (behind the proxy that says so), with `token` if any.
+fn get_from(
+    app: &TestApp,
+    client: &str,
+    path: &str,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = app
+        .client
+        .get(app.url(path))
+        .header("x-forwarded-for", client);
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
 /// Asks `path` (with `token`, if any) from `client`, which already `spent` requests, until it is
 /// told to wait: the refusal.
 async fn ask_until_refused(
@@ -167,14 +184,7 @@ async fn ask_until_refused(
     use server::domain::auth::BURST_SECONDS;
     let mut answered = spent;
     loop {
-        let mut request = app
-            .client
-            .get(app.url(path))
-            .header("x-forwarded-for", client);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
+        let response = get_from(app, client, path, token).send().await.unwrap();
         if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
             assert!(answered >= BURST_SECONDS, "refused after {answered}");
             return response;
@@ -203,14 +213,7 @@ async fn a_client_asking_flat_out_is_told_to_wait_and_slows_no_one_else() {
     .await;
     let office = "203.0.113.7";
     let get = |client: &'static str, path: &'static str, token: Option<String>| {
-        let mut request = app
-            .client
-            .get(app.url(path))
-            .header("x-forwarded-for", client);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send()
+        get_from(&app, client, path, token.as_deref()).send()
     };
 
     // A signed-in script asking flat out: told to wait, in JSON, on the API and on pages alike.
