@@ -17,9 +17,6 @@ pub struct Clock {
     pub now: ReadSignal<OffsetDateTime>,
     /// Where times are shown: the viewer's zone ([`crate::zone::provide_shown_zone`]).
     pub zone: ReadSignal<Zone>,
-    /// Today in that zone: what a time is shown with its date or not by. A memo, so a time
-    /// is shown again at the viewer's midnight, not at each tick (nor looked up in `Intl`).
-    today: Memo<Date>,
 }
 
 impl Clock {
@@ -39,18 +36,16 @@ impl Clock {
                 on_cleanup(move || ticking.clear());
             }
         });
-        Self::new(now, zone)
-    }
-
-    fn new(now: ReadSignal<OffsetDateTime>, zone: ReadSignal<Zone>) -> Self {
-        let today = Memo::new(move |_| zone.read().local(now.get()).date());
-        Self { now, zone, today }
+        Self { now, zone }
     }
 
     /// A clock stopped at `now`, showing times in `zone`.
     #[cfg(test)]
     pub(crate) fn fixed(now: OffsetDateTime, zone: &str) -> Self {
-        Self::new(signal(now).0, signal(Zone::named(zone).expect("a zone")).0)
+        Self {
+            now: signal(now).0,
+            zone: signal(Zone::named(zone).expect("a zone")).0,
+        }
     }
 
     /// Seconds from `since` to now, never negative.
@@ -63,7 +58,7 @@ impl Clock {
         let zone = self.zone.read();
         let at = zone.local(at);
         let (hour, minute, second) = at.to_hms();
-        if self.today.get() == at.date() {
+        if zone.local(self.now.get()).date() == at.date() {
             format!("{hour:02}:{minute:02}:{second:02}")
         } else {
             format!("{} {hour:02}:{minute:02}", day(at.date()))
