@@ -66,9 +66,13 @@ pub fn CallPage() -> impl IntoView {
     });
     // Memos: several parts read the call, and the feed is copied out once per push.
     let live = Memo::new(move |_| feed.with(|feed| feed.call().cloned()));
+    // Fixed, not a closure over `id`: the head is rendered after the route's first render may
+    // have been disposed (a 500 once, reading the disposed memo), and the id of this page never
+    // changes without a full load (links to it are `rel="external"`).
+    let title = format!("Call {} · Switchboard", id.get_untracked());
 
     view! {
-        <Title text=move || format!("Call {} · Switchboard", id.get()) />
+        <Title text=title />
         <header class="topbar">
             <div class="topbar__brand">
                 <span class="topbar__logo" aria-hidden="true">
